@@ -1,0 +1,99 @@
+// Deno behind the runtime seam: Deno.listen and Deno.connect.
+import type { Connection, Listener, Runtime } from "./runtime.ts";
+
+// Reads start small so that an idle connection holds little memory, and double while the peer
+// fills them, so that a busy one is read in few calls.
+const FIRST_READ_BYTES = 4096;
+const MAX_READ_BYTES = 256 * 1024;
+
+class DenoConnection implements Connection {
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  #conn: Deno.TcpConn;
+  #readBuffer = new Uint8Array(FIRST_READ_BYTES);
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    const addr = conn.remoteAddr;
+    this.remoteHost = addr.hostname;
+    this.remotePort = addr.port;
+    // Latency matters more than segment count: Parley coalesces its own writes.
+    conn.setNoDelay(true);
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    let count: number | null;
+    try {
+      count = await this.#conn.read(this.#readBuffer);
+    } catch {
+      return null; // reset by peer, or closed by us: either way the stream has ended
+    }
+    if (count === null) return null;
+    const chunk = this.#readBuffer.subarray(0, count);
+    if (count === this.#readBuffer.length && count < MAX_READ_BYTES) {
+      this.#readBuffer = new Uint8Array(count * 2); // the old one stays valid for `chunk`
+    }
+    return chunk;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      offset += await this.#conn.write(bytes.subarray(offset));
+    }
+  }
+
+  async closeWrite(): Promise<void> {
+    if (!this.#closed) await this.#conn.closeWrite();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by the runtime after an error
+    }
+  }
+}
+
+class DenoListener implements Listener {
+  #listener: Deno.TcpListener;
+  readonly hostname: string;
+  readonly port: number;
+
+  constructor(listener: Deno.TcpListener) {
+    this.#listener = listener;
+    this.hostname = listener.addr.hostname;
+    this.port = listener.addr.port;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
+    try {
+      for await (const conn of this.#listener) yield new DenoConnection(conn);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error; // BadResource: we closed it
+    }
+  }
+
+  close(): void {
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+export const denoRuntime: Runtime = {
+  name: "deno",
+  listen(hostname, port) {
+    return new DenoListener(Deno.listen({ hostname, port, transport: "tcp" }));
+  },
+  async connect(hostname, port) {
+    return new DenoConnection(await Deno.connect({ hostname, port, transport: "tcp" }));
+  },
+};
