@@ -158,12 +158,18 @@ function parsePayload(payload: Uint8Array): DecodedFrame {
   try {
     text = strictUtf8.decode(payload);
   } catch {
-    return { ok: false, error: new ProtocolError("invalid_utf8", "Frame payload is not valid UTF-8") };
+    return {
+      ok: false,
+      error: new ProtocolError("invalid_utf8", "Frame payload is not valid UTF-8"),
+    };
   }
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch {
-    return { ok: false, error: new ProtocolError("invalid_json", "Frame payload is not valid JSON") };
+    return {
+      ok: false,
+      error: new ProtocolError("invalid_json", "Frame payload is not valid JSON"),
+    };
   }
 }
 
@@ -284,7 +290,9 @@ export function describe(message: ServerMessage): string | null {
       return `* ${message.nick} left`;
     case "welcome": {
       const others = message.members.filter((nick) => nick !== message.nick);
-      const company = others.length === 0 ? "nobody else is here yet" : `here: ${others.join(", ")}`;
+      const company = others.length === 0
+        ? "nobody else is here yet"
+        : `here: ${others.join(", ")}`;
       return `* you are ${message.nick} in ${message.room}; ${company}`;
     }
     case "error":

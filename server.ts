@@ -49,13 +49,15 @@ async function main(): Promise<number> {
     closeFlushMs: CLOSE_FLUSH_MS,
     log: quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
   });
-  process.stdout.write(`listening on ${formatAddress(server.hostname, server.port)}\n`);
-
-  const signal = await new Promise<string>((resolve) => {
+  // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
+  const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
-  if (!quiet) process.stderr.write(`${signal}: shutting down (${runtime.name})\n`);
+  process.stdout.write(`listening on ${formatAddress(server.hostname, server.port)}\n`);
+
+  await signal;
+  if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);
   await server.shutdown();
   return 0;
 }

@@ -1,0 +1,255 @@
+// What the end-to-end tests share: the runtimes under test, real server and client subprocesses,
+// and a test member that speaks native frames over a real socket. Everything here uses node:
+// built-ins, so the suite runs under `deno test` and `bun test` alike.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const RUNTIMES = ["deno", "bun"] as const;
+export type RuntimeName = typeof RUNTIMES[number];
+
+/** How long any one awaited event may take before the test fails, rather than hangs. */
+export const EVENT_TIMEOUT_MS = 10_000;
+
+/** The pinned runtime from node_modules; a missing install fails the test rather than skipping it. */
+export function runtimeBinary(runtime: RuntimeName): string {
+  const binary = path.join(ROOT, "node_modules", ".bin", runtime);
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run "npm ci" first`);
+  return binary;
+}
+
+/** argv that runs `script` (a file in the repository root) under `runtime`. */
+export function scriptCommand(runtime: RuntimeName, script: string, args: string[]): string[] {
+  const file = path.join(ROOT, script);
+  return runtime === "deno"
+    ? [runtimeBinary("deno"), "run", "-A", file, ...args]
+    : [runtimeBinary("bun"), file, ...args];
+}
+
+/** Rejects with `what` if `promise` has not settled within `ms`. */
+export function within<T>(promise: Promise<T>, what: string, ms = EVENT_TIMEOUT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Reads a stream line by line; `next()` awaits the next line, or null at its end. */
+export class LineReader {
+  #lines: string[] = [];
+  #partial = "";
+  #ended = false;
+  #waiter: (() => void) | null = null;
+  /** Every line seen so far, for failure messages. */
+  readonly seen: string[] = [];
+
+  constructor(stream: NodeJS.ReadableStream) {
+    stream.setEncoding("utf8");
+    stream.on("data", (text: string) => {
+      const parts = (this.#partial + text).split("\n");
+      this.#partial = parts.pop()!;
+      for (const line of parts) this.#lines.push(line.replace(/\r$/, ""));
+      this.seen.push(...parts);
+      this.#wake();
+    });
+    stream.on("end", () => {
+      if (this.#partial) this.#lines.push(this.#partial);
+      this.#ended = true;
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    this.#waiter?.();
+    this.#waiter = null;
+  }
+
+  async next(what = "a line"): Promise<string | null> {
+    while (this.#lines.length === 0 && !this.#ended) {
+      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
+    }
+    return this.#lines.shift() ?? null;
+  }
+
+  /** Skips lines until one matches `pattern`, and returns it; fails at the end of the stream. */
+  async waitFor(pattern: RegExp | string, what = String(pattern)): Promise<string> {
+    while (true) {
+      const line = await this.next(what);
+      if (line === null) {
+        throw new Error(`stream ended waiting for ${what}; saw:\n${this.seen.join("\n")}`);
+      }
+      if (typeof pattern === "string" ? line.includes(pattern) : pattern.test(line)) return line;
+    }
+  }
+}
+
+/** A subprocess with line readers on its output, stopped (SIGKILL if need be) on dispose. */
+export class Subprocess {
+  readonly child: ChildProcess;
+  readonly stdout: LineReader;
+  readonly stderr: LineReader;
+  readonly exited: Promise<number | null>;
+
+  constructor(argv: string[], env: Record<string, string> = {}) {
+    this.child = spawn(argv[0], argv.slice(1), {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1", ...env },
+    });
+    this.stdout = new LineReader(this.child.stdout!);
+    this.stderr = new LineReader(this.child.stderr!);
+    this.exited = once(this.child, "exit").then(([code]) => code as number | null);
+  }
+
+  write(text: string): void {
+    this.child.stdin!.write(text);
+  }
+
+  endInput(): void {
+    this.child.stdin!.end();
+  }
+
+  /** The exit status, failing the test if it does not come in time. */
+  exitCode(what = "the process to exit"): Promise<number | null> {
+    return within(this.exited, what);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill("SIGKILL");
+      await this.exited;
+    }
+  }
+}
+
+/** A server.ts subprocess on a free port, ready once it has printed its listening line. */
+export class ServerProcess extends Subprocess {
+  port = 0;
+
+  static async start(runtime: RuntimeName, args: string[] = []): Promise<ServerProcess> {
+    const server = new ServerProcess(scriptCommand(runtime, "server.ts", ["--port", "0", ...args]));
+    const line = await server.stdout.waitFor(/^listening on /, "the listening line");
+    server.port = Number(line.slice(line.lastIndexOf(":") + 1));
+    return server;
+  }
+
+  /** SIGTERM, then the exit status. */
+  async stop(): Promise<number | null> {
+    // Not child.kill(): under `deno test` that reports any child it signalled as killed by the
+    // signal, whatever status the child really exited with.
+    process.kill(this.child.pid!, "SIGTERM");
+    return await this.exitCode("the server to exit after SIGTERM");
+  }
+}
+
+export type Json = Record<string, unknown>;
+
+export function frame(message: unknown): Uint8Array {
+  const payload = Buffer.from(JSON.stringify(message));
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(payload.length);
+  return Buffer.concat([header, payload]);
+}
+
+/** A native member over a real socket, decoding frames itself so the test checks real bytes. */
+export class TestMember {
+  readonly socket: net.Socket;
+  readonly closed: Promise<void>;
+  #buffer = Buffer.alloc(0);
+  #messages: Json[] = [];
+  #ended = false;
+  #waiter: (() => void) | null = null;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on("data", (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      while (this.#buffer.length >= 4) {
+        const length = this.#buffer.readUInt32BE(0);
+        if (this.#buffer.length < 4 + length) break;
+        this.#messages.push(JSON.parse(this.#buffer.subarray(4, 4 + length).toString("utf8")));
+        this.#buffer = this.#buffer.subarray(4 + length);
+      }
+      this.#wake();
+    });
+    socket.on("error", () => {}); // a reset shows as a close, which the tests assert on
+    this.closed = once(socket, "close").then(() => {
+      this.#ended = true;
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    this.#waiter?.();
+    this.#waiter = null;
+  }
+
+  static async connect(port: number, host = "127.0.0.1"): Promise<TestMember> {
+    const socket = net.connect({ port, host, noDelay: true });
+    await within(once(socket, "connect"), `a connection to ${host}:${port}`);
+    return new TestMember(socket);
+  }
+
+  /** Connects and joins as `nick`, returning once the welcome has arrived. */
+  static async join(port: number, nick: string, room?: string): Promise<TestMember> {
+    const member = await TestMember.connect(port);
+    member.send(room === undefined ? { type: "hello", nick } : { type: "hello", nick, room });
+    await member.expect({ type: "welcome" });
+    return member;
+  }
+
+  send(message: unknown): void {
+    this.socket.write(frame(message));
+  }
+
+  sendBytes(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+
+  /** The next message, or null once the server has closed the connection. */
+  async next(what = "a message"): Promise<Json | null> {
+    while (this.#messages.length === 0 && !this.#ended) {
+      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
+    }
+    return this.#messages.shift() ?? null;
+  }
+
+  /** The next message, which must have every field of `fields`; returns the whole message. */
+  async expect(fields: Json): Promise<Json> {
+    const message = await this.next(JSON.stringify(fields));
+    if (message === null) throw new Error(`connection closed; expected ${JSON.stringify(fields)}`);
+    for (const [key, value] of Object.entries(fields)) {
+      if (message[key] !== value) {
+        throw new Error(`expected ${JSON.stringify(fields)}, got ${JSON.stringify(message)}`);
+      }
+    }
+    return message;
+  }
+
+  /** Waits until the server closes the connection, returning what arrived before. */
+  async untilClosed(): Promise<Json[]> {
+    const rest: Json[] = [];
+    for (
+      let message = await this.next("the close");
+      message;
+      message = await this.next("the close")
+    ) {
+      rest.push(message);
+    }
+    return rest;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.socket.destroy();
+    await this.closed;
+  }
+}
