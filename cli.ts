@@ -13,7 +13,7 @@ export function parseCommandLine<T extends Options>(args: string[], options: T) 
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     // parseArgs explains at length how to pass a positional that starts with "-": keep the news.
-    throw new UsageError(String((error as Error).message).split(". ")[0]);
+    throw new UsageError(String((error as Error).message).split(/\.\s/)[0]);
   }
 }
 

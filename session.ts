@@ -74,22 +74,27 @@ export class Session implements Member {
   /** Serves the connection until it ends; never throws. */
   async run(): Promise<void> {
     try {
-      while (!this.#closing) {
+      while (true) {
         const chunk = await this.#conn.read();
         if (chunk === null) {
           this.#closeReason ||= "end of stream";
           break;
         }
+        // While closing, input is read and dropped until the peer ends or the flush time is up:
+        // see #finish.
+        if (this.#closing) continue;
         for (const frame of this.#decoder.push(chunk)) {
           if (this.#closing) break;
           if (frame.ok) this.#handle(frame.value);
           else this.#reject(frame.error);
         }
+        if (this.#closing) this.#chat.leave(this);
       }
     } catch (error) {
       this.#closeReason = `internal error: ${error}`;
       this.#options.log(`error serving ${this.address}: ${(error as Error)?.stack ?? error}`);
     }
+    this.#inputEnded.resolve();
     this.#chat.leave(this);
     await this.#finish();
   }
@@ -114,11 +119,17 @@ export class Session implements Member {
   /** Says `message` last, then closes once it is delivered or the flush time is up. */
   closeWith(message: ServerMessage, reason: string): void {
     if (this.#closing) return;
-    this.sendMessage(message);
     this.#closing = true;
     this.#closeReason = reason;
-    // A read may be pending: half-closing our side lets the peer see the end, and the flush in
-    // #finish then closes the connection, which ends that read.
+    // Queued past the cap, which would otherwise refuse it when the cap is why we close (and
+    // recurse through #overflow): it is small, and nothing follows it.
+    const bytes = this.encoder.encode(message);
+    if (bytes) {
+      this.#queue.push(bytes);
+      this.#queueBytes += bytes.length;
+    }
+    // A read may be pending: #finish half-closes our side once the queue is delivered, so that
+    // the peer sees the end, and closes the connection, which ends that read.
     this.#finish();
   }
 
@@ -202,17 +213,29 @@ export class Session implements Member {
   }
 
   #finished: Promise<void> | null = null;
+  #inputEnded = Promise.withResolvers<void>(); // resolved once run() has read its last byte
 
-  // Delivers what is queued, within the flush time, then closes. Idempotent.
+  // Delivers what is queued, half-closes, and waits for the peer to end its side, all within the
+  // flush time; then closes. Closing while the peer's bytes are still arriving (say, the payload
+  // of a frame that was too large) would reset the connection, and a reset can destroy the final
+  // error before the peer reads it. Idempotent.
   #finish(): Promise<void> {
     this.#finished ??= (async () => {
       this.#closing = true;
       this.writeQueued();
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let timedOut = false;
       const timeUp = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#options.closeFlushMs);
+        timer = setTimeout(() => {
+          timedOut = true;
+          resolve();
+        }, this.#options.closeFlushMs);
       });
       await Promise.race([this.#writing ?? Promise.resolve(), timeUp]);
+      if (!timedOut) {
+        await Promise.race([this.#conn.closeWrite().catch(() => {}), timeUp]);
+        await Promise.race([this.#inputEnded.promise, timeUp]);
+      }
       clearTimeout(timer);
       this.#conn.close();
       const who = this.#joinedAs ? ` ${this.#joinedAs}` : "";

@@ -178,7 +178,8 @@ export class TestMember {
       this.#wake();
     });
     socket.on("error", () => {}); // a reset shows as a close, which the tests assert on
-    this.closed = once(socket, "close").then(() => {
+    // Not once(): it rejects when "error" comes first, and a reset should read as a close.
+    this.closed = new Promise<void>((resolve) => socket.once("close", () => resolve())).then(() => {
       this.#ended = true;
       this.#wake();
     });
@@ -252,4 +253,48 @@ export class TestMember {
     this.socket.destroy();
     await this.closed;
   }
+}
+
+// Added for the server battery: the helpers above keep their signatures.
+
+/** Server flags that keep a test server on the loopback interface. */
+export const LOOPBACK_ARGS = ["--host", "127.0.0.1"];
+
+/** Writes `bytes` and resolves once the socket has handed them to the operating system. */
+export function writeAll(socket: net.Socket, bytes: Uint8Array): Promise<void> {
+  return within(
+    new Promise<void>((resolve, reject) => {
+      socket.write(bytes, (error) => error ? reject(error) : resolve());
+    }),
+    `writing ${bytes.length} bytes`,
+  );
+}
+
+/** Writes `bytes` one byte per write, each once the one before has left. */
+export async function writeByteByByte(socket: net.Socket, bytes: Uint8Array): Promise<void> {
+  for (let i = 0; i < bytes.length; i++) await writeAll(socket, bytes.subarray(i, i + 1));
+}
+
+/** A frame header announcing `length` payload bytes, with no payload. */
+export function frameHeader(length: number): Uint8Array {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(length);
+  return header;
+}
+
+/** A frame whose payload is `payload` exactly, valid or not. */
+export function rawFrame(payload: Uint8Array | string): Uint8Array {
+  const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
+  return Buffer.concat([frameHeader(bytes.length), bytes]);
+}
+
+/** Every line `reader` has not handed out yet, once its stream has ended. */
+export async function remainingLines(reader: LineReader, what = "the end of output"): Promise<
+  string[]
+> {
+  const lines: string[] = [];
+  for (let line = await reader.next(what); line !== null; line = await reader.next(what)) {
+    lines.push(line);
+  }
+  return lines;
 }

@@ -1,0 +1,424 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type ClientMessage,
+  type DecodedFrame,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  type ErrorCode,
+  FrameDecoder,
+  MAX_NICK_CHARS,
+  MAX_TEXT_BYTES,
+  nickProblem,
+  parseClientMessage,
+  ProtocolError,
+  roomProblem,
+  type ServerMessage,
+  textProblem,
+} from "../protocol.ts";
+
+const utf8 = new TextEncoder();
+
+// Frames are built here by hand rather than with encodeFrame, so that the decoder is checked
+// against the specification and not against its own twin.
+function header(length: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, length);
+  return bytes;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.length;
+  }
+  return whole;
+}
+
+function rawFrame(payload: Uint8Array | string): Uint8Array {
+  const bytes = typeof payload === "string" ? utf8.encode(payload) : payload;
+  return concat(header(bytes.length), bytes);
+}
+
+function jsonFrame(value: unknown): Uint8Array {
+  return rawFrame(JSON.stringify(value));
+}
+
+function values(frames: DecodedFrame[]): unknown[] {
+  return frames.map((frame) => {
+    assert.ok(frame.ok, `expected a decoded frame, got ${!frame.ok && frame.error.message}`);
+    return frame.value;
+  });
+}
+
+function assertFrameError(frame: DecodedFrame | undefined, code: ErrorCode, fatal: boolean): void {
+  assert.ok(frame, "expected a frame");
+  assert.equal(frame.ok, false, `expected an error, got ${JSON.stringify(frame)}`);
+  if (frame.ok) return;
+  assert.ok(frame.error instanceof ProtocolError);
+  assert.equal(frame.error.code, code);
+  assert.equal(frame.error.fatal, fatal);
+}
+
+const SAMPLE = { type: "msg", text: "split me anywhere: é 日本 🎉" };
+
+test("FrameDecoder decodes a frame split at every point", () => {
+  const bytes = jsonFrame(SAMPLE);
+  for (let split = 0; split <= bytes.length; split++) {
+    const decoder = new FrameDecoder();
+    const first = decoder.push(bytes.subarray(0, split));
+    if (split < bytes.length) {
+      assert.deepEqual(first, [], `split at ${split}: nothing is complete yet`);
+      assert.equal(decoder.bufferedBytes, split < 4 ? split : split - 4, `split at ${split}`);
+      assert.deepEqual(values(decoder.push(bytes.subarray(split))), [SAMPLE], `split at ${split}`);
+    } else {
+      assert.deepEqual(values(first), [SAMPLE]);
+      assert.deepEqual(decoder.push(bytes.subarray(split)), []);
+    }
+    assert.equal(decoder.bufferedBytes, 0, `split at ${split}: nothing left over`);
+  }
+});
+
+test("FrameDecoder decodes a frame split into three at every pair of points", () => {
+  const bytes = jsonFrame({ type: "ping" });
+  for (let a = 0; a <= bytes.length; a++) {
+    for (let b = a; b <= bytes.length; b++) {
+      const decoder = new FrameDecoder();
+      const frames = [
+        ...decoder.push(bytes.subarray(0, a)),
+        ...decoder.push(bytes.subarray(a, b)),
+        ...decoder.push(bytes.subarray(b)),
+      ];
+      assert.deepEqual(values(frames), [{ type: "ping" }], `split at ${a} and ${b}`);
+    }
+  }
+});
+
+test("FrameDecoder decodes a frame fed one byte at a time", () => {
+  const messages = [SAMPLE, { type: "pong" }];
+  const bytes = concat(...messages.map(jsonFrame));
+  const firstEnd = jsonFrame(SAMPLE).length;
+  const decoder = new FrameDecoder();
+  for (let i = 0; i < bytes.length; i++) {
+    const frames = decoder.push(bytes.slice(i, i + 1));
+    if (i === firstEnd - 1) assert.deepEqual(values(frames), [SAMPLE]);
+    else if (i === bytes.length - 1) assert.deepEqual(values(frames), [{ type: "pong" }]);
+    else assert.deepEqual(frames, [], `byte ${i} completes nothing`);
+  }
+  assert.equal(decoder.bufferedBytes, 0);
+});
+
+test("FrameDecoder returns every frame of a chunk that holds many", () => {
+  const messages = Array.from({ length: 200 }, (_, i) => ({ type: "msg", text: `message ${i}` }));
+  const decoder = new FrameDecoder();
+  assert.deepEqual(values(decoder.push(concat(...messages.map(jsonFrame)))), messages);
+  assert.equal(decoder.bufferedBytes, 0);
+});
+
+test("FrameDecoder decodes frames split across chunks mixed with whole ones", () => {
+  const messages = Array.from(
+    { length: 60 },
+    (_, i) => ({ type: "msg", text: "x".repeat((i * 37) % 300) + `#${i} ✓` }),
+  );
+  const stream = concat(...messages.map(jsonFrame));
+  // Chunk sizes from 1 byte to several frames, so that chunks end mid-header, mid-payload and on
+  // frame boundaries, and some hold the tail of one frame, whole frames and the head of the next.
+  for (const sizes of [[1, 2, 3, 5, 8], [7, 700, 13], [4, 300, 1, 1, 2000], [1000, 3]]) {
+    const decoder = new FrameDecoder();
+    const decoded: unknown[] = [];
+    for (let at = 0, i = 0; at < stream.length; at += sizes[i++ % sizes.length]) {
+      decoded.push(...values(decoder.push(stream.subarray(at, at + sizes[i % sizes.length]))));
+    }
+    assert.deepEqual(decoded, messages, `chunk sizes ${sizes}`);
+    assert.equal(decoder.bufferedBytes, 0);
+  }
+});
+
+test("FrameDecoder rejects a length of 0", () => {
+  const decoder = new FrameDecoder();
+  const frames = decoder.push(concat(header(0), jsonFrame({ type: "ping" })));
+  assert.equal(frames.length, 1);
+  assertFrameError(frames[0], "empty_frame", true);
+  assert.equal(decoder.bufferedBytes, 0);
+  assert.deepEqual(decoder.push(jsonFrame({ type: "ping" })), [], "the decoder is finished");
+});
+
+test("FrameDecoder accepts a length of 1", () => {
+  const decoder = new FrameDecoder();
+  assert.deepEqual(values(decoder.push(rawFrame("7"))), [7]);
+});
+
+test("FrameDecoder accepts a frame of exactly maxFrameBytes", () => {
+  for (const max of [64, DEFAULT_MAX_FRAME_BYTES]) {
+    const json = JSON.stringify({ type: "msg", text: "" });
+    const payload = json + " ".repeat(max - json.length); // JSON allows trailing whitespace
+    const decoder = new FrameDecoder(max);
+    assert.deepEqual(values(decoder.push(rawFrame(payload))), [{ type: "msg", text: "" }]);
+  }
+});
+
+test("FrameDecoder rejects a length above maxFrameBytes as soon as the header arrives", () => {
+  for (const max of [64, DEFAULT_MAX_FRAME_BYTES]) {
+    const decoder = new FrameDecoder(max);
+    const bad = header(max + 1);
+    assert.deepEqual(decoder.push(bad.subarray(0, 3)), []);
+    const frames = decoder.push(bad.subarray(3));
+    assert.equal(frames.length, 1, "rejected without waiting for any payload");
+    assertFrameError(frames[0], "frame_too_large", true);
+    assert.equal(
+      frames[0].ok ? "" : frames[0].error.message,
+      `Cannot accept frame: length ${max + 1} exceeds ${max} bytes`,
+    );
+    assert.equal(decoder.bufferedBytes, 0);
+    // Finished: neither the payload nor well-formed frames after it are decoded or buffered.
+    assert.deepEqual(decoder.push(new Uint8Array(max + 1)), []);
+    assert.deepEqual(decoder.push(jsonFrame({ type: "ping" })), []);
+    assert.equal(decoder.bufferedBytes, 0);
+  }
+});
+
+test("FrameDecoder rejects a length above maxFrameBytes without buffering the payload after it", () => {
+  const decoder = new FrameDecoder(64);
+  const chunk = concat(
+    jsonFrame({ type: "ping" }),
+    header(0xffffffff),
+    new Uint8Array(1000).fill(0x20),
+  );
+  const frames = decoder.push(chunk);
+  assert.equal(frames.length, 2);
+  assert.deepEqual(frames[0], { ok: true, value: { type: "ping" } });
+  assertFrameError(frames[1], "frame_too_large", true);
+  assert.equal(decoder.bufferedBytes, 0);
+});
+
+test("FrameDecoder reports invalid UTF-8 and goes on", () => {
+  const invalid = [
+    [0xff],
+    [0x22, 0xc3, 0x22], // a truncated two-byte sequence inside a JSON string
+    [0x22, 0xc0, 0xaf, 0x22], // an overlong "/"
+    [0x22, 0xed, 0xa0, 0x80, 0x22], // a UTF-16 surrogate encoded as UTF-8
+    [0x22, 0xf4, 0x90, 0x80, 0x80, 0x22], // above U+10FFFF
+  ];
+  for (const payload of invalid) {
+    const decoder = new FrameDecoder();
+    const frames = decoder.push(concat(rawFrame(new Uint8Array(payload)), jsonFrame(SAMPLE)));
+    assert.equal(frames.length, 2, `payload ${payload}`);
+    assertFrameError(frames[0], "invalid_utf8", false);
+    assert.deepEqual(frames[1], { ok: true, value: SAMPLE }, `payload ${payload}`);
+  }
+});
+
+test("FrameDecoder reports invalid JSON and goes on", () => {
+  for (const payload of ["{", "{type:'msg'}", "not json", '{"type":"msg"} trailing', "\u00e9"]) {
+    const decoder = new FrameDecoder();
+    const frames = decoder.push(concat(rawFrame(payload), jsonFrame(SAMPLE)));
+    assert.equal(frames.length, 2, `payload ${payload}`);
+    assertFrameError(frames[0], "invalid_json", false);
+    assert.deepEqual(frames[1], { ok: true, value: SAMPLE });
+  }
+});
+
+test("FrameDecoder keeps no reference to a pushed chunk", () => {
+  const bytes = jsonFrame(SAMPLE);
+  // Stop mid-header, mid-payload, and after a whole frame followed by part of the next.
+  const stream = concat(bytes, bytes);
+  for (const split of [2, 4, 20, bytes.length + 3, bytes.length + 10]) {
+    const decoder = new FrameDecoder();
+    // One buffer reused for every read, as runtime_deno.ts does.
+    const buffer = new Uint8Array(stream.length);
+    buffer.set(stream.subarray(0, split));
+    const first = values(decoder.push(buffer.subarray(0, split)));
+    buffer.fill(0xff);
+    buffer.set(stream.subarray(split));
+    const second = values(decoder.push(buffer.subarray(0, stream.length - split)));
+    assert.deepEqual([...first, ...second], [SAMPLE, SAMPLE], `split at ${split}`);
+  }
+});
+
+test("FrameDecoder keeps no reference to a chunk across several partial pushes", () => {
+  const bytes = jsonFrame(SAMPLE);
+  const decoder = new FrameDecoder();
+  const frames: DecodedFrame[] = [];
+  for (let at = 0; at < bytes.length; at += 3) {
+    const chunk = bytes.slice(at, at + 3);
+    frames.push(...decoder.push(chunk));
+    chunk.fill(0);
+  }
+  assert.deepEqual(values(frames), [SAMPLE]);
+});
+
+test("encodeFrame round trips through FrameDecoder, with non-ASCII and astral characters", () => {
+  const messages: ServerMessage[] = [
+    { type: "msg", from: "zoë", room: "lobby", text: "plain ASCII", ts: 1 },
+    { type: "msg", from: "zoë", room: "café", text: "héllo wörld, 日本語, Ω", ts: 2 },
+    { type: "msg", from: "🦊", room: "lobby", text: "astral: 🎉 𝄞 👩‍👩‍👧 \u{10ffff}", ts: 3 },
+    { type: "msg", from: "a", room: "lobby", text: "€".repeat(MAX_TEXT_BYTES / 4), ts: 4 },
+    { type: "welcome", nick: "名前", room: "lobby", members: ["名前", "🦊"] },
+    { type: "error", code: "bad_nick", message: 'quotes " and \\ backslashes\n' },
+  ];
+  const decoder = new FrameDecoder();
+  for (const message of messages) {
+    const bytes = encodeFrame(message);
+    const payloadBytes = utf8.encode(JSON.stringify(message)).length;
+    assert.equal(bytes.length, 4 + payloadBytes);
+    assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(0), payloadBytes);
+    assert.deepEqual(values(decoder.push(bytes)), [message]);
+  }
+  const client: ClientMessage = { type: "hello", nick: "zoë", room: "🎉" };
+  assert.deepEqual(values(decoder.push(encodeFrame(client))), [client]);
+});
+
+test("parseClientMessage accepts each client message and keeps only its fields", () => {
+  const cases: [unknown, ClientMessage][] = [
+    [{ type: "hello", nick: "alice" }, { type: "hello", nick: "alice" }],
+    [{ type: "hello", nick: "alice", room: "den" }, { type: "hello", nick: "alice", room: "den" }],
+    [{ type: "hello", nick: "alice", extra: 1 }, { type: "hello", nick: "alice" }],
+    [{ type: "msg", text: "hi" }, { type: "msg", text: "hi" }],
+    [{ type: "msg", text: "", from: "mallory", ts: 0 }, { type: "msg", text: "" }],
+    [{ type: "ping" }, { type: "ping" }],
+    [{ type: "pong", extra: true }, { type: "pong" }],
+  ];
+  for (const [value, expected] of cases) {
+    assert.deepEqual(parseClientMessage(value), expected, JSON.stringify(value));
+  }
+});
+
+function assertRejects(value: unknown, code: ErrorCode): void {
+  assert.throws(
+    () => parseClientMessage(value),
+    (error) =>
+      error instanceof ProtocolError && error.code === code && !error.fatal &&
+      error.message.length > 0,
+    `${JSON.stringify(value)} should be rejected with ${code}`,
+  );
+}
+
+test("parseClientMessage rejects a value that is not an object", () => {
+  for (const value of [null, 1, "hello", true, [], [{ type: "ping" }]]) {
+    assertRejects(value, "bad_message");
+  }
+});
+
+test("parseClientMessage rejects an object without a string type", () => {
+  for (const value of [{}, { nick: "alice" }, { type: 1 }, { type: null }, { type: ["msg"] }]) {
+    assertRejects(value, "bad_message");
+  }
+});
+
+test("parseClientMessage rejects an unknown type", () => {
+  for (const type of ["nope", "HELLO", "welcome", "join", "", "x".repeat(1000)]) {
+    assertRejects({ type }, "unknown_type");
+  }
+  assert.throws(
+    () => parseClientMessage({ type: "x".repeat(1000) }),
+    (error) => error instanceof ProtocolError && error.message.length < 100,
+    "the message quotes a bounded part of the type",
+  );
+});
+
+test("parseClientMessage rejects fields of the wrong type", () => {
+  const cases: unknown[] = [
+    { type: "hello" },
+    { type: "hello", nick: 7 },
+    { type: "hello", nick: null },
+    { type: "hello", nick: "alice", room: 1 },
+    { type: "hello", nick: "alice", room: null },
+    { type: "msg" },
+    { type: "msg", text: 42 },
+    { type: "msg", text: ["hi"] },
+    { type: "msg", text: { toString: "hi" } },
+  ];
+  for (const value of cases) assertRejects(value, "bad_message");
+});
+
+test("nickProblem allows 32 characters but not 33, counting code points", () => {
+  assert.equal(MAX_NICK_CHARS, 32);
+  assert.equal(nickProblem("a"), null);
+  assert.equal(nickProblem("a".repeat(32)), null);
+  assert.match(nickProblem("a".repeat(33)) ?? "", /longer than 32/);
+  // 32 astral characters are 64 UTF-16 code units, and still 32 characters.
+  assert.equal(nickProblem("🦊".repeat(32)), null);
+  assert.match(nickProblem("🦊".repeat(33)) ?? "", /longer than 32/);
+  assert.equal(nickProblem("é".repeat(32)), null);
+  assert.equal(nickProblem("zoë_O'Brien-2.0"), null);
+});
+
+test("nickProblem rejects an empty nick, whitespace and control characters", () => {
+  assert.match(nickProblem("") ?? "", /empty/);
+  const bad = [
+    " ",
+    "a b",
+    " alice",
+    "alice ",
+    "a\tb",
+    "a\nb",
+    "a\rb",
+    "a\u00a0b", // no-break space
+    "a\u3000b", // ideographic space
+    "a\u0000b",
+    "a\u0007b",
+    "a\u001bb",
+    "a\u007fb",
+    "a\u0085b", // C1 control
+    "a\u009bb", // C1 CSI
+    "a\u200bb", // zero-width space, a format character
+    "a\u202eb", // right-to-left override
+    "<alice>",
+    "a*",
+    "/nick",
+  ];
+  for (const nick of bad) {
+    assert.notEqual(nickProblem(nick), null, `${JSON.stringify(nick)} should be refused`);
+  }
+});
+
+test("roomProblem has the same limits as nickProblem", () => {
+  assert.equal(roomProblem("lobby"), null);
+  assert.equal(roomProblem("r".repeat(32)), null);
+  assert.equal(roomProblem("🏠".repeat(32)), null);
+  assert.match(roomProblem("r".repeat(33)) ?? "", /Room name is longer than 32/);
+  assert.match(roomProblem("🏠".repeat(33)) ?? "", /longer than 32/);
+  assert.match(roomProblem("") ?? "", /Room name must not be empty/);
+  for (const room of ["a room", "a\tb", "a\u0000b", "a\u0085b", "a\u200bb", "#a\n"]) {
+    assert.notEqual(roomProblem(room), null, `${JSON.stringify(room)} should be refused`);
+  }
+});
+
+function assertTextProblem(text: string, code: ErrorCode | null): void {
+  const problem = textProblem(text);
+  const what = `${[...text].length} characters, ${utf8.encode(text).length} bytes`;
+  if (code === null) {
+    assert.equal(problem, null, what);
+  } else {
+    assert.ok(problem instanceof ProtocolError, what);
+    assert.equal(problem.code, code, what);
+    assert.equal(problem.fatal, false);
+  }
+}
+
+test("textProblem refuses empty text", () => {
+  assertTextProblem("", "empty_text");
+  assertTextProblem("a", null);
+  assertTextProblem(" ", null);
+});
+
+test("textProblem allows 4096 UTF-8 bytes but not 4097", () => {
+  assert.equal(MAX_TEXT_BYTES, 4096);
+  assertTextProblem("a".repeat(4096), null);
+  assertTextProblem("a".repeat(4097), "text_too_long");
+  // Two-byte characters.
+  assertTextProblem("é".repeat(2048), null);
+  assertTextProblem("é".repeat(2048) + "a", "text_too_long");
+  // Three-byte characters: 1365 of them fit in 3 * 1365 = 4095 bytes whatever their content,
+  // so these cross the point where the byte count has to be taken.
+  assertTextProblem("€".repeat(1365) + "a", null);
+  assertTextProblem("€".repeat(1365) + "é", "text_too_long");
+  assertTextProblem("€".repeat(1366), "text_too_long");
+  // Four-byte characters, two UTF-16 code units each.
+  assertTextProblem("🎉".repeat(1024), null);
+  assertTextProblem("🎉".repeat(1024) + "a", "text_too_long");
+  assertTextProblem("a".repeat(4092) + "🎉", null);
+  assertTextProblem("a".repeat(4093) + "🎉", "text_too_long");
+});
