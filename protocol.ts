@@ -25,6 +25,9 @@ export type ErrorCode =
   | "bad_nick"
   | "nick_taken"
   | "bad_room"
+  | "unknown_command"
+  | "line_too_long"
+  | "bad_header"
   | "send_queue_full"
   | "server_shutdown"
   | "internal_error";
@@ -43,15 +46,20 @@ export class ProtocolError extends Error {
 
 export type ClientMessage =
   | { type: "hello"; nick: string; room?: string }
-  | { type: "msg"; text: string }
+  | { type: "msg"; text: string; action?: boolean }
+  | { type: "nick"; nick: string }
+  | { type: "who" }
   | { type: "ping" }
   | { type: "pong" };
 
 export type ServerMessage =
   | { type: "welcome"; nick: string; room: string; members: string[] }
-  | { type: "msg"; from: string; room: string; text: string; ts: number }
+  | { type: "msg"; from: string; room: string; text: string; ts: number; action?: true }
   | { type: "join"; nick: string; room: string }
   | { type: "leave"; nick: string; room: string }
+  | { type: "nick"; from: string; nick: string; room: string }
+  | { type: "who"; room: string; members: string[] }
+  | { type: "notice"; text: string }
   | { type: "error"; code: ErrorCode; message: string }
   | { type: "ping" }
   | { type: "pong" };
@@ -208,7 +216,14 @@ export function parseClientMessage(value: unknown): ClientMessage {
     }
     case "msg":
       if (typeof value.text !== "string") throw badMessage('"msg" needs a string "text"');
-      return { type, text: value.text };
+      if (value.action !== undefined && typeof value.action !== "boolean") {
+        throw badMessage('"action" must be true or false');
+      }
+      return value.action ? { type, text: value.text, action: true } : { type, text: value.text };
+    case "nick":
+      if (typeof value.nick !== "string") throw badMessage('"nick" needs a string "nick"');
+      return { type, nick: value.nick };
+    case "who":
     case "ping":
     case "pong":
       return { type };
@@ -227,6 +242,9 @@ export function parseServerMessage(value: unknown): ServerMessage {
     case "msg":
     case "join":
     case "leave":
+    case "nick":
+    case "who":
+    case "notice":
     case "error":
     case "ping":
     case "pong":
@@ -283,11 +301,19 @@ export function textProblem(text: string): ProtocolError | null {
 export function describe(message: ServerMessage): string | null {
   switch (message.type) {
     case "msg":
-      return `<${message.from}> ${message.text}`;
+      return message.action
+        ? `* ${message.from} ${message.text}`
+        : `<${message.from}> ${message.text}`;
     case "join":
       return `* ${message.nick} joined`;
     case "leave":
       return `* ${message.nick} left`;
+    case "nick":
+      return `* ${message.from} is now known as ${message.nick}`;
+    case "who":
+      return `* in ${message.room}: ${message.members.join(", ")}`;
+    case "notice":
+      return `* ${message.text}`;
     case "welcome": {
       const others = message.members.filter((nick) => nick !== message.nick);
       const company = others.length === 0

@@ -3,6 +3,7 @@
 // in the tests.
 import {
   DEFAULT_ROOM,
+  MAX_NICK_CHARS,
   nameKey,
   nickProblem,
   ProtocolError,
@@ -51,6 +52,14 @@ export class Room {
   }
 }
 
+function joined(member: Member): { nick: string; room: Room } {
+  const { nick, room } = member;
+  if (nick === null || room === null) {
+    throw new ProtocolError("not_joined", 'Send "hello" with your nick before chatting');
+  }
+  return { nick, room };
+}
+
 // C0 and C1 control characters would let one member move others' cursors or clear their screens.
 // Tabs become spaces so that text stays aligned with what the sender saw.
 const CONTROL_CHARS = /\p{Cc}/gu;
@@ -64,6 +73,7 @@ export function cleanText(text: string): string {
 export class Chat {
   #byNick = new Map<string, Member>();
   #rooms = new Map<string, Room>();
+  #guests = 0;
 
   /** The welcome for `member`, after telling the room it joined; throws ProtocolError if it cannot. */
   join(member: Member, nick: string, roomName = DEFAULT_ROOM): ServerMessage {
@@ -103,17 +113,60 @@ export class Chat {
   }
 
   /** Sends `text` from `member` to the others in its room; throws ProtocolError if it cannot. */
-  say(member: Member, text: string, now: number): void {
-    if (member.nick === null || member.room === null) {
-      throw new ProtocolError("not_joined", 'Send "hello" with your nick before chatting');
-    }
+  say(member: Member, text: string, now: number, action = false): void {
+    const { nick, room } = joined(member);
     const clean = cleanText(text);
     const problem = textProblem(clean);
     if (problem) throw problem;
-    member.room.broadcast(
-      { type: "msg", from: member.nick, room: member.room.name, text: clean, ts: now },
+    room.broadcast(
+      action
+        ? { type: "msg", from: nick, room: room.name, text: clean, ts: now, action }
+        : { type: "msg", from: nick, room: room.name, text: clean, ts: now },
       member,
     );
+  }
+
+  /** Changes `member`'s nick and tells its whole room, the member too; throws if it cannot. */
+  rename(member: Member, newNick: string): void {
+    const { nick, room } = joined(member);
+    const problem = nickProblem(newNick);
+    if (problem) throw new ProtocolError("bad_nick", problem);
+    const holder = this.#byNick.get(nameKey(newNick));
+    if (holder && holder !== member) {
+      throw new ProtocolError("nick_taken", `The nick ${newNick} is taken; choose another`);
+    }
+    if (newNick === nick) return;
+    this.#byNick.delete(nameKey(nick));
+    this.#byNick.set(nameKey(newNick), member);
+    member.nick = newNick;
+    room.broadcast({ type: "nick", from: nick, nick: newNick, room: room.name });
+  }
+
+  /** Who is in `member`'s room. */
+  who(member: Member): ServerMessage {
+    const { room } = joined(member);
+    return { type: "who", room: room.name, members: room.nicks() };
+  }
+
+  isNickFree(nick: string): boolean {
+    return !this.#byNick.has(nameKey(nick));
+  }
+
+  /** `nick` if it is free, or else the first free one of nick2, nick3, ... */
+  freeVariant(nick: string): string {
+    if (this.isNickFree(nick)) return nick;
+    for (let n = 2;; n++) {
+      const suffix = String(n);
+      const candidate = [...nick].slice(0, MAX_NICK_CHARS - suffix.length).join("") + suffix;
+      if (this.isNickFree(candidate)) return candidate;
+    }
+  }
+
+  /** A free nick for someone who has not chosen one: guest1, guest2, ... */
+  guestNick(): string {
+    let nick;
+    do nick = `guest${++this.#guests}`; while (!this.isNickFree(nick));
+    return nick;
   }
 
   get memberCount(): number {

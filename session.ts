@@ -1,27 +1,22 @@
-// One member's connection: its read loop, which decodes frames and acts on them, and its send
-// queue, which collects everything addressed to the member and writes it out in as few writes as
-// possible without ever making anyone else wait.
+// One member's connection: its read loop, which works out the member's mode from its first bytes,
+// decodes its input and acts on it; and its send queue, which collects everything addressed to the
+// member and writes it out in as few writes as possible without ever making anyone else wait.
 import type { Connection } from "./runtime.ts";
-import { type Chat, type Encoder, type Member, Room } from "./room.ts";
-import {
-  type ClientMessage,
-  encodeFrame,
-  FrameDecoder,
-  parseClientMessage,
-  ProtocolError,
-  type ServerMessage,
-} from "./protocol.ts";
+import type { Chat, Encoder, Member, Room } from "./room.ts";
+import { ProtocolError, type ServerMessage } from "./protocol.ts";
+import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "./mode.ts";
+import { LINE_HELP } from "./line_mode.ts";
+import { createWire, type Input, nativeEncoder, type Wire, type WireLimits } from "./wire.ts";
 
-export interface SessionOptions {
-  maxFrameBytes: number;
+export interface SessionOptions extends WireLimits {
+  /** A pinned mode, or "auto" to tell from the first bytes. */
+  mode: Mode | "auto";
   /** Bytes queued or in flight to one member before it counts as too slow and is closed. */
   sendQueueBytes: number;
   /** How long a closing session may spend delivering what is queued for it. */
   closeFlushMs: number;
   log: (line: string) => void;
 }
-
-export const nativeEncoder: Encoder = { encode: encodeFrame };
 
 // Sessions with queued bytes and no write in flight. They are written out together once the
 // current turn of the event loop is over, so that everything queued for a member in that turn
@@ -47,19 +42,19 @@ function concat(chunks: Uint8Array[], totalBytes: number): Uint8Array {
 export class Session implements Member {
   nick: string | null = null;
   room: Room | null = null;
-  readonly encoder: Encoder = nativeEncoder;
   readonly address: string;
 
   #conn: Connection;
   #chat: Chat;
   #options: SessionOptions;
-  #decoder: FrameDecoder;
+  #wire: Wire | null = null; // chosen from the first bytes
+  #carriedRead: Promise<Uint8Array | null> | null = null; // a read begun while choosing the mode
   #queue: Uint8Array[] = [];
   #queueBytes = 0; // not yet handed to the runtime
   #inFlightBytes = 0;
   #scheduled = false;
   #writing: Promise<void> | null = null;
-  #closing = false; // no more input is read and no more output accepted
+  #closing = false; // no more input is acted on and no more output accepted
   #closeReason = "";
   #joinedAs = ""; // for the disconnect log, after Chat has cleared `nick`
 
@@ -67,36 +62,101 @@ export class Session implements Member {
     this.#conn = conn;
     this.#chat = chat;
     this.#options = options;
-    this.#decoder = new FrameDecoder(options.maxFrameBytes);
     this.address = address;
+  }
+
+  get encoder(): Encoder {
+    return this.#wire?.encoder ?? nativeEncoder;
+  }
+
+  get mode(): Mode | null {
+    return this.#wire?.mode ?? null;
   }
 
   /** Serves the connection until it ends; never throws. */
   async run(): Promise<void> {
     try {
-      while (true) {
-        const chunk = await this.#conn.read();
-        if (chunk === null) {
-          this.#closeReason ||= "end of stream";
-          break;
-        }
+      let chunk = await this.#chooseWire();
+      while (chunk !== null) {
         // While closing, input is read and dropped until the peer ends or the flush time is up:
         // see #finish.
-        if (this.#closing) continue;
-        for (const frame of this.#decoder.push(chunk)) {
-          if (this.#closing) break;
-          if (frame.ok) this.#handle(frame.value);
-          else this.#reject(frame.error);
-        }
+        if (!this.#closing) this.#consume(chunk);
         if (this.#closing) this.#chat.leave(this);
+        const reading = this.#carriedRead ?? this.#conn.read();
+        this.#carriedRead = null;
+        chunk = await reading;
       }
+      this.#closeReason ||= "end of stream";
     } catch (error) {
       this.#closeReason = `internal error: ${error}`;
       this.#options.log(`error serving ${this.address}: ${(error as Error)?.stack ?? error}`);
+      this.closeWith(
+        { type: "error", code: "internal_error", message: "The server failed; sorry" },
+        this.#closeReason,
+      );
     }
     this.#inputEnded.resolve();
     this.#chat.leave(this);
     await this.#finish();
+  }
+
+  // Picks the wire from the connection's first bytes (or the pinned mode), returning the bytes read
+  // so far, or null if the peer left first. A peer that stays silent is a person at a line client,
+  // waiting for a banner: it gets line mode, and the read begun meanwhile carries over.
+  async #chooseWire(): Promise<Uint8Array | null> {
+    if (this.#options.mode !== "auto") {
+      this.#begin(this.#options.mode);
+      return new Uint8Array(0);
+    }
+    let prefix = new Uint8Array(0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silence = new Promise<"silent">((resolve) => {
+      timer = setTimeout(() => resolve("silent"), SILENT_LINE_CLIENT_MS);
+    });
+    try {
+      while (true) {
+        const reading = this.#conn.read();
+        const chunk = prefix.length === 0 ? await Promise.race([reading, silence]) : await reading;
+        if (chunk === "silent") {
+          this.#carriedRead = reading;
+          this.#begin("line");
+          return prefix;
+        }
+        if (chunk === null) return null;
+        const longer = new Uint8Array(prefix.length + chunk.length); // a copy: reads reuse buffers
+        longer.set(prefix);
+        longer.set(chunk, prefix.length);
+        prefix = longer;
+        const mode = detectMode(prefix);
+        if (mode) {
+          this.#begin(mode);
+          return prefix;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #begin(mode: Mode): void {
+    this.#wire = createWire(mode, this.#options);
+    if (mode !== "line") return;
+    // A person at nc or telnet is in at once, as a guest, and told how to go on.
+    this.sendMessage(this.#chat.join(this, this.#chat.guestNick()));
+    this.#joinedAs = this.nick!;
+    const count = this.room!.members.size;
+    this.sendMessage({
+      type: "notice",
+      text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
+    });
+  }
+
+  #consume(chunk: Uint8Array): void {
+    for (const input of this.#wire!.decoder.push(chunk)) {
+      if (this.#closing) return;
+      if (input instanceof ProtocolError) this.#reject(input);
+      else this.#handle(input);
+    }
   }
 
   /** Queues a message for this member. */
@@ -133,28 +193,52 @@ export class Session implements Member {
     this.#finish();
   }
 
-  #handle(value: unknown): void {
-    let message: ClientMessage;
+  #handle(input: Input): void {
     try {
-      message = parseClientMessage(value);
-      switch (message.type) {
+      switch (input.type) {
         case "hello":
-          this.sendMessage(this.#chat.join(this, message.nick, message.room));
-          this.#joinedAs = message.nick;
-          return;
+          this.#hello(input.nick, input.room);
+          break;
         case "msg":
-          this.#chat.say(this, message.text, Date.now());
-          return;
+          this.#chat.say(this, input.text, Date.now(), input.action);
+          break;
+        case "nick":
+          this.#chat.rename(this, input.nick);
+          break;
+        case "who":
+          this.sendMessage(this.#chat.who(this));
+          break;
+        case "help":
+          for (const text of LINE_HELP) this.sendMessage({ type: "notice", text });
+          break;
+        case "quit":
+          this.closeWith({ type: "notice", text: "bye" }, "quit");
+          break;
         case "ping":
           this.sendMessage({ type: "pong" });
-          return;
+          break;
         case "pong":
-          return;
+          break;
       }
     } catch (error) {
       if (error instanceof ProtocolError) this.#reject(error);
       else throw error;
     }
+    this.#joinedAs = this.nick ?? this.#joinedAs;
+  }
+
+  #hello(nick: string, room: string | undefined): void {
+    if (this.mode === "legacy" && this.nick === null) {
+      // The classic client cannot choose again: a taken nick gets a number, a bad one a close.
+      try {
+        this.sendMessage(this.#chat.join(this, this.#chat.freeVariant(nick), room));
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.#reject(new ProtocolError(error.code, error.message, true));
+      }
+      return;
+    }
+    this.sendMessage(this.#chat.join(this, nick, room));
   }
 
   #reject(error: ProtocolError): void {

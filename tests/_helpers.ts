@@ -298,3 +298,125 @@ export async function remainingLines(reader: LineReader, what = "the end of outp
   }
   return lines;
 }
+
+/** A person at `nc`: a real socket, read line by line. */
+export class LineMember {
+  readonly socket: net.Socket;
+  readonly lines: LineReader;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on("error", () => {}); // a reset ends the stream, which the tests assert on
+    this.lines = new LineReader(socket);
+  }
+
+  static async connect(port: number, host = "127.0.0.1"): Promise<LineMember> {
+    const socket = net.connect({ port, host, noDelay: true });
+    await within(once(socket, "connect"), `a connection to ${host}:${port}`);
+    return new LineMember(socket);
+  }
+
+  /** Connects, says nothing, and reads the banner: the guest nick it was given. */
+  static async join(port: number): Promise<{ member: LineMember; nick: string }> {
+    const member = await LineMember.connect(port);
+    const welcome = await member.lines.waitFor(/^\* you are \S+ in /, "the line-mode banner");
+    await member.lines.waitFor(/^\* \d+ here\. /, "the banner's second line");
+    return { member, nick: welcome.split(" ")[3] };
+  }
+
+  say(line: string): void {
+    this.socket.write(`${line}\n`);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.socket.destroyed) {
+      this.socket.destroy();
+      await new Promise((resolve) => this.socket.once("close", resolve));
+    }
+  }
+}
+
+/** The classic tutorial's client: 10-byte ASCII length headers, messages as (user, text) pairs. */
+export class LegacyMember {
+  readonly socket: net.Socket;
+  #buffer = Buffer.alloc(0);
+  #payloads: string[] = [];
+  #ended = false;
+  #waiter: (() => void) | null = null;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on("error", () => {});
+    socket.on("data", (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      while (this.#buffer.length >= 10) {
+        const length = Number(this.#buffer.subarray(0, 10).toString("ascii").trim());
+        if (this.#buffer.length < 10 + length) break;
+        this.#payloads.push(this.#buffer.subarray(10, 10 + length).toString("utf8"));
+        this.#buffer = this.#buffer.subarray(10 + length);
+      }
+      this.#wake();
+    });
+    socket.on("close", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    this.#waiter?.();
+    this.#waiter = null;
+  }
+
+  static encode(text: string): Buffer {
+    const payload = Buffer.from(text, "utf8");
+    return Buffer.concat([Buffer.from(String(payload.length).padEnd(10, " ")), payload]);
+  }
+
+  /** Connects and sends `username` as the first frame, as the classic client does. */
+  static async connect(port: number, username: string): Promise<LegacyMember> {
+    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
+    await within(once(socket, "connect"), `a connection to port ${port}`);
+    socket.write(LegacyMember.encode(username));
+    return new LegacyMember(socket);
+  }
+
+  send(text: string): void {
+    this.socket.write(LegacyMember.encode(text));
+  }
+
+  async #nextPayload(what: string): Promise<string | null> {
+    while (this.#payloads.length === 0 && !this.#ended) {
+      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
+    }
+    return this.#payloads.shift() ?? null;
+  }
+
+  /** The next (username, text) pair, or null once the server has closed the connection. */
+  async next(what = "a legacy message"): Promise<[string, string] | null> {
+    const user = await this.#nextPayload(what);
+    if (user === null) return null;
+    const text = await this.#nextPayload(what);
+    if (text === null) throw new Error(`connection closed between ${user}'s name and text`);
+    return [user, text];
+  }
+
+  /** Skips pairs until one matches, and returns it; fails if the connection closes first. */
+  async waitFor(user: string, text: string | RegExp): Promise<[string, string]> {
+    while (true) {
+      const pair = await this.next(`${user}: ${text}`);
+      if (pair === null) throw new Error(`closed while waiting for ${user}: ${text}`);
+      const [from, body] = pair;
+      if (from === user && (typeof text === "string" ? body === text : text.test(body))) {
+        return pair;
+      }
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.socket.destroyed) {
+      this.socket.destroy();
+      await new Promise((resolve) => this.socket.once("close", resolve));
+    }
+  }
+}
