@@ -1,25 +1,37 @@
-// The running server: accepts connections, serves each as a Session, and shuts down gracefully.
+// The running server: accepts connections, serves each as a Session, sweeps for quiet ones, and
+// shuts down gracefully.
 import { formatAddress, type Listener, runtime } from "./runtime.ts";
 import { Chat } from "./room.ts";
 import { Session, type SessionOptions } from "./session.ts";
+import { ProtocolError } from "./protocol.ts";
 
 export interface ServerOptions extends SessionOptions {
   hostname: string;
   port: number;
+  /** Connections served at once; past it a new one is turned away. */
+  maxClients: number;
+  /** Connections from one address at once; 0 for no limit. */
+  maxPerAddress: number;
 }
 
 export class ChatServer {
   readonly chat = new Chat();
   /** Every open session, with the promise that settles when it has closed. */
   readonly sessions = new Map<Session, Promise<void>>();
+  #perAddress = new Map<string, number>();
   #listener: Listener;
   #options: ServerOptions;
   #accepting: Promise<void>;
+  #sweeper: ReturnType<typeof setInterval>;
 
   constructor(options: ServerOptions) {
     this.#options = options;
     this.#listener = runtime.listen(options.hostname, options.port);
     this.#accepting = this.#acceptLoop();
+    // Often enough that no limit is overrun by more than a quarter of itself.
+    const limits = Object.values(options.liveness).filter((ms) => ms > 0);
+    const sweepMs = Math.max(50, Math.min(1000, Math.min(...limits) / 4));
+    this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
   }
 
   get hostname(): string {
@@ -35,8 +47,45 @@ export class ChatServer {
       const address = formatAddress(conn.remoteHost, conn.remotePort);
       this.#options.log(`connect ${address}`);
       const session = new Session(conn, this.chat, this.#options, address);
-      this.sessions.set(session, session.run().finally(() => this.sessions.delete(session)));
+      const refusal = this.#admit(conn.remoteHost);
+      if (refusal) session.refuse(refusal);
+      const fromHost = (this.#perAddress.get(conn.remoteHost) ?? 0) + 1;
+      this.#perAddress.set(conn.remoteHost, fromHost);
+      this.sessions.set(
+        session,
+        session.run().finally(() => {
+          this.sessions.delete(session);
+          const left = this.#perAddress.get(conn.remoteHost)! - 1;
+          if (left === 0) this.#perAddress.delete(conn.remoteHost);
+          else this.#perAddress.set(conn.remoteHost, left);
+        }),
+      );
     }
+  }
+
+  // Why a new connection from `host` must be turned away, or null if it may stay.
+  #admit(host: string): ProtocolError | null {
+    const { maxClients, maxPerAddress } = this.#options;
+    if (this.sessions.size >= maxClients) {
+      return new ProtocolError(
+        "too_many_connections",
+        `The server is full (${maxClients} connections); try again later`,
+        true,
+      );
+    }
+    if (maxPerAddress > 0 && (this.#perAddress.get(host) ?? 0) >= maxPerAddress) {
+      return new ProtocolError(
+        "too_many_connections",
+        `Too many connections from ${host} (at most ${maxPerAddress})`,
+        true,
+      );
+    }
+    return null;
+  }
+
+  #sweep(): void {
+    const now = this.#options.clock();
+    for (const session of this.sessions.keys()) session.checkLiveness(now);
   }
 
   /**
@@ -45,6 +94,7 @@ export class ChatServer {
    */
   async shutdown(): Promise<void> {
     this.#listener.close();
+    clearInterval(this.#sweeper);
     await this.#accepting.catch((error) => this.#options.log(`accept loop failed: ${error}`));
     for (const session of this.sessions.keys()) {
       session.closeWith(

@@ -26,6 +26,15 @@ export function wholeNumber(text: string, what: string, min: number, max: number
   return value;
 }
 
+/** `text` as a duration in seconds (fractions allowed), returned in milliseconds. */
+export function seconds(text: string, what: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || value > 86_400 * 365) {
+    throw new UsageError(`${what} must be a number of seconds, not "${text}"`);
+  }
+  return value * 1000;
+}
+
 /** Runs `main`, turning a UsageError into one line on stderr and exit status 2. */
 export async function runProgram(name: string, main: () => Promise<number>): Promise<never> {
   let status: number;

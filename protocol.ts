@@ -28,6 +28,11 @@ export type ErrorCode =
   | "unknown_command"
   | "line_too_long"
   | "bad_header"
+  | "flood"
+  | "read_timeout"
+  | "hello_timeout"
+  | "idle_timeout"
+  | "too_many_connections"
   | "send_queue_full"
   | "server_shutdown"
   | "internal_error";

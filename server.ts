@@ -1,7 +1,9 @@
 // The Parley server's command line: flags in, a listening ChatServer out.
 import process from "node:process";
 import { ChatServer } from "./chat_server.ts";
-import { parseCommandLine, runProgram, UsageError, wholeNumber } from "./cli.ts";
+import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
+import { DEFAULT_FLOOD_LIMITS } from "./flood.ts";
+import { DEFAULT_LIVENESS_LIMITS } from "./liveness.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "./protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./line_mode.ts";
 import { type Mode, MODES } from "./mode.ts";
@@ -10,6 +12,11 @@ import { formatAddress, runtime } from "./runtime.ts";
 const DEFAULT_PORT = 9009;
 const SEND_QUEUE_BYTES = 1024 * 1024;
 const CLOSE_FLUSH_MS = 2000;
+const MAX_CLIENTS = 10_000;
+const MAX_PER_ADDRESS = 64;
+const inSeconds = (ms: number) => String(ms / 1000);
+const flood = DEFAULT_FLOOD_LIMITS;
+const live = DEFAULT_LIVENESS_LIMITS;
 // The frame header is 32 bits, but a native client's first byte must be 0x00 (PROTOCOL.md).
 const LARGEST_MAX_FRAME_BYTES = 16 * 1024 * 1024 - 1;
 
@@ -27,9 +34,33 @@ Options:
   --max-line BYTES     longest line accepted in line mode (default ${DEFAULT_MAX_LINE_BYTES})
   --send-queue BYTES   output that may wait for one member before it is closed as too slow
                        (default ${SEND_QUEUE_BYTES})
+  --rate N             messages a member may send per second, on average; a faster one is
+                       slowed, and disconnected when far behind; 0 turns this off
+                       (default ${flood.ratePerSecond})
+  --burst N            messages a member may send at once before --rate applies
+                       (default ${flood.burst})
+  --max-clients N      connections at once (default ${MAX_CLIENTS})
+  --max-per-address N  connections at once from one address, 0 for no limit
+                       (default ${MAX_PER_ADDRESS})
+  --hello-timeout S    seconds a native or legacy connection has to introduce itself
+                       (default ${inSeconds(live.helloTimeoutMs)})
+  --read-timeout S     seconds a message that has begun to arrive has to finish
+                       (default ${inSeconds(live.readTimeoutMs)})
+  --ping-after S       seconds of silence after which a native member is pinged
+                       (default ${inSeconds(live.pingAfterMs)})
+  --ping-timeout S     seconds a pinged member has to answer before it is closed
+                       (default ${inSeconds(live.pongTimeoutMs)})
+  --idle-timeout S     seconds of silence after which a line or legacy member is closed,
+                       0 for never (default ${inSeconds(live.idleTimeoutMs)})
   --quiet              do not log connects and disconnects to stderr
   --help               show this help
 `;
+
+function positiveSeconds(text: string, what: string): number {
+  const ms = seconds(text, what);
+  if (ms === 0) throw new UsageError(`${what} must be more than 0 seconds`);
+  return ms;
+}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine(process.argv.slice(2), {
@@ -39,6 +70,15 @@ async function main(): Promise<number> {
     "max-frame": { type: "string", default: String(DEFAULT_MAX_FRAME_BYTES) },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE_BYTES) },
     "send-queue": { type: "string", default: String(SEND_QUEUE_BYTES) },
+    rate: { type: "string", default: String(flood.ratePerSecond) },
+    burst: { type: "string", default: String(flood.burst) },
+    "max-clients": { type: "string", default: String(MAX_CLIENTS) },
+    "max-per-address": { type: "string", default: String(MAX_PER_ADDRESS) },
+    "hello-timeout": { type: "string", default: inSeconds(live.helloTimeoutMs) },
+    "read-timeout": { type: "string", default: inSeconds(live.readTimeoutMs) },
+    "ping-after": { type: "string", default: inSeconds(live.pingAfterMs) },
+    "ping-timeout": { type: "string", default: inSeconds(live.pongTimeoutMs) },
+    "idle-timeout": { type: "string", default: inSeconds(live.idleTimeoutMs) },
     quiet: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
@@ -61,6 +101,21 @@ async function main(): Promise<number> {
     maxLineBytes: wholeNumber(values["max-line"], "--max-line", 1, LARGEST_MAX_FRAME_BYTES),
     sendQueueBytes: wholeNumber(values["send-queue"], "--send-queue", 1024, 2 ** 31),
     closeFlushMs: CLOSE_FLUSH_MS,
+    maxClients: wholeNumber(values["max-clients"], "--max-clients", 1, 10_000_000),
+    maxPerAddress: wholeNumber(values["max-per-address"], "--max-per-address", 0, 10_000_000),
+    flood: {
+      ...flood,
+      ratePerSecond: wholeNumber(values.rate, "--rate", 0, 1_000_000),
+      burst: wholeNumber(values.burst, "--burst", 1, 1_000_000),
+    },
+    liveness: {
+      helloTimeoutMs: positiveSeconds(values["hello-timeout"], "--hello-timeout"),
+      readTimeoutMs: positiveSeconds(values["read-timeout"], "--read-timeout"),
+      pingAfterMs: positiveSeconds(values["ping-after"], "--ping-after"),
+      pongTimeoutMs: positiveSeconds(values["ping-timeout"], "--ping-timeout"),
+      idleTimeoutMs: seconds(values["idle-timeout"], "--idle-timeout"),
+    },
+    clock: () => performance.now(),
     log: quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
   });
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.

@@ -7,10 +7,16 @@ import { ProtocolError, type ServerMessage } from "./protocol.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "./mode.ts";
 import { LINE_HELP } from "./line_mode.ts";
 import { createWire, type Input, nativeEncoder, type Wire, type WireLimits } from "./wire.ts";
+import { FloodGate, type FloodLimits } from "./flood.ts";
+import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
 
 export interface SessionOptions extends WireLimits {
   /** A pinned mode, or "auto" to tell from the first bytes. */
   mode: Mode | "auto";
+  flood: FloodLimits;
+  liveness: LivenessLimits;
+  /** Milliseconds from any fixed origin; tests may drive it. */
+  clock: () => number;
   /** Bytes queued or in flight to one member before it counts as too slow and is closed. */
   sendQueueBytes: number;
   /** How long a closing session may spend delivering what is queued for it. */
@@ -27,6 +33,16 @@ function writeWaitingSessions(): void {
   const sessions = waitingToWrite.splice(0);
   for (const session of sessions) session.writeQueued();
 }
+
+function errorMessage(error: ProtocolError): ServerMessage {
+  return { type: "error", code: error.code, message: error.message };
+}
+
+const LIVENESS_MESSAGES: Record<Exclude<LivenessVerdict, "ok" | "ping">, string> = {
+  read_timeout: "Closed: a message began to arrive but did not finish in time",
+  hello_timeout: "Closed: no hello in time",
+  idle_timeout: "Closed: idle for too long",
+};
 
 function concat(chunks: Uint8Array[], totalBytes: number): Uint8Array {
   if (chunks.length === 1) return chunks[0];
@@ -57,12 +73,25 @@ export class Session implements Member {
   #closing = false; // no more input is acted on and no more output accepted
   #closeReason = "";
   #joinedAs = ""; // for the disconnect log, after Chat has cleared `nick`
+  #greeted = false; // has sent a valid input: hello, its username, or any native frame
+  #refusal: ProtocolError | null = null;
+  #floodGate: FloodGate;
+  #liveness: Liveness;
+  #closingSignal = Promise.withResolvers<void>(); // ends a flood-control wait early
 
   constructor(conn: Connection, chat: Chat, options: SessionOptions, address: string) {
     this.#conn = conn;
     this.#chat = chat;
     this.#options = options;
     this.address = address;
+    const now = options.clock();
+    this.#floodGate = new FloodGate(options.flood, now);
+    this.#liveness = new Liveness(options.liveness, now);
+  }
+
+  /** Turns the connection away, in its own mode, once that is known: the server is full. */
+  refuse(error: ProtocolError): void {
+    this.#refusal = error;
   }
 
   get encoder(): Encoder {
@@ -77,10 +106,13 @@ export class Session implements Member {
   async run(): Promise<void> {
     try {
       let chunk = await this.#chooseWire();
+      if (this.#refusal && chunk !== null) {
+        this.closeWith(errorMessage(this.#refusal), this.#refusal.message);
+      }
       while (chunk !== null) {
         // While closing, input is read and dropped until the peer ends or the flush time is up:
         // see #finish.
-        if (!this.#closing) this.#consume(chunk);
+        if (!this.#closing) await this.#consume(chunk);
         if (this.#closing) this.#chat.leave(this);
         const reading = this.#carriedRead ?? this.#conn.read();
         this.#carriedRead = null;
@@ -140,7 +172,7 @@ export class Session implements Member {
 
   #begin(mode: Mode): void {
     this.#wire = createWire(mode, this.#options);
-    if (mode !== "line") return;
+    if (mode !== "line" || this.#refusal) return;
     // A person at nc or telnet is in at once, as a guest, and told how to go on.
     this.sendMessage(this.#chat.join(this, this.#chat.guestNick()));
     this.#joinedAs = this.nick!;
@@ -151,12 +183,61 @@ export class Session implements Member {
     });
   }
 
-  #consume(chunk: Uint8Array): void {
-    for (const input of this.#wire!.decoder.push(chunk)) {
-      if (this.#closing) return;
-      if (input instanceof ProtocolError) this.#reject(input);
-      else this.#handle(input);
+  async #consume(chunk: Uint8Array): Promise<void> {
+    const decoder = this.#wire!.decoder;
+    const inputs = decoder.push(chunk);
+    const now = this.#options.clock();
+    this.#liveness.heard(now, decoder.bufferedBytes > 0);
+    // Every input is charged on arrival, so that the backlog a flooder builds shows at once;
+    // then each waits its turn, and meanwhile nothing more is read from this member.
+    const releaseAt: number[] = [];
+    for (const _ of inputs) {
+      const verdict = this.#floodGate.admit(now);
+      if (verdict.action === "disconnect") {
+        this.#reject(new ProtocolError("flood", "Disconnected for flooding", true));
+        return;
+      }
+      if (verdict.warn) {
+        this.#reject(new ProtocolError("flood", "You are sending too fast; your input is delayed"));
+      }
+      releaseAt.push(now + verdict.delayMs);
     }
+    for (const [i, input] of inputs.entries()) {
+      const wait = releaseAt[i] - this.#options.clock();
+      if (wait > 0) await this.#pause(wait);
+      if (this.#closing) return;
+      if (input instanceof ProtocolError) {
+        this.#reject(input);
+      } else {
+        this.#greeted = true;
+        this.#handle(input);
+      }
+    }
+  }
+
+  #markClosing(): void {
+    this.#closing = true;
+    this.#closingSignal.resolve();
+  }
+
+  // Waits `ms`, or less if the session starts closing meanwhile.
+  async #pause(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise((resolve) => timer = setTimeout(resolve, ms)),
+      this.#closingSignal.promise,
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Pings a quiet member, or closes one that is too quiet. Called by the server's sweep. */
+  checkLiveness(now: number): void {
+    if (this.#closing) return;
+    const verdict = this.#liveness.check(now, this.mode, this.#greeted);
+    if (verdict === "ok") return;
+    if (verdict === "ping") return this.sendMessage({ type: "ping" });
+    const error = new ProtocolError(verdict, LIVENESS_MESSAGES[verdict], true);
+    this.#reject(error);
   }
 
   /** Queues a message for this member. */
@@ -179,7 +260,7 @@ export class Session implements Member {
   /** Says `message` last, then closes once it is delivered or the flush time is up. */
   closeWith(message: ServerMessage, reason: string): void {
     if (this.#closing) return;
-    this.#closing = true;
+    this.#markClosing();
     this.#closeReason = reason;
     // Queued past the cap, which would otherwise refuse it when the cap is why we close (and
     // recurse through #overflow): it is small, and nothing follows it.
@@ -242,9 +323,8 @@ export class Session implements Member {
   }
 
   #reject(error: ProtocolError): void {
-    const frame: ServerMessage = { type: "error", code: error.code, message: error.message };
-    if (error.fatal) this.closeWith(frame, error.message);
-    else this.sendMessage(frame);
+    if (error.fatal) this.closeWith(errorMessage(error), error.message);
+    else this.sendMessage(errorMessage(error));
   }
 
   #overflow(): void {
@@ -287,7 +367,7 @@ export class Session implements Member {
     } catch {
       this.#queue = [];
       this.#queueBytes = 0;
-      this.#closing = true;
+      this.#markClosing();
       this.#closeReason ||= "write failed";
       this.#conn.close();
     } finally {
@@ -305,7 +385,7 @@ export class Session implements Member {
   // error before the peer reads it. Idempotent.
   #finish(): Promise<void> {
     this.#finished ??= (async () => {
-      this.#closing = true;
+      this.#markClosing();
       this.writeQueued();
       let timer: ReturnType<typeof setTimeout> | undefined;
       let timedOut = false;

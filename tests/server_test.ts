@@ -303,7 +303,8 @@ for (const runtime of RUNTIMES) {
     // whole message is in flight and the queue has no room left, not even for the final error.
     // Alice, who sends them, hears only pongs; nobody else is in the room to be flooded.
     const queueBytes = 2048;
-    await using server = await startServer(runtime, ["--send-queue", String(queueBytes)]);
+    const args = ["--send-queue", String(queueBytes), "--rate", "0"]; // alice's sending is no flood
+    await using server = await startServer(runtime, args);
     await using bob = await TestMember.join(server.port, "bob");
     await using alice = await TestMember.join(server.port, "alice", "flood");
     await using slow = await TestMember.join(server.port, "slow", "flood");
@@ -356,7 +357,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(name("decodes a burst of many frames in one write, in order"), async () => {
-    await using server = await startServer(runtime);
+    await using server = await startServer(runtime, ["--rate", "0"]);
     await using alice = await TestMember.join(server.port, "alice");
     await using bob = await TestMember.connect(server.port);
     const count = 2000;
