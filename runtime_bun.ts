@@ -25,7 +25,10 @@ class BunConnection implements Connection {
     this.#socket = socket;
     this.remoteHost = socket.remoteAddress;
     this.remotePort = socket.remotePort;
+    // Latency matters more than segment count: Parley coalesces its own writes.
     socket.setNoDelay(true);
+    // Finds peers that vanished without a word (line members are never pinged).
+    socket.setKeepAlive(true);
   }
 
   read(): Promise<Uint8Array | null> {

@@ -20,6 +20,8 @@ class DenoConnection implements Connection {
     this.remotePort = addr.port;
     // Latency matters more than segment count: Parley coalesces its own writes.
     conn.setNoDelay(true);
+    // Finds peers that vanished without a word (line members are never pinged).
+    conn.setKeepAlive(true);
   }
 
   async read(): Promise<Uint8Array | null> {
