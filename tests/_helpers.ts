@@ -18,7 +18,7 @@ export const EVENT_TIMEOUT_MS = 10_000;
 /** The pinned runtime from node_modules; a missing install fails the test rather than skipping it. */
 export function runtimeBinary(runtime: RuntimeName): string {
   const binary = path.join(ROOT, "node_modules", ".bin", runtime);
-  if (!existsSync(binary)) throw new Error(`${binary} is missing: run "npm ci" first`);
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run "npm install" first`);
   return binary;
 }
 
