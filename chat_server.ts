@@ -2,6 +2,7 @@
 // shuts down gracefully.
 import { formatAddress, type Listener, runtime } from "./runtime.ts";
 import { Chat } from "./room.ts";
+import { History, type HistoryOptions } from "./history.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { ProtocolError } from "./protocol.ts";
 
@@ -12,10 +13,12 @@ export interface ServerOptions extends SessionOptions {
   maxClients: number;
   /** Connections from one address at once; 0 for no limit. */
   maxPerAddress: number;
+  history: HistoryOptions;
 }
 
 export class ChatServer {
-  readonly chat = new Chat();
+  readonly chat: Chat;
+  #history: History;
   /** Every open session, with the promise that settles when it has closed. */
   readonly sessions = new Map<Session, Promise<void>>();
   #perAddress = new Map<string, number>();
@@ -26,6 +29,8 @@ export class ChatServer {
 
   constructor(options: ServerOptions) {
     this.#options = options;
+    this.#history = new History(options.history);
+    this.chat = new Chat(this.#history);
     this.#listener = runtime.listen(options.hostname, options.port);
     this.#accepting = this.#acceptLoop();
     // Often enough that no limit is overrun by more than a quarter of itself.
@@ -103,5 +108,6 @@ export class ChatServer {
       );
     }
     await Promise.all(this.sessions.values());
+    this.#history.close();
   }
 }

@@ -18,7 +18,11 @@ const DONT = 254;
 type TelnetState = "data" | "command" | "option" | "subnegotiation" | "subnegotiation-iac";
 
 /** What one input line asks for: a ClientMessage, or one of line mode's own commands. */
-export type LineInput = ClientMessage | { type: "help" } | { type: "quit" };
+export type LineInput =
+  | ClientMessage
+  | { type: "part"; room?: string }
+  | { type: "help" }
+  | { type: "quit" };
 
 /**
  * Splits a byte stream into lines. `\r\n` and `\n` both end a line; telnet commands are dropped
@@ -117,7 +121,18 @@ export function parseLine(line: string): LineInput | null {
     case "/nick":
       return { type: "nick", nick: rest };
     case "/who":
-      return { type: "who" };
+      return rest ? { type: "who", room: rest } : { type: "who" };
+    case "/join":
+      return { type: "join", room: rest };
+    case "/part":
+      return rest ? { type: "part", room: rest } : { type: "part" };
+    case "/rooms":
+      return { type: "rooms" };
+    case "/msg": {
+      const space = rest.indexOf(" ");
+      if (space < 0) throw new ProtocolError("bad_message", "usage: /msg NICK TEXT");
+      return { type: "msg", to: rest.slice(0, space), text: rest.slice(space + 1) };
+    }
     case "/me":
       return { type: "msg", text: rest, action: true };
     case "/help":
@@ -134,12 +149,16 @@ export function parseLine(line: string): LineInput | null {
 
 export const LINE_HELP = [
   "commands:",
-  "  /nick NAME    change your nick",
-  "  /who          list who is here",
-  "  /me ACTION    say what you do, as `* you ACTION`",
-  "  /help         this list",
-  "  /quit         leave",
-  "  //text        say a line that starts with /",
+  "  /join ROOM      join ROOM (or switch to it); your lines go there",
+  "  /part [ROOM]    leave ROOM, by default the one you are in",
+  "  /rooms          list the rooms",
+  "  /who [ROOM]     list who is in ROOM, by default the one you are in",
+  "  /msg NICK TEXT  say TEXT to NICK only",
+  "  /nick NAME      change your nick",
+  "  /me ACTION      say what you do, as `* you ACTION`",
+  "  /help           this list",
+  "  /quit           leave",
+  "  //text          say a line that starts with /",
 ];
 
 const utf8 = new TextEncoder();

@@ -25,6 +25,11 @@ export type ErrorCode =
   | "bad_nick"
   | "nick_taken"
   | "bad_room"
+  | "no_such_nick"
+  | "no_such_room"
+  | "not_in_room"
+  | "too_many_rooms"
+  | "last_room"
   | "unknown_command"
   | "line_too_long"
   | "bad_header"
@@ -50,20 +55,40 @@ export class ProtocolError extends Error {
 }
 
 export type ClientMessage =
-  | { type: "hello"; nick: string; room?: string }
-  | { type: "msg"; text: string; action?: boolean }
+  | { type: "hello"; nick: string; room?: string; since?: number }
+  | { type: "msg"; text: string; action?: boolean; room?: string; to?: string }
+  | { type: "join"; room: string; since?: number }
+  | { type: "part"; room: string }
+  | { type: "rooms" }
+  | { type: "who"; room?: string }
+  | { type: "history"; room: string; after: number }
   | { type: "nick"; nick: string }
-  | { type: "who" }
   | { type: "ping" }
   | { type: "pong" };
 
+/** A chat message as members receive it. `room` for a room's message, `to` for a private one. */
+export type ChatMessage = {
+  type: "msg";
+  id: number;
+  from: string;
+  room?: string;
+  to?: string;
+  text: string;
+  ts: number;
+  action?: true;
+  history?: true;
+};
+
 export type ServerMessage =
   | { type: "welcome"; nick: string; room: string; members: string[] }
-  | { type: "msg"; from: string; room: string; text: string; ts: number; action?: true }
+  | { type: "joined"; room: string; members: string[] }
+  | ChatMessage
+  | { type: "history_end"; room: string }
   | { type: "join"; nick: string; room: string }
   | { type: "leave"; nick: string; room: string }
   | { type: "nick"; from: string; nick: string; room: string }
   | { type: "who"; room: string; members: string[] }
+  | { type: "rooms"; rooms: Array<{ name: string; members: number }> }
   | { type: "notice"; text: string }
   | { type: "error"; code: ErrorCode; message: string }
   | { type: "ping" }
@@ -204,31 +229,71 @@ function badMessage(message: string): ProtocolError {
   return new ProtocolError("bad_message", message);
 }
 
+// Field checks for parseClientMessage: each returns the field, or throws a bad_message error.
+function text(value: Record<string, unknown>, field: string): string {
+  if (typeof value[field] !== "string") {
+    throw badMessage(`"${value.type}" needs a string "${field}"`);
+  }
+  return value[field] as string;
+}
+
+function optionalText(value: Record<string, unknown>, field: string): string | undefined {
+  return value[field] === undefined ? undefined : text(value, field);
+}
+
+function optionalId(value: Record<string, unknown>, field: string): number | undefined {
+  const id = value[field];
+  if (id === undefined) return undefined;
+  if (!Number.isSafeInteger(id) || (id as number) < 0) {
+    throw badMessage(`"${field}" must be a message id, a whole number from 0`);
+  }
+  return id as number;
+}
+
+/** Drops the fields that were not given, so that messages compare and print cleanly. */
+function defined<T extends object>(message: T): T {
+  for (const key of Object.keys(message) as Array<keyof T>) {
+    if (message[key] === undefined) delete message[key];
+  }
+  return message;
+}
+
 /** Checks a decoded frame from a client and narrows it to a ClientMessage, or throws ProtocolError. */
 export function parseClientMessage(value: unknown): ClientMessage {
   if (!isRecord(value)) throw badMessage("A frame must hold a JSON object");
   const { type } = value;
   if (typeof type !== "string") throw badMessage('A frame needs a string field "type"');
   switch (type) {
-    case "hello": {
-      if (typeof value.nick !== "string") throw badMessage('"hello" needs a string "nick"');
-      if (value.room !== undefined && typeof value.room !== "string") {
-        throw badMessage('"room" must be a string');
-      }
-      return value.room === undefined
-        ? { type, nick: value.nick }
-        : { type, nick: value.nick, room: value.room };
-    }
-    case "msg":
-      if (typeof value.text !== "string") throw badMessage('"msg" needs a string "text"');
+    case "hello":
+      return defined({
+        type,
+        nick: text(value, "nick"),
+        room: optionalText(value, "room"),
+        since: optionalId(value, "since"),
+      });
+    case "msg": {
       if (value.action !== undefined && typeof value.action !== "boolean") {
         throw badMessage('"action" must be true or false');
       }
-      return value.action ? { type, text: value.text, action: true } : { type, text: value.text };
-    case "nick":
-      if (typeof value.nick !== "string") throw badMessage('"nick" needs a string "nick"');
-      return { type, nick: value.nick };
+      return defined({
+        type,
+        text: text(value, "text"),
+        action: value.action ? true : undefined,
+        room: optionalText(value, "room"),
+        to: optionalText(value, "to"),
+      });
+    }
+    case "join":
+      return defined({ type, room: text(value, "room"), since: optionalId(value, "since") });
+    case "part":
+      return { type, room: text(value, "room") };
     case "who":
+      return defined({ type, room: optionalText(value, "room") });
+    case "history":
+      return { type, room: text(value, "room"), after: optionalId(value, "after") ?? 0 };
+    case "nick":
+      return { type, nick: text(value, "nick") };
+    case "rooms":
     case "ping":
     case "pong":
       return { type };
@@ -244,7 +309,10 @@ export function parseServerMessage(value: unknown): ServerMessage {
   }
   switch (value.type) {
     case "welcome":
+    case "joined":
     case "msg":
+    case "history_end":
+    case "rooms":
     case "join":
     case "leave":
     case "nick":
@@ -302,21 +370,47 @@ export function textProblem(text: string): ProtocolError | null {
   return null;
 }
 
-/** How a server message reads as one line of text, as the client and line-mode members show it. */
+function clock(ts: number): string {
+  const time = new Date(ts);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+}
+
+function describeChat(message: ChatMessage): string {
+  const said = message.to !== undefined
+    ? (message.action ? `*${message.from}* * ${message.text}` : `*${message.from}* ${message.text}`)
+    : message.action
+    ? `* ${message.from} ${message.text}`
+    : `<${message.from}> ${message.text}`;
+  // Rooms other than the default are named, so that a member of several can tell them apart.
+  const where = message.room !== undefined && message.room !== DEFAULT_ROOM
+    ? `[${message.room}] `
+    : "";
+  const when = message.history ? `[${clock(message.ts)}] ` : "";
+  return `${when}${where}${said}`;
+}
+
+/**
+ * How a server message reads as one line of text, as the client and line-mode members show it;
+ * null for messages that people need not see.
+ */
 export function describe(message: ServerMessage): string | null {
+  const where = "room" in message && message.room !== DEFAULT_ROOM ? ` ${message.room}` : "";
   switch (message.type) {
     case "msg":
-      return message.action
-        ? `* ${message.from} ${message.text}`
-        : `<${message.from}> ${message.text}`;
+      return describeChat(message);
     case "join":
-      return `* ${message.nick} joined`;
+      return `* ${message.nick} joined${where}`;
     case "leave":
-      return `* ${message.nick} left`;
+      return `* ${message.nick} left${where}`;
     case "nick":
       return `* ${message.from} is now known as ${message.nick}`;
     case "who":
       return `* in ${message.room}: ${message.members.join(", ")}`;
+    case "rooms":
+      return `* rooms: ${
+        message.rooms.map((room) => `${room.name} (${room.members})`).join(", ") || "none"
+      }`;
     case "notice":
       return `* ${message.text}`;
     case "welcome": {
@@ -326,8 +420,11 @@ export function describe(message: ServerMessage): string | null {
         : `here: ${others.join(", ")}`;
       return `* you are ${message.nick} in ${message.room}; ${company}`;
     }
+    case "joined":
+      return `* you joined ${message.room}; here: ${message.members.join(", ")}`;
     case "error":
       return `* ${message.message}`;
+    case "history_end":
     case "ping":
     case "pong":
       return null;

@@ -1,7 +1,9 @@
 // Who is here and who hears what, with no I/O: members, nicknames, rooms and broadcast. Members are
 // anything that can take bytes without blocking; sessions over sockets in the server, plain objects
 // in the tests.
+import { History, type StoredMessage } from "./history.ts";
 import {
+  type ChatMessage,
   DEFAULT_ROOM,
   MAX_NICK_CHARS,
   nameKey,
@@ -20,31 +22,51 @@ export interface Encoder {
 export interface Member {
   /** Set by Chat: the nick while joined, null before. */
   nick: string | null;
+  /** Set by Chat: where the member's messages go unless it names a room. */
   room: Room | null;
+  /** Set by Chat: every room the member is in, `room` among them. */
+  readonly rooms: Set<Room>;
   readonly encoder: Encoder;
   /** Queues bytes for the member. Never blocks, never reorders, never throws. */
   send(bytes: Uint8Array): void;
 }
 
+/**
+ * Hands `message` to each of `members` but `except`, each in its own encoding, encoding it once
+ * per encoder.
+ */
+export function deliver(
+  message: ServerMessage,
+  members: Iterable<Member>,
+  except: Member | null = null,
+): void {
+  const encoded = new Map<Encoder, Uint8Array | null>();
+  for (const member of members) {
+    if (member === except) continue;
+    let bytes = encoded.get(member.encoder);
+    if (bytes === undefined) {
+      bytes = member.encoder.encode(message);
+      encoded.set(member.encoder, bytes);
+    }
+    if (bytes) member.send(bytes);
+  }
+}
+
 export class Room {
   readonly members = new Set<Member>();
-  constructor(readonly name: string) {}
+  /** The id of the room's last message; the next one gets the next number. */
+  lastId: number;
+
+  constructor(readonly name: string, lastId: number) {
+    this.lastId = lastId;
+  }
 
   /**
-   * Hands `message` to every member but `except`, each in its own encoding, encoding it once per
-   * encoder. Synchronous, so every member sees the room's messages in the same order.
+   * Hands `message` to every member but `except`. Synchronous, so every member sees the room's
+   * messages in the same order.
    */
   broadcast(message: ServerMessage, except: Member | null = null): void {
-    const encoded = new Map<Encoder, Uint8Array | null>();
-    for (const member of this.members) {
-      if (member === except) continue;
-      let bytes = encoded.get(member.encoder);
-      if (bytes === undefined) {
-        bytes = member.encoder.encode(message);
-        encoded.set(member.encoder, bytes);
-      }
-      if (bytes) member.send(bytes);
-    }
+    deliver(message, this.members, except);
   }
 
   nicks(): string[] {
@@ -52,12 +74,14 @@ export class Room {
   }
 }
 
-function joined(member: Member): { nick: string; room: Room } {
-  const { nick, room } = member;
-  if (nick === null || room === null) {
+/** How many rooms one member may be in at once. */
+export const MAX_ROOMS_PER_MEMBER = 20;
+
+function nickOf(member: Member): string {
+  if (member.nick === null) {
     throw new ProtocolError("not_joined", 'Send "hello" with your nick before chatting');
   }
-  return { nick, room };
+  return member.nick;
 }
 
 // C0 and C1 control characters would let one member move others' cursors or clear their screens.
@@ -69,11 +93,27 @@ export function cleanText(text: string): string {
   return text.replace(CONTROL_CHARS, (c) => c === "\t" ? " " : "");
 }
 
-/** All rooms and the nicks in use. Nicks are unique across the server, ignoring case. */
+function checkedText(text: string): string {
+  const clean = cleanText(text);
+  const problem = textProblem(clean);
+  if (problem) throw problem;
+  return clean;
+}
+
+/**
+ * All rooms and the nicks in use. Nicks are unique across the server, ignoring case; so are room
+ * names. A room exists while someone is in it; its message ids go on where they left off.
+ */
 export class Chat {
   #byNick = new Map<string, Member>();
   #rooms = new Map<string, Room>();
+  #history: History;
+  #privateIds = 0;
   #guests = 0;
+
+  constructor(history: History = new History({ limit: 50, dataDir: null })) {
+    this.#history = history;
+  }
 
   /** The welcome for `member`, after telling the room it joined; throws ProtocolError if it cannot. */
   join(member: Member, nick: string, roomName = DEFAULT_ROOM): ServerMessage {
@@ -87,48 +127,136 @@ export class Chat {
     if (this.#byNick.has(nameKey(nick))) {
       throw new ProtocolError("nick_taken", `The nick ${nick} is taken; choose another`);
     }
-    let room = this.#rooms.get(nameKey(roomName));
-    if (!room) {
-      room = new Room(roomName);
-      this.#rooms.set(nameKey(roomName), room);
-    }
     this.#byNick.set(nameKey(nick), member);
     member.nick = nick;
-    member.room = room;
-    room.broadcast({ type: "join", nick, room: room.name });
-    room.members.add(member);
+    const room = this.#enter(member, roomName);
     return { type: "welcome", nick, room: room.name, members: room.nicks() };
   }
 
-  /** Removes `member` and tells its room; does nothing for a member that never joined. */
+  /**
+   * Puts `member` in `roomName` too (if it is not there yet) and makes it the member's current
+   * room; returns the answer for the member. Throws ProtocolError if it cannot.
+   */
+  enter(member: Member, roomName: string): ServerMessage {
+    nickOf(member);
+    const roomIssue = roomProblem(roomName);
+    if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
+    const room = this.#enter(member, roomName);
+    return { type: "joined", room: room.name, members: room.nicks() };
+  }
+
+  #enter(member: Member, roomName: string): Room {
+    let room = this.#rooms.get(nameKey(roomName));
+    if (room && member.rooms.has(room)) {
+      member.room = room;
+      return room;
+    }
+    if (member.rooms.size >= MAX_ROOMS_PER_MEMBER) {
+      throw new ProtocolError(
+        "too_many_rooms",
+        `You are in ${MAX_ROOMS_PER_MEMBER} rooms already; /part one first`,
+      );
+    }
+    if (!room) {
+      room = new Room(roomName, this.#history.lastId(nameKey(roomName)));
+      this.#rooms.set(nameKey(roomName), room);
+    }
+    room.broadcast({ type: "join", nick: member.nick!, room: room.name });
+    room.members.add(member);
+    member.rooms.add(room);
+    member.room = room;
+    return room;
+  }
+
+  /** Takes `member` out of `roomName` and tells the room. Throws ProtocolError if it cannot. */
+  part(member: Member, roomName: string): void {
+    const nick = nickOf(member);
+    const room = this.#rooms.get(nameKey(roomName));
+    if (!room || !member.rooms.has(room)) {
+      throw new ProtocolError("not_in_room", `You are not in ${roomName}`);
+    }
+    if (member.rooms.size === 1) {
+      throw new ProtocolError("last_room", `${room.name} is your only room; /join another first`);
+    }
+    room.broadcast({ type: "leave", nick, room: room.name });
+    this.#remove(member, room);
+    if (member.room === room) member.room = [...member.rooms].at(-1)!;
+  }
+
+  /** Removes `member` from every room, telling each; does nothing for one that never joined. */
   leave(member: Member): void {
-    const { nick, room } = member;
-    if (nick === null || room === null) return;
+    const { nick } = member;
+    if (nick === null) return;
     this.#byNick.delete(nameKey(nick));
-    room.members.delete(member);
-    if (room.members.size === 0) this.#rooms.delete(nameKey(room.name));
-    else room.broadcast({ type: "leave", nick, room: room.name });
+    for (const room of member.rooms) {
+      this.#remove(member, room);
+      room.broadcast({ type: "leave", nick, room: room.name });
+    }
     member.nick = null;
     member.room = null;
   }
 
-  /** Sends `text` from `member` to the others in its room; throws ProtocolError if it cannot. */
-  say(member: Member, text: string, now: number, action = false): void {
-    const { nick, room } = joined(member);
-    const clean = cleanText(text);
-    const problem = textProblem(clean);
-    if (problem) throw problem;
-    room.broadcast(
-      action
-        ? { type: "msg", from: nick, room: room.name, text: clean, ts: now, action }
-        : { type: "msg", from: nick, room: room.name, text: clean, ts: now },
-      member,
-    );
+  #remove(member: Member, room: Room): void {
+    room.members.delete(member);
+    member.rooms.delete(room);
+    if (room.members.size === 0) this.#rooms.delete(nameKey(room.name));
   }
 
-  /** Changes `member`'s nick and tells its whole room, the member too; throws if it cannot. */
+  /**
+   * Sends `text` from `member` to the others in `roomName` (by default its current room) and
+   * remembers it; throws ProtocolError if it cannot.
+   */
+  say(member: Member, text: string, now: number, action = false, roomName?: string): void {
+    const from = nickOf(member);
+    const room = roomName === undefined ? member.room! : this.#roomOf(member, roomName);
+    const message: ChatMessage = {
+      type: "msg",
+      id: ++room.lastId,
+      from,
+      room: room.name,
+      text: checkedText(text),
+      ts: now,
+    };
+    if (action) message.action = true;
+    this.#history.record(nameKey(room.name), message as StoredMessage);
+    room.broadcast(message, member);
+  }
+
+  /** Sends `text` from `member` to the member called `to` only; throws if it cannot. */
+  whisper(member: Member, to: string, text: string, now: number, action = false): void {
+    const from = nickOf(member);
+    const target = this.#byNick.get(nameKey(to));
+    if (!target) throw new ProtocolError("no_such_nick", `Nobody here is called ${to}`);
+    const message: ChatMessage = {
+      type: "msg",
+      id: ++this.#privateIds,
+      from,
+      to: target.nick!,
+      text: checkedText(text),
+      ts: now,
+    };
+    if (action) message.action = true;
+    deliver(message, [target]);
+  }
+
+  /** The room's remembered messages (after `since`, if given), marked as history. */
+  replay(roomName: string, since?: number): ChatMessage[] {
+    const key = nameKey(roomName);
+    const messages = since === undefined
+      ? this.#history.recent(key)
+      : this.#history.since(key, since);
+    return messages.map((message) => ({ type: "msg", ...message, history: true }));
+  }
+
+  /** What `member` missed in one of its rooms: the messages after `afterId`, marked as history. */
+  history(member: Member, roomName: string, afterId: number): ChatMessage[] {
+    nickOf(member);
+    return this.replay(this.#roomOf(member, roomName).name, afterId);
+  }
+
+  /** Changes `member`'s nick and tells everyone who shares a room with it, it too, once each. */
   rename(member: Member, newNick: string): void {
-    const { nick, room } = joined(member);
+    const nick = nickOf(member);
     const problem = nickProblem(newNick);
     if (problem) throw new ProtocolError("bad_nick", problem);
     const holder = this.#byNick.get(nameKey(newNick));
@@ -139,19 +267,38 @@ export class Chat {
     this.#byNick.delete(nameKey(nick));
     this.#byNick.set(nameKey(newNick), member);
     member.nick = newNick;
-    room.broadcast({ type: "nick", from: nick, nick: newNick, room: room.name });
+    const everyone = new Set<Member>([member]);
+    for (const room of member.rooms) for (const other of room.members) everyone.add(other);
+    deliver({ type: "nick", from: nick, nick: newNick, room: member.room!.name }, everyone);
   }
 
-  /** Who is in `member`'s room. */
-  who(member: Member): ServerMessage {
-    const { room } = joined(member);
+  /** Who is in `roomName`, by default the member's current room. */
+  who(member: Member, roomName?: string): ServerMessage {
+    nickOf(member);
+    const room = roomName === undefined ? member.room! : this.#rooms.get(nameKey(roomName));
+    if (!room) throw new ProtocolError("no_such_room", `There is no room called ${roomName}`);
     return { type: "who", room: room.name, members: room.nicks() };
+  }
+
+  /** Every room, with how many are in it, by name. */
+  rooms(): ServerMessage {
+    const rooms = [...this.#rooms.values()]
+      .map((room) => ({ name: room.name, members: room.members.size }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return { type: "rooms", rooms };
+  }
+
+  #roomOf(member: Member, roomName: string): Room {
+    const room = this.#rooms.get(nameKey(roomName));
+    if (!room || !member.rooms.has(room)) {
+      throw new ProtocolError("not_in_room", `You are not in ${roomName}; /join it first`);
+    }
+    return room;
   }
 
   isNickFree(nick: string): boolean {
     return !this.#byNick.has(nameKey(nick));
   }
-
   /** `nick` if it is free, or else the first free one of nick2, nick3, ... */
   freeVariant(nick: string): string {
     if (this.isNickFree(nick)) return nick;

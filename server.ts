@@ -13,6 +13,7 @@ const DEFAULT_PORT = 9009;
 const SEND_QUEUE_BYTES = 1024 * 1024;
 const CLOSE_FLUSH_MS = 2000;
 const MAX_CLIENTS = 10_000;
+const HISTORY = 50;
 const MAX_PER_ADDRESS = 64;
 const inSeconds = (ms: number) => String(ms / 1000);
 const flood = DEFAULT_FLOOD_LIMITS;
@@ -52,6 +53,10 @@ Options:
                        (default ${inSeconds(live.pongTimeoutMs)})
   --idle-timeout S     seconds of silence after which a line or legacy member is closed,
                        0 for never (default ${inSeconds(live.idleTimeoutMs)})
+  --history N          messages each room keeps and replays to members who join, 0 for none
+                       (default ${HISTORY})
+  --data DIR           keep history in DIR/parley.db (SQLite), so it outlives the server;
+                       without it, history lives in memory
   --quiet              do not log connects and disconnects to stderr
   --help               show this help
 `;
@@ -79,6 +84,8 @@ async function main(): Promise<number> {
     "ping-after": { type: "string", default: inSeconds(live.pingAfterMs) },
     "ping-timeout": { type: "string", default: inSeconds(live.pongTimeoutMs) },
     "idle-timeout": { type: "string", default: inSeconds(live.idleTimeoutMs) },
+    history: { type: "string", default: String(HISTORY) },
+    data: { type: "string" },
     quiet: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
@@ -101,6 +108,10 @@ async function main(): Promise<number> {
     maxLineBytes: wholeNumber(values["max-line"], "--max-line", 1, LARGEST_MAX_FRAME_BYTES),
     sendQueueBytes: wholeNumber(values["send-queue"], "--send-queue", 1024, 2 ** 31),
     closeFlushMs: CLOSE_FLUSH_MS,
+    history: {
+      limit: wholeNumber(values.history, "--history", 0, 100_000),
+      dataDir: values.data ?? null,
+    },
     maxClients: wholeNumber(values["max-clients"], "--max-clients", 1, 10_000_000),
     maxPerAddress: wholeNumber(values["max-per-address"], "--max-per-address", 0, 10_000_000),
     flood: {

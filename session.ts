@@ -58,6 +58,7 @@ function concat(chunks: Uint8Array[], totalBytes: number): Uint8Array {
 export class Session implements Member {
   nick: string | null = null;
   room: Room | null = null;
+  readonly rooms = new Set<Room>();
   readonly address: string;
 
   #conn: Connection;
@@ -176,6 +177,7 @@ export class Session implements Member {
     // A person at nc or telnet is in at once, as a guest, and told how to go on.
     this.sendMessage(this.#chat.join(this, this.#chat.guestNick()));
     this.#joinedAs = this.nick!;
+    this.#replay(this.room!.name);
     const count = this.room!.members.size;
     this.sendMessage({
       type: "notice",
@@ -275,19 +277,44 @@ export class Session implements Member {
   }
 
   #handle(input: Input): void {
+    const chat = this.#chat;
     try {
       switch (input.type) {
         case "hello":
-          this.#hello(input.nick, input.room);
+          this.#hello(input.nick, input.room, input.since);
           break;
         case "msg":
-          this.#chat.say(this, input.text, Date.now(), input.action);
+          if (input.to !== undefined) {
+            chat.whisper(this, input.to, input.text, Date.now(), input.action);
+          } else {
+            chat.say(this, input.text, Date.now(), input.action, input.room);
+          }
           break;
-        case "nick":
-          this.#chat.rename(this, input.nick);
+        case "join":
+          if (this.mode === "legacy") {
+            throw new ProtocolError("bad_room", "The classic protocol has one room only");
+          }
+          this.sendMessage(chat.enter(this, input.room));
+          this.#replay(input.room, input.since);
+          break;
+        case "part":
+          chat.part(this, input.room ?? this.room?.name ?? "");
+          if (this.mode === "line") {
+            this.sendMessage({ type: "notice", text: `you are now in ${this.room!.name}` });
+          }
+          break;
+        case "rooms":
+          this.sendMessage(chat.rooms());
           break;
         case "who":
-          this.sendMessage(this.#chat.who(this));
+          this.sendMessage(chat.who(this, input.room));
+          break;
+        case "history":
+          this.#sendHistory(chat.history(this, input.room, input.after), "oldest");
+          this.sendMessage({ type: "history_end", room: input.room });
+          break;
+        case "nick":
+          chat.rename(this, input.nick);
           break;
         case "help":
           for (const text of LINE_HELP) this.sendMessage({ type: "notice", text });
@@ -308,7 +335,33 @@ export class Session implements Member {
     this.#joinedAs = this.nick ?? this.#joinedAs;
   }
 
-  #hello(nick: string, room: string | undefined): void {
+  // The room's remembered messages, straight after the answer to a join and before anything live:
+  // all in one turn of the event loop, so nothing is missed or doubled at the boundary. The newest
+  // ones when the member asks for none in particular; those after `since` when it does.
+  #replay(room: string, since?: number): void {
+    this.#sendHistory(this.#chat.replay(room, since), since === undefined ? "newest" : "oldest");
+  }
+
+  // History goes out only as far as it fits in half the send queue, so that a member who joins a
+  // busy room is not closed as a slow reader before it has read anything. Whoever wants more asks
+  // again after the last id it got.
+  #sendHistory(messages: ServerMessage[], keep: "newest" | "oldest"): void {
+    const budget = this.#options.sendQueueBytes / 2;
+    const ordered = keep === "newest" ? messages.toReversed() : messages;
+    const fitting: Uint8Array[] = [];
+    let total = 0;
+    for (const message of ordered) {
+      const bytes = this.encoder.encode(message);
+      if (!bytes) continue;
+      if (total + bytes.length > budget) break;
+      fitting.push(bytes);
+      total += bytes.length;
+    }
+    if (keep === "newest") fitting.reverse();
+    for (const bytes of fitting) this.send(bytes);
+  }
+
+  #hello(nick: string, room: string | undefined, since: number | undefined): void {
     if (this.mode === "legacy" && this.nick === null) {
       // The classic client cannot choose again: a taken nick gets a number, a bad one a close.
       try {
@@ -316,10 +369,12 @@ export class Session implements Member {
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         this.#reject(new ProtocolError(error.code, error.message, true));
+        return;
       }
-      return;
+    } else {
+      this.sendMessage(this.#chat.join(this, nick, room));
     }
-    this.sendMessage(this.#chat.join(this, nick, room));
+    this.#replay(this.room!.name, since);
   }
 
   #reject(error: ProtocolError): void {

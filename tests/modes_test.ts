@@ -139,7 +139,8 @@ for (const runtime of RUNTIMES) {
 
     line.say("/help");
     assert.equal(await line.lines.next(), "* commands:");
-    for (const command of ["/nick", "/who", "/me", "/help", "/quit", "//"]) {
+    const commands = ["/join", "/part", "/rooms", "/who", "/msg", "/nick", "/me", "/help", "/quit"];
+    for (const command of [...commands, "//"]) {
       assert.ok((await line.lines.next())!.startsWith(`*   ${command}`), command);
     }
 

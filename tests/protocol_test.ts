@@ -251,10 +251,10 @@ test("FrameDecoder keeps no reference to a chunk across several partial pushes",
 
 test("encodeFrame round trips through FrameDecoder, with non-ASCII and astral characters", () => {
   const messages: ServerMessage[] = [
-    { type: "msg", from: "zoë", room: "lobby", text: "plain ASCII", ts: 1 },
-    { type: "msg", from: "zoë", room: "café", text: "héllo wörld, 日本語, Ω", ts: 2 },
-    { type: "msg", from: "🦊", room: "lobby", text: "astral: 🎉 𝄞 👩‍👩‍👧 \u{10ffff}", ts: 3 },
-    { type: "msg", from: "a", room: "lobby", text: "€".repeat(MAX_TEXT_BYTES / 4), ts: 4 },
+    { type: "msg", id: 1, from: "zoë", room: "lobby", text: "plain ASCII", ts: 1 },
+    { type: "msg", id: 1, from: "zoë", room: "café", text: "héllo wörld, 日本語, Ω", ts: 2 },
+    { type: "msg", id: 1, from: "🦊", room: "lobby", text: "astral: 🎉 𝄞 👩‍👩‍👧 \u{10ffff}", ts: 3 },
+    { type: "msg", id: 1, from: "a", room: "lobby", text: "€".repeat(MAX_TEXT_BYTES / 4), ts: 4 },
     { type: "welcome", nick: "名前", room: "lobby", members: ["名前", "🦊"] },
     { type: "error", code: "bad_nick", message: 'quotes " and \\ backslashes\n' },
   ];
@@ -308,7 +308,7 @@ test("parseClientMessage rejects an object without a string type", () => {
 });
 
 test("parseClientMessage rejects an unknown type", () => {
-  for (const type of ["nope", "HELLO", "welcome", "join", "", "x".repeat(1000)]) {
+  for (const type of ["nope", "HELLO", "welcome", "leave", "", "x".repeat(1000)]) {
     assertRejects({ type }, "unknown_type");
   }
   assert.throws(

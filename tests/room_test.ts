@@ -19,6 +19,7 @@ class CountingEncoder implements Encoder {
 class FakeMember implements Member {
   nick: string | null = null;
   room: Room | null = null;
+  readonly rooms = new Set<Room>();
   readonly sent: Uint8Array[] = [];
   constructor(readonly encoder: Encoder = new CountingEncoder()) {}
 
@@ -166,7 +167,7 @@ test("Chat forgets an empty room, so the next to open it names it", () => {
   });
 });
 
-test("Chat.say reaches every other member in order, and not the sender", () => {
+test("Chat.say reaches every other member in order, with ids that count up, not the sender", () => {
   const chat = new Chat();
   const nicks = ["alice", "bob", "carol"];
   const members = nicks.map((nick) => joined(chat, nick));
@@ -180,7 +181,15 @@ test("Chat.say reaches every other member in order, and not the sender", () => {
     for (let i = 0; i < 5; i++) {
       for (const [o, from] of nicks.entries()) {
         if (o !== m) {
-          expected.push({ type: "msg", from, room: "lobby", text: `${from} ${i}`, ts: 1000 + i });
+          const id = i * nicks.length + o + 1;
+          expected.push({
+            type: "msg",
+            id,
+            from,
+            room: "lobby",
+            text: `${from} ${i}`,
+            ts: 1000 + i,
+          });
         }
       }
     }
@@ -226,7 +235,7 @@ test("Chat.say strips control characters and turns tabs into spaces", () => {
   alice.take();
   chat.say(bob, "a\u0007b\u001b[2Jc\td\u009be\r\nf\u0000\u007f 🎉 é", 5);
   assert.deepEqual(alice.take(), [
-    { type: "msg", from: "bob", room: "lobby", text: "ab[2Jc def 🎉 é", ts: 5 },
+    { type: "msg", id: 1, from: "bob", room: "lobby", text: "ab[2Jc def 🎉 é", ts: 5 },
   ]);
 });
 
