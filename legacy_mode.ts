@@ -85,10 +85,16 @@ function encodePair(username: string, text: string): Uint8Array {
   return pair;
 }
 
-/** Chat as (sender, text) pairs; everything else as a notice from user `*`. */
+/**
+ * Chat as (sender, text) pairs, a private message's text marked as such; everything else as a
+ * notice from user `*`.
+ */
 export const legacyEncoder: Encoder = {
   encode(message: ServerMessage) {
-    if (message.type === "msg" && !message.action) return encodePair(message.from, message.text);
+    if (message.type === "msg" && !message.action) {
+      const text = message.to === undefined ? message.text : `(private) ${message.text}`;
+      return encodePair(message.from, text);
+    }
     const line = describe(message);
     if (line === null) return null;
     return encodePair("*", line.startsWith("* ") ? line.slice(2) : line);
