@@ -1,10 +1,12 @@
 // The running server: accepts connections, serves each as a Session, sweeps for quiet ones, and
 // shuts down gracefully.
-import { formatAddress, type Listener, runtime } from "./runtime.ts";
+import { type Connection, formatAddress, type Listener, runtime } from "./runtime.ts";
 import { Chat } from "./room.ts";
 import { History, type HistoryOptions } from "./history.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { ProtocolError } from "./protocol.ts";
+
+const ACCEPT_RETRY_MS = 100;
 
 export interface ServerOptions extends SessionOptions {
   hostname: string;
@@ -47,25 +49,37 @@ export class ChatServer {
     return this.#listener.port;
   }
 
+  // Accepting must outlive any one connection's trouble, and even the listener's: a failed accept
+  // (out of file descriptors, say) is logged, and accepting starts again a moment later.
   async #acceptLoop(): Promise<void> {
-    for await (const conn of this.#listener) {
-      const address = formatAddress(conn.remoteHost, conn.remotePort);
-      this.#options.log(`connect ${address}`);
-      const session = new Session(conn, this.chat, this.#options, address);
-      const refusal = this.#admit(conn.remoteHost);
-      if (refusal) session.refuse(refusal);
-      const fromHost = (this.#perAddress.get(conn.remoteHost) ?? 0) + 1;
-      this.#perAddress.set(conn.remoteHost, fromHost);
-      this.sessions.set(
-        session,
-        session.run().finally(() => {
-          this.sessions.delete(session);
-          const left = this.#perAddress.get(conn.remoteHost)! - 1;
-          if (left === 0) this.#perAddress.delete(conn.remoteHost);
-          else this.#perAddress.set(conn.remoteHost, left);
-        }),
-      );
+    while (true) {
+      try {
+        for await (const conn of this.#listener) this.#serve(conn);
+        return; // the listener was closed
+      } catch (error) {
+        this.#options.log(`accept failed: ${error}`);
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+      }
     }
+  }
+
+  #serve(conn: Connection): void {
+    const address = formatAddress(conn.remoteHost, conn.remotePort);
+    this.#options.log(`connect ${address}`);
+    const session = new Session(conn, this.chat, this.#options, address);
+    const refusal = this.#admit(conn.remoteHost);
+    if (refusal) session.refuse(refusal);
+    const fromHost = (this.#perAddress.get(conn.remoteHost) ?? 0) + 1;
+    this.#perAddress.set(conn.remoteHost, fromHost);
+    this.sessions.set(
+      session,
+      session.run().finally(() => {
+        this.sessions.delete(session);
+        const left = this.#perAddress.get(conn.remoteHost)! - 1;
+        if (left === 0) this.#perAddress.delete(conn.remoteHost);
+        else this.#perAddress.set(conn.remoteHost, left);
+      }),
+    );
   }
 
   // Why a new connection from `host` must be turned away, or null if it may stay.

@@ -115,6 +115,8 @@ class BunConnection implements Connection {
 function handlers(onOpen: (conn: BunConnection) => void): SocketHandler<BunConnection | undefined> {
   return {
     open(socket) {
+      // Reset by the peer before it was accepted: it has no address, and nothing to serve.
+      if (socket.remoteAddress === undefined) return void socket.terminate();
       const conn = new BunConnection(socket);
       socket.data = conn;
       onOpen(conn);

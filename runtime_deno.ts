@@ -74,10 +74,21 @@ class DenoListener implements Listener {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
-    try {
-      for await (const conn of this.#listener) yield new DenoConnection(conn);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error; // BadResource: we closed it
+    while (true) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return; // we closed it
+        // The peer reset the connection before we accepted it: that one is gone, not the listener.
+        if (
+          error instanceof Deno.errors.NotConnected ||
+          error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.ConnectionAborted
+        ) continue;
+        throw error;
+      }
+      yield new DenoConnection(conn);
     }
   }
 
