@@ -32,6 +32,7 @@ export interface HistoryOptions {
 export class History {
   #limit: number;
   #recent = new Map<string, StoredMessage[]>(); // by room key, oldest first, at most #limit
+  #lastIds = new Map<string, number>(); // by room key, when no history is kept: ids go on anyway
   #log: MessageLog | null;
 
   constructor(options: HistoryOptions) {
@@ -41,11 +42,15 @@ export class History {
 
   /** The id of the last message ever said in the room, 0 for none: ids go on from there. */
   lastId(roomKey: string): number {
-    return this.#recentOf(roomKey).at(-1)?.id ?? this.#log?.lastId(roomKey) ?? 0;
+    return this.#lastIds.get(roomKey) ?? this.#recentOf(roomKey).at(-1)?.id ??
+      this.#log?.lastId(roomKey) ?? 0;
   }
 
   record(roomKey: string, message: StoredMessage): void {
-    if (this.#limit === 0) return;
+    if (this.#limit === 0) {
+      this.#lastIds.set(roomKey, message.id);
+      return;
+    }
     const recent = this.#recentOf(roomKey);
     recent.push(message);
     if (recent.length > this.#limit) recent.shift();

@@ -115,9 +115,17 @@ export class FrameDecoder {
 
   constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
 
-  /** Bytes held for an incomplete frame: a slowloris check and a memory bound in one. */
+  /** Bytes held for an incomplete frame: a memory bound. */
   get bufferedBytes(): number {
     return this.#bufferedBytes;
+  }
+
+  /**
+   * Whether a frame has begun and is not complete: a slowloris check. Unlike `bufferedBytes`, true
+   * once a header is in and before any of its payload.
+   */
+  get partial(): boolean {
+    return this.#bufferedBytes > 0 || this.#payloadBytes >= 0;
   }
 
   push(chunk: Uint8Array): DecodedFrame[] {
@@ -376,6 +384,11 @@ function clock(ts: number): string {
   return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
 }
 
+// The default room goes unnamed in text, however the member who opened it spelt it.
+function isDefaultRoom(room: string): boolean {
+  return nameKey(room) === DEFAULT_ROOM;
+}
+
 function describeChat(message: ChatMessage): string {
   const said = message.to !== undefined
     ? (message.action ? `*${message.from}* * ${message.text}` : `*${message.from}* ${message.text}`)
@@ -383,7 +396,7 @@ function describeChat(message: ChatMessage): string {
     ? `* ${message.from} ${message.text}`
     : `<${message.from}> ${message.text}`;
   // Rooms other than the default are named, so that a member of several can tell them apart.
-  const where = message.room !== undefined && message.room !== DEFAULT_ROOM
+  const where = message.room !== undefined && !isDefaultRoom(message.room)
     ? `[${message.room}] `
     : "";
   const when = message.history ? `[${clock(message.ts)}] ` : "";
@@ -395,7 +408,9 @@ function describeChat(message: ChatMessage): string {
  * null for messages that people need not see.
  */
 export function describe(message: ServerMessage): string | null {
-  const where = "room" in message && message.room !== DEFAULT_ROOM ? ` ${message.room}` : "";
+  const where = "room" in message && message.room !== undefined && !isDefaultRoom(message.room)
+    ? ` ${message.room}`
+    : "";
   switch (message.type) {
     case "msg":
       return describeChat(message);

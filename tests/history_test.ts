@@ -41,6 +41,7 @@ test("History with limit 0 keeps and replays nothing", () => {
   say(history, range(1, 5));
   assert.deepEqual(history.recent("lobby"), []);
   assert.deepEqual(history.since("lobby", 0), []);
+  assert.equal(history.lastId("lobby"), 5, "ids go on all the same");
 });
 
 test("History with a data directory outlives the process that wrote it", () => {
