@@ -1,48 +1,73 @@
-// The Parley terminal client. On a terminal it is interactive: a prompt, a line editor, and
-// messages printed above the line being typed without garbling it. On pipes it is a line filter:
-// each input line is a message and each event is an output line, so scripts can chat too.
-// The wire format is protocol.ts and the editing is line_editor.ts; this file moves the bytes.
+// The Parley terminal client. On a terminal it is interactive: a prompt, a line editor with Tab
+// completion, colours, and messages printed above the line being typed without garbling it. On
+// pipes it is a line filter: each input line is a message and each event is an output line, so
+// scripts can chat too. When the connection drops it reconnects, rejoins its rooms, and fills the
+// gap from the server's history without showing anything twice.
+//
+// The wire format is protocol.ts; one connection's bytes are client_connection.ts; what the client
+// knows of its rooms is client_rooms.ts; the terminal and pipes are terminal_ui.ts, and the editing
+// line_editor.ts. This file decides what to send and what to show.
 import process from "node:process";
-import { parseCommandLine, runProgram, UsageError, wholeNumber } from "./cli.ts";
-import { KeyDecoder, LineEditor, printable } from "./line_editor.ts";
+import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
+import { Backoff, connectProblem, Link } from "./client_connection.ts";
+import { ClientRooms } from "./client_rooms.ts";
 import {
+  BOLD,
+  chatCompleter,
+  DIM,
+  type Line,
+  mentions,
+  nickColour,
+  printable,
+  type Styled,
+  YELLOW,
+} from "./line_editor.ts";
+import {
+  type ChatMessage,
   type ClientMessage,
   describe,
-  encodeFrame,
-  FrameDecoder,
+  nameKey,
   nickProblem,
-  parseServerMessage,
   roomProblem,
   type ServerMessage,
   textProblem,
 } from "./protocol.ts";
 import { type Connection, formatAddress, runtime } from "./runtime.ts";
+import { createUi, type InputHandler, type Ui } from "./terminal_ui.ts";
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = 9009;
-// Larger than any frame a client sends: a welcome lists every member of the room.
-const MAX_SERVER_FRAME_BYTES = 1024 * 1024;
 // Input from a pipe is paused while this much waits to go out, so that piping in a large file
 // takes bounded memory.
 const OUTBOX_PAUSE_BYTES = 256 * 1024;
 // After we half-close, the server closes once it has told the room we left. This bounds the wait
 // for a server that never does.
 const LEAVE_TIMEOUT_MS = 3000;
-// For a terminal that does not say how wide it is.
-const DEFAULT_COLUMNS = 80;
+// Longer than the server takes to notice a peer that vanished without a word (a ping after 60 s of
+// silence, 30 s to answer), so that our old session's nick is free again before we give up.
+const DEFAULT_RECONNECT_SECONDS = 120;
 
 const COMMANDS = [
-  "/nick NAME   change your nick",
-  "/who         list who is in the room",
-  "/me ACTION   say what you do; others see * you ACTION",
-  "/help        list these commands",
-  "/quit        leave (so do Ctrl-C, and Ctrl-D on an empty line)",
-  '//text       send a message that starts with "/"',
+  "/join ROOM      join ROOM, or switch to it: your lines go there",
+  "/part [ROOM]    leave ROOM, by default the one you talk in",
+  "/rooms          list the rooms",
+  "/who [ROOM]     list who is in ROOM, by default the one you talk in",
+  "/msg NICK TEXT  say TEXT to NICK only",
+  "/nick NAME      change your nick",
+  "/me ACTION      say what you do; others see * you ACTION",
+  "/help           list these commands",
+  "/quit           leave (so do Ctrl-C, and Ctrl-D on an empty line)",
+  '//text          send a message that starts with "/"',
 ];
+
+const COMMAND_NAMES = COMMANDS.map((line) => line.split(" ")[0]).filter((name) =>
+  !name.startsWith("//")
+);
 
 const KEYS = [
   "keys: Left/Right, Home/End (Ctrl-A/Ctrl-E), Up/Down recall what you sent,",
-  "      Ctrl-U/Ctrl-K delete to the start/end, Ctrl-W deletes a word",
+  "      Ctrl-U/Ctrl-K delete to the start/end, Ctrl-W deletes a word,",
+  "      Tab completes a nick or a command (again for the next one)",
 ];
 
 const USAGE = `Usage: client.ts [HOST] [PORT] [options]
@@ -52,275 +77,28 @@ Joins the Parley chat server at HOST (default ${DEFAULT_HOST}) and PORT (default
 On a terminal, type a message and press Enter to send it. Otherwise each line of input is a
 message (the first is the nick, without --nick), and the client leaves at the end of its input.
 
+When the connection drops, the client connects again (at once, then after 0.5 s, 1 s, 2 s, ...
+up to 10 s apart), rejoins its rooms, and shows what was said meanwhile, each message once.
+
 Options:
-  --nick NAME   join as NAME instead of being asked for a nick
-  --room ROOM   join ROOM instead of the server's default room
-  --help        show this help
+  --nick NAME      join as NAME instead of being asked for a nick
+  --room ROOM      join ROOM instead of the server's default room
+  --reconnect S    seconds to keep trying to reconnect before giving up, 0 for never
+                   (default ${DEFAULT_RECONNECT_SECONDS})
+  --no-color       no colours (neither does NO_COLOR=1, nor output that is not a terminal)
+  --help           show this help
 
 Commands:
 ${COMMANDS.map((line) => `  ${line}`).join("\n")}
 
 Exit status:
   0        after leaving
-  1        the server cannot be reached or goes away, refuses a script's --nick, or
-           output cannot be written
+  1        the server cannot be reached, or goes away and cannot be reached again in time;
+           it refuses a script's --nick, disconnects the client for flooding, or
+           sends what cannot be read; or output cannot be written
   2        a bad command line
   128 + N  after signal N (SIGINT, SIGTERM, SIGHUP), on which the client leaves politely
 `;
-
-/** What the user's side gives the client: lines typed or piped in, and the end of them. */
-interface InputHandler {
-  line(text: string): void;
-  /** No more input: leave once what was typed has been sent. */
-  end(): void;
-  /** Leave now. */
-  interrupt(): void;
-  /** Nobody reads the transcript any more, as in `client | head -1`. */
-  outputClosed(): void;
-  /** A bug in a callback: end the program, restoring the terminal first. */
-  fail(error: unknown): void;
-}
-
-/** The user's side of the client: a terminal or pipes. */
-interface Ui {
-  /** Input is typed by a person, so the client shows what was sent. */
-  readonly interactive: boolean;
-  open(input: InputHandler): void;
-  /** Adds one line to the transcript. The line may come from the server: it is made printable. */
-  show(line: string): void;
-  setPrompt(prompt: string): void;
-  /** Asks for input or for a pause in it; only pipes pause. */
-  setReading(reading: boolean): void;
-  /** Ignores further input and takes the prompt away. */
-  stop(): void;
-  /** Restores the terminal, and resolves once everything shown has been written. */
-  close(): Promise<void>;
-}
-
-/**
- * process.stdout, and a way to wait until everything written has left the process: Bun's
- * process.exit drops output that a pipe has not taken yet. Write callbacks say when it has.
- */
-class Output {
-  #unwritten = 0;
-  #written: (() => void) | null = null;
-  #closed = false;
-
-  constructor(onClosed: () => void) {
-    process.stdout.on("error", () => {
-      this.#closed = true;
-      this.#written?.(); // the callbacks of what could not be written may never come
-      onClosed();
-    });
-  }
-
-  write(text: string): void {
-    if (this.#closed) return;
-    this.#unwritten++;
-    process.stdout.write(text, () => {
-      if (--this.#unwritten === 0) this.#written?.();
-    });
-  }
-
-  async flushed(): Promise<void> {
-    if (this.#unwritten > 0 && !this.#closed) {
-      await new Promise<void>((resolve) => this.#written = resolve);
-    }
-  }
-}
-
-// Lines shown while the client works through one chunk from the server are written together
-// once it is done, in one write instead of one per message: a client that falls behind a busy
-// room is closed by the server.
-
-class TerminalUi implements Ui {
-  readonly interactive = true;
-  #output = new Output(() => this.#input?.outputClosed());
-  #editor = new LineEditor();
-  #keys = new KeyDecoder();
-  #input: InputHandler | null = null;
-  #shown: string[] = []; // printable lines waiting to be written
-  #active = false; // reading keys, with the editor on screen
-  #raw = false;
-
-  open(input: InputHandler): void {
-    this.#input = input;
-    process.stdin.setRawMode(true);
-    this.#raw = true;
-    // process.exit, which runProgram calls even after a crash, must not leave the shell raw.
-    process.once("exit", this.#restore);
-    process.stdin.on("data", this.#onData);
-    process.on("SIGWINCH", this.#paint);
-    this.#active = true;
-    this.#paint();
-  }
-
-  #columns(): number {
-    return process.stdout.columns || DEFAULT_COLUMNS;
-  }
-
-  // Writes the lines waiting to be shown, and redraws the editor below them.
-  #paint = (): void => {
-    const lines = this.#shown.splice(0);
-    if (this.#active) this.#output.write(this.#editor.printAbove(lines, this.#columns()));
-    else if (lines.length > 0) this.#output.write(lines.map((line) => `${line}\r\n`).join(""));
-  };
-
-  #onData = (chunk: Uint8Array): void => {
-    const input = this.#input!;
-    try {
-      let changed = false;
-      for (const key of this.#keys.push(chunk)) {
-        if (!this.#active) return;
-        const outcome = this.#editor.apply(key);
-        switch (outcome.type) {
-          case "unchanged":
-            break;
-          case "changed":
-            changed = true;
-            break;
-          case "clear-screen":
-            this.#output.write(this.#editor.redrawScreen(this.#columns()));
-            break;
-          case "submit":
-            changed = true;
-            input.line(outcome.line);
-            break;
-          case "eof":
-            return input.end();
-          case "interrupt":
-            return input.interrupt();
-        }
-      }
-      if (changed) this.#paint();
-    } catch (error) {
-      input.fail(error);
-    }
-  };
-
-  show(line: string): void {
-    if (this.#shown.push(printable(line)) === 1) queueMicrotask(this.#paintShown);
-  }
-
-  #paintShown = (): void => {
-    if (this.#shown.length > 0) this.#paint();
-  };
-
-  setPrompt(prompt: string): void {
-    this.#editor.prompt = printable(prompt);
-    if (this.#active) this.#paint();
-  }
-
-  setReading(): void {
-    // A person types slower than any server reads.
-  }
-
-  stop(): void {
-    if (!this.#active) return;
-    this.#output.write(this.#editor.clear());
-    this.#active = false;
-    this.#paint();
-  }
-
-  #restore = (): void => {
-    if (!this.#raw) return;
-    this.#raw = false;
-    process.stdin.setRawMode(false);
-  };
-
-  async close(): Promise<void> {
-    this.stop();
-    this.#paint();
-    process.stdin.off("data", this.#onData);
-    process.off("SIGWINCH", this.#paint);
-    this.#restore();
-    process.stdin.pause();
-    await this.#output.flushed();
-  }
-}
-
-class PipeUi implements Ui {
-  readonly interactive = false;
-  #output = new Output(() => this.#input?.outputClosed());
-  #utf8 = new TextDecoder();
-  #partial = ""; // the start of a line whose end has not arrived
-  #input: InputHandler | null = null;
-  #shown: string[] = [];
-  #active = false;
-
-  open(input: InputHandler): void {
-    this.#input = input;
-    this.#active = true;
-    process.stdin.on("data", this.#onData);
-    process.stdin.on("end", this.#onEnd);
-  }
-
-  #onData = (chunk: Uint8Array): void => {
-    const lines = (this.#partial + this.#utf8.decode(chunk, { stream: true })).split("\n");
-    this.#partial = lines.pop()!;
-    this.#deliver(lines);
-  };
-
-  #onEnd = (): void => {
-    const last = this.#partial + this.#utf8.decode();
-    this.#partial = "";
-    this.#deliver(last ? [last] : []);
-    if (this.#active) this.#input!.end();
-  };
-
-  #deliver(lines: string[]): void {
-    try {
-      for (const line of lines) {
-        if (!this.#active) return;
-        this.#input!.line(line.endsWith("\r") ? line.slice(0, -1) : line);
-      }
-    } catch (error) {
-      this.#input!.fail(error);
-    }
-  }
-
-  show(line: string): void {
-    if (this.#shown.push(printable(line)) === 1) queueMicrotask(this.#write);
-  }
-
-  #write = (): void => {
-    const lines = this.#shown.splice(0);
-    if (lines.length > 0) this.#output.write(lines.map((line) => `${line}\n`).join(""));
-  };
-
-  setPrompt(): void {
-    // Scripts are not asked for anything.
-  }
-
-  setReading(reading: boolean): void {
-    if (reading) process.stdin.resume();
-    else process.stdin.pause();
-  }
-
-  stop(): void {
-    this.#active = false;
-  }
-
-  async close(): Promise<void> {
-    this.stop();
-    this.#write();
-    process.stdin.off("data", this.#onData);
-    process.stdin.off("end", this.#onEnd);
-    process.stdin.pause();
-    await this.#output.flushed();
-  }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const whole = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.length;
-  }
-  return whole;
-}
 
 /** The command a line starts with, like "/quit", or null for a message. "//" escapes a "/". */
 function commandOf(line: string): { name: string; argument: string } | null {
@@ -331,93 +109,211 @@ function commandOf(line: string): { name: string; argument: string } | null {
     : { name: line.slice(0, space).toLowerCase(), argument: line.slice(space + 1).trim() };
 }
 
+// How things look. Pipes get the same words without the colours: "<alice> hi", "* bob joined",
+// "[den] <carol> hey" for a room other than the one the user talks in, "[12:34] <alice> hi" for
+// history, and "*alice* psst" for a private message.
+
+function notice(text: string): Line {
+  return [{ text, sgr: DIM }];
+}
+
+function nickPiece(text: string, nick: string): Styled {
+  return { text, sgr: nickColour(nick) };
+}
+
+/** `[room] ` when `room` is not the one the user talks in. */
+function roomTag(room: string | undefined, current: string): string {
+  return room !== undefined && nameKey(room) !== nameKey(current) ? `[${room}] ` : "";
+}
+
+function clock(ts: number): string {
+  const time = new Date(ts);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+}
+
+function chatLine(message: ChatMessage, current: string, me: string): Line {
+  const { from, text } = message;
+  const line: Line = message.history ? [{ text: `[${clock(message.ts)}] `, sgr: DIM }] : [];
+  const said = from !== me && mentions(text, me) ? { text, sgr: BOLD } : text;
+  if (message.to !== undefined) {
+    line.push(nickPiece(`*${from}*`, from), message.action ? " * " : " ", said);
+  } else if (message.action) {
+    line.push(roomTag(message.room, current), "* ", nickPiece(from, from), " ", said);
+  } else {
+    line.push(roomTag(message.room, current), nickPiece(`<${from}>`, from), " ", said);
+  }
+  return line;
+}
+
+/** "* alice joined", with the room when it is not the one the user talks in. */
+function comingAndGoing(nick: string, did: string, room: string, current: string): Line {
+  const where = nameKey(room) === nameKey(current) ? "" : ` ${room}`;
+  return [{ text: "* ", sgr: DIM }, nickPiece(nick, nick), { text: ` ${did}${where}`, sgr: DIM }];
+}
+
 interface ClientOptions {
+  host: string;
+  port: number;
   nick?: string;
   room?: string;
   interactive: boolean;
-  /** A person can answer when a nick given with --nick is refused. */
+  /** Someone can give another nick when one is refused: a person, or a script without --nick. */
   canAskForNick: boolean;
+  colour: boolean;
+  /** How long to keep trying to reconnect; 0 for never. */
+  reconnectMs: number;
 }
 
 // naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
-// its answer. chatting: joined. leaving: half-closed, waiting for the server to close.
-type Phase = "naming" | "joining" | "chatting" | "leaving";
+// its answer. chatting: joined. reconnecting: the connection dropped; waiting to connect again.
+// rejoining: connected again, a hello is out, and input lines wait for its answer. leaving:
+// half-closed, waiting for the server to close.
+type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining" | "leaving";
+
+/** One series of attempts to reconnect, from a lost connection until a welcome or giving up. */
+interface Reconnection {
+  deadline: number;
+  backoff: Backoff;
+  /** Why the last attempt failed, for the message on giving up. */
+  problem: string;
+}
 
 class Client implements InputHandler {
-  readonly #conn: Connection;
+  readonly #options: ClientOptions;
   readonly #ui: Ui;
-  readonly #wantedRoom: string | undefined;
-  readonly #canAskForNick: boolean;
+  readonly #rooms = new ClientRooms();
+  #link: Link | null = null;
   #phase: Phase = "naming";
   #nick = "";
   #nickRefused = false;
   #inputEnded = false;
-  #waiting: string[] = []; // input lines that arrived while joining
-  #outbox: Uint8Array[] = [];
-  #outboxBytes = 0; // queued or being written
-  #writing: Promise<void> | null = null;
+  #waiting: string[] = []; // input lines that arrived while joining or reconnecting
   #leaveStatus = 0;
-  #leaveTimer: ReturnType<typeof setTimeout> | undefined;
-  #connectionEnded = false;
-  #shutdownAnnounced = false;
-  #broken: string | null = null; // why the server's byte stream could not be read
   #failure: { error: unknown } | null = null;
+  // About the current connection:
+  #pongs: Array<() => void> = []; // what to do on each pong, in the order the pings went out
+  #quietJoins = new Set<string>(); // room keys rejoined after a reconnect: their answers are not shown
+  #lastError = ""; // the code of the last error the server sent
+  #retry: string | null = null; // why a rejoin was refused, so that it is tried again
+  #wake: (() => void) | null = null; // ends the wait before a reconnect early
 
-  constructor(conn: Connection, options: ClientOptions) {
-    this.#conn = conn;
-    this.#ui = options.interactive ? new TerminalUi() : new PipeUi();
+  constructor(options: ClientOptions) {
+    this.#options = options;
+    this.#ui = createUi(options.interactive, {
+      colour: options.colour,
+      completer: chatCompleter(() => ({
+        commands: COMMAND_NAMES,
+        nicks: this.#others(this.#rooms.members(this.#rooms.current)),
+        allNicks: this.#others(this.#rooms.members()),
+        rooms: this.#rooms.knownRooms(),
+      })),
+    });
     this.#nick = options.nick ?? "";
-    this.#wantedRoom = options.room;
-    this.#canAskForNick = options.nick === undefined || options.canAskForNick;
   }
 
-  /** Chats until the user leaves or the connection ends; resolves with the exit status. */
-  async run(): Promise<number> {
+  #others(nicks: string[]): string[] {
+    return nicks.filter((nick) => nameKey(nick) !== nameKey(this.#nick));
+  }
+
+  /** Chats until the user leaves or the server is gone for good; resolves with the exit status. */
+  async run(conn: Connection): Promise<number> {
     try {
       this.#ui.open(this);
+      this.#connected(conn);
       if (this.#nick) {
         this.#hello();
       } else {
         // The server takes a connection that stays silent for 500 ms for a person at nc
         // (PROTOCOL.md, "Telling the modes apart"): a frame now says we speak native frames while
         // the user thinks of a nick.
-        this.#send({ type: "ping" });
+        this.#ping(() => {});
         this.#askForNick();
       }
-      await this.#receive();
-      this.#connectionEnded = true;
-      clearTimeout(this.#leaveTimer);
-      if (this.#failure) throw this.#failure.error;
-      if (this.#phase === "leaving") return this.#leaveStatus;
-      const why = this.#broken ??
-        (this.#shutdownAnnounced ? "the server shut down" : "the server closed the connection");
-      this.#ui.show(`* disconnected: ${why}`);
-      return 1;
+      let reconnection: Reconnection | null = null;
+      while (true) {
+        const broken = await this.#link!.receive();
+        const status = this.#finished();
+        if (status !== null) return status;
+        const why = broken ??
+          (this.#lastError === "server_shutdown"
+            ? "the server shut down"
+            : "the server closed the connection");
+        if (this.#phase === "rejoining" && reconnection) {
+          // This attempt failed: the series goes on.
+          reconnection.problem = this.#retry ?? why;
+        } else if (this.#mayReconnect(broken)) {
+          this.#ui.show(notice(`* disconnected: ${why}; reconnecting`));
+          const deadline = Date.now() + this.#options.reconnectMs;
+          reconnection = { deadline, backoff: new Backoff(), problem: why };
+        } else {
+          this.#ui.show(notice(`* disconnected: ${why}`));
+          return 1;
+        }
+        this.#lost();
+        const conn = await this.#connectAgain(reconnection);
+        const left = this.#finished(); // if so, conn is null
+        if (left !== null) return left;
+        if (!conn) {
+          this.#ui.show(notice(`* gave up reconnecting: ${reconnection.problem}`));
+          return 1;
+        }
+        this.#connected(conn);
+        this.#rejoin();
+      }
     } finally {
-      this.#conn.close();
+      this.#link?.close();
       await this.#ui.close();
     }
+  }
+
+  // The exit status once the user has left, or null; throws the error a callback failed with.
+  #finished(): number | null {
+    if (this.#failure) throw this.#failure.error;
+    return this.#phase === "leaving" ? this.#leaveStatus : null;
+  }
+
+  // A dropped connection is worth another try once the user is in; not after the server said we
+  // were flooding, nor when its bytes made no sense, which would only happen again.
+  #mayReconnect(broken: string | null): boolean {
+    return this.#phase === "chatting" && this.#options.reconnectMs > 0 && broken === null &&
+      this.#lastError !== "flood";
   }
 
   line(text: string): void {
     switch (this.#phase) {
       case "naming":
         return this.#offerNick(text);
-      case "joining":
-        this.#waiting.push(text);
-        return this.#updateReading();
       case "chatting":
         return this.#chat(text);
+      case "joining":
+        return this.#wait(text);
+      case "reconnecting":
+      case "rejoining": {
+        const command = commandOf(text)?.name;
+        if (command === "/quit" || command === "/help") return this.#chat(text);
+        if (this.#ui.interactive && text !== "") {
+          this.#ui.show(notice(`* not connected: "${text}" goes out once reconnected`));
+        }
+        return this.#wait(text);
+      }
       case "leaving":
         return;
     }
   }
 
+  #wait(line: string): void {
+    this.#waiting.push(line);
+    this.#updateReading();
+  }
+
   end(): void {
     this.#inputEnded = true;
-    // While joining, the answer decides: the waiting lines go out after a welcome.
+    // While joining, the answer decides: the waiting lines go out after a welcome. A person who
+    // presses Ctrl-D while the client reconnects means to leave now.
     if (this.#phase === "naming") this.leave(this.#nickRefused ? 1 : 0);
     else if (this.#phase === "chatting") this.leave(0);
+    else if (this.#ui.interactive && this.#phase !== "joining") this.leave(0);
   }
 
   interrupt(): void {
@@ -430,37 +326,24 @@ class Client implements InputHandler {
 
   fail(error: unknown): void {
     this.#failure ??= { error };
-    this.#conn.close();
+    this.#link?.close();
+    this.#wake?.();
   }
 
-  /**
-   * Half-closes once everything queued is written, so the server reads every message and then the
-   * end; it tells the room we left and closes, which ends run().
-   */
+  /** Leaves politely: what was typed goes out, then the end of the stream; see Link.leave. */
   leave(status: number): void {
     if (this.#phase === "leaving") return;
     this.#phase = "leaving";
     this.#leaveStatus = status;
     this.#waiting = [];
     this.#ui.stop();
-    void this.#halfClose();
-  }
-
-  async #halfClose(): Promise<void> {
-    while (this.#writing) await this.#writing;
-    try {
-      await this.#conn.closeWrite();
-    } catch {
-      this.#conn.close();
-    }
-    if (!this.#connectionEnded) {
-      this.#leaveTimer = setTimeout(() => this.#conn.close(), LEAVE_TIMEOUT_MS);
-    }
+    if (this.#link) void this.#link.leave(LEAVE_TIMEOUT_MS);
+    else this.#wake?.();
   }
 
   #askForNick(): void {
     this.#phase = "naming";
-    this.#ui.setPrompt("Nick: ");
+    this.#updatePrompt();
     while (this.#phase === "naming" && this.#waiting.length > 0) this.line(this.#waiting.shift()!);
     if (this.#phase === "naming" && this.#inputEnded) this.end();
     this.#updateReading();
@@ -478,10 +361,11 @@ class Client implements InputHandler {
 
   #hello(): void {
     this.#phase = "joining";
+    const { room } = this.#options;
     this.#send(
-      this.#wantedRoom === undefined
+      room === undefined
         ? { type: "hello", nick: this.#nick }
-        : { type: "hello", nick: this.#nick, room: this.#wantedRoom },
+        : { type: "hello", nick: this.#nick, room },
     );
   }
 
@@ -492,106 +376,173 @@ class Client implements InputHandler {
     this.#say(text.startsWith("//") ? text.slice(1) : text, false);
   }
 
+  // Every message names its room, so the server's idea of the current room never matters.
   #say(text: string, action: boolean): void {
     const problem = textProblem(text);
-    if (problem) return this.#ui.show(`* ${problem.message}`);
-    this.#send(action ? { type: "msg", text, action } : { type: "msg", text });
+    if (problem) return this.#ui.show(notice(`* ${problem.message}`));
+    const room = this.#rooms.current;
+    this.#send(action ? { type: "msg", text, action, room } : { type: "msg", text, room });
     // The server does not echo our messages: on a terminal the typed line is replaced by this.
     if (this.#ui.interactive) {
-      this.#ui.show(action ? `* ${this.#nick} ${text}` : `<${this.#nick}> ${text}`);
+      const echo: ChatMessage = { type: "msg", id: 0, from: this.#nick, room, text, ts: 0 };
+      if (action) echo.action = true;
+      this.#ui.show(chatLine(echo, room, this.#nick));
     }
   }
 
+  #whisper(argument: string): void {
+    const space = argument.indexOf(" ");
+    const text = space < 0 ? "" : argument.slice(space + 1).trim();
+    if (!text) return this.#ui.show(notice("* usage: /msg NICK TEXT"));
+    const to = argument.slice(0, space);
+    const problem = textProblem(text);
+    if (problem) return this.#ui.show(notice(`* ${problem.message}`));
+    this.#send({ type: "msg", to, text });
+    if (this.#ui.interactive) this.#ui.show(["-> ", nickPiece(`*${to}*`, to), ` ${text}`]);
+  }
+
   #command({ name, argument }: { name: string; argument: string }): void {
+    const current = this.#rooms.current;
     switch (name) {
-      case "/nick":
-        if (!argument) return this.#ui.show("* usage: /nick NAME");
-        return this.#send({ type: "nick", nick: argument });
+      case "/join":
+        if (!argument) return this.#ui.show(notice("* usage: /join ROOM"));
+        return this.#send({ type: "join", room: argument });
+      case "/part":
+        return this.#send({ type: "part", room: argument || current });
+      case "/rooms":
+        return this.#send({ type: "rooms" });
       case "/who":
-        return this.#send({ type: "who" });
+        return this.#send({ type: "who", room: argument || current });
+      case "/msg":
+        return this.#whisper(argument);
+      case "/nick":
+        if (!argument) return this.#ui.show(notice("* usage: /nick NAME"));
+        return this.#send({ type: "nick", nick: argument });
       case "/me":
-        if (!argument) return this.#ui.show("* usage: /me ACTION");
+        if (!argument) return this.#ui.show(notice("* usage: /me ACTION"));
         return this.#say(argument, true);
       case "/quit":
         return this.leave(0);
       case "/help":
-        for (const line of COMMANDS) this.#ui.show(`* ${line}`);
-        if (this.#ui.interactive) { for (const line of KEYS) this.#ui.show(`* ${line}`); }
+        for (const line of COMMANDS) this.#ui.show(notice(`* ${line}`));
+        if (this.#ui.interactive) { for (const line of KEYS) this.#ui.show(notice(`* ${line}`)); }
         return;
       default:
-        return this.#ui.show(`* unknown command ${name}, try /help`);
+        return this.#ui.show(notice(`* unknown command ${name}, try /help`));
     }
   }
 
-  async #receive(): Promise<void> {
-    const decoder = new FrameDecoder(MAX_SERVER_FRAME_BYTES);
-    while (true) {
-      const chunk = await this.#conn.read();
-      if (chunk === null) return;
-      for (const frame of decoder.push(chunk)) {
-        if (frame.ok) {
-          this.#handle(frame.value);
-        } else if (frame.error.fatal) {
-          this.#broken = `the server sent a broken frame (${frame.error.message})`;
-          return;
-        }
-        // A frame that is not JSON spoils only itself.
-      }
-    }
-  }
-
-  #handle(value: unknown): void {
-    let message: ServerMessage;
-    try {
-      message = parseServerMessage(value);
-    } catch {
-      return; // a type from a newer server, meant for clients that know it
-    }
+  #handle(message: ServerMessage): void {
+    const rooms = this.#rooms;
     switch (message.type) {
       case "ping":
         return this.#send({ type: "pong" });
+      case "pong":
+        return this.#pongs.shift()?.();
       case "welcome":
         return this.#welcome(message);
+      case "joined":
+        return this.#joined(message);
+      case "msg":
+        for (const shown of rooms.arrived(message)) this.#showChat(shown);
+        return;
+      case "join":
+        rooms.memberJoined(message.room, message.nick);
+        return this.#ui.show(comingAndGoing(message.nick, "joined", message.room, rooms.current));
+      case "leave":
+        if (message.nick === this.#nick) return this.#parted(message.room);
+        rooms.memberLeft(message.room, message.nick);
+        return this.#ui.show(comingAndGoing(message.nick, "left", message.room, rooms.current));
       case "nick":
-        if (message.from === this.#nick && this.#phase === "chatting") {
-          this.#nick = String(message.nick);
-          this.#ui.setPrompt(`${this.#nick}> `);
+        rooms.renamed(message.from, message.nick);
+        if (message.from === this.#nick) {
+          this.#nick = message.nick;
+          this.#updatePrompt();
         }
-        break;
+        return this.#ui.show([
+          { text: "* ", sgr: DIM },
+          nickPiece(message.from, message.from),
+          { text: " is now known as ", sgr: DIM },
+          nickPiece(message.nick, message.nick),
+        ]);
+      case "who":
+        rooms.setMembers(message.room, message.members);
+        return this.#ui.show(notice(describe(message)!));
+      case "rooms":
+        rooms.listed(message.rooms.map((room) => room.name));
+        return this.#ui.show(notice(describe(message)!));
+      case "notice":
+        return this.#ui.show(notice(describe(message)!));
       case "error":
-        if (message.code === "server_shutdown") this.#shutdownAnnounced = true;
-        if (this.#phase === "joining") {
-          this.#show(message);
-          return this.#refused(message.code);
-        }
-        break;
+        return this.#error(message);
+      case "history_end":
+        return; // the ping after each history request says when it is over
     }
-    this.#show(message);
   }
 
-  #show(message: ServerMessage): void {
-    let line: string | null;
-    try {
-      line = describe(message);
-    } catch {
-      return; // a field of the wrong type: parseServerMessage trusts the server's fields
-    }
-    if (line !== null) this.#ui.show(line);
+  #showChat(message: ChatMessage): void {
+    const live = !message.history && message.from !== this.#nick;
+    if (live && (message.to !== undefined || mentions(message.text, this.#nick))) this.#ui.bell();
+    this.#ui.show(chatLine(message, this.#rooms.current, this.#nick));
   }
 
   #welcome(message: Extract<ServerMessage, { type: "welcome" }>): void {
-    if (this.#phase !== "joining") return;
+    if (this.#phase === "joining") {
+      this.#nick = message.nick;
+      this.#rooms.enter(message.room, message.members);
+      this.#ui.show(notice(describe(message)!));
+    } else if (this.#phase === "rejoining") {
+      this.#rooms.enter(message.room, message.members);
+      this.#ui.show(notice("* reconnected"));
+      // The other rooms: each joined again, its history after the last id shown.
+      const others = this.#rooms.names.filter((room) => nameKey(room) !== nameKey(message.room));
+      for (const room of others) {
+        this.#rooms.beginCatchUp(room);
+        this.#quietJoins.add(nameKey(room));
+        this.#send({ type: "join", room, since: this.#rooms.lastId(room) });
+      }
+      if (others.length > 0) this.#ping(() => this.#caughtUp(others));
+    } else {
+      return; // out of turn
+    }
     this.#phase = "chatting";
-    this.#nick = String(message.nick);
-    this.#show(message);
-    this.#ui.setPrompt(`${this.#nick}> `);
+    this.#updatePrompt();
     for (const line of this.#waiting.splice(0)) this.line(line);
     if (this.#inputEnded) this.leave(0);
     this.#updateReading();
   }
 
+  #joined(message: Extract<ServerMessage, { type: "joined" }>): void {
+    if (this.#quietJoins.delete(nameKey(message.room))) {
+      return this.#rooms.setMembers(message.room, message.members);
+    }
+    const switching = this.#rooms.has(message.room);
+    this.#rooms.enter(message.room, message.members);
+    this.#updatePrompt();
+    this.#ui.show(notice(switching ? `* you are now in ${message.room}` : describe(message)!));
+  }
+
+  #parted(room: string): void {
+    const wasCurrent = nameKey(room) === nameKey(this.#rooms.current);
+    this.#rooms.leave(room);
+    const now = wasCurrent ? `; you are now in ${this.#rooms.current}` : "";
+    this.#ui.show(notice(`* you left ${room}${now}`));
+    this.#updatePrompt();
+  }
+
+  #error(message: Extract<ServerMessage, { type: "error" }>): void {
+    this.#lastError = message.code;
+    if (this.#phase === "rejoining" && message.code === "nick_taken") {
+      // The server may not have noticed yet that our old connection is gone: try again later.
+      this.#retry = `the nick ${this.#nick} is still taken`;
+      return this.#link!.close();
+    }
+    this.#ui.show([{ text: `* ${message.message}`, sgr: YELLOW }]);
+    if (this.#phase === "joining") this.#refused(message.code);
+  }
+
   #refused(code: string): void {
-    if ((code === "nick_taken" || code === "bad_nick") && this.#canAskForNick) {
+    if ((code === "nick_taken" || code === "bad_nick") && this.#options.canAskForNick) {
       this.#nickRefused = true;
       this.#askForNick();
     } else {
@@ -600,54 +551,116 @@ class Client implements InputHandler {
     }
   }
 
-  #send(message: ClientMessage): void {
-    const bytes = encodeFrame(message);
-    this.#outbox.push(bytes);
-    this.#outboxBytes += bytes.length;
-    this.#writing ??= this.#writeOutbox();
+  #connected(conn: Connection): void {
+    this.#link = new Link(conn, {
+      message: (message) => this.#handle(message),
+      written: () => this.#updateReading(),
+    });
+    this.#pongs = [];
+    this.#quietJoins.clear();
+    this.#lastError = "";
+    this.#retry = null;
+  }
+
+  #lost(): void {
+    this.#link = null;
+    this.#phase = "reconnecting";
+    this.#rooms.abandonCatchUps();
+    this.#updatePrompt();
     this.#updateReading();
   }
 
-  // One write at a time, of everything queued since the last one.
-  async #writeOutbox(): Promise<void> {
-    try {
-      while (this.#outbox.length > 0) {
-        const bytes = concat(this.#outbox.splice(0));
-        await this.#conn.write(bytes);
-        this.#outboxBytes -= bytes.length;
-        this.#updateReading();
-      }
-    } catch {
-      this.#conn.close(); // #receive then ends, and run() reports the lost connection
-    } finally {
-      this.#writing = null;
+  // Waits as the backoff says and connects, again and again until it works, the time is up, or
+  // the user leaves; null for the last two.
+  async #connectAgain(reconnection: Reconnection): Promise<Connection | null> {
+    const stillWanted = () => this.#phase === "reconnecting" && !this.#failure;
+    while (stillWanted()) {
+      const wait = reconnection.backoff.next();
+      const left = reconnection.deadline - Date.now();
+      if (wait >= left) return null;
+      await this.#pause(wait);
+      if (!stillWanted()) return null;
+      const connecting = runtime.connect(this.#options.host, this.#options.port);
+      const conn = await this.#pause(left - wait, connecting).catch((error) => {
+        reconnection.problem = connectProblem(error);
+        return null;
+      });
+      if (conn && stillWanted()) return conn;
+      if (conn === undefined) reconnection.problem = "timed out";
+      connecting.then((late) => late.close(), () => {}); // too late, or not wanted any more
     }
+    return null;
+  }
+
+  // Resolves with `what`, or with undefined after `ms` or when woken (the user left).
+  #pause<T>(ms: number, what?: Promise<T>): Promise<T | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = new Promise<undefined>((resolve) => {
+      this.#wake = () => resolve(undefined);
+      timer = setTimeout(this.#wake, ms);
+    });
+    return Promise.race(what ? [what, ended] : [ended]).finally(() => {
+      clearTimeout(timer);
+      this.#wake = null;
+    });
+  }
+
+  // Hello again, as the same nick, in the room the user talks in, asking for what it missed
+  // there; the other rooms follow the welcome.
+  #rejoin(): void {
+    this.#phase = "rejoining";
+    const room = this.#rooms.current;
+    this.#rooms.beginCatchUp(room);
+    this.#send({ type: "hello", nick: this.#nick, room, since: this.#rooms.lastId(room) });
+    this.#ping(() => this.#caughtUp([room]));
+  }
+
+  // The history asked for in `rooms` has arrived: the server answers a ping only after what was
+  // asked before it. One ping for many rooms keeps a rejoin within the server's flood burst.
+  #caughtUp(rooms: string[]): void {
+    const more: string[] = [];
+    for (const room of rooms) {
+      const step = this.#rooms.caughtUp(room);
+      if (step.more) {
+        this.#send({ type: "history", room, after: step.after });
+        more.push(room);
+      } else {
+        for (const message of step.show) this.#showChat(message);
+      }
+    }
+    if (more.length > 0) this.#ping(() => this.#caughtUp(more));
+  }
+
+  #ping(then: () => void): void {
+    this.#pongs.push(then);
+    this.#send({ type: "ping" });
+  }
+
+  #send(message: ClientMessage): void {
+    this.#link?.send(message);
+    this.#updateReading();
+  }
+
+  #updatePrompt(): void {
+    if (this.#phase === "naming") return this.#ui.setPrompt("Nick: ");
+    const offline = this.#phase === "reconnecting" || this.#phase === "rejoining";
+    const where = this.#rooms.names.length > 1 ? `[${this.#rooms.current}] ` : "";
+    this.#ui.setPrompt(`${offline ? "(reconnecting) " : ""}${where}${this.#nick}> `);
   }
 
   #updateReading(): void {
-    this.#ui.setReading(this.#phase !== "joining" && this.#outboxBytes < OUTBOX_PAUSE_BYTES);
+    const waiting = this.#phase === "joining" || this.#phase === "reconnecting" ||
+      this.#phase === "rejoining";
+    this.#ui.setReading(!waiting && (this.#link?.queuedBytes ?? 0) < OUTBOX_PAUSE_BYTES);
   }
-}
-
-// Bun says only "Failed to connect" for a refused connection; the error code says more.
-const CONNECT_ERRORS: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ENOTFOUND: "no such host",
-  ETIMEDOUT: "timed out",
-  EHOSTUNREACH: "no route to host",
-  ENETUNREACH: "network is unreachable",
-};
-
-function connectProblem(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && Object.hasOwn(CONNECT_ERRORS, code)) return CONNECT_ERRORS[code];
-  return String(error instanceof Error ? error.message : error).split("\n")[0];
 }
 
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine(process.argv.slice(2), {
     nick: { type: "string" },
     room: { type: "string" },
+    reconnect: { type: "string", default: String(DEFAULT_RECONNECT_SECONDS) },
+    "no-color": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
   if (values.help) {
@@ -662,6 +675,7 @@ async function main(): Promise<number> {
   if (nickIssue) throw new UsageError(`--nick "${printable(nick!)}": ${nickIssue}`);
   const roomIssue = room === undefined ? null : roomProblem(room);
   if (roomIssue) throw new UsageError(`--room "${printable(room!)}": ${roomIssue}`);
+  const reconnectMs = seconds(values.reconnect, "--reconnect");
 
   let conn: Connection;
   try {
@@ -672,17 +686,22 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  const client = new Client(conn, {
+  const client = new Client({
+    host,
+    port,
     nick,
     room,
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
-    canAskForNick: Boolean(process.stdin.isTTY),
+    canAskForNick: nick === undefined || Boolean(process.stdin.isTTY),
+    // https://no-color.org: any non-empty NO_COLOR turns colours off.
+    colour: Boolean(process.stdout.isTTY) && !values["no-color"] && !process.env.NO_COLOR,
+    reconnectMs,
   });
   // Leaving politely on a signal also restores the terminal; the status says which signal it was.
   for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
     process.on(signal, () => client.leave(status));
   }
-  return await client.run();
+  return await client.run(conn);
 }
 
 await runProgram("client", main);

@@ -69,7 +69,7 @@ export class History {
     const covered = recent.length > 0 && recent[0].id <= afterId + 1;
     if (covered || !this.#log) {
       const newer = recent.filter((message) => message.id > afterId);
-      return newer.slice(-MAX_HISTORY_REPLY);
+      return newer.slice(0, MAX_HISTORY_REPLY);
     }
     return this.#log.since(roomKey, afterId, MAX_HISTORY_REPLY);
   }

@@ -1,6 +1,8 @@
 // The terminal client's line editor, with no I/O: bytes from a raw-mode terminal become keys, keys
-// edit one line of text, and the editor says what to write to the terminal to show it. client.ts
-// moves the bytes; tests drive this file directly.
+// edit one line of text, and the editor says what to write to the terminal to show it. Below it,
+// what else the client needs to write to a terminal: Tab completion of chat words, text made safe
+// and coloured, and whether a message mentions someone. client.ts moves the bytes; tests drive
+// this file directly.
 //
 // The line never wraps: when it is wider than the terminal it scrolls sideways under the cursor.
 // A line that fits on one row is fully erased by "\r\x1b[2K", which is what lets a message be
@@ -23,6 +25,7 @@ export type EditKey =
   | "history-back"
   | "history-forward"
   | "clear-screen"
+  | "complete"
   | "interrupt"
   | "eof";
 
@@ -38,6 +41,11 @@ export type Outcome =
   | { type: "interrupt" }; // Ctrl-C
 
 const CLEAR_LINE = "\r\x1b[2K";
+/** Asks the terminal to mark pasted text (bracketed paste), so that a pasted Tab is not a Tab key. */
+export const BRACKETED_PASTE_ON = "\x1b[?2004h";
+export const BRACKETED_PASTE_OFF = "\x1b[?2004l";
+const PASTE_START = "\x1b[200~";
+const PASTE_END = "\x1b[201~";
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";
 const HISTORY_LINES = 100;
 // The longest escape sequence worth waiting for; anything longer is noise and is dropped.
@@ -83,12 +91,14 @@ const SS3_KEYS: Record<string, EditKey> = {
 /**
  * Turns raw terminal input into keys. Input may be split anywhere, inside a UTF-8 character or an
  * escape sequence: what is incomplete waits for the next chunk. Printable text comes out in runs,
- * so a paste is one key. Control characters never come out as text.
+ * so a paste is one key. Control characters never come out as text. Tab is the "complete" key,
+ * except inside a bracketed paste, where it is a space.
  */
 export class KeyDecoder {
   #utf8 = new TextDecoder("utf-8");
   #pending = ""; // an incomplete escape sequence
   #afterCR = false; // a "\n" right after "\r" is the same Enter
+  #pasting = false; // between the terminal's paste-start and paste-end marks
 
   push(bytes: Uint8Array): Key[] {
     const input = this.#pending + this.#utf8.decode(bytes, { stream: true });
@@ -111,6 +121,9 @@ export class KeyDecoder {
           break;
         }
         if (sequence.key) emit(sequence.key);
+        const raw = input.slice(at, at + sequence.length);
+        if (raw === PASTE_START) this.#pasting = true;
+        else if (raw === PASTE_END) this.#pasting = false;
         at += sequence.length;
         continue;
       }
@@ -120,6 +133,7 @@ export class KeyDecoder {
       if (newlineOfCRLF) continue;
       const control = CONTROL_KEYS[char];
       if (control) emit({ type: control });
+      else if (char === "\t" && !this.#pasting) emit({ type: "complete" });
       else if (char === "\t") text += " ";
       else if (!CONTROL_CHAR.test(char)) text += char;
     }
@@ -235,12 +249,16 @@ function boundaries(text: string): number[] {
  */
 export class LineEditor {
   prompt: string;
+  /** What Tab offers for the word before the cursor; without one, Tab does nothing. */
+  completer: Completer | null = null;
   #text = "";
   #cursor = 0;
   #scroll = 0; // the first grapheme shown, when the line is wider than the terminal
   #history: string[] = [];
   #historyAt = 0; // history.length while editing a new line
   #draft = ""; // the new line, while an older one is recalled
+  // While Tab is pressed again and again: where the completed word starts, and the choices.
+  #completion: { start: number; choices: string[]; index: number } | null = null;
 
   constructor(prompt = "") {
     this.prompt = prompt;
@@ -259,6 +277,7 @@ export class LineEditor {
     const unchanged: Outcome = { type: "unchanged" };
     const text = this.#text;
     const cursor = this.#cursor;
+    if (key.type !== "complete") this.#completion = null;
     switch (key.type) {
       case "text":
         this.#replace(cursor, cursor, printable(key.text));
@@ -312,6 +331,8 @@ export class LineEditor {
         return this.#recall(this.#historyAt + 1);
       case "clear-screen":
         return { type: "clear-screen" };
+      case "complete":
+        return this.#complete();
       case "interrupt":
         return { type: "interrupt" };
     }
@@ -360,6 +381,28 @@ export class LineEditor {
   /** Clears the screen and redraws the editor at the top. */
   redrawScreen(columns: number): string {
     return CLEAR_SCREEN + this.render(columns);
+  }
+
+  // The first Tab replaces the word before the cursor with the first choice; each further Tab with
+  // the next one, round and round.
+  #complete(): Outcome {
+    let completion = this.#completion;
+    if (completion) {
+      completion.index = (completion.index + 1) % completion.choices.length;
+    } else {
+      let start = this.#cursor;
+      while (start > 0 && !/\s/.test(this.#text[start - 1])) start--;
+      const choices = this.completer?.(
+        this.#text.slice(0, start),
+        this.#text.slice(start, this.#cursor),
+      ) ?? [];
+      if (choices.length === 0) return { type: "unchanged" };
+      completion = this.#completion = { start, choices: choices.map(printable), index: 0 };
+    }
+    const choice = completion.choices[completion.index];
+    if (this.#text.slice(completion.start, this.#cursor) === choice) return { type: "unchanged" };
+    this.#replace(completion.start, this.#cursor, choice);
+    return { type: "changed" };
   }
 
   #replace(from: number, to: number, insert: string): void {
@@ -413,4 +456,109 @@ export class LineEditor {
     this.#cursor = this.#text.length;
     return { type: "changed" };
   }
+}
+
+/**
+ * What could replace `word`, the word before the cursor, given `before`, the line up to that word.
+ * Each choice is the whole replacement, with whatever should follow it (a space, or ": ").
+ */
+export type Completer = (before: string, word: string) => string[];
+
+/** The words a chat line can be completed from. */
+export interface ChatWords {
+  /** Command names, with their slash. */
+  commands: readonly string[];
+  /** Nicks in the room being talked in, the user's own left out. */
+  nicks: readonly string[];
+  /** Every nick the client knows of, for /msg. */
+  allNicks: readonly string[];
+  /** Room names the client knows of, for /join, /part and /who. */
+  rooms: readonly string[];
+}
+
+const ROOM_COMMANDS = new Set(["/join", "/part", "/who"]);
+
+/**
+ * Completes a command at the start of a line; a nick elsewhere, followed by ": " at the start of a
+ * line as people address each other; a nick after /msg and a room after /join, /part and /who.
+ * Case does not matter; choices come in alphabetical order.
+ */
+export function chatCompleter(words: () => ChatWords): Completer {
+  return (before, word) => {
+    if (word === "") return [];
+    const { commands, nicks, allNicks, rooms } = words();
+    const lead = before.trimStart();
+    if (lead === "") {
+      return word.startsWith("/") ? matching(commands, word, " ") : matching(nicks, word, ": ");
+    }
+    const command = /^(\/\S+)\s+$/.exec(lead)?.[1].toLowerCase(); // the word is its first argument
+    if (command === "/msg") return matching(allNicks, word, " ");
+    if (command !== undefined && ROOM_COMMANDS.has(command)) return matching(rooms, word, " ");
+    if (command === "/nick") return [];
+    return matching(nicks, word, " ");
+  };
+}
+
+function matching(names: readonly string[], word: string, suffix: string): string[] {
+  const prefix = word.toLowerCase();
+  const found = new Set(names.filter((name) => name.toLowerCase().startsWith(prefix)));
+  return [...found].sort((a, b) => a.localeCompare(b)).map((name) => name + suffix);
+}
+
+/** A piece of a line with an SGR style: "2" dim, "1" bold, "33" yellow, and so on. */
+export interface Styled {
+  text: string;
+  sgr: string;
+}
+
+/** One line to show, in pieces; plain strings take the terminal's default style. */
+export type Line = Array<string | Styled>;
+
+export const DIM = "2";
+export const BOLD = "1";
+export const YELLOW = "33";
+
+// Red, green, blue, magenta, cyan, and their bright forms: readable on dark and light backgrounds
+// alike, and none of them yellow (errors) or grey (notices).
+const NICK_COLOURS = ["31", "32", "34", "35", "36", "91", "92", "94", "95", "96"];
+
+/** The colour of `nick`: the same in every client and every run, whatever its case. */
+export function nickColour(nick: string): string {
+  // FNV-1a over the code points of the lowercased nick.
+  let hash = 0x811c9dc5;
+  for (const unit of nick.toLowerCase()) {
+    hash ^= unit.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return NICK_COLOURS[hash % NICK_COLOURS.length];
+}
+
+/** The line as terminal text: each piece made printable, and styled only if `colour`. */
+export function paint(line: Line, colour: boolean): string {
+  return line.map((piece) => {
+    if (typeof piece === "string") return printable(piece);
+    const text = printable(piece.text);
+    return colour && text ? `\x1b[${piece.sgr}m${text}\x1b[0m` : text;
+  }).join("");
+}
+
+/** The line as plain text, as a pipe gets it. */
+export function plainText(line: Line): string {
+  return paint(line, false);
+}
+
+const WORD_CHAR = String.raw`[\p{L}\p{N}\p{M}_]`;
+const mentionPatterns = new Map<string, RegExp>();
+
+/** Whether `text` names `nick` as a word of its own, in any case: "alice:", "@Alice", not "malice". */
+export function mentions(text: string, nick: string): boolean {
+  if (nick === "") return false;
+  let pattern = mentionPatterns.get(nick);
+  if (!pattern) {
+    const escaped = nick.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&");
+    pattern = new RegExp(`(?<!${WORD_CHAR})${escaped}(?!${WORD_CHAR})`, "iu");
+    mentionPatterns.clear(); // one nick at a time in practice: the user's own
+    mentionPatterns.set(nick, pattern);
+  }
+  return pattern.test(text);
 }

@@ -3,7 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Backoff } from "../client_connection.ts";
+import { ClientRooms } from "../client_rooms.ts";
+import type { ChatMessage } from "../protocol.ts";
+import { nickColour } from "../line_editor.ts";
 import {
   frame,
   frameHeader,
@@ -20,8 +27,39 @@ import {
   within,
 } from "./_helpers.ts";
 
-function startServer(runtime: RuntimeName): Promise<ServerProcess> {
-  return ServerProcess.start(runtime, [...LOOPBACK_ARGS, "--quiet"]);
+function startServer(runtime: RuntimeName, args: string[] = []): Promise<ServerProcess> {
+  return ServerProcess.start(runtime, [...LOOPBACK_ARGS, "--quiet", ...args]);
+}
+
+/** server.ts on `port` exactly, as after a restart, ready once it has printed its listening line. */
+async function startServerOn(
+  runtime: RuntimeName,
+  port: number,
+  args: string[],
+): Promise<ServerProcess> {
+  const server = new ServerProcess(
+    scriptCommand(runtime, "server.ts", [
+      "--port",
+      String(port),
+      ...LOOPBACK_ARGS,
+      "--quiet",
+      ...args,
+    ]),
+  );
+  await server.stdout.waitFor(/^listening on /, `the listening line on port ${port}`);
+  server.port = port;
+  return server;
+}
+
+/** A fresh directory for a server's --data, removed on dispose. */
+function dataDirectory(): { path: string } & Disposable {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "parley-client-test-"));
+  return { path: dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `[HH:MM] ` then `line`: how a history line reads. */
+function historyLine(line: string): RegExp {
+  return new RegExp(`^\\[\\d\\d:\\d\\d\\] ${line.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")}$`);
 }
 
 /** client.ts under `runtime`, on pipes, for the server on `port`. */
@@ -124,6 +162,70 @@ class FakeServer {
 }
 
 /**
+ * A TCP proxy in front of a server, which the test can cut, as a network does, and which can hold
+ * the connections that arrive meanwhile until the test lets them through.
+ */
+class Proxy {
+  readonly port: number;
+  #listener: net.Server;
+  #sockets = new Set<net.Socket>();
+  #held: Array<() => void> | null = null; // connections waiting, while holding
+  #arrived: (() => void) | null = null;
+
+  private constructor(listener: net.Server, target: number) {
+    this.#listener = listener;
+    this.port = (listener.address() as net.AddressInfo).port;
+    listener.on("connection", (client) => {
+      this.#track(client);
+      const through = () => {
+        const server = this.#track(net.connect({ port: target, host: "127.0.0.1" }));
+        client.pipe(server);
+        server.pipe(client);
+        client.on("close", () => server.destroy());
+        server.on("close", () => client.destroy());
+      };
+      if (this.#held) this.#held.push(through);
+      else through();
+      this.#arrived?.();
+    });
+  }
+
+  #track(socket: net.Socket): net.Socket {
+    this.#sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => this.#sockets.delete(socket));
+    return socket;
+  }
+
+  static async start(target: number): Promise<Proxy> {
+    const listener = net.createServer().listen(0, "127.0.0.1");
+    await once(listener, "listening");
+    return new Proxy(listener, target);
+  }
+
+  /** Drops every connection through the proxy, and holds the ones that come next. */
+  cutAndHold(): void {
+    this.#held = [];
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  /** Waits until a connection is held, then lets it and any that follow through. */
+  async release(): Promise<void> {
+    while (this.#held!.length === 0) {
+      await within(new Promise<void>((resolve) => this.#arrived = resolve), "a new connection");
+    }
+    const held = this.#held!;
+    this.#held = null;
+    for (const through of held) through();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise((resolve) => this.#listener.close(resolve));
+  }
+}
+
+/**
  * Just enough of a terminal to tell what a person would see: rows of text and a cursor. It knows
  * the bytes client.ts writes (CR, LF, erase line, cursor left and right); the rows never wrap.
  */
@@ -135,7 +237,9 @@ class Screen {
   feed(text: string): void {
     for (let at = 0; at < text.length; at++) {
       const char = text[at];
-      if (char === "\r") {
+      if (char === "\x07") {
+        // The bell sounds; nothing shows.
+      } else if (char === "\r") {
         this.column = 0;
       } else if (char === "\n") {
         this.row++;
@@ -190,15 +294,19 @@ function shellQuote(word: string): string {
 class TerminalSession {
   readonly process: Subprocess;
   readonly screen = new Screen();
+  /** Everything written to the terminal, escape codes and all. */
+  raw = "";
   #waiter: (() => void) | null = null;
 
-  constructor(argv: string[]) {
+  constructor(argv: string[], env: Record<string, string> = {}) {
     const command = `stty cols ${TERMINAL_COLUMNS} rows 24; ${argv.map(shellQuote).join(" ")}; ` +
       "status=$?; stty -a; exit $status";
     this.process = new Subprocess(["/usr/bin/script", "-qfec", command, "/dev/null"], {
       SHELL: "/bin/sh",
+      ...env,
     });
     this.process.child.stdout!.on("data", (text: string) => {
+      this.raw += text;
       this.screen.feed(text);
       const waiter = this.#waiter;
       this.#waiter = null;
@@ -234,6 +342,21 @@ class TerminalSession {
 }
 
 const LEFT = "\x1b[D";
+/** An ANSI colour or style code. */
+const SGR = new RegExp(String.raw`\x1b\[[\d;]*m`);
+/** Every command /help and --help describe, and line mode takes too. */
+const COMMANDS = [
+  "/join",
+  "/part",
+  "/rooms",
+  "/who",
+  "/msg",
+  "/nick",
+  "/me",
+  "/help",
+  "/quit",
+  "//text",
+];
 
 for (const clientRuntime of RUNTIMES) {
   for (const serverRuntime of RUNTIMES) {
@@ -354,7 +477,7 @@ for (const runtime of RUNTIMES) {
       help.push(line!);
       line = await client.stdout.next();
     }
-    for (const command of ["/nick", "/who", "/me", "/help", "/quit", "//text"]) {
+    for (const command of COMMANDS) {
       assert.ok(help.some((line) => line.startsWith(`* ${command} `)), `/help shows ${command}`);
     }
     assert.equal(await client.stdout.next(), "* Cannot send message: it exceeds 4096 bytes");
@@ -427,9 +550,9 @@ for (const runtime of RUNTIMES) {
     assert.equal(await client.exitCode(), 1);
   });
 
-  test(name("says the server shut down, and exits 1, when the server is stopped"), async () => {
+  test(name("with --reconnect 0, says the server shut down and exits 1"), async () => {
     await using server = await startServer(serverRuntime);
-    await using client = startClient(runtime, server.port, ["--nick", "bob"]);
+    await using client = startClient(runtime, server.port, ["--nick", "bob", "--reconnect", "0"]);
     assert.equal(await client.stdout.next(), "* you are bob in lobby; nobody else is here yet");
     assert.equal(await server.stop(), 0);
     assert.equal(await client.stdout.next(), "* The server is shutting down");
@@ -437,9 +560,9 @@ for (const runtime of RUNTIMES) {
     await exitsQuietly(client, 1);
   });
 
-  test(name("says the connection closed, and exits 1, when the server dies"), async () => {
+  test(name("with --reconnect 0, says the connection closed and exits 1"), async () => {
     await using server = await startServer(serverRuntime);
-    await using client = startClient(runtime, server.port, ["--nick", "bob"]);
+    await using client = startClient(runtime, server.port, ["--nick", "bob", "--reconnect", "0"]);
     assert.equal(await client.stdout.next(), "* you are bob in lobby; nobody else is here yet");
     server.child.kill("SIGKILL");
     assert.equal(await client.stdout.next(), "* disconnected: the server closed the connection");
@@ -448,7 +571,7 @@ for (const runtime of RUNTIMES) {
 
   test(name("answers ping, and strips control characters from what the server says"), async () => {
     await using server = await FakeServer.start();
-    await using client = startClient(runtime, server.port, ["--nick", "eve"]);
+    await using client = startClient(runtime, server.port, ["--nick", "eve", "--reconnect", "0"]);
     const peer = await server.accept();
     assert.deepEqual(await peer.next(), { type: "hello", nick: "eve" });
     peer.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve", "m\x1b[31mallory"] });
@@ -461,6 +584,7 @@ for (const runtime of RUNTIMES) {
     peer.send({ type: "welcome", nick: "x", room: "y", members: [] });
     peer.send({
       type: "msg",
+      id: 1,
       from: "m\x1b[31mallory",
       room: "lobby",
       text: "\x1b[2J\x1b[Hgotcha\x07\r\nfake\tline",
@@ -562,10 +686,17 @@ for (const runtime of RUNTIMES) {
     assert.match(terminal.screen.text, /(^|[\s;])echo\b/, "echo is back");
   });
 
-  test(name("restores the terminal when the server goes away"), async () => {
+  test(name("restores the terminal when the server goes away for good"), async () => {
     await using server = await startServer(serverRuntime);
     await using terminal = new TerminalSession(
-      scriptCommand(runtime, "client.ts", ["127.0.0.1", String(server.port), "--nick", "zoe"]),
+      scriptCommand(runtime, "client.ts", [
+        "127.0.0.1",
+        String(server.port),
+        "--nick",
+        "zoe",
+        "--reconnect",
+        "0",
+      ]),
     );
     await terminal.until("the chat prompt", (screen) => screen.line() === "zoe>");
     terminal.type("half");
@@ -582,6 +713,420 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+// The chat features: rooms, private messages, reconnecting, and what a terminal shows.
+for (const runtime of RUNTIMES) {
+  const serverRuntime = RUNTIMES.find((other) => other !== runtime)!;
+  const name = (behaviour: string) => `client [${runtime}->${serverRuntime}] ${behaviour}`;
+
+  test(name("joins, lists, asks who is in and parts rooms, and stamps history"), async () => {
+    await using server = await startServer(serverRuntime);
+    await using alice = await TestMember.join(server.port, "alice");
+    alice.send({ type: "msg", text: "earlier" });
+    await using carol = await TestMember.join(server.port, "carol", "den");
+    await using client = startClient(runtime, server.port, ["--nick", "bob"]);
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.match((await client.stdout.next())!, historyLine("<alice> earlier"));
+    await alice.expect({ type: "join", nick: "bob" });
+
+    client.write("/join den\n");
+    assert.equal(await client.stdout.next(), "* you joined den; here: carol, bob");
+    await carol.expect({ type: "join", nick: "bob", room: "den" });
+    client.write("hi den\n");
+    await carol.expect({ type: "msg", from: "bob", room: "den", text: "hi den" });
+    // Lines from a room other than the one bob talks in say where they are from.
+    alice.send({ type: "msg", text: "still here" });
+    assert.equal(await client.stdout.next(), "[lobby] <alice> still here");
+    carol.send({ type: "msg", text: "welcome", room: "den" });
+    assert.equal(await client.stdout.next(), "<carol> welcome");
+
+    client.write("/rooms\n/who lobby\n/who\n/who nowhere\n");
+    assert.equal(await client.stdout.next(), "* rooms: den (2), lobby (2)");
+    assert.equal(await client.stdout.next(), "* in lobby: alice, bob");
+    assert.equal(await client.stdout.next(), "* in den: carol, bob");
+    assert.equal(await client.stdout.next(), "* There is no room called nowhere");
+
+    client.write("/part\n");
+    await carol.expect({ type: "leave", nick: "bob", room: "den" });
+    assert.equal(await client.stdout.next(), "* you left den; you are now in lobby");
+    client.write("/part\n/join\n");
+    assert.equal(await client.stdout.next(), "* usage: /join ROOM");
+    assert.equal(await client.stdout.next(), "* lobby is your only room; /join another first");
+    client.write("back in the lobby\n");
+    await alice.expect({ type: "msg", from: "bob", room: "lobby", text: "back in the lobby" });
+    client.endInput();
+    await alice.expect({ type: "leave", nick: "bob", room: "lobby" });
+    await exitsQuietly(client, 0);
+  });
+
+  test(name("sends a private message with /msg that only its target gets"), async () => {
+    await using server = await startServer(serverRuntime);
+    await using alice = await TestMember.join(server.port, "alice");
+    await using carol = await TestMember.join(server.port, "carol");
+    await alice.expect({ type: "join", nick: "carol" });
+    await using client = startClient(runtime, server.port, ["--nick", "bob"]);
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, carol");
+    await alice.expect({ type: "join", nick: "bob" });
+    await carol.expect({ type: "join", nick: "bob" });
+
+    client.write("/msg alice meet me at  noon\n");
+    await alice.expect({ type: "msg", from: "bob", to: "alice", text: "meet me at  noon" });
+    // Had carol got it, it would come before the answer to her ping.
+    carol.send({ type: "ping" });
+    await carol.expect({ type: "pong" });
+    alice.send({ type: "msg", to: "bob", text: "ok" });
+    assert.equal(await client.stdout.next(), "*alice* ok");
+    client.write("/msg nobody hello\n");
+    assert.equal(await client.stdout.next(), "* Nobody here is called nobody");
+    client.write("/msg alice\n");
+    assert.equal(await client.stdout.next(), "* usage: /msg NICK TEXT");
+    client.endInput();
+    await exitsQuietly(client, 0);
+  });
+
+  test(
+    name("reconnects when the connection is cut, and prints every missed message once, in order"),
+    async () => {
+      await using server = await startServer(serverRuntime);
+      await using proxy = await Proxy.start(server.port);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using carol = await TestMember.join(server.port, "carol", "den");
+      await using client = startClient(runtime, proxy.port, ["--nick", "bob"]);
+      assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+      await alice.expect({ type: "join", nick: "bob" });
+      alice.send({ type: "msg", text: "one" });
+      assert.equal(await client.stdout.next(), "<alice> one");
+      client.write("/join den\n");
+      assert.equal(await client.stdout.next(), "* you joined den; here: carol, bob");
+      await carol.expect({ type: "join", nick: "bob", room: "den" });
+
+      proxy.cutAndHold();
+      assert.equal(
+        await client.stdout.next(),
+        "* disconnected: the server closed the connection; reconnecting",
+      );
+      await alice.expect({ type: "leave", nick: "bob" });
+      await carol.expect({ type: "leave", nick: "bob" });
+      // Said while bob is away: the server has them all before bob is let back in.
+      for (const text of ["two", "three", "four"]) alice.send({ type: "msg", text });
+      carol.send({ type: "msg", text: "meanwhile in den" });
+      for (const member of [alice, carol]) {
+        member.send({ type: "ping" });
+        await member.expect({ type: "pong" });
+      }
+      await proxy.release();
+
+      // First the room bob talks in, then the other.
+      assert.equal(await client.stdout.next(), "* reconnected");
+      assert.match((await client.stdout.next())!, historyLine("<carol> meanwhile in den"));
+      for (const text of ["two", "three", "four"]) {
+        assert.match((await client.stdout.next())!, historyLine(`[lobby] <alice> ${text}`));
+      }
+      await carol.expect({ type: "join", nick: "bob", room: "den" });
+      await alice.expect({ type: "join", nick: "bob", room: "lobby" });
+      alice.send({ type: "msg", text: "five" });
+      assert.equal(await client.stdout.next(), "[lobby] <alice> five");
+      client.write("back\n");
+      await carol.expect({ type: "msg", from: "bob", room: "den", text: "back" });
+      client.endInput();
+      await alice.expect({ type: "leave", nick: "bob" });
+      await exitsQuietly(client, 0); // and nothing shown twice
+    },
+  );
+
+  test(
+    name("reconnects to a server restarted with --data on its port, and replays what it missed"),
+    async () => {
+      using data = dataDirectory();
+      const withData = ["--data", data.path];
+      await using first = await startServer(serverRuntime, withData);
+      const port = first.port;
+      await using client = startClient(runtime, port, ["--nick", "bob"]);
+      assert.equal(await client.stdout.next(), "* you are bob in lobby; nobody else is here yet");
+      {
+        await using alice = await TestMember.join(port, "alice");
+        assert.equal(await client.stdout.next(), "* alice joined");
+        alice.send({ type: "msg", text: "before" });
+        assert.equal(await client.stdout.next(), "<alice> before");
+      }
+      assert.equal(await client.stdout.next(), "* alice left");
+      const otherPort = await closedPort(); // while `port` is taken, so not that one
+      assert.equal(await first.stop(), 0);
+      assert.equal(await client.stdout.next(), "* The server is shutting down");
+      assert.equal(
+        await client.stdout.next(),
+        "* disconnected: the server shut down; reconnecting",
+      );
+      {
+        // Said while bob was away, on the same data, through a server bob cannot reach.
+        await using elsewhere = await startServerOn(serverRuntime, otherPort, withData);
+        await using carol = await TestMember.join(otherPort, "carol");
+        await carol.expect({ type: "msg", text: "before", history: true });
+        carol.send({ type: "msg", text: "while you were away" });
+        carol.send({ type: "ping" });
+        await carol.expect({ type: "pong" });
+        assert.equal(await elsewhere.stop(), 0);
+      }
+      await using second = await startServerOn(serverRuntime, port, withData);
+      assert.equal(await client.stdout.next(), "* reconnected");
+      assert.match((await client.stdout.next())!, historyLine("<carol> while you were away"));
+      await using alice = await TestMember.join(port, "alice");
+      await alice.expect({ type: "msg", id: 1, text: "before", history: true });
+      await alice.expect({ type: "msg", id: 2, text: "while you were away", history: true });
+      assert.equal(await client.stdout.next(), "* alice joined");
+      alice.send({ type: "msg", text: "after" });
+      assert.equal(await client.stdout.next(), "<alice> after");
+      client.endInput();
+      await alice.expect({ type: "leave", nick: "bob" });
+      await exitsQuietly(client, 0);
+      assert.equal(await second.stop(), 0);
+    },
+  );
+
+  test(name("gives up reconnecting after --reconnect seconds, and exits 1"), async () => {
+    await using server = await startServer(serverRuntime);
+    await using client = startClient(runtime, server.port, ["--nick", "bob", "--reconnect", "1"]);
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; nobody else is here yet");
+    server.child.kill("SIGKILL");
+    assert.equal(
+      await client.stdout.next(),
+      "* disconnected: the server closed the connection; reconnecting",
+    );
+    assert.equal(await client.stdout.next(), "* gave up reconnecting: connection refused");
+    await exitsQuietly(client, 1);
+  });
+
+  test(name("does not reconnect after being disconnected for flooding"), async () => {
+    await using server = await FakeServer.start();
+    await using client = startClient(runtime, server.port, ["--nick", "eve"]);
+    const peer = await server.accept();
+    await peer.next();
+    peer.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve"] });
+    assert.equal(await client.stdout.next(), "* you are eve in lobby; nobody else is here yet");
+    peer.send({ type: "error", code: "flood", message: "Disconnected for flooding" });
+    peer.socket.end();
+    assert.equal(await client.stdout.next(), "* Disconnected for flooding");
+    assert.equal(
+      await client.stdout.next(),
+      "* disconnected: the server closed the connection",
+    );
+    await exitsQuietly(client, 1);
+  });
+
+  test(
+    name(
+      "rejoins every room asking for what it missed, retries a nick still taken, shows all once",
+    ),
+    async () => {
+      await using server = await FakeServer.start();
+      await using client = startClient(runtime, server.port, ["--nick", "eve"]);
+      const first = await server.accept();
+      assert.deepEqual(await first.next(), { type: "hello", nick: "eve" });
+      const ts = Date.now();
+      first.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve", "bob"] });
+      first.send({ type: "msg", id: 5, from: "bob", room: "lobby", text: "hello", ts });
+      assert.equal(await client.stdout.next(), "* you are eve in lobby; here: bob");
+      assert.equal(await client.stdout.next(), "<bob> hello");
+      client.write("/join den\n");
+      assert.deepEqual(await first.next(), { type: "join", room: "den" });
+      first.send({ type: "joined", room: "den", members: ["carol", "eve"] });
+      first.send({ type: "msg", id: 9, from: "carol", room: "den", text: "in den", ts });
+      assert.equal(await client.stdout.next(), "* you joined den; here: carol, eve");
+      assert.equal(await client.stdout.next(), "<carol> in den");
+
+      first.socket.destroy();
+      assert.equal(
+        await client.stdout.next(),
+        "* disconnected: the server closed the connection; reconnecting",
+      );
+      // The room eve talks in first, with the last id shown there; a ping marks the replay's end.
+      const rejoin = { type: "hello", nick: "eve", room: "den", since: 9 };
+      const second = await server.accept();
+      assert.deepEqual(await second.next(), rejoin);
+      assert.deepEqual(await second.next(), { type: "ping" });
+      second.send({ type: "error", code: "nick_taken", message: "The nick eve is taken" });
+      assert.equal(await second.next(), null, "the client closes, to try again later");
+
+      const third = await server.accept();
+      assert.deepEqual(await third.next(), rejoin);
+      assert.deepEqual(await third.next(), { type: "ping" });
+      third.send({ type: "welcome", nick: "eve", room: "den", members: ["carol", "eve"] });
+      const history = { type: "msg", from: "carol", room: "den", ts, history: true };
+      third.send({ ...history, id: 9, text: "in den" }); // shown already
+      third.send({ ...history, id: 10, text: "missed" });
+      third.send({ type: "msg", id: 12, from: "carol", room: "den", text: "live", ts });
+      third.send({ type: "pong" });
+      assert.equal(await client.stdout.next(), "* reconnected");
+      assert.match((await client.stdout.next())!, historyLine("<carol> missed"));
+      // The other room, then more of den's history: its replay may have been cut short.
+      assert.deepEqual(await third.next(), { type: "join", room: "lobby", since: 5 });
+      assert.deepEqual(await third.next(), { type: "ping" });
+      assert.deepEqual(await third.next(), { type: "history", room: "den", after: 10 });
+      assert.deepEqual(await third.next(), { type: "ping" });
+      third.send({ type: "joined", room: "lobby", members: ["bob", "eve"] });
+      third.send({ type: "pong" }); // nothing more in the lobby
+      third.send({ ...history, id: 11, text: "missed too" });
+      third.send({ ...history, id: 12, text: "live" }); // held already: shown once, as live
+      third.send({ type: "history_end", room: "den" });
+      third.send({ type: "pong" });
+      assert.match((await client.stdout.next())!, historyLine("<carol> missed too"));
+      assert.equal(await client.stdout.next(), "<carol> live");
+      assert.deepEqual(await third.next(), { type: "history", room: "den", after: 12 });
+      assert.deepEqual(await third.next(), { type: "ping" });
+      third.send({ type: "history_end", room: "den" });
+      third.send({ type: "pong" });
+      third.send({ type: "msg", id: 13, from: "carol", room: "den", text: "and on", ts });
+      third.send({ type: "msg", id: 6, from: "bob", room: "lobby", text: "hi eve", ts });
+      assert.equal(await client.stdout.next(), "<carol> and on");
+      assert.equal(await client.stdout.next(), "[lobby] <bob> hi eve");
+      client.write("still in den\n");
+      assert.deepEqual(await third.next(), { type: "msg", text: "still in den", room: "den" });
+      client.endInput();
+      assert.equal(await third.next(), null, "the client ended its side");
+      await exitsQuietly(client, 0);
+    },
+  );
+
+  test(name("completes a nick with Tab in a terminal"), async () => {
+    await using server = await startServer(serverRuntime);
+    await using robert = await TestMember.join(server.port, "robert");
+    await using rosa = await TestMember.join(server.port, "rosa");
+    await robert.expect({ type: "join", nick: "rosa" });
+    await using terminal = new TerminalSession(
+      scriptCommand(runtime, "client.ts", ["127.0.0.1", String(server.port), "--nick", "zoe"]),
+    );
+    await terminal.until("the chat prompt", (screen) => screen.line() === "zoe>");
+    terminal.type("ro\t");
+    await terminal.until("the first nick", (screen) => screen.line() === "zoe> robert:");
+    terminal.type("\t");
+    await terminal.until("the next nick", (screen) => screen.line() === "zoe> rosa:");
+    terminal.type("hi, /w\t");
+    await terminal.until("no command mid-line", (screen) => screen.line() === "zoe> rosa: hi, /w");
+    terminal.type(" rob\t\r");
+    await rosa.expect({ type: "join", nick: "zoe" });
+    await rosa.expect({ type: "msg", from: "zoe", text: "rosa: hi, /w robert " });
+    terminal.type("/he\t\r");
+    await terminal.until("the help", (screen) => screen.text.includes("* /msg NICK TEXT"));
+    terminal.type("\x04");
+    assert.equal(await terminal.process.exitCode(), 0);
+    await remainingLines(terminal.process.stdout);
+    await robert.expect({ type: "join", nick: "zoe" });
+  });
+
+  test(name("colours nicks and rings the bell on a mention, in a terminal"), async () => {
+    await using server = await startServer(serverRuntime);
+    await using bob = await TestMember.join(server.port, "bob");
+    await using terminal = new TerminalSession(
+      scriptCommand(runtime, "client.ts", ["127.0.0.1", String(server.port), "--nick", "zoe"]),
+      { NO_COLOR: "" }, // empty: colours stay on
+    );
+    await terminal.until("the chat prompt", (screen) => screen.line() === "zoe>");
+    bob.send({ type: "msg", text: "nothing for you" });
+    await terminal.until("a message", (screen) => screen.line(1) === "<bob> nothing for you");
+    bob.send({ type: "msg", text: "hey Zoe, look" });
+    await terminal.until("the mention", (screen) => screen.line(1) === "<bob> hey Zoe, look");
+    terminal.type("\x04");
+    assert.equal(await terminal.process.exitCode(), 0);
+    await remainingLines(terminal.process.stdout);
+    const bobInColour = `\x1b[${nickColour("bob")}m<bob>\x1b[0m`;
+    assert.ok(terminal.raw.includes(`${bobInColour} nothing for you`), "the nick in its colour");
+    assert.ok(
+      terminal.raw.includes(`${bobInColour} \x1b[1mhey Zoe, look\x1b[0m`),
+      "a mention in bold",
+    );
+    assert.equal(terminal.raw.split("\x07").length - 1, 1, "one bell, for the mention");
+    assert.ok(terminal.raw.includes("\x1b[2m* you are zoe in lobby; here: bob\x1b[0m"));
+  });
+
+  for (
+    const [how, args, env] of [
+      ["--no-color", ["--no-color"], { NO_COLOR: "" }],
+      ["NO_COLOR", [], { NO_COLOR: "1" }],
+    ] as const
+  ) {
+    test(name(`has no colours with ${how}, in a terminal`), async () => {
+      await using server = await startServer(serverRuntime);
+      await using bob = await TestMember.join(server.port, "bob");
+      await using terminal = new TerminalSession(
+        scriptCommand(runtime, "client.ts", [
+          "127.0.0.1",
+          String(server.port),
+          "--nick",
+          "zoe",
+          ...args,
+        ]),
+        env,
+      );
+      await terminal.until("the chat prompt", (screen) => screen.line() === "zoe>");
+      bob.send({ type: "msg", text: "hi zoe" });
+      await terminal.until("the message", (screen) => screen.line(1) === "<bob> hi zoe");
+      terminal.type("\x04");
+      assert.equal(await terminal.process.exitCode(), 0);
+      await remainingLines(terminal.process.stdout);
+      assert.doesNotMatch(terminal.raw, SGR, "no colour codes");
+      assert.ok(terminal.raw.includes("\x07"), "the bell still rings");
+    });
+  }
+}
+
+/** Room messages with these ids, live or from history. */
+function said(ids: number[], history = false): ChatMessage[] {
+  return ids.map((id) => ({
+    type: "msg",
+    id,
+    from: "bob",
+    room: "den",
+    text: `#${id}`,
+    ts: 0,
+    ...(history ? { history: true as const } : {}),
+  }));
+}
+
+test("ClientRooms shows each message once across a reconnect, and ends a gap it cannot fill", () => {
+  const rooms = new ClientRooms();
+  rooms.enter("den", ["bob", "eve"]);
+  const shown = (messages: ChatMessage[]) =>
+    messages.flatMap((message) => rooms.arrived(message)).map(({ id }) => id);
+  assert.deepEqual(shown(said([1, 2], true)), [1, 2]);
+  assert.deepEqual(shown(said([3])), [3]);
+
+  rooms.beginCatchUp("den");
+  assert.deepEqual(shown(said([2, 3, 4], true)), [4], "history already shown is dropped");
+  assert.deepEqual(shown(said([8, 9])), [], "live messages wait");
+  assert.deepEqual(rooms.caughtUp("den"), { more: true, after: 4 }, "5 to 7 are missing");
+  assert.deepEqual(shown(said([5], true)), [5]);
+  // The server remembers no more: what waited is shown, and the room is live again.
+  assert.deepEqual(rooms.caughtUp("den"), { more: true, after: 5 });
+  assert.deepEqual(rooms.caughtUp("den"), { more: false, show: said([8, 9]) });
+  assert.equal(rooms.isCatchingUp("den"), false);
+  assert.equal(rooms.lastId("den"), 9);
+
+  // A server restarted without --data numbers the room's messages from 1 again.
+  assert.deepEqual(shown(said([1, 2])), [1, 2]);
+  assert.equal(rooms.lastId("den"), 2);
+
+  // Live messages that follow on from the history need no further request.
+  rooms.beginCatchUp("den");
+  assert.deepEqual(shown([...said([3], true), ...said([4])]), [3]);
+  assert.deepEqual(rooms.caughtUp("den"), { more: false, show: said([4]) });
+  // Parting keeps the last id, so joining again shows only what is new.
+  rooms.leave("den");
+  rooms.enter("den", ["bob", "eve"]);
+  assert.deepEqual(shown(said([3, 4, 5], true)), [5]);
+});
+
+test("Backoff tries at once, then waits 0.5 s doubling to 10 s, less up to a half at random", () => {
+  const longest = new Backoff(() => 0);
+  assert.deepEqual(
+    Array.from({ length: 9 }, () => longest.next()),
+    [0, 500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000],
+  );
+  const shortest = new Backoff(() => 0.999_999);
+  assert.deepEqual(
+    Array.from({ length: 7 }, () => shortest.next()),
+    [0, 250, 500, 1000, 2000, 4000, 5000],
+  );
+});
+
 for (const runtime of RUNTIMES) {
   const name = (behaviour: string) => `client [${runtime}] ${behaviour}`;
 
@@ -590,7 +1135,7 @@ for (const runtime of RUNTIMES) {
     assert.equal(await help.exitCode(), 0);
     const usage = await remainingLines(help.stdout);
     assert.match(usage[0], /^Usage: client\.ts \[HOST\] \[PORT\]/);
-    for (const flag of ["--nick", "--room", "--help", "/nick", "/who", "/me", "/quit", "/help"]) {
+    for (const flag of ["--nick", "--room", "--reconnect", "--no-color", "--help", ...COMMANDS]) {
       assert.ok(usage.some((line) => line.trimStart().startsWith(flag)), `${flag} is described`);
     }
     assert.deepEqual(await remainingLines(help.stderr), []);

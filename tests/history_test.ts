@@ -79,6 +79,14 @@ test("History.since caps one reply at MAX_HISTORY_REPLY messages", () => {
   }
 });
 
+test("History.since from memory also returns the oldest first, capped", () => {
+  const history = new History({ limit: MAX_HISTORY_REPLY + 50, dataDir: null });
+  say(history, range(1, MAX_HISTORY_REPLY + 50));
+  const reply = history.since("lobby", 0);
+  assert.equal(reply.length, MAX_HISTORY_REPLY);
+  assert.equal(reply[0].id, 1, "a gap is filled from its start, never skipped in the middle");
+});
+
 test("History keeps actions and non-ASCII text through the database", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "parley-history-"));
   try {

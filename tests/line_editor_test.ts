@@ -1,11 +1,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  chatCompleter,
+  type ChatWords,
+  DIM,
   displayWidth,
   type Key,
   KeyDecoder,
   LineEditor,
+  mentions,
+  nickColour,
   type Outcome,
+  paint,
+  plainText,
   printable,
 } from "../line_editor.ts";
 
@@ -123,9 +130,9 @@ test("KeyDecoder splits a pasted block into text and Enters", () => {
 });
 
 test("KeyDecoder never yields a control character as text", () => {
-  // NUL, BEL, a C1 CSI, unbound CSI and SS3 sequences, bracketed-paste markers.
-  const keys = decode("a\x00b\x07c\u009bd\x1b[99Ze\x1bOzf\x1b[200~g\x1b[201~\th");
-  assert.deepEqual(keys, [{ type: "text", text: "abcdefg h" }]);
+  // NUL, BEL, a C1 CSI, unbound CSI and SS3 sequences, bracketed-paste marks and a pasted tab.
+  const keys = decode("a\x00b\x07c\u009bd\x1b[99Ze\x1bOzf\x1b[200~g\th\x1b[201~i");
+  assert.deepEqual(keys, [{ type: "text", text: "abcdefg hi" }]);
 });
 
 test("KeyDecoder drops a lone Escape, and waits for the key after it", () => {
@@ -285,4 +292,125 @@ test("printable drops control and bidirectional characters, and turns tabs into 
     "<malory> [2Jhi there!",
   );
   assert.equal(printable("ünïcode ✓ 日本"), "ünïcode ✓ 日本");
+});
+
+test("KeyDecoder turns Tab into the complete key, and a Tab in a bracketed paste into a space", () => {
+  assert.deepEqual(decode("al\t"), [{ type: "text", text: "al" }, { type: "complete" }]);
+  assert.deepEqual(decode("\x1b[200~a\tb", "\tc\x1b[201", "~\t"), [
+    { type: "text", text: "a b" },
+    { type: "text", text: " c" },
+    { type: "complete" },
+  ]);
+});
+
+/** An editor whose Tab offers `choices` for any word that starts them, recording what it asked. */
+function completing(choices: string[]): { editor: LineEditor; asked: [string, string][] } {
+  const editor = new LineEditor();
+  const asked: [string, string][] = [];
+  editor.completer = (before, word) => {
+    asked.push([before, word]);
+    return choices.filter((choice) => choice.startsWith(word));
+  };
+  return { editor, asked };
+}
+
+test("LineEditor completes the word before the cursor on Tab, and cycles on Tab again", () => {
+  const { editor, asked } = completing(["alice ", "alicia ", "bob "]);
+  type(editor, "hi al");
+  assert.deepEqual(type(editor, "\t"), [{ type: "changed" }]);
+  assert.deepEqual(asked, [["hi ", "al"]]);
+  assert.equal(state(editor), "hi alice |");
+  type(editor, "\t");
+  assert.equal(state(editor), "hi alicia |");
+  type(editor, "\t");
+  assert.equal(state(editor), "hi alice |", "round again");
+  assert.equal(asked.length, 1, "the choices are asked for once");
+  // Any other key ends the cycle: the next Tab completes the word then before the cursor.
+  type(editor, "and b\t");
+  assert.equal(state(editor), "hi alice and bob |");
+  // In the middle of a line, only the text before the cursor is the word.
+  type(editor, `\x01${RIGHT.repeat(5)}\t`);
+  assert.equal(state(editor), "hi alice |ice and bob ");
+});
+
+test("LineEditor Tab changes nothing without a completer, a match, or another choice", () => {
+  const bare = new LineEditor();
+  type(bare, "al");
+  assert.deepEqual(type(bare, "\t"), [{ type: "unchanged" }]);
+  assert.equal(state(bare), "al|");
+  const { editor } = completing(["alice "]);
+  type(editor, "zed");
+  assert.deepEqual(type(editor, "\t"), [{ type: "unchanged" }]);
+  type(editor, " al");
+  assert.deepEqual(type(editor, "\t\t"), [{ type: "changed" }, { type: "unchanged" }]);
+  assert.equal(state(editor), "zed alice |");
+});
+
+test("LineEditor makes completions printable, whatever the completer offers", () => {
+  const { editor } = completing(["m\x1b[31mallory "]);
+  type(editor, "m\t");
+  assert.equal(editor.text, "m[31mallory ");
+});
+
+const WORDS: ChatWords = {
+  commands: ["/join", "/part", "/rooms", "/who", "/msg", "/nick", "/me", "/help", "/quit"],
+  nicks: ["alice", "Alicia", "bob"],
+  allNicks: ["alice", "Alicia", "bob", "carol"],
+  rooms: ["den", "lobby", "deck"],
+};
+
+test("chatCompleter completes commands, and nicks with ': ' at the start of a line", () => {
+  const complete = chatCompleter(() => WORDS);
+  assert.deepEqual(complete("", "/j"), ["/join "]);
+  assert.deepEqual(complete("", "/M"), ["/me ", "/msg "]);
+  assert.deepEqual(complete("", "al"), ["alice: ", "Alicia: "]);
+  assert.deepEqual(complete("  ", "B"), ["bob: "]);
+  assert.deepEqual(complete("thanks ", "bo"), ["bob "]);
+  assert.deepEqual(complete("thanks ", "ca"), [], "carol is in another room");
+  assert.deepEqual(complete("thanks ", ""), [], "an empty word completes nothing");
+  assert.deepEqual(complete("see ", "/j"), [], "a command only starts a line");
+  assert.deepEqual(complete("", "//x"), []);
+});
+
+test("chatCompleter completes any nick after /msg, and rooms after /join, /part and /who", () => {
+  const complete = chatCompleter(() => WORDS);
+  assert.deepEqual(complete("/msg ", "c"), ["carol "]);
+  assert.deepEqual(complete("/MSG  ", "a"), ["alice ", "Alicia "]);
+  assert.deepEqual(complete("/join ", "de"), ["deck ", "den "]);
+  assert.deepEqual(complete("/part ", "l"), ["lobby "]);
+  assert.deepEqual(complete("/who ", "L"), ["lobby "]);
+  assert.deepEqual(complete("/nick ", "a"), []);
+  assert.deepEqual(complete("/me waves at ", "b"), ["bob "]);
+  assert.deepEqual(complete("/msg carol hi ", "a"), ["alice ", "Alicia "]);
+});
+
+test("mentions finds the nick as a word of its own, in any case", () => {
+  for (const text of ["zoe", "hi zoe", "Zoe: look", "@ZOE!", "(zoe)", "zoe's", "ok,zoe"]) {
+    assert.ok(mentions(text, "zoe"), text);
+  }
+  for (const text of ["zoey", "zozoe", "zoe2", "zoe_x", "zoé", "z o e", ""]) {
+    assert.ok(!mentions(text, "zoe"), text);
+  }
+  assert.ok(mentions("hey [m]a.x+, and you", "[m]a.x+"), "nicks with regex characters");
+  assert.ok(!mentions("hey [m]aax+", "[m]a.x+"));
+  assert.ok(mentions("ÉMILE, hi", "émile"));
+  assert.ok(!mentions("anything", ""));
+});
+
+test("nickColour gives a nick the same colour every time, whatever its case", () => {
+  const nicks = ["alice", "bob", "carol", "dave", "eve", "mallory", "zoe", "日本"];
+  for (const nick of nicks) {
+    assert.match(nickColour(nick), /^(3[1-6]|9[1-6])$/);
+    assert.equal(nickColour(nick), nickColour(nick.toUpperCase()));
+    assert.notEqual(nickColour(nick), "33", "yellow is for errors");
+  }
+  assert.ok(new Set(nicks.map(nickColour)).size >= 4, "nicks get different colours");
+});
+
+test("paint styles pieces only with colour on, and lets no escape through either way", () => {
+  const line = ["* ", { text: "<m\x1b[2Jallory>", sgr: "31" }, " ", { text: "hi\x07", sgr: DIM }];
+  assert.equal(paint(line, true), "* \x1b[31m<m[2Jallory>\x1b[0m \x1b[2mhi\x1b[0m");
+  assert.equal(paint(line, false), "* <m[2Jallory> hi");
+  assert.equal(plainText(line), "* <m[2Jallory> hi");
+  assert.equal(paint([{ text: "", sgr: "1" }, "x"], true), "x", "no codes around nothing");
 });

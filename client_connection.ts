@@ -1,0 +1,220 @@
+// The client's side of one connection to the server: frames out, one write at a time, and frames in,
+// decoded; and how long to wait before trying again once a connection is lost. client.ts decides
+// what to say; this file only carries it.
+import {
+  type ClientMessage,
+  encodeFrame,
+  FrameDecoder,
+  parseServerMessage,
+  type ServerMessage,
+} from "./protocol.ts";
+import type { Connection } from "./runtime.ts";
+
+// Larger than any frame a client sends: a welcome lists every member of the room.
+const MAX_SERVER_FRAME_BYTES = 1024 * 1024;
+
+export interface LinkEvents {
+  /** A message from the server, in the order sent. A type this client does not know is skipped. */
+  message(message: ServerMessage): void;
+  /** Some queued bytes were written: input paused for a full outbox may go on. */
+  written(): void;
+}
+
+/**
+ * One connection. `send` never blocks: frames wait in an outbox and go out together, one write at
+ * a time. `receive` reads until the connection ends. A Link is used once; reconnecting makes a new
+ * one, so that nothing meant for one connection is written to the next.
+ */
+export class Link {
+  readonly #conn: Connection;
+  readonly #events: LinkEvents;
+  #outbox: Uint8Array[] = [];
+  #outboxBytes = 0; // queued or being written
+  #writing: Promise<void> | null = null;
+  #ended = false;
+  #leaveTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(conn: Connection, events: LinkEvents) {
+    this.#conn = conn;
+    this.#events = events;
+  }
+
+  /** Bytes sent but not yet written. */
+  get queuedBytes(): number {
+    return this.#outboxBytes;
+  }
+
+  send(message: ClientMessage): void {
+    if (this.#ended) return;
+    const bytes = encodeFrame(message);
+    this.#outbox.push(bytes);
+    this.#outboxBytes += bytes.length;
+    this.#writing ??= this.#writeOutbox();
+  }
+
+  // One write at a time, of everything queued since the last one.
+  async #writeOutbox(): Promise<void> {
+    try {
+      while (this.#outbox.length > 0) {
+        const bytes = concat(this.#outbox.splice(0));
+        await this.#conn.write(bytes);
+        this.#outboxBytes -= bytes.length;
+        this.#events.written();
+      }
+    } catch {
+      this.close(); // receive() then ends, and the client hears the connection was lost
+    } finally {
+      this.#writing = null;
+    }
+  }
+
+  /**
+   * Hands each message to the events until the connection ends. Resolves with null when the
+   * server closed it (or it failed), or with why the server's byte stream cannot be read.
+   */
+  async receive(): Promise<string | null> {
+    const decoder = new FrameDecoder(MAX_SERVER_FRAME_BYTES);
+    try {
+      while (true) {
+        const chunk = await this.#conn.read();
+        if (chunk === null) return null;
+        for (const frame of decoder.push(chunk)) {
+          if (this.#ended) return null; // closed by a handler
+          if (frame.ok) {
+            const message = parseOrSkip(frame.value);
+            if (message) this.#events.message(message);
+          } else if (frame.error.fatal) {
+            return `the server sent a broken frame (${frame.error.message})`;
+          }
+          // A frame that is not JSON spoils only itself.
+        }
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Half-closes once everything queued is written, so the server reads every message and then the
+   * end; it tells the rooms we left and closes, which ends receive(). A server that never closes
+   * is given `timeoutMs`.
+   */
+  async leave(timeoutMs: number): Promise<void> {
+    while (this.#writing) await this.#writing;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      this.close();
+    }
+    if (!this.#ended) this.#leaveTimer = setTimeout(() => this.close(), timeoutMs);
+  }
+
+  /** Drops what waits to be written and closes; receive() resolves. Safe to call twice. */
+  close(): void {
+    this.#ended = true;
+    clearTimeout(this.#leaveTimer);
+    this.#outbox = [];
+    this.#conn.close();
+  }
+}
+
+type Field = "string" | "number" | "strings" | "rooms";
+
+// The fields the client reads, by message type: parseServerMessage checks only the type.
+const FIELDS: Partial<Record<ServerMessage["type"], Record<string, Field>>> = {
+  welcome: { nick: "string", room: "string", members: "strings" },
+  joined: { room: "string", members: "strings" },
+  msg: { id: "number", from: "string", text: "string", ts: "number" },
+  history_end: { room: "string" },
+  join: { nick: "string", room: "string" },
+  leave: { nick: "string", room: "string" },
+  nick: { from: "string", nick: "string" },
+  who: { room: "string", members: "strings" },
+  rooms: { rooms: "rooms" },
+  notice: { text: "string" },
+  error: { code: "string", message: "string" },
+};
+
+function isField(value: unknown, field: Field): boolean {
+  switch (field) {
+    case "string":
+      return typeof value === "string";
+    case "number":
+      return typeof value === "number";
+    case "strings":
+      return Array.isArray(value) && value.every((item) => typeof item === "string");
+    case "rooms":
+      return Array.isArray(value) &&
+        value.every((room) => typeof room?.name === "string" && typeof room.members === "number");
+  }
+}
+
+/** The message, or null for one to skip: a type from a newer server, or fields of wrong types. */
+function parseOrSkip(value: unknown): ServerMessage | null {
+  let message: ServerMessage;
+  try {
+    message = parseServerMessage(value);
+  } catch {
+    return null; // a type from a newer server, meant for clients that know it
+  }
+  const record = message as Record<string, unknown>;
+  const fields = Object.entries(FIELDS[message.type] ?? {});
+  if (!fields.every(([name, field]) => isField(record[name], field))) return null;
+  // A chat message is for a room or for one member.
+  const { room, to } = record;
+  const addressed = (typeof room === "string" && to === undefined) ||
+    (typeof to === "string" && room === undefined);
+  return message.type !== "msg" || addressed ? message : null;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const whole = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, at);
+    at += chunk.length;
+  }
+  return whole;
+}
+
+export const FIRST_RETRY_MS = 500;
+export const MAX_RETRY_MS = 10_000;
+
+/**
+ * Delays between attempts to reconnect: none before the first, since a dropped connection is often
+ * a blip; then 0.5 s doubling up to 10 s. Each delay is cut by up to a half at random, so that the
+ * members of a server that restarts do not all come back in the same instant.
+ */
+export class Backoff {
+  #attempts = 0;
+  readonly #random: () => number;
+
+  constructor(random: () => number = Math.random) {
+    this.#random = random;
+  }
+
+  /** Milliseconds to wait before the next attempt. */
+  next(): number {
+    const attempt = this.#attempts++;
+    if (attempt === 0) return 0;
+    const full = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempt - 1));
+    return Math.round(full * (1 - this.#random() / 2));
+  }
+}
+
+// Bun says only "Failed to connect" for a refused connection; the error code says more.
+const CONNECT_ERRORS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOTFOUND: "no such host",
+  ETIMEDOUT: "timed out",
+  EHOSTUNREACH: "no route to host",
+  ENETUNREACH: "network is unreachable",
+};
+
+/** Why a connection could not be made, in a few words. */
+export function connectProblem(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && Object.hasOwn(CONNECT_ERRORS, code)) return CONNECT_ERRORS[code];
+  return String(error instanceof Error ? error.message : error).split("\n")[0];
+}
