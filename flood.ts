@@ -1,7 +1,8 @@
 // Flood control, after IRC's "fakelag": a member may send a burst, then a sustained rate. Past
-// that its input is not dropped but made to wait, and while it waits Parley reads nothing more
-// from it, so TCP slows the sender down and nobody else notices. A member whose backlog still
-// grows gets a warning, and past a hard bound is disconnected. No I/O and no clock of its own:
+// that its input is not dropped but made to wait, and while it waits Parley reads only a little
+// more from it (enough to see its backlog: session.ts), so TCP slows the sender down and nobody
+// else notices. A member whose backlog still grows gets a warning, and past a hard bound is
+// disconnected. No I/O and no clock of its own:
 // the caller passes the time, so tests can drive it without waiting.
 
 export interface FloodLimits {

@@ -50,6 +50,16 @@ export class Liveness {
   }
 
   /**
+   * The server reads this connection again at `now` after holding its input back (flood control):
+   * the silence meanwhile was the server's, not the peer's, so every clock starts again.
+   */
+  resumed(now: number): void {
+    this.#heardAt = now;
+    this.#pingedAt = null;
+    if (this.#partialSince !== null) this.#partialSince = now;
+  }
+
+  /**
    * What to do about this connection at `now`, given its mode (null while undecided) and whether
    * it has said hello yet (line members need not).
    */

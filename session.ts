@@ -44,6 +44,25 @@ const LIVENESS_MESSAGES: Record<Exclude<LivenessVerdict, "ok" | "ping">, string>
   idle_timeout: "Closed: idle for too long",
 };
 
+// Input read while earlier input waits its turn under flood control: enough that a flooder's whole
+// backlog is charged at once, whatever size of reads the runtime makes, and no more.
+const READ_AHEAD_BYTES = 64 * 1024;
+
+/** An input charged by flood control, waiting to be handled at `releaseAt` (clock ms). */
+interface Held {
+  input: Input | ProtocolError;
+  releaseAt: number;
+  /** Bytes of input let go once it is handled: its chunk's, for the chunk's last input. */
+  bytes: number;
+}
+
+/** A read in flight; `done` once `chunk` holds its result. */
+interface Read {
+  done: boolean;
+  chunk: Uint8Array | null;
+  promise: Promise<Uint8Array | null>;
+}
+
 function concat(chunks: Uint8Array[], totalBytes: number): Uint8Array {
   if (chunks.length === 1) return chunks[0];
   const whole = new Uint8Array(totalBytes);
@@ -78,7 +97,10 @@ export class Session implements Member {
   #refusal: ProtocolError | null = null;
   #floodGate: FloodGate;
   #liveness: Liveness;
-  #closingSignal = Promise.withResolvers<void>(); // ends a flood-control wait early
+  #held: Held[] = []; // charged by flood control, in order, waiting their turn
+  #heldBytes = 0;
+  #listening = true; // false while held input keeps us from reading: that silence is ours
+  #wake: (() => void) | null = null; // ends #serve's wait: a read is in, or closing began
 
   constructor(conn: Connection, chat: Chat, options: SessionOptions, address: string) {
     this.#conn = conn;
@@ -106,18 +128,10 @@ export class Session implements Member {
   /** Serves the connection until it ends; never throws. */
   async run(): Promise<void> {
     try {
-      let chunk = await this.#chooseWire();
-      if (this.#refusal && chunk !== null) {
-        this.closeWith(errorMessage(this.#refusal), this.#refusal.message);
-      }
-      while (chunk !== null) {
-        // While closing, input is read and dropped until the peer ends or the flush time is up:
-        // see #finish.
-        if (!this.#closing) await this.#consume(chunk);
-        if (this.#closing) this.#chat.leave(this);
-        const reading = this.#carriedRead ?? this.#conn.read();
-        this.#carriedRead = null;
-        chunk = await reading;
+      const first = await this.#chooseWire();
+      if (first !== null) {
+        if (this.#refusal) this.closeWith(errorMessage(this.#refusal), this.#refusal.message);
+        await this.#serve(first);
       }
       this.#closeReason ||= "end of stream";
     } catch (error) {
@@ -150,6 +164,11 @@ export class Session implements Member {
       while (true) {
         const reading = this.#conn.read();
         const chunk = prefix.length === 0 ? await Promise.race([reading, silence]) : await reading;
+        if (this.#closing) {
+          // Turned away or shut down meanwhile: no mode is needed to read the rest and drop it.
+          if (chunk === "silent") this.#carriedRead = reading;
+          return chunk === null ? null : prefix;
+        }
         if (chunk === "silent") {
           this.#carriedRead = reading;
           this.#begin("line");
@@ -165,6 +184,8 @@ export class Session implements Member {
           this.#begin(mode);
           return prefix;
         }
+        // Digits that may yet be a legacy header or a line: an input has begun, and must finish.
+        this.#liveness.heard(this.#options.clock(), true);
       }
     } finally {
       clearTimeout(timer);
@@ -185,15 +206,68 @@ export class Session implements Member {
     });
   }
 
-  async #consume(chunk: Uint8Array): Promise<void> {
+  // Reads, charges and handles input until the peer ends it or the session closes. Flood control
+  // charges each input as it arrives and holds it until its turn. Meanwhile reading goes on, up to
+  // READ_AHEAD_BYTES held, so that a flooder's backlog shows at once; past that nothing more is
+  // read, and TCP slows the sender down. Once closing, held input is dropped, and the rest is read
+  // and dropped until the peer ends or the flush time is up: see #finish.
+  async #serve(first: Uint8Array): Promise<void> {
+    let read = this.#carriedRead ? this.#startRead(this.#carriedRead) : null;
+    this.#carriedRead = null;
+    let ended = false;
+    if (!this.#closing) this.#arrive(first);
+    while (!this.#closing) {
+      if (read?.done) {
+        if (read.chunk === null) ended = true;
+        else this.#arrive(read.chunk);
+        read = null;
+      }
+      this.#handleDue();
+      if (this.#closing || (ended && this.#held.length === 0)) break;
+      this.#listen(!ended && this.#heldBytes < READ_AHEAD_BYTES);
+      if (this.#listening && !read) read = this.#startRead(this.#conn.read());
+      await this.#sleep(this.#held[0]?.releaseAt);
+    }
+    this.#held = [];
+    this.#heldBytes = 0;
+    if (this.#closing) this.#chat.leave(this);
+    if (read?.done) ended ||= read.chunk === null;
+    else if (read) ended = (await read.promise) === null;
+    while (!ended) ended = (await this.#conn.read()) === null;
+  }
+
+  #startRead(promise: Promise<Uint8Array | null>): Read {
+    const read: Read = { done: false, chunk: null, promise };
+    const settle = (chunk: Uint8Array | null) => {
+      read.done = true;
+      read.chunk = chunk;
+      this.#wake?.();
+    };
+    promise.then(settle, () => settle(null));
+    return read;
+  }
+
+  // Waits until `at` (clock ms), or until a read is in or the session starts closing.
+  #sleep(at: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      this.#wake = () => {
+        this.#wake = null;
+        clearTimeout(timer);
+        resolve();
+      };
+      if (at !== undefined) timer = setTimeout(this.#wake, at - this.#options.clock());
+    });
+  }
+
+  // Decodes a chunk and charges each of its inputs on arrival, so that the backlog a flooder builds
+  // shows at once.
+  #arrive(chunk: Uint8Array): void {
     const decoder = this.#wire!.decoder;
     const inputs = decoder.push(chunk);
     const now = this.#options.clock();
-    this.#liveness.heard(now, decoder.bufferedBytes > 0);
-    // Every input is charged on arrival, so that the backlog a flooder builds shows at once;
-    // then each waits its turn, and meanwhile nothing more is read from this member.
-    const releaseAt: number[] = [];
-    for (const _ of inputs) {
+    this.#liveness.heard(now, decoder.partial);
+    for (const [i, input] of inputs.entries()) {
       const verdict = this.#floodGate.admit(now);
       if (verdict.action === "disconnect") {
         this.#reject(new ProtocolError("flood", "Disconnected for flooding", true));
@@ -202,12 +276,19 @@ export class Session implements Member {
       if (verdict.warn) {
         this.#reject(new ProtocolError("flood", "You are sending too fast; your input is delayed"));
       }
-      releaseAt.push(now + verdict.delayMs);
+      const bytes = i === inputs.length - 1 ? chunk.length : 0;
+      this.#held.push({ input, releaseAt: now + verdict.delayMs, bytes });
+      this.#heldBytes += bytes;
     }
-    for (const [i, input] of inputs.entries()) {
-      const wait = releaseAt[i] - this.#options.clock();
-      if (wait > 0) await this.#pause(wait);
-      if (this.#closing) return;
+  }
+
+  // Handles, in order, every held input whose turn has come.
+  #handleDue(): void {
+    let handled = 0;
+    for (const { input, releaseAt, bytes } of this.#held) {
+      if (this.#closing || releaseAt > this.#options.clock()) break;
+      handled++;
+      this.#heldBytes -= bytes;
       if (input instanceof ProtocolError) {
         this.#reject(input);
       } else {
@@ -215,29 +296,30 @@ export class Session implements Member {
         this.#handle(input);
       }
     }
+    this.#held.splice(0, handled);
+  }
+
+  // While held input keeps us from reading, the member's silence is ours: liveness is not judged,
+  // and its clocks start again when we read again.
+  #listen(listening: boolean): void {
+    if (listening && !this.#listening) this.#liveness.resumed(this.#options.clock());
+    this.#listening = listening;
   }
 
   #markClosing(): void {
     this.#closing = true;
-    this.#closingSignal.resolve();
-  }
-
-  // Waits `ms`, or less if the session starts closing meanwhile.
-  async #pause(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      new Promise((resolve) => timer = setTimeout(resolve, ms)),
-      this.#closingSignal.promise,
-    ]);
-    clearTimeout(timer);
+    this.#wake?.();
   }
 
   /** Pings a quiet member, or closes one that is too quiet. Called by the server's sweep. */
   checkLiveness(now: number): void {
-    if (this.#closing) return;
+    if (this.#closing || !this.#listening) return;
     const verdict = this.#liveness.check(now, this.mode, this.#greeted);
     if (verdict === "ok") return;
     if (verdict === "ping") return this.sendMessage({ type: "ping" });
+    // No mode yet: only digits have come, which may begin a legacy header or a line. A person at
+    // telnet may have typed them, so the answer is a line.
+    this.#wire ??= createWire("line", this.#options);
     const error = new ProtocolError(verdict, LIVENESS_MESSAGES[verdict], true);
     this.#reject(error);
   }
@@ -250,7 +332,10 @@ export class Session implements Member {
 
   send(bytes: Uint8Array): void {
     if (this.#closing) return;
-    if (this.#queueBytes + this.#inFlightBytes + bytes.length > this.#options.sendQueueBytes) {
+    // Only what waits behind a write the peer has not yet taken counts: until a write is in
+    // flight, the member has had no chance to read, however much one turn fanned out to it.
+    const waiting = this.#queueBytes + this.#inFlightBytes + bytes.length;
+    if (this.#writing && waiting > this.#options.sendQueueBytes) {
       this.#overflow();
       return;
     }

@@ -15,6 +15,8 @@ export interface InputDecoder {
   push(chunk: Uint8Array): Array<Input | ProtocolError>;
   /** Bytes held for an input not yet complete. */
   readonly bufferedBytes: number;
+  /** Whether an input has begun to arrive and is not complete. */
+  readonly partial: boolean;
 }
 
 export interface Wire {
@@ -58,6 +60,9 @@ class NativeInputs implements InputDecoder {
   get bufferedBytes(): number {
     return this.#frames.bufferedBytes;
   }
+  get partial(): boolean {
+    return this.#frames.partial;
+  }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     return this.#frames.push(chunk).map((frame) =>
       frame.ok ? attempt(() => parseClientMessage(frame.value))! : frame.error
@@ -72,6 +77,9 @@ class LineInputs implements InputDecoder {
   }
   get bufferedBytes(): number {
     return this.#lines.bufferedBytes;
+  }
+  get partial(): boolean {
+    return this.#lines.bufferedBytes > 0;
   }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
@@ -92,6 +100,9 @@ class LegacyInputs implements InputDecoder {
   }
   get bufferedBytes(): number {
     return this.#frames.bufferedBytes;
+  }
+  get partial(): boolean {
+    return this.#frames.bufferedBytes > 0; // a legacy header stays buffered until its payload
   }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];

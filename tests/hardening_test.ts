@@ -1,0 +1,724 @@
+// The server's limits, end to end over real sockets on Deno and Bun. Whatever the network sends,
+// Parley keeps serving every well-behaved member and loses none of their messages; each bad input
+// gets a clear error in its sender's own mode (a frame, a line or a notice) and a defined outcome.
+// Small limits on the command line keep every wait short; the tests wait on events, never on time.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import net from "node:net";
+import {
+  frame,
+  frameHeader,
+  type Json,
+  LegacyMember,
+  LineMember,
+  type LineReader,
+  LOOPBACK_ARGS,
+  rawFrame,
+  remainingLines,
+  RUNTIMES,
+  ServerProcess,
+  TestMember,
+  within,
+} from "./_helpers.ts";
+
+// What people read when the server closes them for silence (session.ts).
+const READ_TIMEOUT = "Closed: a message began to arrive but did not finish in time";
+const HELLO_TIMEOUT = "Closed: no hello in time";
+const IDLE_TIMEOUT = "Closed: idle for too long";
+const SHUTDOWN = "The server is shutting down";
+
+/** A connection of no mode yet: sends raw bytes and keeps everything it receives. */
+class RawPeer {
+  readonly socket: net.Socket;
+  readonly closed: Promise<Buffer>;
+  #received: Buffer[] = [];
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on("error", () => {});
+    socket.on("data", (chunk: Buffer) => this.#received.push(chunk));
+    this.closed = new Promise((resolve) =>
+      socket.once("close", () => resolve(Buffer.concat(this.#received)))
+    );
+  }
+
+  static async connect(port: number): Promise<RawPeer> {
+    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
+    await within(once(socket, "connect"), `a connection to port ${port}`);
+    return new RawPeer(socket);
+  }
+
+  /** Everything the server sent, once it has closed the connection. */
+  untilClosed(what = "the server to close the connection"): Promise<Buffer> {
+    return within(this.closed, what);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.socket.destroy();
+    await this.closed;
+  }
+}
+
+/** The payloads of the legacy frames in `bytes`: 10-byte decimal length headers. */
+function legacyPayloads(bytes: Buffer): string[] {
+  const payloads: string[] = [];
+  for (let at = 0; at + 10 <= bytes.length;) {
+    const length = Number(bytes.subarray(at, at + 10).toString("ascii").trim());
+    payloads.push(bytes.subarray(at + 10, at + 10 + length).toString("utf8"));
+    at += 10 + length;
+  }
+  return payloads;
+}
+
+/** `length` pseudo-random bytes, the same for the same seed (mulberry32). */
+function randomBytes(seed: number, length: number): Uint8Array {
+  let state = seed >>> 0;
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    bytes[i] = (t ^ (t >>> 14)) & 0xff;
+  }
+  return bytes;
+}
+
+/** Joins `nick` and has every member of `others` see it arrive. */
+async function joinSeen(port: number, nick: string, others: TestMember[]): Promise<TestMember> {
+  const member = await TestMember.join(port, nick);
+  for (const other of others) await other.expect({ type: "join", nick });
+  return member;
+}
+
+/** `from` says `text`, and each of `to` must receive exactly that as its next message. */
+async function chatsWith(from: TestMember, nick: string, text: string, to: TestMember[]) {
+  from.send({ type: "msg", text });
+  for (const member of to) await member.expect({ type: "msg", from: nick, text });
+}
+
+/** The next message that is not a ping, answering every ping before it as a client must. */
+async function nextAnswering(member: TestMember, pings = { count: 0 }): Promise<Json | null> {
+  while (true) {
+    const message = await member.next();
+    if (message?.type !== "ping") return message;
+    pings.count++;
+    member.send({ type: "pong" });
+  }
+}
+
+/** Answers pings until `pings.count` reaches `count`; nothing else may arrive meanwhile. */
+async function answerPingsUntil(member: TestMember, pings: { count: number }, count: number) {
+  while (pings.count < count) {
+    const message = await member.next("a ping");
+    assert.deepEqual(message, { type: "ping" });
+    pings.count++;
+    member.send({ type: "pong" });
+  }
+}
+
+/** The next message but pings must be `text` from `from`. */
+async function expectChat(member: TestMember, from: string, text: string): Promise<void> {
+  const message = await nextAnswering(member);
+  // Long texts are compared whole but shown by their start, to keep a failure readable.
+  const brief = (text: unknown) =>
+    typeof text === "string" && text.length > 40
+      ? `${text.slice(0, 40)}... (${text.length})`
+      : text;
+  assert.deepEqual(
+    { type: message?.type, from: message?.from, text: brief(message?.text) },
+    { type: "msg", from, text: brief(text) },
+  );
+  assert.equal(message?.text, text);
+}
+
+/** The next message but pings must be `type` ("join" or "leave") for `nick`. */
+async function expectArrival(
+  member: TestMember,
+  type: "join" | "leave",
+  nick: string,
+  pings = { count: 0 },
+): Promise<void> {
+  assert.deepEqual(await nextAnswering(member, pings), { type, nick, room: "lobby" });
+}
+
+/** Lines until the server closes the connection. */
+function linesUntilClosed(reader: LineReader): Promise<string[]> {
+  return remainingLines(reader, "the server to close the connection");
+}
+
+/** Legacy (user, text) pairs until the server closes the connection. */
+async function pairsUntilClosed(member: LegacyMember): Promise<Array<[string, string]>> {
+  const pairs: Array<[string, string]> = [];
+  for (let pair = await member.next("the close"); pair; pair = await member.next("the close")) {
+    pairs.push(pair);
+  }
+  return pairs;
+}
+
+/**
+ * Waits until the server has logged the disconnect of the connection from local port `port`: by
+ * then it no longer counts that connection against any limit. Lines read while waiting for one
+ * port are remembered for the others.
+ */
+function disconnectLog(server: ServerProcess) {
+  const gone = new Set<string>();
+  return async (port: number): Promise<void> => {
+    const address = `127.0.0.1:${port}`;
+    while (!gone.has(address)) {
+      const line = await server.stderr.waitFor(/^disconnect /, `the disconnect of ${address}`);
+      gone.add(line.split(" ")[1]);
+    }
+  };
+}
+
+const FLOOD = ["--rate", "5", "--burst", "3"];
+const floodFrames = (count: number, prefix = "flood") =>
+  Buffer.concat(
+    Array.from({ length: count }, (_, i) => frame({ type: "msg", text: `${prefix} ${i}` })),
+  );
+
+const SEEDS = [1, 2, 3, 4, 5];
+const INTERNAL_ERROR = "The server failed; sorry";
+
+/** Joins in `mode`, sends seeded noise, ends, and returns what it was told, as text. */
+async function noiseFrom(
+  mode: "native" | "line" | "legacy",
+  port: number,
+  seed: number,
+): Promise<string[]> {
+  const noise = randomBytes(seed, 4096);
+  if (mode === "native") {
+    await using mallory = await TestMember.join(port, "mallory");
+    // Frames of random payloads (the stream stays in step), then random bytes as frames.
+    const payloads = Array.from({ length: 20 }, (_, i) => noise.subarray(i * 50, i * 50 + 1 + i));
+    mallory.sendBytes(Buffer.concat([...payloads.map(rawFrame), new Uint8Array([0]), noise]));
+    mallory.socket.end();
+    const told = await mallory.untilClosed();
+    for (const message of told) assert.equal(message.type, "error", JSON.stringify(message));
+    return told.map((message) => message.message as string);
+  }
+  if (mode === "line") {
+    const mallory = await LineMember.connect(port);
+    await using _mallory = mallory;
+    mallory.socket.end(Buffer.concat([Buffer.from("x"), noise])); // "x" decides line mode at once
+    return await linesUntilClosed(mallory.lines);
+  }
+  await using mallory = await LegacyMember.connect(port, "mallory");
+  await mallory.waitFor("*", /^you are mallory in lobby/);
+  mallory.socket.end(noise);
+  const told = await pairsUntilClosed(mallory);
+  return told.map(([, text]) => text);
+}
+
+for (const runtime of RUNTIMES) {
+  const name = (behaviour: string) => `hardening [${runtime}] ${behaviour}`;
+  const start = (args: string[], quiet = true) =>
+    ServerProcess.start(runtime, [...LOOPBACK_ARGS, ...(quiet ? ["--quiet"] : []), ...args]);
+
+  // --- slowloris: an input that begins and never ends ---
+
+  for (
+    const [where, cut] of [
+      ["half a header", frameHeader(40).subarray(0, 2)],
+      ["a header and no payload", frameHeader(40)],
+      ["half a payload", frame({ type: "msg", text: "never finished" }).subarray(0, 20)],
+    ] as const
+  ) {
+    test(name(`closes a native member that stops after ${where}, with read_timeout`), async () => {
+      await using server = await start(["--read-timeout", "0.5"]);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using bob = await joinSeen(server.port, "bob", [alice]);
+      await using mallory = await joinSeen(server.port, "mallory", [alice, bob]);
+      mallory.sendBytes(cut);
+      const rest = await mallory.untilClosed();
+      assert.deepEqual(rest.map((message) => message.code), ["read_timeout"]);
+      await alice.expect({ type: "leave", nick: "mallory" });
+      await bob.expect({ type: "leave", nick: "mallory" });
+      await chatsWith(alice, "alice", "still here?", [bob]);
+      await chatsWith(bob, "bob", "yes", [alice]);
+      assert.equal(await server.stop(), 0);
+    });
+  }
+
+  test(name("closes a line member whose line never ends, with a line saying why"), async () => {
+    await using server = await start(["--read-timeout", "0.5"]);
+    await using alice = await TestMember.join(server.port, "alice");
+    const { member: mallory, nick: guest } = await LineMember.join(server.port);
+    await using _mallory = mallory;
+    await alice.expect({ type: "join", nick: guest });
+    const { member: calm, nick: calmGuest } = await LineMember.join(server.port);
+    await using _calm = calm;
+    await alice.expect({ type: "join", nick: calmGuest });
+    assert.equal(await mallory.lines.next(), `* ${calmGuest} joined`);
+    mallory.socket.write("a line with no end");
+    assert.deepEqual(await linesUntilClosed(mallory.lines), [`* ${READ_TIMEOUT}`]);
+    await alice.expect({ type: "leave", nick: guest });
+    assert.equal(await calm.lines.next(), `* ${guest} left`);
+    calm.say("still here?");
+    await alice.expect({ type: "msg", from: calmGuest, text: "still here?" });
+    alice.send({ type: "msg", text: "yes" });
+    assert.equal(await calm.lines.next(), "<alice> yes");
+    assert.equal(await server.stop(), 0);
+  });
+
+  test(
+    name("closes a legacy member that stops halfway through a header, with a notice"),
+    async () => {
+      await using server = await start(["--read-timeout", "0.5"]);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using mallory = await LegacyMember.connect(server.port, "mallory");
+      await mallory.waitFor("*", /^you are mallory in lobby/);
+      await alice.expect({ type: "join", nick: "mallory" });
+      await using bob = await LegacyMember.connect(server.port, "bob");
+      await bob.waitFor("*", /^you are bob in lobby/);
+      await alice.expect({ type: "join", nick: "bob" });
+      assert.deepEqual(await mallory.next(), ["*", "bob joined"]);
+      mallory.socket.write("12   ");
+      assert.deepEqual(await pairsUntilClosed(mallory), [["*", READ_TIMEOUT]]);
+      await alice.expect({ type: "leave", nick: "mallory" });
+      assert.deepEqual(await bob.next(), ["*", "mallory left"]);
+      bob.send("still here?");
+      await alice.expect({ type: "msg", from: "bob", text: "still here?" });
+      alice.send({ type: "msg", text: "yes" });
+      assert.deepEqual(await bob.next(), ["alice", "yes"]);
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(
+    name("closes a connection that stops within a run of digits, before its mode is known"),
+    async () => {
+      // Digits could begin a legacy header or a line, so the mode waits for more; it must not
+      // wait for ever. A person at telnet may have typed them, so the answer is a line.
+      await using server = await start(["--read-timeout", "0.5"]);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using mallory = await RawPeer.connect(server.port);
+      mallory.socket.write("1234");
+      assert.equal((await mallory.untilClosed()).toString(), `* ${READ_TIMEOUT}\n`);
+      await using bob = await joinSeen(server.port, "bob", [alice]);
+      await chatsWith(alice, "alice", "nobody else came", [bob]);
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  // --- hello: a native or legacy connection must introduce itself ---
+
+  test(
+    name("closes a native connection that sends no valid frame in time, with hello_timeout"),
+    async () => {
+      await using server = await start(["--hello-timeout", "0.5"]);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using bob = await joinSeen(server.port, "bob", [alice]);
+      await using mallory = await TestMember.connect(server.port);
+      mallory.sendBytes(rawFrame("{not json"));
+      await mallory.expect({ type: "error", code: "invalid_json" });
+      // Bytes that keep coming are not a hello either.
+      mallory.sendBytes(frame({ type: "hello", nick: "mallory" }).subarray(0, 10));
+      const rest = await mallory.untilClosed();
+      assert.deepEqual(rest.map((message) => message.code), ["hello_timeout"]);
+      // Alice and Bob said hello once, long ago: that is enough.
+      await chatsWith(alice, "alice", "still here?", [bob]);
+      await chatsWith(bob, "bob", "yes", [alice]);
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(name("closes a legacy connection whose username never arrives, with a notice"), async () => {
+    // Ten bytes of header decide legacy mode; the username they announce never comes.
+    await using server = await start(["--hello-timeout", "0.5"]);
+    await using alice = await TestMember.join(server.port, "alice");
+    await using mallory = await RawPeer.connect(server.port);
+    mallory.socket.write("5         ma");
+    assert.deepEqual(legacyPayloads(await mallory.untilClosed()), ["*", HELLO_TIMEOUT]);
+    await using bob = await joinSeen(server.port, "bob", [alice]);
+    await chatsWith(alice, "alice", "nobody else came", [bob]);
+    assert.equal(await server.stop(), 0);
+  });
+
+  // --- silence: pings for native members, the idle timeout for the others ---
+
+  test(
+    name("pings silent native members, keeps the one that answers, closes the one that does not"),
+    async () => {
+      await using server = await start(["--ping-after", "0.3", "--ping-timeout", "0.3"]);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using mallory = await TestMember.join(server.port, "mallory");
+      const pings = { count: 0 };
+      await expectArrival(alice, "join", "mallory", pings);
+      const alicesNext = expectArrival(alice, "leave", "mallory", pings); // answering meanwhile
+      assert.deepEqual(await mallory.next("a ping"), { type: "ping" });
+      const rest = await mallory.untilClosed();
+      assert.deepEqual(rest.map((message) => message.code), ["idle_timeout"]);
+      await alicesNext;
+      assert.ok(pings.count >= 1, "alice was pinged too, and answered");
+      // Still in after answering: pinged twice more, and chatting.
+      await answerPingsUntil(alice, pings, pings.count + 2);
+      await using bob = await TestMember.join(server.port, "bob");
+      await expectArrival(alice, "join", "bob", pings);
+      bob.send({ type: "msg", text: "hello alice" });
+      await expectChat(alice, "bob", "hello alice");
+      alice.send({ type: "msg", text: "hello bob" });
+      await expectChat(bob, "alice", "hello bob");
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(
+    name("closes silent line and legacy members after --idle-timeout, each in its mode"),
+    async () => {
+      await using server = await start(["--idle-timeout", "0.5"]);
+      await using alice = await TestMember.join(server.port, "alice");
+      const { member: line, nick: guest } = await LineMember.join(server.port);
+      await using _line = line;
+      await using bob = await LegacyMember.connect(server.port, "bob");
+      await bob.waitFor("*", /^you are bob in lobby/);
+      assert.deepEqual(await linesUntilClosed(line.lines), ["* bob joined", `* ${IDLE_TIMEOUT}`]);
+      // Bob may or may not hear of the guest's leave first: both fall silent at once.
+      const toBob = await pairsUntilClosed(bob);
+      assert.deepEqual(toBob.at(-1), ["*", IDLE_TIMEOUT]);
+      assert.deepEqual(toBob.slice(0, -1), toBob.length > 1 ? [["*", `${guest} left`]] : []);
+      await alice.expect({ type: "join", nick: guest });
+      await alice.expect({ type: "join", nick: "bob" });
+      const leaves = [await alice.expect({ type: "leave" }), await alice.expect({ type: "leave" })];
+      assert.deepEqual(leaves.map((leave) => leave.nick).sort(), ["bob", guest].sort());
+      // Native members are not subject to it: Alice, as silent, is still in.
+      const { member: carol, nick: carolGuest } = await LineMember.join(server.port);
+      await using _carol = carol;
+      await alice.expect({ type: "join", nick: carolGuest });
+      carol.say("hello alice");
+      await alice.expect({ type: "msg", from: carolGuest, text: "hello alice" });
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(name("never closes silent line and legacy members by default"), async () => {
+    // Every other limit is short, and passes many times while they say nothing: Alice's pings
+    // count the time.
+    const args = ["--ping-after", "0.3", "--ping-timeout", "0.3", "--hello-timeout", "0.3"];
+    await using server = await start([...args, "--read-timeout", "0.3"]);
+    const { member: line, nick: guest } = await LineMember.join(server.port);
+    await using _line = line;
+    await using bob = await LegacyMember.connect(server.port, "bob");
+    await bob.waitFor("*", /^you are bob in lobby/);
+    await using alice = await TestMember.join(server.port, "alice");
+    await answerPingsUntil(alice, { count: 0 }, 3);
+    alice.send({ type: "msg", text: "still there?" });
+    await line.lines.waitFor("<alice> still there?");
+    await bob.waitFor("alice", "still there?");
+    line.say("yes");
+    await expectChat(alice, guest, "yes");
+    bob.send("me too");
+    await expectChat(alice, "bob", "me too");
+    assert.equal(await server.stop(), 0);
+  });
+
+  // --- flood control: slowed, not dropped; disconnected only far past the limits ---
+
+  test(
+    name("delivers every message of a burst past --burst, in order, slowed to --rate"),
+    async () => {
+      await using server = await start(FLOOD);
+      await using alice = await TestMember.join(server.port, "alice");
+      const { member: line, nick: guest } = await LineMember.join(server.port);
+      await using _line = line;
+      await alice.expect({ type: "join", nick: guest });
+      await using bob = await joinSeen(server.port, "bob", [alice]);
+      assert.equal(await line.lines.next(), "* bob joined");
+      bob.sendBytes(floodFrames(10, "burst"));
+      const times: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const message = await alice.expect({ type: "msg", from: "bob", text: `burst ${i}` });
+        times.push(message.ts as number);
+        assert.equal(await line.lines.next(), `<bob> burst ${i}`);
+      }
+      // Three at once, then five a second: the last goes 1.4 s after the first.
+      const spread = times[9] - times[0];
+      assert.ok(spread >= 1000, `all ten went out within ${spread} ms`);
+      bob.send({ type: "ping" });
+      assert.deepEqual(await bob.next(), { type: "pong" }, "a burst earns no warning");
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(name("delivers all of a slowed burst whose sender leaves at once"), async () => {
+    await using server = await start(FLOOD);
+    await using alice = await TestMember.join(server.port, "alice");
+    await using bob = await joinSeen(server.port, "bob", [alice]);
+    bob.socket.end(floodFrames(10, "last words"));
+    for (let i = 0; i < 10; i++) {
+      await alice.expect({ type: "msg", from: "bob", text: `last words ${i}` });
+    }
+    await alice.expect({ type: "leave", nick: "bob" });
+    await bob.closed;
+    assert.equal(await server.stop(), 0);
+  });
+
+  test(
+    name("disconnects a member far past the limits with a flood error; the rest chat on"),
+    async () => {
+      await using server = await start(FLOOD);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using bob = await joinSeen(server.port, "bob", [alice]);
+      await using mallory = await joinSeen(server.port, "mallory", [alice, bob]);
+      mallory.sendBytes(floodFrames(1000));
+      bob.send({ type: "msg", text: "over the noise" });
+      // Mallory may hear Bob before she goes; what she is told is about flooding.
+      const rest = (await mallory.untilClosed()).filter((m) => m.from !== "bob");
+      assert.ok(rest.length > 0 && rest.every((m) => m.code === "flood"), JSON.stringify(rest));
+      assert.match(rest.at(-1)!.message as string, /^Disconnected for flooding/);
+      // Alice hears Bob, and of Mallory's thousand no more than the burst and the next.
+      const fromMallory: string[] = [];
+      let heardBob = false;
+      let mallorysLeave = false;
+      while (!heardBob || !mallorysLeave) {
+        const message = await alice.next();
+        if (message?.type === "leave" && message.nick === "mallory") mallorysLeave = true;
+        else if (message?.type === "msg" && message.from === "mallory") {
+          fromMallory.push(message.text as string);
+        } else {
+          assert.deepEqual([message?.type, message?.from, message?.text], [
+            "msg",
+            "bob",
+            "over the noise",
+          ]);
+          heardBob = true;
+        }
+      }
+      assert.ok(fromMallory.length <= 5, `alice heard ${fromMallory.length} of mallory's messages`);
+      assert.deepEqual(fromMallory, fromMallory.map((_, i) => `flood ${i}`));
+      for (let i = 0; i < fromMallory.length; i++) {
+        await bob.expect({ type: "msg", from: "mallory", text: `flood ${i}` });
+      }
+      await bob.expect({ type: "leave", nick: "mallory" });
+      await chatsWith(alice, "alice", "quiet again", [bob]);
+      await chatsWith(bob, "bob", "indeed", [alice]);
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(
+    name("slows a line member's burst, and disconnects one that floods, with a line"),
+    async () => {
+      await using server = await start(FLOOD);
+      await using alice = await TestMember.join(server.port, "alice");
+      const { member: mallory, nick: guest } = await LineMember.join(server.port);
+      await using _mallory = mallory;
+      await alice.expect({ type: "join", nick: guest });
+      const lines = (count: number, prefix: string) =>
+        Array.from({ length: count }, (_, i) => `${prefix} ${i}\n`).join("");
+      mallory.socket.write(lines(10, "burst"));
+      for (let i = 0; i < 10; i++) {
+        await alice.expect({ type: "msg", from: guest, text: `burst ${i}` });
+      }
+      mallory.socket.write(lines(1000, "flood"));
+      const told = await linesUntilClosed(mallory.lines);
+      assert.equal(told.at(-1), "* Disconnected for flooding", JSON.stringify(told));
+      for (const line of told.slice(0, -1)) {
+        assert.equal(line, "* You are sending too fast; your input is delayed");
+      }
+      const heard: string[] = [];
+      for (
+        let message = await alice.next();
+        message?.type !== "leave";
+        message = await alice.next()
+      ) {
+        assert.equal(message?.from, guest, JSON.stringify(message));
+        heard.push(message.text as string);
+      }
+      assert.ok(heard.length <= 5, `alice heard ${heard.length} lines of the flood`);
+      assert.deepEqual(heard, heard.map((_, i) => `flood ${i}`));
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(
+    name("still hears a member whose input flood control holds back: its pongs, its last frame"),
+    async () => {
+      // A hundred kilobytes of long messages, held for over two seconds at ten a second, while
+      // every silence limit is far shorter; the last frame comes in two writes.
+      const args = ["--rate", "10", "--burst", "3", "--read-timeout", "0.5"];
+      await using server = await start([...args, "--ping-after", "0.3", "--ping-timeout", "0.3"]);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using bob = await TestMember.join(server.port, "bob");
+      await expectArrival(alice, "join", "bob");
+      const bobsNext = nextAnswering(bob); // answering his pings meanwhile
+      const texts = Array.from({ length: 26 }, (_, i) => `${i} ${"x".repeat(4000)}`);
+      const frames = Buffer.concat(texts.map((text) => frame({ type: "msg", text })));
+      const lastHalf = frames.length - 2000;
+      bob.sendBytes(frames.subarray(0, lastHalf));
+      await expectChat(alice, "bob", texts[0]);
+      bob.sendBytes(frames.subarray(lastHalf));
+      for (const text of texts.slice(1)) await expectChat(alice, "bob", text);
+      // Bob's ping waits its turn too, behind the pongs he sent meanwhile.
+      const alicesNext = nextAnswering(alice);
+      bob.send({ type: "ping" });
+      assert.deepEqual(await bobsNext, { type: "pong" });
+      assert.equal(await server.stop(), 0);
+      assert.deepEqual(await alicesNext, {
+        type: "error",
+        code: "server_shutdown",
+        message: SHUTDOWN,
+      });
+    },
+  );
+
+  test(name("with --rate 0 delivers every line of a flood, and says nothing of it"), async () => {
+    await using server = await start(["--rate", "0"]);
+    await using alice = await TestMember.join(server.port, "alice");
+    const { member: line, nick: guest } = await LineMember.join(server.port);
+    await using _line = line;
+    await alice.expect({ type: "join", nick: guest });
+    line.socket.write(Array.from({ length: 1000 }, (_, i) => `flood ${i}\n`).join(""));
+    for (let i = 0; i < 1000; i++) {
+      await alice.expect({ type: "msg", from: guest, text: `flood ${i}` });
+    }
+    line.say("/who");
+    assert.equal(await line.lines.next(), `* in lobby: alice, ${guest}`);
+    assert.equal(await server.stop(), 0);
+  });
+
+  // --- connection limits ---
+
+  for (
+    const [flag, refusal] of [
+      ["--max-clients", /^The server is full \(3 connections\); try again later$/],
+      ["--max-per-address", /^Too many connections from 127\.0\.0\.1 \(at most 3\)$/],
+    ] as const
+  ) {
+    test(
+      name(`turns away a connection past ${flag} in its own mode, and takes one when a slot frees`),
+      async () => {
+        // Logging on: a disconnect's log line tells when the server has let go of the connection.
+        await using server = await start([flag, "3"], false);
+        const forgotten = disconnectLog(server);
+        await using alice = await TestMember.join(server.port, "alice");
+        const { member: line, nick: guest } = await LineMember.join(server.port);
+        await using _line = line;
+        await using bob = await LegacyMember.connect(server.port, "bob");
+        await bob.waitFor("*", /^you are bob in lobby/);
+        const turnedAway: number[] = [];
+
+        await using native = await TestMember.connect(server.port);
+        turnedAway.push(native.socket.localPort!);
+        native.send({ type: "hello", nick: "dave" });
+        const [error, ...more] = await native.untilClosed();
+        assert.equal(error.code, "too_many_connections");
+        assert.match(error.message as string, refusal);
+        assert.deepEqual(more, []);
+
+        const nc = await LineMember.connect(server.port); // says nothing, as a person at nc
+        await using _nc = nc;
+        turnedAway.push(nc.socket.localPort!);
+        const [told, ...moreLines] = await linesUntilClosed(nc.lines);
+        assert.match(told, /^\* /);
+        assert.match(told.slice(2), refusal);
+        assert.deepEqual(moreLines, []);
+
+        await using classic = await LegacyMember.connect(server.port, "erin");
+        turnedAway.push(classic.socket.localPort!);
+        const [notice, ...morePairs] = await pairsUntilClosed(classic);
+        assert.equal(notice[0], "*");
+        assert.match(notice[1], refusal);
+        assert.deepEqual(morePairs, []);
+
+        // The members never heard of them, and chat on.
+        await alice.expect({ type: "join", nick: guest });
+        await alice.expect({ type: "join", nick: "bob" });
+        alice.send({ type: "msg", text: "full house" });
+        assert.equal(await line.lines.next(), "* bob joined");
+        assert.equal(await line.lines.next(), "<alice> full house");
+        assert.deepEqual(await bob.next(), ["alice", "full house"]);
+
+        const linePort = line.socket.localPort!;
+        line.say("/quit");
+        assert.deepEqual(await linesUntilClosed(line.lines), ["* bye"]);
+        await alice.expect({ type: "leave", nick: guest });
+        for (const port of [...turnedAway, linePort]) await forgotten(port);
+        await using dave = await LegacyMember.connect(server.port, "dave");
+        await dave.waitFor("*", /^you are dave in lobby; here: alice, bob$/);
+        await alice.expect({ type: "join", nick: "dave" });
+        dave.send("made it");
+        await alice.expect({ type: "msg", from: "dave", text: "made it" });
+        await bob.waitFor("dave", "made it");
+        assert.equal(await server.stop(), 0);
+      },
+    );
+  }
+
+  // --- shutdown ---
+
+  test(
+    name("on SIGTERM tells a member in each mode in its own encoding, and exits 0"),
+    async () => {
+      await using server = await start(FLOOD);
+      await using alice = await TestMember.join(server.port, "alice");
+      const { member: line, nick: guest } = await LineMember.join(server.port);
+      await using _line = line;
+      await using bob = await LegacyMember.connect(server.port, "bob");
+      await bob.waitFor("*", /^you are bob in lobby/);
+      await using mallory = await TestMember.join(server.port, "mallory");
+      await alice.expect({ type: "join", nick: guest });
+      await alice.expect({ type: "join", nick: "bob" });
+      await alice.expect({ type: "join", nick: "mallory" });
+      assert.equal(await line.lines.next(), "* bob joined");
+      assert.equal(await line.lines.next(), "* mallory joined");
+      assert.deepEqual(await bob.next(), ["*", "mallory joined"]);
+      // Flood control holds most of Mallory's hundred messages for twenty seconds; shutting down
+      // does not wait for them.
+      mallory.sendBytes(floodFrames(100));
+      await mallory.expect({ type: "error", code: "flood" });
+      assert.equal(await server.stop(), 0);
+
+      assert.deepEqual(await mallory.untilClosed(), [
+        { type: "error", code: "server_shutdown", message: SHUTDOWN },
+      ]);
+      const toAlice = await alice.untilClosed();
+      assert.deepEqual(toAlice.at(-1), {
+        type: "error",
+        code: "server_shutdown",
+        message: SHUTDOWN,
+      });
+      assert.ok(toAlice.slice(0, -1).every((m) => m.type === "msg" && m.from === "mallory"));
+      const toLine = await linesUntilClosed(line.lines);
+      assert.equal(toLine.at(-1), `* ${SHUTDOWN}`);
+      assert.ok(toLine.slice(0, -1).every((text) => text.startsWith("<mallory> flood ")));
+      const toBob = await pairsUntilClosed(bob);
+      assert.deepEqual(toBob.at(-1), ["*", SHUTDOWN]);
+      assert.ok(toBob.slice(0, -1).every(([from]) => from === "mallory"));
+    },
+  );
+
+  // --- noise ---
+
+  for (const mode of ["native", "line", "legacy"] as const) {
+    test(
+      name(`answers random bytes in ${mode} mode with errors or a close, never a crash`),
+      async () => {
+        await using server = await start([]);
+        await using alice = await TestMember.join(server.port, "alice");
+        await using bob = await joinSeen(server.port, "bob", [alice]);
+        for (const seed of SEEDS) {
+          const told = await noiseFrom(mode, server.port, seed);
+          assert.ok(!told.some((text) => text.includes(INTERNAL_ERROR)), `seed ${seed}: ${told}`);
+          for (const member of [alice, bob]) {
+            const { nick } = await member.expect({ type: "join" });
+            // Whatever of the noise passed for chat; then the leave.
+            let message = await member.next();
+            while (message?.type !== "leave") {
+              assert.ok(message !== null, `seed ${seed}: closed`);
+              message = await member.next();
+            }
+            assert.equal(message.nick, nick);
+          }
+        }
+        await chatsWith(alice, "alice", "still here?", [bob]);
+        await chatsWith(bob, "bob", "yes", [alice]);
+        await using carol = await joinSeen(server.port, "carol", [alice, bob]);
+        await chatsWith(carol, "carol", "and the door is open", [alice, bob]);
+        assert.equal(await server.stop(), 0);
+      },
+    );
+  }
+}
