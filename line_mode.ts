@@ -1,7 +1,7 @@
 // Line mode: what people at `nc HOST PORT` or `telnet HOST PORT` speak. Text lines in, text lines
 // out, slash commands for the rest. No I/O here.
 import type { Encoder } from "./room.ts";
-import { type ClientMessage, describe, ProtocolError } from "./protocol.ts";
+import { cleanText, type ClientMessage, describe, ProtocolError } from "./protocol.ts";
 
 export const DEFAULT_MAX_LINE_BYTES = 4096;
 
@@ -142,7 +142,7 @@ export function parseLine(line: string): LineInput | null {
     default:
       throw new ProtocolError(
         "unknown_command",
-        `unknown command ${command.slice(0, 32)}, try /help`,
+        `unknown command ${cleanText(command).slice(0, 32)}, try /help`,
       );
   }
 }

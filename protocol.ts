@@ -364,6 +364,15 @@ export function nameKey(name: string): string {
   return name.toLowerCase();
 }
 
+// C0 and C1 control characters would let one member move others' cursors or clear their screens.
+// Tabs become spaces so that text stays aligned with what the sender saw.
+const CONTROL_CHARS = /\p{Cc}/gu;
+
+/** Removes what a terminal would act on rather than show. */
+export function cleanText(text: string): string {
+  return text.replace(CONTROL_CHARS, (c) => c === "\t" ? " " : "");
+}
+
 /** Why `text` cannot be sent as a message, as a ProtocolError, or null when it can. */
 export function textProblem(text: string): ProtocolError | null {
   if (text.length === 0) return new ProtocolError("empty_text", "Cannot send an empty message");

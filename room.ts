@@ -4,6 +4,7 @@
 import { History, type StoredMessage } from "./history.ts";
 import {
   type ChatMessage,
+  cleanText,
   DEFAULT_ROOM,
   MAX_NICK_CHARS,
   nameKey,
@@ -82,15 +83,6 @@ function nickOf(member: Member): string {
     throw new ProtocolError("not_joined", 'Send "hello" with your nick before chatting');
   }
   return member.nick;
-}
-
-// C0 and C1 control characters would let one member move others' cursors or clear their screens.
-// Tabs become spaces so that text stays aligned with what the sender saw.
-const CONTROL_CHARS = /\p{Cc}/gu;
-
-/** Removes what a terminal would act on rather than show. */
-export function cleanText(text: string): string {
-  return text.replace(CONTROL_CHARS, (c) => c === "\t" ? " " : "");
 }
 
 function checkedText(text: string): string {
@@ -248,10 +240,18 @@ export class Chat {
     return messages.map((message) => ({ type: "msg", ...message, history: true }));
   }
 
-  /** What `member` missed in one of its rooms: the messages after `afterId`, marked as history. */
-  history(member: Member, roomName: string, afterId: number): ChatMessage[] {
+  /**
+   * What `member` missed in one of its rooms: the room's own name, and its messages after
+   * `afterId`, marked as history.
+   */
+  history(
+    member: Member,
+    roomName: string,
+    afterId: number,
+  ): { room: string; missed: ChatMessage[] } {
     nickOf(member);
-    return this.replay(this.#roomOf(member, roomName).name, afterId);
+    const room = this.#roomOf(member, roomName).name;
+    return { room, missed: this.replay(room, afterId) };
   }
 
   /** Changes `member`'s nick and tells everyone who shares a room with it, it too, once each. */

@@ -3,7 +3,7 @@
 // member and writes it out in as few writes as possible without ever making anyone else wait.
 import type { Connection } from "./runtime.ts";
 import type { Chat, Encoder, Member, Room } from "./room.ts";
-import { ProtocolError, type ServerMessage } from "./protocol.ts";
+import { nameKey, ProtocolError, type ServerMessage } from "./protocol.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "./mode.ts";
 import { LINE_HELP } from "./line_mode.ts";
 import { createWire, type Input, nativeEncoder, type Wire, type WireLimits } from "./wire.ts";
@@ -379,9 +379,14 @@ export class Session implements Member {
           if (this.mode === "legacy") {
             throw new ProtocolError("bad_room", "The classic protocol has one room only");
           }
-          this.sendMessage(chat.enter(this, input.room));
-          this.#replay(input.room, input.since);
-          break;
+          {
+            // Switching to a room the member is in already replays nothing it has seen, unless
+            // it asks with `since`.
+            const switching = [...this.rooms].some((r) => nameKey(r.name) === nameKey(input.room));
+            this.sendMessage(chat.enter(this, input.room));
+            if (!switching || input.since !== undefined) this.#replay(this.room!.name, input.since);
+            break;
+          }
         case "part":
           chat.part(this, input.room ?? this.room?.name ?? "");
           if (this.mode === "line") {
@@ -394,10 +399,12 @@ export class Session implements Member {
         case "who":
           this.sendMessage(chat.who(this, input.room));
           break;
-        case "history":
-          this.#sendHistory(chat.history(this, input.room, input.after), "oldest");
-          this.sendMessage({ type: "history_end", room: input.room });
+        case "history": {
+          const { room, missed } = chat.history(this, input.room, input.after);
+          this.#sendHistory(missed, "oldest");
+          this.sendMessage({ type: "history_end", room });
           break;
+        }
         case "nick":
           chat.rename(this, input.nick);
           break;

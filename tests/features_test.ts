@@ -88,6 +88,33 @@ for (const runtime of RUNTIMES) {
   const start = (args: string[] = []) =>
     ServerProcess.start(runtime, [...LOOPBACK_ARGS, "--quiet", ...args]);
 
+  test(
+    name("switching back to a room replays nothing already seen; history names the room"),
+    async () => {
+      await using server = await start();
+      await using alice = await TestMember.join(server.port, "alice");
+      for (const text of ["one", "two", "three"]) alice.send({ type: "msg", text });
+      alice.send({ type: "ping" });
+      await alice.expect({ type: "pong" });
+      await using bob = await TestMember.join(server.port, "bob");
+      for (const text of ["one", "two", "three"]) {
+        await bob.expect({ type: "msg", text, history: true });
+      }
+      bob.send({ type: "join", room: "den" });
+      await bob.expect({ type: "joined", room: "den" });
+      bob.send({ type: "join", room: "LOBBY" });
+      bob.send({ type: "ping" });
+      await bob.expect({ type: "joined", room: "lobby" });
+      await bob.expect({ type: "pong" });
+      bob.send({ type: "join", room: "lobby", since: 2 });
+      await bob.expect({ type: "joined", room: "lobby" });
+      await bob.expect({ type: "msg", id: 3, text: "three", history: true });
+      bob.send({ type: "history", room: "LOBBY", after: 2 });
+      await bob.expect({ type: "msg", id: 3, history: true });
+      await bob.expect({ type: "history_end", room: "lobby" });
+    },
+  );
+
   test(name("native join, part, rooms and who, with room names ignoring case"), async () => {
     await using server = await start(["--rate", "0"]);
     await using alice = await TestMember.join(server.port, "alice");
