@@ -3,6 +3,7 @@
 // what to say; this file only carries it.
 import {
   type ClientMessage,
+  concatBytes,
   encodeFrame,
   FrameDecoder,
   parseServerMessage,
@@ -56,7 +57,7 @@ export class Link {
   async #writeOutbox(): Promise<void> {
     try {
       while (this.#outbox.length > 0) {
-        const bytes = concat(this.#outbox.splice(0));
+        const bytes = concatBytes(this.#outbox.splice(0));
         await this.#conn.write(bytes);
         this.#outboxBytes -= bytes.length;
         this.#events.written();
@@ -165,17 +166,6 @@ function parseOrSkip(value: unknown): ServerMessage | null {
   const addressed = (typeof room === "string" && to === undefined) ||
     (typeof to === "string" && room === undefined);
   return message.type !== "msg" || addressed ? message : null;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const whole = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.length;
-  }
-  return whole;
 }
 
 export const FIRST_RETRY_MS = 500;

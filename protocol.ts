@@ -219,6 +219,21 @@ function parsePayload(payload: Uint8Array): DecodedFrame {
   }
 }
 
+/** `chunks` as one array; `chunks[0]` itself when it is the only one. */
+export function concatBytes(
+  chunks: Uint8Array[],
+  totalBytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const whole = new Uint8Array(totalBytes);
+  let at = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, at);
+    at += chunk.length;
+  }
+  return whole;
+}
+
 /** One frame for `message`: the length header, then its JSON. */
 export function encodeFrame(message: ServerMessage | ClientMessage): Uint8Array {
   const json = JSON.stringify(message);

@@ -3,7 +3,7 @@
 // member and writes it out in as few writes as possible without ever making anyone else wait.
 import type { Connection } from "./runtime.ts";
 import type { Chat, Encoder, Member, Room } from "./room.ts";
-import { nameKey, ProtocolError, type ServerMessage } from "./protocol.ts";
+import { concatBytes, nameKey, ProtocolError, type ServerMessage } from "./protocol.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "./mode.ts";
 import { LINE_HELP } from "./line_mode.ts";
 import { createWire, type Input, nativeEncoder, type Wire, type WireLimits } from "./wire.ts";
@@ -61,17 +61,6 @@ interface Read {
   done: boolean;
   chunk: Uint8Array | null;
   promise: Promise<Uint8Array | null>;
-}
-
-function concat(chunks: Uint8Array[], totalBytes: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const whole = new Uint8Array(totalBytes);
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.length;
-  }
-  return whole;
 }
 
 export class Session implements Member {
@@ -504,7 +493,7 @@ export class Session implements Member {
   async #writeLoop(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const bytes = concat(this.#queue, this.#queueBytes);
+        const bytes = concatBytes(this.#queue, this.#queueBytes);
         this.#queue = [];
         this.#queueBytes = 0;
         this.#inFlightBytes = bytes.length;

@@ -6,6 +6,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
 import { detectMode, type Mode } from "../mode.ts";
+import { concatBytes } from "../protocol.ts";
 import {
   frame,
   frameHeader,
@@ -211,16 +212,6 @@ class Random {
 
 const utf8 = new TextEncoder();
 const bytesOf = (text: string) => utf8.encode(text);
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    whole.set(part, at);
-    at += part.length;
-  }
-  return whole;
-}
 
 function fuzzName(r: Random): string {
   return r.pick([

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type ClientMessage,
+  concatBytes,
   type DecodedFrame,
   DEFAULT_MAX_FRAME_BYTES,
   encodeFrame,
@@ -27,15 +28,7 @@ function header(length: number): Uint8Array {
   return bytes;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    whole.set(part, at);
-    at += part.length;
-  }
-  return whole;
-}
+const concat = (...parts: Uint8Array[]) => concatBytes(parts);
 
 function rawFrame(payload: Uint8Array | string): Uint8Array {
   const bytes = typeof payload === "string" ? utf8.encode(payload) : payload;
