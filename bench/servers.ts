@@ -1,0 +1,451 @@
+// The servers under test, as processes: Parley's server.ts under Deno or Bun, and redis-server;
+// where they run (which core), what they cost (CPU time and memory from /proc), and stopping them
+// whatever happens, Ctrl-C included.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { respCommand } from "./payload.ts";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const RUNTIMES = ["deno", "bun"] as const;
+export type RuntimeName = typeof RUNTIMES[number];
+
+const START_TIMEOUT_MS = 60_000; // a first `deno run` may have to type-strip the whole server
+const STOP_TIMEOUT_MS = 5_000;
+
+/** A server to measure: where to connect, and its pid when we know it. */
+export interface Server {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly pid: number | null;
+  /** Stops it if we started it; a server someone else started is left running. */
+  stop(): Promise<void>;
+}
+
+// Every process we started and have not seen exit, so that a failure or Ctrl-C stops them too.
+const children = new Set<ChildProcess>();
+
+/** Kills every child still running; synchronous, for exit handlers. */
+export function killChildren(): void {
+  for (const child of children) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+let cleanupInstalled = false;
+
+/** Stops our children when the benchmark exits or is interrupted. */
+export function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on("exit", killChildren);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      process.stderr.write(`bench: ${signal}, stopping the servers\n`);
+      killChildren();
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  }
+}
+
+/** The CPUs this process may run on, from /proc/self/status (null where it cannot be read). */
+export function allowedCpus(): number[] | null {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const list = status.match(/^Cpus_allowed_list:\s*(\S+)/m)?.[1];
+    if (!list) return null;
+    const cpus: number[] = [];
+    for (const range of list.split(",")) {
+      const [first, last = first] = range.split("-").map(Number);
+      for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
+    }
+    return cpus;
+  } catch {
+    return null;
+  }
+}
+
+function hasCommand(command: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface Pinning {
+  serverCpu: number | null;
+  benchCpu: number | null;
+  note: string;
+}
+
+/**
+ * Where the server and the load generator run: `auto` puts them on different cores when there
+ * are at least two (so that neither measures the other's load), `off` leaves it to the scheduler,
+ * and `S,B` names the cores.
+ */
+export function choosePinning(spec: string): Pinning {
+  if (spec === "off") return { serverCpu: null, benchCpu: null, note: "not pinned" };
+  if (!hasCommand("taskset")) {
+    if (spec !== "auto") throw new Error("Cannot pin: taskset is not installed (util-linux)");
+    return { serverCpu: null, benchCpu: null, note: "not pinned: no taskset" };
+  }
+  if (spec === "auto") {
+    const cpus = allowedCpus();
+    if (!cpus || cpus.length < 2) {
+      return { serverCpu: null, benchCpu: null, note: "not pinned: one core" };
+    }
+    const pinning = { serverCpu: cpus[cpus.length - 1], benchCpu: cpus[0] };
+    return {
+      ...pinning,
+      note: `server on cpu ${pinning.serverCpu}, bench on cpu ${pinning.benchCpu}`,
+    };
+  }
+  const match = spec.match(/^(\d+),(\d+)$/);
+  if (!match) throw new Error(`--pin must be auto, off or SERVER_CPU,BENCH_CPU, not "${spec}"`);
+  const [serverCpu, benchCpu] = [Number(match[1]), Number(match[2])];
+  return { serverCpu, benchCpu, note: `server on cpu ${serverCpu}, bench on cpu ${benchCpu}` };
+}
+
+/** Pins every thread of this process to `cpu`; threads started later inherit it. */
+export function pinSelf(cpu: number): void {
+  execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(process.pid)], {
+    stdio: "ignore",
+  });
+}
+
+/** This process's soft and hard limits on open files (Infinity where they cannot be read). */
+function openFileLimits(): [soft: number, hard: number] {
+  try {
+    const limits = readFileSync("/proc/self/limits", "utf8");
+    const [, soft, hard] = limits.match(/^Max open files\s+(\S+)\s+(\S+)/m) ?? [];
+    const value = (text: string | undefined) =>
+      text && /^\d+$/.test(text) ? Number(text) : Infinity;
+    return [value(soft), value(hard)];
+  } catch {
+    return [Infinity, Infinity];
+  }
+}
+
+/**
+ * Makes room for `needed` open files in this process (and the servers it starts, which inherit the
+ * limits), raising the limits with prlimit where allowed (root may raise the hard one). Returns
+ * the soft limit in force afterwards.
+ */
+export function ensureOpenFiles(needed: number): number {
+  const [soft, hard] = openFileLimits();
+  if (soft >= needed) return soft;
+  const newSoft = hard === Infinity ? needed : Math.max(needed, hard);
+  const newHard = hard === Infinity ? "unlimited" : String(Math.max(newSoft, hard));
+  try {
+    execFileSync("prlimit", ["--pid", String(process.pid), `--nofile=${newSoft}:${newHard}`], {
+      stdio: "ignore",
+    });
+  } catch {
+    // not allowed, or no prlimit: the caller reports the limit
+  }
+  return openFileLimits()[0];
+}
+
+// ---- what a process costs, from /proc
+
+let ticksPerSecond = 0;
+
+function clockTicks(): number {
+  if (ticksPerSecond === 0) {
+    try {
+      ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" })) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/**
+ * User and system CPU seconds that `pid` (all its threads) has used so far; null for no pid, or a
+ * process that is gone.
+ */
+export function cpuSeconds(pid: number | "self" | null): number | null {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name, in parentheses, may hold spaces: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime and stime: fields 14 and 15
+    return ticks / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** This process's CPU seconds so far. */
+export function ownCpuSeconds(): number {
+  return cpuSeconds("self") ?? 0;
+}
+
+/**
+ * CPU seconds that the whole machine has spent busy so far (every core, every process, the kernel
+ * included), from /proc/stat; null where it cannot be read. Less the server's and the benchmark's
+ * share, it tells whether anything else competed with a run.
+ */
+export function machineBusySeconds(): number | null {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];
+    // cpu  user nice system idle iowait irq softirq steal ...
+    const [user, nice, system, _idle, _iowait, irq, softirq, steal] = line.trim().split(/\s+/)
+      .slice(1).map(Number);
+    return (user + nice + system + irq + softirq + (steal || 0)) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+export interface Memory {
+  rssBytes: number;
+  /** The high-water mark since the process started, or since resetPeakRss. */
+  peakRssBytes: number;
+}
+
+/** The memory of `pid`; null for no pid, or a process that is gone (a zombie has none). */
+export function memory(pid: number | "self" | null): Memory | null {
+  if (pid === null) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kib = (key: string) => status.match(new RegExp(`^${key}:\\s*(\\d+) kB`, "m"))?.[1];
+    const [rss, peak] = [kib("VmRSS"), kib("VmHWM")];
+    if (rss === undefined || peak === undefined) return null;
+    return { rssBytes: Number(rss) * 1024, peakRssBytes: Number(peak) * 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resets the peak RSS of `pid` to its current RSS (Linux: clear_refs 5), so that a peak measures a
+ * phase rather than startup. False where that is not allowed.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---- starting and stopping
+
+export interface ServerSettings {
+  sendQueueBytes: number;
+  maxClients: number;
+  /** A file to append the server's output to, with its connection log on; null for quiet. */
+  logFile: string | null;
+  /** More flags for Parley's server.ts, after the benchmark's own (so they win). */
+  parleyFlags: string[];
+}
+
+// Runs `argv` on `cpu` with the soft open-file limit raised to the hard one (10,000 members need
+// 10,000 descriptors). `sh` and `taskset` both exec, so the child's pid is the server's own.
+function spawnServer(argv: string[], cpu: number | null): ChildProcess {
+  const pin = cpu === null ? [] : ["taskset", "-c", String(cpu)];
+  const child = spawn(
+    "sh",
+    ["-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", ...pin, ...argv],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+  );
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+/** The last lines a stream wrote, for error messages; keeps the pipe drained. */
+function tail(
+  stream: NodeJS.ReadableStream | null,
+  logFile: string | null,
+  keep = 20,
+): () => string {
+  const lines: string[] = [];
+  stream?.setEncoding("utf8");
+  stream?.on("data", (text: string) => {
+    if (logFile) appendFileSync(logFile, text);
+    lines.push(...text.split("\n").filter((line) => line !== ""));
+    lines.splice(0, Math.max(0, lines.length - keep));
+  });
+  return () => lines.join("\n");
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  process.kill(child.pid!, "SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) =>
+    timer = setTimeout(() => resolve("late"), STOP_TIMEOUT_MS)
+  );
+  if (await Promise.race([exited, late]) === "late") {
+    child.kill("SIGKILL");
+    await exited;
+  }
+  clearTimeout(timer);
+}
+
+export function runtimeBinary(runtime: RuntimeName): string {
+  const binary = path.join(ROOT, "node_modules", ".bin", runtime);
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run "npm ci" first`);
+  return binary;
+}
+
+/** server.ts under `runtime`, on a free loopback port, with the limits a benchmark trips lifted. */
+export async function startParley(
+  runtime: RuntimeName,
+  cpu: number | null,
+  settings: ServerSettings,
+): Promise<Server> {
+  const script = path.join(ROOT, "server.ts");
+  const args = [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    ...(settings.logFile ? [] : ["--quiet"]),
+    "--rate",
+    "0",
+    "--max-per-address",
+    "0",
+    "--max-clients",
+    String(settings.maxClients),
+    "--send-queue",
+    String(settings.sendQueueBytes),
+    ...settings.parleyFlags,
+  ];
+  const argv = runtime === "deno"
+    ? [runtimeBinary("deno"), "run", "-A", script, ...args]
+    : [runtimeBinary("bun"), script, ...args];
+  const child = spawnServer(argv, cpu);
+  const stderr = tail(child.stderr, settings.logFile);
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => fail("no listening line"), START_TIMEOUT_MS);
+    function fail(why: string) {
+      clearTimeout(timer);
+      reject(new Error(`Cannot start parley-${runtime}: ${why}\n${stderr()}`));
+    }
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (text: string) => {
+      out += text;
+      const match = out.match(/^listening on (.+):(\d+)$/m);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[2]));
+      }
+    });
+    child.once("exit", (code, signal) => fail(`it exited (${signal ?? code})`));
+  });
+  return {
+    name: `parley-${runtime}`,
+    host: "127.0.0.1",
+    port,
+    pid: child.pid!,
+    stop: () => stopChild(child),
+  };
+}
+
+/** A free TCP port on the loopback interface (free when asked: it could be taken again). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once a Redis server on `port` answers PING, or rejects after `timeoutMs`. */
+async function redisReady(port: number, timeoutMs: number, exited: () => string | null) {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: "127.0.0.1", port });
+      socket.once("error", () => resolve(false));
+      socket.once("connect", () => socket.write(respCommand("PING")));
+      socket.once("data", (reply: Uint8Array) => {
+        socket.destroy();
+        resolve(new TextDecoder().decode(reply).startsWith("+PONG"));
+      });
+    });
+    if (answered) return;
+    const why = exited();
+    if (why !== null) throw new Error(why);
+    if (Date.now() > deadline) throw new Error(`no answer to PING in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * redis-server on a free loopback port, without persistence, and with its limits lifted as
+ * Parley's are: no cap on connections, no output-buffer cap on subscribers.
+ */
+export async function startRedis(
+  binary: string,
+  cpu: number | null,
+  settings: ServerSettings,
+): Promise<Server> {
+  if (!binary.includes("/") && !hasCommand(binary)) {
+    throw new Error(
+      `Cannot start Redis: ${binary} is not installed (apt-get install redis-server)`,
+    );
+  }
+  const port = await freePort();
+  const child = spawnServer([
+    binary,
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--daemonize",
+    "no",
+    "--maxclients",
+    String(settings.maxClients),
+    "--client-output-buffer-limit",
+    "pubsub 0 0 0",
+    "--loglevel",
+    settings.logFile ? "verbose" : "warning",
+  ], cpu);
+  const output = tail(child.stdout, settings.logFile);
+  const errors = tail(child.stderr, settings.logFile);
+  let exit: string | null = null;
+  child.once("exit", (code, signal) => exit = `it exited (${signal ?? code})`);
+  try {
+    await redisReady(port, START_TIMEOUT_MS, () => exit);
+  } catch (error) {
+    await stopChild(child);
+    throw new Error(`Cannot start Redis: ${(error as Error).message}\n${output()}\n${errors()}`);
+  }
+  return { name: "redis", host: "127.0.0.1", port, pid: child.pid!, stop: () => stopChild(child) };
+}
+
+/** A server someone else runs: measured through `pid` if given, never stopped. */
+export function runningServer(
+  name: string,
+  host: string,
+  port: number,
+  pid: number | null,
+): Server {
+  return { name, host, port, pid, stop: () => Promise.resolve() };
+}
