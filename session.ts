@@ -245,7 +245,7 @@ export class Session implements Member {
         clearTimeout(timer);
         resolve();
       };
-      if (at !== undefined) timer = setTimeout(this.#wake, at - this.#options.clock());
+      if (at !== undefined) timer = setTimeout(this.#wake, Math.max(0, at - this.#options.clock()));
     });
   }
 
