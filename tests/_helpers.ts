@@ -147,6 +147,14 @@ export class ServerProcess extends Subprocess {
   }
 }
 
+/** A server.ts subprocess on 127.0.0.1 that logs nothing, with `args` on top. */
+export function startQuietServer(
+  runtime: RuntimeName,
+  args: string[] = [],
+): Promise<ServerProcess> {
+  return ServerProcess.start(runtime, ["--host", "127.0.0.1", "--quiet", ...args]);
+}
+
 export type Json = Record<string, unknown>;
 
 export function frame(message: unknown): Uint8Array {

@@ -22,14 +22,13 @@ import {
   RUNTIMES,
   scriptCommand,
   ServerProcess,
+  startQuietServer,
   Subprocess,
   TestMember,
   within,
 } from "./_helpers.ts";
 
-function startServer(runtime: RuntimeName, args: string[] = []): Promise<ServerProcess> {
-  return ServerProcess.start(runtime, [...LOOPBACK_ARGS, "--quiet", ...args]);
-}
+const startServer = startQuietServer;
 
 /** server.ts on `port` exactly, as after a restart, ready once it has printed its listening line. */
 async function startServerOn(

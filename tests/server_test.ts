@@ -9,10 +9,10 @@ import {
   LOOPBACK_ARGS,
   rawFrame,
   remainingLines,
-  type RuntimeName,
   RUNTIMES,
   scriptCommand,
   ServerProcess,
+  startQuietServer,
   Subprocess,
   TestMember,
   within,
@@ -20,9 +20,7 @@ import {
   writeByteByByte,
 } from "./_helpers.ts";
 
-function startServer(runtime: RuntimeName, args: string[] = []): Promise<ServerProcess> {
-  return ServerProcess.start(runtime, [...LOOPBACK_ARGS, "--quiet", ...args]);
-}
+const startServer = startQuietServer;
 
 /** Joins `nick` and has every member of `others` see it arrive. */
 async function joinSeen(port: number, nick: string, others: TestMember[]): Promise<TestMember> {
