@@ -3,20 +3,12 @@
 // lies in the bytes, and the caller looks only at the bytes it needs. Chunks are kept by reference
 // (node:net hands each read its own buffer), and a partial frame waits for the reads that end it.
 
+import { concatBytes } from "../protocol.ts";
+
 /** Called with a frame's payload as `bytes[start, end)`; valid only during the call. */
 export type OnFrame = (bytes: Uint8Array, start: number, end: number) => void;
 
 const HEADER_BYTES = 4;
-
-function concat(chunks: Uint8Array[], totalBytes: number): Uint8Array {
-  const whole = new Uint8Array(totalBytes);
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.length;
-  }
-  return whole;
-}
 
 /** Splits a byte stream into native frames: a 4-byte big-endian length, then the payload. */
 export class FrameScanner {
@@ -63,7 +55,7 @@ export class FrameScanner {
       return -1;
     }
     this.#pending.push(chunk.subarray(at, at + missing));
-    const frame = concat(this.#pending, this.#need);
+    const frame = concatBytes(this.#pending, this.#need);
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#need = 0;
@@ -75,7 +67,7 @@ export class FrameScanner {
     this.#pending.push(bytes);
     this.#pendingBytes += bytes.length;
     if (this.#need === 0 && this.#pendingBytes >= HEADER_BYTES) {
-      const header = concat(this.#pending, this.#pendingBytes);
+      const header = concatBytes(this.#pending, this.#pendingBytes);
       this.#pending = [header];
       this.#need = HEADER_BYTES + lengthAt(header, 0);
     }
@@ -129,7 +121,7 @@ export class RespScanner {
     if (this.#rest) {
       const rest = this.#rest;
       this.#rest = null;
-      bytes = concat([rest, chunk], rest.length + chunk.length);
+      bytes = concatBytes([rest, chunk], rest.length + chunk.length);
     }
     let at = 0;
     while (at < bytes.length) {

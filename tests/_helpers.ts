@@ -39,12 +39,56 @@ export function within<T>(promise: Promise<T>, what: string, ms = EVENT_TIMEOUT_
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Reads a stream line by line; `next()` awaits the next line, or null at its end. */
-export class LineReader {
-  #lines: string[] = [];
-  #partial = "";
+/** What a stream delivers, in order: `next()` awaits the next item, or null once it has ended. */
+export class Inbox<T> {
+  #items: T[] = [];
   #ended = false;
   #waiter: (() => void) | null = null;
+
+  push(...items: T[]): void {
+    this.#items.push(...items);
+    this.#wake();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake();
+  }
+
+  async next(what: string): Promise<T | null> {
+    while (this.#items.length === 0 && !this.#ended) {
+      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
+    }
+    return this.#items.shift() ?? null;
+  }
+
+  #wake(): void {
+    this.#waiter?.();
+    this.#waiter = null;
+  }
+}
+
+/** The native frames a socket receives, decoded as JSON; the inbox ends when the socket closes. */
+export function nativeFrames(socket: net.Socket): Inbox<Json> {
+  const inbox = new Inbox<Json>();
+  let buffer = Buffer.alloc(0);
+  socket.on("data", (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    while (buffer.length >= 4 && buffer.length >= 4 + buffer.readUInt32BE(0)) {
+      const length = buffer.readUInt32BE(0);
+      inbox.push(JSON.parse(buffer.subarray(4, 4 + length).toString("utf8")));
+      buffer = buffer.subarray(4 + length);
+    }
+  });
+  socket.on("error", () => {}); // a reset shows as a close, which the tests assert on
+  socket.on("close", () => inbox.end());
+  return inbox;
+}
+
+/** Reads a stream line by line; `next()` awaits the next line, or null at its end. */
+export class LineReader {
+  #lines = new Inbox<string>();
+  #partial = "";
   /** Every line seen so far, for failure messages. */
   readonly seen: string[] = [];
 
@@ -53,27 +97,17 @@ export class LineReader {
     stream.on("data", (text: string) => {
       const parts = (this.#partial + text).split("\n");
       this.#partial = parts.pop()!;
-      for (const line of parts) this.#lines.push(line.replace(/\r$/, ""));
+      this.#lines.push(...parts.map((line) => line.replace(/\r$/, "")));
       this.seen.push(...parts);
-      this.#wake();
     });
     stream.on("end", () => {
       if (this.#partial) this.#lines.push(this.#partial);
-      this.#ended = true;
-      this.#wake();
+      this.#lines.end();
     });
   }
 
-  #wake(): void {
-    this.#waiter?.();
-    this.#waiter = null;
-  }
-
-  async next(what = "a line"): Promise<string | null> {
-    while (this.#lines.length === 0 && !this.#ended) {
-      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
-    }
-    return this.#lines.shift() ?? null;
+  next(what = "a line"): Promise<string | null> {
+    return this.#lines.next(what);
   }
 
   /** Skips lines until one matches `pattern`, and returns it; fails at the end of the stream. */
@@ -168,34 +202,13 @@ export function frame(message: unknown): Uint8Array {
 export class TestMember {
   readonly socket: net.Socket;
   readonly closed: Promise<void>;
-  #buffer = Buffer.alloc(0);
-  #messages: Json[] = [];
-  #ended = false;
-  #waiter: (() => void) | null = null;
+  #messages: Inbox<Json>;
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
-    socket.on("data", (chunk: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, chunk]);
-      while (this.#buffer.length >= 4) {
-        const length = this.#buffer.readUInt32BE(0);
-        if (this.#buffer.length < 4 + length) break;
-        this.#messages.push(JSON.parse(this.#buffer.subarray(4, 4 + length).toString("utf8")));
-        this.#buffer = this.#buffer.subarray(4 + length);
-      }
-      this.#wake();
-    });
-    socket.on("error", () => {}); // a reset shows as a close, which the tests assert on
+    this.#messages = nativeFrames(socket);
     // Not once(): it rejects when "error" comes first, and a reset should read as a close.
-    this.closed = new Promise<void>((resolve) => socket.once("close", () => resolve())).then(() => {
-      this.#ended = true;
-      this.#wake();
-    });
-  }
-
-  #wake(): void {
-    this.#waiter?.();
-    this.#waiter = null;
+    this.closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
   }
 
   static async connect(port: number, host = "127.0.0.1"): Promise<TestMember> {
@@ -221,11 +234,8 @@ export class TestMember {
   }
 
   /** The next message, or null once the server has closed the connection. */
-  async next(what = "a message"): Promise<Json | null> {
-    while (this.#messages.length === 0 && !this.#ended) {
-      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
-    }
-    return this.#messages.shift() ?? null;
+  next(what = "a message"): Promise<Json | null> {
+    return this.#messages.next(what);
   }
 
   /** The next message, which must have every field of `fields`; returns the whole message. */
@@ -347,33 +357,22 @@ export class LineMember {
 /** The classic tutorial's client: 10-byte ASCII length headers, messages as (user, text) pairs. */
 export class LegacyMember {
   readonly socket: net.Socket;
-  #buffer = Buffer.alloc(0);
-  #payloads: string[] = [];
-  #ended = false;
-  #waiter: (() => void) | null = null;
+  #payloads = new Inbox<string>();
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
+    let buffer = Buffer.alloc(0);
     socket.on("error", () => {});
     socket.on("data", (chunk: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, chunk]);
-      while (this.#buffer.length >= 10) {
-        const length = Number(this.#buffer.subarray(0, 10).toString("ascii").trim());
-        if (this.#buffer.length < 10 + length) break;
-        this.#payloads.push(this.#buffer.subarray(10, 10 + length).toString("utf8"));
-        this.#buffer = this.#buffer.subarray(10 + length);
+      buffer = Buffer.concat([buffer, chunk]);
+      while (buffer.length >= 10) {
+        const length = Number(buffer.subarray(0, 10).toString("ascii").trim());
+        if (buffer.length < 10 + length) break;
+        this.#payloads.push(buffer.subarray(10, 10 + length).toString("utf8"));
+        buffer = buffer.subarray(10 + length);
       }
-      this.#wake();
     });
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#wake();
-    });
-  }
-
-  #wake(): void {
-    this.#waiter?.();
-    this.#waiter = null;
+    socket.on("close", () => this.#payloads.end());
   }
 
   static encode(text: string): Buffer {
@@ -393,18 +392,11 @@ export class LegacyMember {
     this.socket.write(LegacyMember.encode(text));
   }
 
-  async #nextPayload(what: string): Promise<string | null> {
-    while (this.#payloads.length === 0 && !this.#ended) {
-      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
-    }
-    return this.#payloads.shift() ?? null;
-  }
-
   /** The next (username, text) pair, or null once the server has closed the connection. */
   async next(what = "a legacy message"): Promise<[string, string] | null> {
-    const user = await this.#nextPayload(what);
+    const user = await this.#payloads.next(what);
     if (user === null) return null;
-    const text = await this.#nextPayload(what);
+    const text = await this.#payloads.next(what);
     if (text === null) throw new Error(`connection closed between ${user}'s name and text`);
     return [user, text];
   }

@@ -14,8 +14,10 @@ import { nickColour } from "../line_editor.ts";
 import {
   frame,
   frameHeader,
+  Inbox,
   type Json,
   LOOPBACK_ARGS,
+  nativeFrames,
   rawFrame,
   remainingLines,
   type RuntimeName,
@@ -85,39 +87,15 @@ async function closedPort(): Promise<number> {
 
 /** One connection accepted by a FakeServer, speaking native frames. */
 class FakePeer {
-  #buffer = Buffer.alloc(0);
-  #messages: Json[] = [];
-  #ended = false;
-  #waiter: (() => void) | null = null;
+  #messages: Inbox<Json>;
 
   constructor(readonly socket: net.Socket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, chunk]);
-      while (this.#buffer.length >= 4 && this.#buffer.length >= 4 + this.#buffer.readUInt32BE(0)) {
-        const length = this.#buffer.readUInt32BE(0);
-        this.#messages.push(JSON.parse(this.#buffer.subarray(4, 4 + length).toString("utf8")));
-        this.#buffer = this.#buffer.subarray(4 + length);
-      }
-      this.#wake();
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#wake();
-    });
-  }
-
-  #wake(): void {
-    this.#waiter?.();
-    this.#waiter = null;
+    this.#messages = nativeFrames(socket);
   }
 
   /** The next message from the client, or null once it has closed. */
-  async next(what = "a message from the client"): Promise<Json | null> {
-    while (this.#messages.length === 0 && !this.#ended) {
-      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
-    }
-    return this.#messages.shift() ?? null;
+  next(what = "a message from the client"): Promise<Json | null> {
+    return this.#messages.next(what);
   }
 
   send(message: unknown): void {
