@@ -1,11 +1,10 @@
 // What a member's mode means for its connection: how its bytes become inputs, and how server
 // messages become bytes for it. One Wire per session, chosen once its first bytes are in.
-import { FrameDecoder, parseClientMessage, ProtocolError } from "./protocol.ts";
+import { encodeFrame, FrameDecoder, parseClientMessage, ProtocolError } from "./protocol.ts";
 import { LineDecoder, lineEncoder, type LineInput, parseLine } from "./line_mode.ts";
 import { LegacyDecoder, legacyEncoder } from "./legacy_mode.ts";
 import type { Mode } from "./mode.ts";
 import type { Encoder } from "./room.ts";
-import { encodeFrame } from "./protocol.ts";
 
 /** Whatever a member can ask for, in any mode. */
 export type Input = LineInput;
