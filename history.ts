@@ -29,9 +29,42 @@ export interface HistoryOptions {
   dataDir: string | null;
 }
 
+/** A room's last messages: at most `limit`, the oldest overwritten, as a ring. */
+class RecentMessages {
+  #ring: StoredMessage[];
+  #oldest = 0; // where the oldest is, once the ring is full
+
+  constructor(readonly limit: number, messages: StoredMessage[]) {
+    this.#ring = limit === 0 ? [] : messages.slice(-limit);
+  }
+
+  get newest(): StoredMessage | undefined {
+    const ring = this.#ring;
+    return ring.length < this.limit ? ring.at(-1) : ring.at(this.#oldest - 1);
+  }
+
+  get oldest(): StoredMessage | undefined {
+    return this.#ring[this.#oldest];
+  }
+
+  add(message: StoredMessage): void {
+    if (this.#ring.length < this.limit) {
+      this.#ring.push(message);
+    } else {
+      this.#ring[this.#oldest] = message;
+      this.#oldest = (this.#oldest + 1) % this.limit;
+    }
+  }
+
+  /** Oldest first. */
+  all(): StoredMessage[] {
+    return [...this.#ring.slice(this.#oldest), ...this.#ring.slice(0, this.#oldest)];
+  }
+}
+
 export class History {
   #limit: number;
-  #recent = new Map<string, StoredMessage[]>(); // by room key, oldest first, at most #limit
+  #recent = new Map<string, RecentMessages>(); // by room key
   #lastIds = new Map<string, number>(); // by room key, when no history is kept: ids go on anyway
   #log: MessageLog | null;
 
@@ -42,7 +75,7 @@ export class History {
 
   /** The id of the last message ever said in the room, 0 for none: ids go on from there. */
   lastId(roomKey: string): number {
-    return this.#lastIds.get(roomKey) ?? this.#recentOf(roomKey).at(-1)?.id ??
+    return this.#lastIds.get(roomKey) ?? this.#recentOf(roomKey).newest?.id ??
       this.#log?.lastId(roomKey) ?? 0;
   }
 
@@ -51,24 +84,23 @@ export class History {
       this.#lastIds.set(roomKey, message.id);
       return;
     }
-    const recent = this.#recentOf(roomKey);
-    recent.push(message);
-    if (recent.length > this.#limit) recent.shift();
+    this.#recentOf(roomKey).add(message);
     this.#log?.append(roomKey, message);
   }
 
   /** The room's last messages, oldest first. */
   recent(roomKey: string): StoredMessage[] {
-    return this.#limit === 0 ? [] : [...this.#recentOf(roomKey)];
+    return this.#limit === 0 ? [] : this.#recentOf(roomKey).all();
   }
 
   /** The room's messages after `afterId`, oldest first, at most MAX_HISTORY_REPLY of them. */
   since(roomKey: string, afterId: number): StoredMessage[] {
     if (this.#limit === 0) return [];
     const recent = this.#recentOf(roomKey);
-    const covered = recent.length > 0 && recent[0].id <= afterId + 1;
+    const oldest = recent.oldest;
+    const covered = oldest !== undefined && oldest.id <= afterId + 1;
     if (covered || !this.#log) {
-      const newer = recent.filter((message) => message.id > afterId);
+      const newer = recent.all().filter((message) => message.id > afterId);
       return newer.slice(0, MAX_HISTORY_REPLY);
     }
     return this.#log.since(roomKey, afterId, MAX_HISTORY_REPLY);
@@ -79,10 +111,10 @@ export class History {
     this.#log?.close();
   }
 
-  #recentOf(roomKey: string): StoredMessage[] {
+  #recentOf(roomKey: string): RecentMessages {
     let recent = this.#recent.get(roomKey);
     if (!recent) {
-      recent = this.#log?.last(roomKey, this.#limit) ?? [];
+      recent = new RecentMessages(this.#limit, this.#log?.last(roomKey, this.#limit) ?? []);
       this.#recent.set(roomKey, recent);
     }
     return recent;

@@ -99,6 +99,9 @@ export type DecodedFrame =
   | { ok: false; error: ProtocolError };
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// One UTF-16 unit per byte, whatever the byte: where every byte is ASCII, this is UTF-8 decoding.
+const latin1 = new TextDecoder("latin1");
+const NON_ASCII = /[^\x00-\x7f]/;
 const utf8 = new TextEncoder();
 
 /**
@@ -128,9 +131,18 @@ export class FrameDecoder {
     return this.#bufferedBytes > 0 || this.#payloadBytes >= 0;
   }
 
+  /** The frames that `chunk` completes, parsed. */
   push(chunk: Uint8Array): DecodedFrame[] {
-    const frames: DecodedFrame[] = [];
-    if (this.#failed) return frames;
+    return this.pushText(chunk).map(parsePayload);
+  }
+
+  /** The frames that `chunk` completes, as their payloads' text, not yet parsed. */
+  pushText(chunk: Uint8Array): Array<string | ProtocolError> {
+    const payloads: Array<string | ProtocolError> = [];
+    if (this.#failed) return payloads;
+    // Decoded at most once, for all the frames that lie wholly in the chunk: most frames in a busy
+    // stream are ASCII, and a decoder call per frame would cost more than the rest of its work.
+    let chunkText: string | null = null;
     let offset = 0;
     while (true) {
       if (this.#payloadBytes < 0) {
@@ -138,28 +150,35 @@ export class FrameDecoder {
         if (chunk.length - offset < need) break;
         const header = this.#take(chunk, offset, need);
         offset += need;
-        const length = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
+        const length = ((header[0] << 24) | (header[1] << 16) | (header[2] << 8) | header[3]) >>> 0;
         const error = this.#checkLength(length);
         if (error) {
           this.#fail();
-          frames.push({ ok: false, error });
-          return frames;
+          payloads.push(error);
+          return payloads;
         }
         this.#payloadBytes = length;
       }
       const need = this.#payloadBytes - this.#bufferedBytes;
       if (chunk.length - offset < need) break;
-      const payload = this.#take(chunk, offset, need);
+      if (this.#bufferedBytes === 0) {
+        chunkText ??= latin1.decode(chunk);
+        const text = chunkText.slice(offset, offset + need);
+        payloads.push(
+          NON_ASCII.test(text) ? decodeUtf8(chunk.subarray(offset, offset + need)) : text,
+        );
+      } else {
+        payloads.push(decodeUtf8(this.#take(chunk, offset, need)));
+      }
       offset += need;
       this.#payloadBytes = -1;
-      frames.push(parsePayload(payload));
     }
     if (offset < chunk.length) {
       const rest = chunk.slice(offset); // a copy: the caller may reuse `chunk`
       this.#chunks.push(rest);
       this.#bufferedBytes += rest.length;
     }
-    return frames;
+    return payloads;
   }
 
   #checkLength(length: number): ProtocolError | null {
@@ -199,18 +218,19 @@ export class FrameDecoder {
   }
 }
 
-function parsePayload(payload: Uint8Array): DecodedFrame {
-  let text: string;
+function decodeUtf8(payload: Uint8Array): string | ProtocolError {
   try {
-    text = strictUtf8.decode(payload);
+    return strictUtf8.decode(payload);
   } catch {
-    return {
-      ok: false,
-      error: new ProtocolError("invalid_utf8", "Frame payload is not valid UTF-8"),
-    };
+    return new ProtocolError("invalid_utf8", "Frame payload is not valid UTF-8");
   }
+}
+
+/** A payload's JSON, parsed: what `push` gives for each frame. */
+export function parsePayload(payload: string | ProtocolError): DecodedFrame {
+  if (typeof payload !== "string") return { ok: false, error: payload };
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: JSON.parse(payload) };
   } catch {
     return {
       ok: false,
@@ -234,14 +254,30 @@ export function concatBytes(
   return whole;
 }
 
-/** One frame for `message`: the length header, then its JSON. */
+// Frames are cut from shared slabs. In V8 a typed array of its own costs a separate allocation of
+// its memory, several times the cost of the encoding; a slab is freed with the last frame cut from
+// it, and sessions copy frames into their own buffers as they queue them, so none lives long.
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+/** One frame for `message`: the length header, then its JSON. The bytes are never reused. */
 export function encodeFrame(message: ServerMessage | ClientMessage): Uint8Array {
   const json = JSON.stringify(message);
   // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + json.length * 3);
-  const { written } = utf8.encodeInto(json, frame.subarray(FRAME_HEADER_BYTES));
-  new DataView(frame.buffer).setUint32(0, written);
-  return frame.subarray(0, FRAME_HEADER_BYTES + written);
+  const most = FRAME_HEADER_BYTES + json.length * 3;
+  if (slab.length - slabUsed < most) {
+    slab = new Uint8Array(Math.max(SLAB_BYTES, most));
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  const { written } = utf8.encodeInto(json, slab.subarray(start + FRAME_HEADER_BYTES));
+  slab[start] = written >>> 24;
+  slab[start + 1] = (written >>> 16) & 0xff;
+  slab[start + 2] = (written >>> 8) & 0xff;
+  slab[start + 3] = written & 0xff;
+  slabUsed = start + FRAME_HEADER_BYTES + written;
+  return slab.subarray(start, slabUsed);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -273,12 +309,16 @@ function optionalId(value: Record<string, unknown>, field: string): number | und
   return id as number;
 }
 
-/** Drops the fields that were not given, so that messages compare and print cleanly. */
+/**
+ * `message` without the fields that were not given, so that messages compare and print cleanly.
+ * A copy, not `delete`: an object that loses a field is slow to read ever after.
+ */
 function defined<T extends object>(message: T): T {
-  for (const key of Object.keys(message) as Array<keyof T>) {
-    if (message[key] === undefined) delete message[key];
+  const given = {} as T;
+  for (const key in message) {
+    if (message[key] !== undefined) given[key] = message[key];
   }
-  return message;
+  return given;
 }
 
 /** Checks a decoded frame from a client and narrows it to a ClientMessage, or throws ProtocolError. */
@@ -382,9 +422,12 @@ export function nameKey(name: string): string {
 // C0 and C1 control characters would let one member move others' cursors or clear their screens.
 // Tabs become spaces so that text stays aligned with what the sender saw.
 const CONTROL_CHARS = /\p{Cc}/gu;
+const CONTROL_CHAR = /\p{Cc}/u;
 
 /** Removes what a terminal would act on rather than show. */
 export function cleanText(text: string): string {
+  // Testing first spares the common clean text a copy.
+  if (!CONTROL_CHAR.test(text)) return text;
   return text.replace(CONTROL_CHARS, (c) => c === "\t" ? " " : "");
 }
 

@@ -41,13 +41,23 @@ export function deliver(
   members: Iterable<Member>,
   except: Member | null = null,
 ): void {
-  const encoded = new Map<Encoder, Uint8Array | null>();
+  // Most rooms hear one encoding only: it is kept at hand, and a map made only for the others.
+  let firstEncoder: Encoder | null = null;
+  let firstBytes: Uint8Array | null = null;
+  let others: Map<Encoder, Uint8Array | null> | null = null;
   for (const member of members) {
     if (member === except) continue;
-    let bytes = encoded.get(member.encoder);
-    if (bytes === undefined) {
-      bytes = member.encoder.encode(message);
-      encoded.set(member.encoder, bytes);
+    const encoder = member.encoder;
+    let bytes: Uint8Array | null | undefined;
+    if (encoder === firstEncoder) {
+      bytes = firstBytes;
+    } else if (firstEncoder === null) {
+      firstEncoder = encoder;
+      bytes = firstBytes = encoder.encode(message);
+    } else {
+      others ??= new Map();
+      bytes = others.get(encoder);
+      if (bytes === undefined) others.set(encoder, bytes = encoder.encode(message));
     }
     if (bytes) member.send(bytes);
   }
@@ -55,10 +65,13 @@ export function deliver(
 
 export class Room {
   readonly members = new Set<Member>();
+  /** The name as rooms are told apart: see nameKey. */
+  readonly key: string;
   /** The id of the room's last message; the next one gets the next number. */
   lastId: number;
 
   constructor(readonly name: string, lastId: number) {
+    this.key = nameKey(name);
     this.lastId = lastId;
   }
 
@@ -191,7 +204,7 @@ export class Chat {
   #remove(member: Member, room: Room): void {
     room.members.delete(member);
     member.rooms.delete(room);
-    if (room.members.size === 0) this.#rooms.delete(nameKey(room.name));
+    if (room.members.size === 0) this.#rooms.delete(room.key);
   }
 
   /**
@@ -210,7 +223,7 @@ export class Chat {
       ts: now,
     };
     if (action) message.action = true;
-    this.#history.record(nameKey(room.name), message as StoredMessage);
+    this.#history.record(room.key, message as StoredMessage);
     room.broadcast(message, member);
   }
 

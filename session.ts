@@ -3,7 +3,8 @@
 // member and writes it out in as few writes as possible without ever making anyone else wait.
 import type { Connection } from "./runtime.ts";
 import type { Chat, Encoder, Member, Room } from "./room.ts";
-import { concatBytes, nameKey, ProtocolError, type ServerMessage } from "./protocol.ts";
+import { nameKey, ProtocolError, type ServerMessage } from "./protocol.ts";
+import { giveBack, Outbox } from "./outbox.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "./mode.ts";
 import { LINE_HELP } from "./line_mode.ts";
 import { createWire, type Input, nativeEncoder, type Wire, type WireLimits } from "./wire.ts";
@@ -74,8 +75,7 @@ export class Session implements Member {
   #options: SessionOptions;
   #wire: Wire | null = null; // chosen from the first bytes
   #carriedRead: Promise<Uint8Array | null> | null = null; // a read begun while choosing the mode
-  #queue: Uint8Array[] = [];
-  #queueBytes = 0; // not yet handed to the runtime
+  #outbox = new Outbox(); // not yet handed to the runtime
   #inFlightBytes = 0;
   #scheduled = false;
   #writing: Promise<void> | null = null;
@@ -323,13 +323,12 @@ export class Session implements Member {
     if (this.#closing) return;
     // Only what waits behind a write the peer has not yet taken counts: until a write is in
     // flight, the member has had no chance to read, however much one turn fanned out to it.
-    const waiting = this.#queueBytes + this.#inFlightBytes + bytes.length;
+    const waiting = this.#outbox.bytes + this.#inFlightBytes + bytes.length;
     if (this.#writing && waiting > this.#options.sendQueueBytes) {
       this.#overflow();
       return;
     }
-    this.#queue.push(bytes);
-    this.#queueBytes += bytes.length;
+    this.#outbox.append(bytes);
     this.#scheduleWrite();
   }
 
@@ -341,10 +340,7 @@ export class Session implements Member {
     // Queued past the cap, which would otherwise refuse it when the cap is why we close (and
     // recurse through #overflow): it is small, and nothing follows it.
     const bytes = this.encoder.encode(message);
-    if (bytes) {
-      this.#queue.push(bytes);
-      this.#queueBytes += bytes.length;
-    }
+    if (bytes) this.#outbox.append(bytes);
     // A read may be pending: #finish half-closes our side once the queue is delivered, so that
     // the peer sees the end, and closes the connection, which ends that read.
     this.#finish();
@@ -465,8 +461,7 @@ export class Session implements Member {
 
   #overflow(): void {
     // What is queued will never be read in time: drop it, and try to say why before closing.
-    this.#queue = [];
-    this.#queueBytes = 0;
+    this.#outbox.clear();
     this.#chat.leave(this);
     this.closeWith(
       {
@@ -487,22 +482,20 @@ export class Session implements Member {
   /** Hands everything queued to the runtime, one write at a time. Called by the write scheduler. */
   writeQueued(): void {
     this.#scheduled = false;
-    if (!this.#writing && this.#queue.length > 0) this.#writing = this.#writeLoop();
+    if (!this.#writing && this.#outbox.bytes > 0) this.#writing = this.#writeLoop();
   }
 
   async #writeLoop(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const bytes = concatBytes(this.#queue, this.#queueBytes);
-        this.#queue = [];
-        this.#queueBytes = 0;
+      while (this.#outbox.bytes > 0) {
+        const bytes = this.#outbox.take();
         this.#inFlightBytes = bytes.length;
         await this.#conn.write(bytes);
         this.#inFlightBytes = 0;
+        giveBack(bytes);
       }
     } catch {
-      this.#queue = [];
-      this.#queueBytes = 0;
+      this.#outbox.clear();
       this.#markClosing();
       this.#closeReason ||= "write failed";
       this.#conn.close();

@@ -1,6 +1,12 @@
 // What a member's mode means for its connection: how its bytes become inputs, and how server
 // messages become bytes for it. One Wire per session, chosen once its first bytes are in.
-import { encodeFrame, FrameDecoder, parseClientMessage, ProtocolError } from "./protocol.ts";
+import {
+  encodeFrame,
+  FrameDecoder,
+  parseClientMessage,
+  parsePayload,
+  ProtocolError,
+} from "./protocol.ts";
 import { LineDecoder, lineEncoder, type LineInput, parseLine } from "./line_mode.ts";
 import { LegacyDecoder, legacyEncoder } from "./legacy_mode.ts";
 import type { Mode } from "./mode.ts";
@@ -63,9 +69,12 @@ class NativeInputs implements InputDecoder {
     return this.#frames.partial;
   }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
-    return this.#frames.push(chunk).map((frame) =>
-      frame.ok ? attempt(() => parseClientMessage(frame.value))! : frame.error
-    );
+    const inputs: Array<Input | ProtocolError> = [];
+    for (const payload of this.#frames.pushText(chunk)) {
+      const frame = parsePayload(payload);
+      inputs.push(frame.ok ? attempt(() => parseClientMessage(frame.value))! : frame.error);
+    }
+    return inputs;
   }
 }
 
