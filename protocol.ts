@@ -101,7 +101,7 @@ export type DecodedFrame =
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 // One UTF-16 unit per byte, whatever the byte: where every byte is ASCII, this is UTF-8 decoding.
 const latin1 = new TextDecoder("latin1");
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const utf8 = new TextEncoder();
 
 /**
