@@ -28,6 +28,9 @@ export type FloodVerdict =
   | { action: "go"; delayMs: number; warn: boolean }
   | { action: "disconnect" };
 
+// The common verdict, shared: an input goes at once.
+const GO: FloodVerdict = Object.freeze({ action: "go", delayMs: 0, warn: false });
+
 export class FloodGate {
   #tokens: number;
   #updatedAt: number;
@@ -41,13 +44,13 @@ export class FloodGate {
   /** Charges one input arriving at `now` (ms). */
   admit(now: number): FloodVerdict {
     const { ratePerSecond, burst, warnAfterMs, disconnectAfterMs } = this.limits;
-    if (ratePerSecond <= 0) return { action: "go", delayMs: 0, warn: false };
+    if (ratePerSecond <= 0) return GO;
     const earned = (Math.max(0, now - this.#updatedAt) * ratePerSecond) / 1000;
     this.#tokens = Math.min(burst, this.#tokens + earned) - 1;
     this.#updatedAt = now;
     if (this.#tokens >= 0) {
       this.#warned = false;
-      return { action: "go", delayMs: 0, warn: false };
+      return GO;
     }
     // In debt: this input may go once the debt is earned back.
     const delayMs = (-this.#tokens * 1000) / ratePerSecond;

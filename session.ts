@@ -256,7 +256,8 @@ export class Session implements Member {
     const inputs = decoder.push(chunk);
     const now = this.#options.clock();
     this.#liveness.heard(now, decoder.partial);
-    for (const [i, input] of inputs.entries()) {
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i];
       const verdict = this.#floodGate.admit(now);
       if (verdict.action === "disconnect") {
         this.#reject(new ProtocolError("flood", "Disconnected for flooding", true));
@@ -274,8 +275,9 @@ export class Session implements Member {
   // Handles, in order, every held input whose turn has come.
   #handleDue(): void {
     let handled = 0;
+    const now = this.#options.clock();
     for (const { input, releaseAt, bytes } of this.#held) {
-      if (this.#closing || releaseAt > this.#options.clock()) break;
+      if (this.#closing || releaseAt > now) break;
       handled++;
       this.#heldBytes -= bytes;
       if (input instanceof ProtocolError) {
