@@ -1,9 +1,9 @@
 // The benchmark's members, as sockets: over Parley's native protocol, or over Redis pub/sub with a
 // subscribing and a publishing connection each (a subscribed Redis connection cannot publish).
-// Both speak through node:net, so the load generator is the same whatever runtime runs it, and both
-// look only at the bytes they need: a frame's length, a few bytes that say it is a message, and the
-// stamp at the start of its text.
-import net from "node:net";
+// Both speak through the runtime's native sockets (socket.ts), and both look only at the bytes they
+// need: a frame's length, a few bytes that say it is a message, and the stamp at the start of its
+// text.
+import { BenchSocket, type SocketEvents } from "./socket.ts";
 import type { DeliveryTracker } from "./delivery_tracker.ts";
 import {
   benchNick,
@@ -81,10 +81,6 @@ const M = 0x6d, S = 0x73, G = 0x67, E = 0x65, QUOTE = 0x22, J = 0x6a, L = 0x6c;
 const TYPE_AT = '{"type":"'.length; // where a server frame's type begins, as the server writes it
 const utf8 = new TextDecoder();
 
-function connect(host: string, port: number): net.Socket {
-  return net.connect({ host, port, noDelay: true });
-}
-
 abstract class BaseMembers {
   sink: DeliveryTracker | null = null;
   strays = 0;
@@ -96,7 +92,7 @@ abstract class BaseMembers {
   readonly joinLatency = new Histogram();
   readonly failures: string[] = [];
   onFailure: () => void = () => {};
-  protected sockets: net.Socket[] = [];
+  protected sockets: BenchSocket[] = [];
   protected templates: MessageTemplate[] = [];
   protected closing = false;
   // Read once per chunk: every frame of a chunk arrived at the same time.
@@ -115,36 +111,33 @@ abstract class BaseMembers {
     else this.strays++;
   }
 
-  protected watch(
-    socket: net.Socket,
+  /** Opens a socket that fails the join, or once joined the run, if it closes. */
+  protected connect(
     what: string,
     joined: () => boolean,
     reject: (e: Error) => void,
-  ) {
-    socket.on("error", (error) => {
-      if (!joined()) reject(new Error(`${what}: ${error.message}`));
-      else this.fail(`${what}: ${error.message}`);
+    events: Omit<SocketEvents, "close">,
+  ): BenchSocket {
+    const socket = new BenchSocket(this.options.host, this.options.port, {
+      ...events,
+      close: (why) => {
+        if (!joined()) reject(new Error(`${what}: ${why} before it joined`));
+        else this.fail(`${what}: ${why}`);
+      },
     });
-    socket.on("close", () => {
-      if (!joined()) reject(new Error(`${what} was closed before it joined`));
-      else this.fail(`${what} was closed by the server`);
-    });
+    this.sockets.push(socket);
+    return socket;
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    const closed = this.sockets.filter((socket) => !socket.destroyed).map((socket) =>
-      new Promise<void>((resolve) => {
-        socket.once("close", () => resolve());
-        socket.destroy();
-      })
-    );
-    await Promise.all(closed);
+    await Promise.all(this.sockets.map((socket) => socket.destroy()));
   }
 }
 
 class ParleyMembers extends BaseMembers implements Members {
   readonly echoes = false;
+  protected parleySockets: BenchSocket[] = [];
   // Where the last relayed message's text began in its frame: the next is most likely the same.
   #textGuess = 0;
 
@@ -167,10 +160,6 @@ class ParleyMembers extends BaseMembers implements Members {
   #attempt(member: number): Promise<"joined" | "line mode"> {
     const room = this.options.roomOf(member);
     if (this.options.size > 0) this.templates[member] = parleyMessage(member, this.options.size);
-    const socket = connect(this.options.host, this.options.port);
-    this.sockets[member] = socket;
-    // A native client speaks first, at once: a silent one is taken for a person at nc.
-    socket.write(parleyFrame(JSON.stringify({ type: "hello", nick: benchNick(member), room })));
     const what = `parley member ${member}`;
     return new Promise((resolve, reject) => {
       let joined = false;
@@ -227,26 +216,30 @@ class ParleyMembers extends BaseMembers implements Members {
             break;
         }
       });
-      socket.on("data", (chunk: Uint8Array) => {
-        this.now = clockUs();
-        this.reads++;
-        if (!heard) {
-          heard = true;
-          // Every native frame starts with 0x00; line mode's banner starts with "* ".
-          if (chunk[0] !== 0) {
-            socket.destroy();
-            resolve("line mode");
-            return;
+      const socket = this.connect(what, () => joined, reject, {
+        data: (chunk) => {
+          this.now = clockUs();
+          this.reads++;
+          if (!heard) {
+            heard = true;
+            // Every native frame starts with 0x00; line mode's banner starts with "* ".
+            if (chunk[0] !== 0) {
+              socket.destroy();
+              resolve("line mode");
+              return;
+            }
           }
-        }
-        scanner.push(chunk);
+          scanner.push(chunk);
+        },
       });
-      this.watch(socket, what, () => joined, reject);
+      this.parleySockets[member] = socket;
+      // A native client speaks first, at once: a silent one is taken for a person at nc.
+      socket.write(parleyFrame(JSON.stringify({ type: "hello", nick: benchNick(member), room })));
     });
   }
 
   publish(member: number, firstSeq: number, count: number, nowUs: number): void {
-    this.sockets[member].write(this.templates[member].stamp(firstSeq, count, nowUs));
+    this.parleySockets[member].write(this.templates[member].stamp(firstSeq, count, nowUs));
   }
 }
 
@@ -254,13 +247,10 @@ const STAR = 0x2a, MINUS = 0x2d;
 
 class RedisMembers extends BaseMembers implements Members {
   readonly echoes = true;
-  #publishers: net.Socket[] = [];
+  #publishers: BenchSocket[] = [];
 
   join(member: number): Promise<void> {
     const channel = this.options.roomOf(member);
-    const subscriber = connect(this.options.host, this.options.port);
-    this.sockets.push(subscriber);
-    subscriber.write(respCommand("SUBSCRIBE", channel));
     const what = `redis member ${member}`;
     const subscribed = new Promise<void>((resolve, reject) => {
       let joined = false;
@@ -277,33 +267,33 @@ class RedisMembers extends BaseMembers implements Members {
           else this.fail(why);
         }
       });
-      subscriber.on("data", (chunk: Uint8Array) => {
-        this.now = clockUs();
-        this.reads++;
-        scanner.push(chunk);
+      const subscriber = this.connect(what, () => joined, reject, {
+        data: (chunk) => {
+          this.now = clockUs();
+          this.reads++;
+          scanner.push(chunk);
+        },
       });
-      this.watch(subscriber, what, () => joined, reject);
+      subscriber.write(respCommand("SUBSCRIBE", channel));
     });
     if (this.options.size === 0) return subscribed;
 
     this.templates[member] = redisMessage(member, this.options.size, channel);
-    const publisher = connect(this.options.host, this.options.port);
-    this.sockets.push(publisher);
-    this.#publishers[member] = publisher;
     const connected = new Promise<void>((resolve, reject) => {
       let open = false;
-      publisher.once("connect", () => {
-        open = true;
-        resolve();
-      });
       // Each PUBLISH is answered with the number of subscribers it reached; only errors matter.
       const scanner = new RespScanner((bytes, type, firstStart, firstEnd) => {
         if (type === MINUS) {
           this.fail(`${what}'s publisher: ${utf8.decode(bytes.subarray(firstStart, firstEnd))}`);
         }
       });
-      publisher.on("data", (chunk: Uint8Array) => scanner.push(chunk));
-      this.watch(publisher, `${what}'s publisher`, () => open, reject);
+      this.#publishers[member] = this.connect(`${what}'s publisher`, () => open, reject, {
+        data: (chunk) => scanner.push(chunk),
+        connect: () => {
+          open = true;
+          resolve();
+        },
+      });
     });
     return Promise.all([subscribed, connected]).then(() => {});
   }

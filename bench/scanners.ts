@@ -1,7 +1,8 @@
 // Stream splitters for the load generator, with no I/O: Parley's native frames and Redis's RESP
 // replies. Unlike protocol.ts's FrameDecoder they decode nothing: they hand out where each frame
-// lies in the bytes, and the caller looks only at the bytes it needs. Chunks are kept by reference
-// (node:net hands each read its own buffer), and a partial frame waits for the reads that end it.
+// lies in the bytes, and the caller looks only at the bytes it needs. Chunks are valid only while
+// they are pushed (the socket reuses its read buffer), so a partial frame is copied, and waits for
+// the reads that end it.
 
 import { concatBytes } from "../protocol.ts";
 
@@ -64,7 +65,7 @@ export class FrameScanner {
   }
 
   #hold(bytes: Uint8Array): void {
-    this.#pending.push(bytes);
+    this.#pending.push(bytes.slice());
     this.#pendingBytes += bytes.length;
     if (this.#need === 0 && this.#pendingBytes >= HEADER_BYTES) {
       const header = concatBytes(this.#pending, this.#pendingBytes);
@@ -129,7 +130,7 @@ export class RespScanner {
       if (next === INCOMPLETE) break;
       at = next;
     }
-    if (at < bytes.length) this.#rest = bytes.subarray(at);
+    if (at < bytes.length) this.#rest = bytes.slice(at);
   }
 
   // Finds the CRLF that ends the line starting at `at`: sets #lineEnd (the CR) and #next (after
