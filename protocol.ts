@@ -4,6 +4,8 @@
 // A frame is a 4-byte unsigned big-endian payload length L, then L bytes of UTF-8 JSON holding one
 // object with a string field `type`. 1 <= L <= the maximum frame size.
 
+import { Buffer } from "node:buffer";
+
 export const FRAME_HEADER_BYTES = 4;
 export const DEFAULT_MAX_FRAME_BYTES = 65536;
 export const MAX_NICK_CHARS = 32;
@@ -99,9 +101,6 @@ export type DecodedFrame =
   | { ok: false; error: ProtocolError };
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-// One UTF-16 unit per byte, whatever the byte: where every byte is ASCII, this is UTF-8 decoding.
-const latin1 = new TextDecoder("latin1");
-const NON_ASCII = /[\u0080-\uffff]/;
 const utf8 = new TextEncoder();
 
 /**
@@ -140,17 +139,19 @@ export class FrameDecoder {
   pushText(chunk: Uint8Array): Array<string | ProtocolError> {
     const payloads: Array<string | ProtocolError> = [];
     if (this.#failed) return payloads;
-    // Decoded at most once, for all the frames that lie wholly in the chunk: most frames in a busy
-    // stream are ASCII, and a decoder call per frame would cost more than the rest of its work.
-    let chunkText: string | null = null;
+    let chunkBuffer: Buffer | null = null; // `chunk`, for its quick decoding: see decodePayload
     let offset = 0;
     while (true) {
       if (this.#payloadBytes < 0) {
         const need = FRAME_HEADER_BYTES - this.#bufferedBytes;
         if (chunk.length - offset < need) break;
-        const header = this.#take(chunk, offset, need);
+        // Read in place when it is all in `chunk`: a view per frame costs more than the read.
+        const header = this.#bufferedBytes === 0 ? chunk : this.#take(chunk, offset, need);
+        const at = header === chunk ? offset : 0;
         offset += need;
-        const length = ((header[0] << 24) | (header[1] << 16) | (header[2] << 8) | header[3]) >>> 0;
+        const length =
+          ((header[at] << 24) | (header[at + 1] << 16) | (header[at + 2] << 8) | header[at + 3]) >>>
+          0;
         const error = this.#checkLength(length);
         if (error) {
           this.#fail();
@@ -162,13 +163,11 @@ export class FrameDecoder {
       const need = this.#payloadBytes - this.#bufferedBytes;
       if (chunk.length - offset < need) break;
       if (this.#bufferedBytes === 0) {
-        chunkText ??= latin1.decode(chunk);
-        const text = chunkText.slice(offset, offset + need);
-        payloads.push(
-          NON_ASCII.test(text) ? decodeUtf8(chunk.subarray(offset, offset + need)) : text,
-        );
+        chunkBuffer ??= Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+        payloads.push(decodePayload(chunkBuffer, offset, offset + need));
       } else {
-        payloads.push(decodeUtf8(this.#take(chunk, offset, need)));
+        const payload = Buffer.from(this.#take(chunk, offset, need));
+        payloads.push(decodePayload(payload, 0, payload.length));
       }
       offset += need;
       this.#payloadBytes = -1;
@@ -218,12 +217,24 @@ export class FrameDecoder {
   }
 }
 
-function decodeUtf8(payload: Uint8Array): string | ProtocolError {
-  try {
-    return strictUtf8.decode(payload);
-  } catch {
-    return new ProtocolError("invalid_utf8", "Frame payload is not valid UTF-8");
+const REPLACEMENT_CHAR = "\uFFFD";
+const BYTE_ORDER_MARK = 0xfeff;
+
+// The text of `bytes[start, end)`, or invalid_utf8. Buffer's decoding is the quickest in both
+// runtimes, several times quicker than a strict TextDecoder for short payloads, but it replaces
+// what is not UTF-8 with U+FFFD: only a payload that decodes to that character (rare, and maybe
+// genuine) is checked again strictly. A byte order mark is ignored, as TextDecoder ignores it.
+function decodePayload(bytes: Buffer, start: number, end: number): string | ProtocolError {
+  let text = bytes.toString("utf8", start, end);
+  if (text.includes(REPLACEMENT_CHAR)) {
+    try {
+      strictUtf8.decode(bytes.subarray(start, end));
+    } catch {
+      return new ProtocolError("invalid_utf8", "Frame payload is not valid UTF-8");
+    }
   }
+  if (text.charCodeAt(0) === BYTE_ORDER_MARK) text = text.slice(1);
+  return text;
 }
 
 /** A payload's JSON, parsed: what `push` gives for each frame. */
@@ -282,12 +293,13 @@ function reserve(bytes: number): number {
 // Heads the frame written at `start` up to `end` with its length, and hands it out.
 function finishFrame(start: number, end: number): Uint8Array {
   const length = end - start - FRAME_HEADER_BYTES;
-  slab[start] = length >>> 24;
-  slab[start + 1] = (length >>> 16) & 0xff;
-  slab[start + 2] = (length >>> 8) & 0xff;
-  slab[start + 3] = length & 0xff;
+  const bytes = slab;
+  bytes[start] = length >>> 24;
+  bytes[start + 1] = (length >>> 16) & 0xff;
+  bytes[start + 2] = (length >>> 8) & 0xff;
+  bytes[start + 3] = length & 0xff;
   slabUsed = end;
-  return slab.subarray(start, end);
+  return bytes.subarray(start, end);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
