@@ -57,6 +57,19 @@ function attempt(parse: () => Input | null): Input | ProtocolError | null {
   }
 }
 
+// A chat message as a client sends it with JSON.stringify({ type, text, room }), when its strings
+// hold nothing that JSON escapes: nearly every message. One regular expression takes it apart,
+// with the same result as JSON.parse and parseClientMessage, in a fraction of their time; anything
+// else, down to a space between the fields, goes the general way.
+const PLAIN_MSG = /^\{"type":"msg","text":"([^"\\\p{Cc}]*)"(?:,"room":"([^"\\\p{Cc}]*)")?\}$/u;
+
+function plainMsg(payload: string): Input | null {
+  const match = PLAIN_MSG.exec(payload);
+  if (match === null) return null;
+  const [, text, room] = match;
+  return room === undefined ? { type: "msg", text } : { type: "msg", text, room };
+}
+
 class NativeInputs implements InputDecoder {
   #frames: FrameDecoder;
   constructor(maxFrameBytes: number) {
@@ -71,6 +84,11 @@ class NativeInputs implements InputDecoder {
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
     for (const payload of this.#frames.pushText(chunk)) {
+      const plain = typeof payload === "string" ? plainMsg(payload) : null;
+      if (plain) {
+        inputs.push(plain);
+        continue;
+      }
       const frame = parsePayload(payload);
       inputs.push(frame.ok ? attempt(() => parseClientMessage(frame.value))! : frame.error);
     }
