@@ -82,14 +82,15 @@ export type ChatMessage = {
 };
 
 export type ServerMessage =
-  | { type: "welcome"; nick: string; room: string; members: string[] }
-  | { type: "joined"; room: string; members: string[] }
+  // `count` only where `members` names some of them: a large room (room.ts).
+  | { type: "welcome"; nick: string; room: string; members: string[]; count?: number }
+  | { type: "joined"; room: string; members: string[]; count?: number }
   | ChatMessage
   | { type: "history_end"; room: string }
   | { type: "join"; nick: string; room: string }
   | { type: "leave"; nick: string; room: string }
   | { type: "nick"; from: string; nick: string; room: string }
-  | { type: "who"; room: string; members: string[] }
+  | { type: "who"; room: string; members: string[]; count?: number }
   | { type: "rooms"; rooms: Array<{ name: string; members: number }> }
   | { type: "notice"; text: string }
   | { type: "error"; code: ErrorCode; message: string }
@@ -492,6 +493,12 @@ function describeChat(message: ChatMessage): string {
   return `${when}${where}${said}`;
 }
 
+// Nicks as a list, saying how many more there are when a large room named only some of `count`.
+function listed(nicks: string[], count = nicks.length): string {
+  const more = count - nicks.length;
+  return more > 0 ? `${nicks.join(", ")} and ${more} more` : nicks.join(", ");
+}
+
 /**
  * How a server message reads as one line of text, as the client and line-mode members show it;
  * null for messages that people need not see.
@@ -510,7 +517,7 @@ export function describe(message: ServerMessage): string | null {
     case "nick":
       return `* ${message.from} is now known as ${message.nick}`;
     case "who":
-      return `* in ${message.room}: ${message.members.join(", ")}`;
+      return `* in ${message.room}: ${listed(message.members, message.count)}`;
     case "rooms":
       return `* rooms: ${
         message.rooms.map((room) => `${room.name} (${room.members})`).join(", ") || "none"
@@ -519,13 +526,14 @@ export function describe(message: ServerMessage): string | null {
       return `* ${message.text}`;
     case "welcome": {
       const others = message.members.filter((nick) => nick !== message.nick);
-      const company = others.length === 0
+      const unnamed = message.count === undefined ? undefined : message.count - 1;
+      const company = others.length === 0 && !unnamed
         ? "nobody else is here yet"
-        : `here: ${others.join(", ")}`;
+        : `here: ${listed(others, unnamed)}`;
       return `* you are ${message.nick} in ${message.room}; ${company}`;
     }
     case "joined":
-      return `* you joined ${message.room}; here: ${message.members.join(", ")}`;
+      return `* you joined ${message.room}; here: ${listed(message.members, message.count)}`;
     case "error":
       return `* ${message.message}`;
     case "history_end":

@@ -83,10 +83,25 @@ export class Room {
     deliver(message, this.members, except);
   }
 
-  nicks(): string[] {
-    return [...this.members].map((member) => member.nick!);
+  /** The members' nicks, longest here first, at most `limit` of them. */
+  nicks(limit = Infinity): string[] {
+    const nicks: string[] = [];
+    for (const member of this.members) {
+      if (nicks.length >= limit) break;
+      nicks.push(member.nick!);
+    }
+    return nicks;
   }
 }
+
+/**
+ * From this many members on, a room is large and behaves as big chat rooms do (Twitch's chat, for
+ * one, past 1000): joins and leaves are no longer announced to everyone, and member lists name
+ * this many, with the whole count beside them. Otherwise N members joining cost N²/2 notices and
+ * N²/2 names in welcomes: for 10,000, 50 million of each, which fill the server's memory and the
+ * members' screens with nothing anyone reads.
+ */
+export const LARGE_ROOM_MEMBERS = 1000;
 
 /** How many rooms one member may be in at once. */
 export const MAX_ROOMS_PER_MEMBER = 20;
@@ -115,9 +130,26 @@ export class Chat {
   #history: History;
   #privateIds = 0;
   #guests = 0;
+  #largeRoom: number;
 
-  constructor(history: History = new History({ limit: 50, dataDir: null })) {
+  constructor(
+    history: History = new History({ limit: 50, dataDir: null }),
+    largeRoom = LARGE_ROOM_MEMBERS,
+  ) {
     this.#history = history;
+    this.#largeRoom = largeRoom;
+  }
+
+  // A room's members for a welcome, joined or who: all of them, or in a large room as many as
+  // LARGE_ROOM_MEMBERS, with `count` saying how many there are in all.
+  #memberList(room: Room): { members: string[]; count?: number } {
+    const members = room.nicks(this.#largeRoom);
+    return members.length < room.members.size ? { members, count: room.members.size } : { members };
+  }
+
+  // Joins and leaves are told in rooms that are not large (without the member in question).
+  #announce(room: Room, message: ServerMessage): void {
+    if (room.members.size < this.#largeRoom) room.broadcast(message);
   }
 
   /** The welcome for `member`, after telling the room it joined; throws ProtocolError if it cannot. */
@@ -135,7 +167,7 @@ export class Chat {
     this.#byNick.set(nameKey(nick), member);
     member.nick = nick;
     const room = this.#enter(member, roomName);
-    return { type: "welcome", nick, room: room.name, members: room.nicks() };
+    return { type: "welcome", nick, room: room.name, ...this.#memberList(room) };
   }
 
   /**
@@ -147,7 +179,7 @@ export class Chat {
     const roomIssue = roomProblem(roomName);
     if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
     const room = this.#enter(member, roomName);
-    return { type: "joined", room: room.name, members: room.nicks() };
+    return { type: "joined", room: room.name, ...this.#memberList(room) };
   }
 
   #enter(member: Member, roomName: string): Room {
@@ -166,7 +198,7 @@ export class Chat {
       room = new Room(roomName, this.#history.lastId(nameKey(roomName)));
       this.#rooms.set(nameKey(roomName), room);
     }
-    room.broadcast({ type: "join", nick: member.nick!, room: room.name });
+    this.#announce(room, { type: "join", nick: member.nick!, room: room.name });
     room.members.add(member);
     member.rooms.add(room);
     member.room = room;
@@ -183,7 +215,10 @@ export class Chat {
     if (member.rooms.size === 1) {
       throw new ProtocolError("last_room", `${room.name} is your only room; /join another first`);
     }
-    room.broadcast({ type: "leave", nick, room: room.name });
+    // Told before it goes, so that the member hears it too: its answer to part.
+    if (room.members.size - 1 < this.#largeRoom) {
+      room.broadcast({ type: "leave", nick, room: room.name });
+    }
     this.#remove(member, room);
     if (member.room === room) member.room = [...member.rooms].at(-1)!;
   }
@@ -195,7 +230,7 @@ export class Chat {
     this.#byNick.delete(nameKey(nick));
     for (const room of member.rooms) {
       this.#remove(member, room);
-      room.broadcast({ type: "leave", nick, room: room.name });
+      this.#announce(room, { type: "leave", nick, room: room.name });
     }
     member.nick = null;
     member.room = null;
@@ -290,7 +325,7 @@ export class Chat {
     nickOf(member);
     const room = roomName === undefined ? member.room! : this.#rooms.get(nameKey(roomName));
     if (!room) throw new ProtocolError("no_such_room", `There is no room called ${roomName}`);
-    return { type: "who", room: room.name, members: room.nicks() };
+    return { type: "who", room: room.name, ...this.#memberList(room) };
   }
 
   /** Every room, with how many are in it, by name. */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Chat, type Encoder, type Member, type Room } from "../room.ts";
-import { type ErrorCode, ProtocolError, type ServerMessage } from "../protocol.ts";
+import { describe, type ErrorCode, ProtocolError, type ServerMessage } from "../protocol.ts";
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -260,4 +260,69 @@ test("Chat.say before join is refused with not_joined", () => {
   assert.deepEqual(alice.take(), []);
   chat.leave(alice);
   assertRefused(() => chat.say(alice, "still here?", 1), "not_joined");
+});
+
+test("A large room stops announcing joins and leaves, and lists only some members with a count", () => {
+  const chat = new Chat(undefined, 3); // large from 3 members on
+  const alice = joined(chat, "alice");
+  const bob = joined(chat, "bob");
+  assert.deepEqual(alice.take(), [{ type: "join", nick: "bob", room: "lobby" }]);
+  // The third joins a room of two: still announced. The fourth joins a large room: not.
+  const carol = new FakeMember();
+  assert.deepEqual(chat.join(carol, "carol"), {
+    type: "welcome",
+    nick: "carol",
+    room: "lobby",
+    members: ["alice", "bob", "carol"],
+  });
+  assert.deepEqual(alice.take(), [{ type: "join", nick: "carol", room: "lobby" }]);
+  assert.deepEqual(bob.take(), [{ type: "join", nick: "carol", room: "lobby" }]);
+  const dave = new FakeMember();
+  assert.deepEqual(chat.join(dave, "dave"), {
+    type: "welcome",
+    nick: "dave",
+    room: "lobby",
+    members: ["alice", "bob", "carol"],
+    count: 4,
+  });
+  assert.deepEqual([...alice.take(), ...bob.take(), ...carol.take()], []);
+  assert.deepEqual(chat.who(alice), {
+    type: "who",
+    room: "lobby",
+    members: ["alice", "bob", "carol"],
+    count: 4,
+  });
+  // Leaving a large room is as quiet; once it is small again, joins and leaves are told again.
+  chat.leave(dave);
+  assert.deepEqual([...alice.take(), ...bob.take(), ...carol.take()], []);
+  chat.leave(carol);
+  assert.deepEqual(alice.take(), [{ type: "leave", nick: "carol", room: "lobby" }]);
+  assert.deepEqual(chat.who(bob), { type: "who", room: "lobby", members: ["alice", "bob"] });
+  // Chat goes on as ever in a large room.
+  const erin = joined(chat, "erin");
+  const frank = joined(chat, "frank");
+  alice.take();
+  bob.take();
+  erin.take();
+  chat.say(frank, "hi all", 1);
+  for (const member of [alice, bob, erin]) {
+    assert.deepEqual(member.take().map((message) => message.type === "msg" && message.text), [
+      "hi all",
+    ]);
+  }
+});
+
+test("describe says how many more a large room's lists leave out", () => {
+  assert.equal(
+    describe({ type: "who", room: "lobby", members: ["a", "b"], count: 1002 }),
+    "* in lobby: a, b and 1000 more",
+  );
+  assert.equal(
+    describe({ type: "welcome", nick: "me", room: "lobby", members: ["a", "me"], count: 5 }),
+    "* you are me in lobby; here: a and 3 more",
+  );
+  assert.equal(
+    describe({ type: "joined", room: "den", members: ["a"], count: 2 }),
+    "* you joined den; here: a and 1 more",
+  );
 });
