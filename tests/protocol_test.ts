@@ -415,3 +415,32 @@ test("textProblem allows 4096 UTF-8 bytes but not 4097", () => {
   assertTextProblem("a".repeat(4092) + "🎉", null);
   assertTextProblem("a".repeat(4093) + "🎉", "text_too_long");
 });
+
+test("FrameDecoder keeps a genuine U+FFFD and ignores a leading byte order mark", () => {
+  const decoder = new FrameDecoder();
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
+  const frames = decoder.push(concat(
+    jsonFrame({ type: "msg", text: "\uFFFD stays" }),
+    rawFrame(concat(bom, utf8.encode(JSON.stringify(SAMPLE)))),
+  ));
+  assert.deepEqual(frames, [
+    { ok: true, value: { type: "msg", text: "\uFFFD stays" } },
+    { ok: true, value: SAMPLE },
+  ]);
+});
+
+test("encodeFrame never reuses the bytes of a frame it handed out", () => {
+  // Enough frames to fill several of the slabs they are cut from, all kept and checked at the end.
+  const messages: ServerMessage[] = Array.from({ length: 3000 }, (_, i) => ({
+    type: "msg",
+    id: i,
+    from: `member${i % 7}`,
+    room: "lobby",
+    text: "é".repeat(i % 50) + "x".repeat(i % 90),
+    ts: 1_700_000_000_000 + i,
+  }));
+  const frames = messages.map(encodeFrame);
+  const decoder = new FrameDecoder();
+  assert.deepEqual(values(decoder.push(concatBytes(frames))), messages);
+  assert.equal(decoder.bufferedBytes, 0);
+});
