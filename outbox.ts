@@ -3,11 +3,21 @@
 // and none per write: the arrays are lent from a pool that all connections share, and go back to
 // it once written, so an idle connection holds none.
 
-const BUFFER_BYTES = 64 * 1024;
+// Arrays come in sizes of powers of two, from the smallest on, and grow by doubling: a member
+// sent one notice holds 1 KiB while it waits, not the size of a busy member's write.
+const SMALLEST_BYTES = 1024;
+// Larger arrays were for one burst, and are left to the garbage collector.
+const LARGEST_POOLED_BYTES = 64 * 1024;
 // Enough to serve a busy server's writes of one turn of the event loop without allocating; at
-// most 4 MiB held while nothing is written.
-const POOL_SIZE = 64;
-const pool: Uint8Array[] = [];
+// most 4 MiB held in all while nothing is written.
+const POOLED_PER_SIZE = 32;
+const pools = new Map<number, Uint8Array[]>(); // by size
+
+function lend(bytes: number): Uint8Array {
+  let size = SMALLEST_BYTES;
+  while (size < bytes) size *= 2;
+  return pools.get(size)?.pop() ?? new Uint8Array(size);
+}
 
 export class Outbox {
   #buffer: Uint8Array | null = null;
@@ -21,9 +31,9 @@ export class Outbox {
   /** Queues a copy of `bytes`: the caller may reuse them. */
   append(bytes: Uint8Array): void {
     const needed = this.#used + bytes.length;
-    let buffer = this.#buffer ??= pool.pop() ?? new Uint8Array(BUFFER_BYTES);
+    let buffer = this.#buffer ??= lend(needed);
     if (needed > buffer.length) {
-      const larger = new Uint8Array(Math.max(needed, buffer.length * 2));
+      const larger = lend(needed);
       larger.set(buffer.subarray(0, this.#used));
       giveBack(buffer);
       buffer = this.#buffer = larger;
@@ -53,8 +63,9 @@ export class Outbox {
 
 /** Returns an array that `take` gave, once it is written, so another connection can use it. */
 export function giveBack(taken: Uint8Array): void {
-  // Arrays grown past the usual size were for one burst: they are left to the garbage collector.
-  if (taken.buffer.byteLength === BUFFER_BYTES && pool.length < POOL_SIZE) {
-    pool.push(new Uint8Array(taken.buffer));
-  }
+  const size = taken.buffer.byteLength;
+  if (size < SMALLEST_BYTES || size > LARGEST_POOLED_BYTES) return;
+  let pool = pools.get(size);
+  if (!pool) pools.set(size, pool = []);
+  if (pool.length < POOLED_PER_SIZE) pool.push(new Uint8Array(taken.buffer));
 }
