@@ -1,16 +1,30 @@
-// The bytes waiting to be written to one connection. Frames are copied in as they are queued, so
-// that whatever is queued between two writes goes out as one array, with no allocation per frame
-// and none per write: the arrays are lent from a pool that all connections share, and go back to
-// it once written, so an idle connection holds none.
+// The bytes waiting to be written to one connection, gathered so that whatever is queued between
+// two writes goes out as one array, at as little cost per frame as can be.
+//
+// Frames are never changed once encoded (protocol.ts cuts them from slabs it never reuses), and a
+// busy room's frames lie one after another in a slab. So the outbox keeps references, not copies:
+// a frame that starts where the last one ended only moves the end of a run. A member who said
+// nothing in a turn of the event loop receives one run, written straight from the slab; one who
+// spoke receives a run between each of its own messages, copied into one array to be written.
+//
+// References keep their slabs alive while they wait. So that a member who is slow to read cannot
+// hold many slabs for a few bytes of each, an outbox that would refer to more than
+// MAX_REFERENCED_BUFFERS different ones copies what it holds into an array of its own, and copies
+// everything after into it too until it is taken. Its arrays are lent from a pool that all
+// connections share and go back to it once written, so an idle connection holds none.
+
+const MAX_REFERENCED_BUFFERS = 2;
+// Past this many runs, copying them once is cheaper than keeping them apart.
+const MAX_RUNS = 16;
 
 // Arrays come in sizes of powers of two, from the smallest on, and grow by doubling: a member
 // sent one notice holds 1 KiB while it waits, not the size of a busy member's write.
 const SMALLEST_BYTES = 1024;
 // Larger arrays were for one burst, and are left to the garbage collector.
-const LARGEST_POOLED_BYTES = 64 * 1024;
+const LARGEST_POOLED_BYTES = 256 * 1024;
 // Enough to serve a busy server's writes of one turn of the event loop without allocating; at
-// most 4 MiB held in all while nothing is written.
-const POOLED_PER_SIZE = 32;
+// most 8 MiB held in all while nothing is written.
+const POOLED_PER_SIZE = 16;
 const pools = new Map<number, Uint8Array[]>(); // by size
 
 function lend(bytes: number): Uint8Array {
@@ -19,53 +33,136 @@ function lend(bytes: number): Uint8Array {
   return pools.get(size)?.pop() ?? new Uint8Array(size);
 }
 
+function giveBack(lent: Uint8Array): void {
+  const size = lent.buffer.byteLength;
+  if (size < SMALLEST_BYTES || size > LARGEST_POOLED_BYTES) return;
+  let pool = pools.get(size);
+  if (!pool) pools.set(size, pool = []);
+  if (pool.length < POOLED_PER_SIZE) pool.push(new Uint8Array(lent.buffer));
+}
+
 export class Outbox {
-  #buffer: Uint8Array | null = null;
-  #used = 0;
+  #bytes = 0;
+  // Referring: the runs closed so far, and the open one, [#openStart, #openEnd) of #openBuffer.
+  #runs: Uint8Array[] = [];
+  #openBuffer: ArrayBufferLike | null = null;
+  #openStart = 0;
+  #openEnd = 0;
+  #lastBuffer: ArrayBufferLike | null = null; // the buffer of the latest run
+  #referenced = 0; // different buffers among the runs
+  // Copying: an array of our own, #ownUsed bytes of it queued; null while referring.
+  #own: Uint8Array | null = null;
+  #ownUsed = 0;
+  // The array of ours that the last `take` handed out, until `release`.
+  #inFlight: Uint8Array | null = null;
 
   /** Bytes queued and not yet taken. */
   get bytes(): number {
-    return this.#used;
+    return this.#bytes;
   }
 
-  /** Queues a copy of `bytes`: the caller may reuse them. */
+  /** Queues `bytes`, which must not change afterwards: they may be written as they are. */
   append(bytes: Uint8Array): void {
-    const needed = this.#used + bytes.length;
-    let buffer = this.#buffer ??= lend(needed);
-    if (needed > buffer.length) {
-      const larger = lend(needed);
-      larger.set(buffer.subarray(0, this.#used));
-      giveBack(buffer);
-      buffer = this.#buffer = larger;
+    const length = bytes.length;
+    if (length === 0) return;
+    this.#bytes += length;
+    if (this.#own !== null) return this.#copy(bytes);
+    const buffer = bytes.buffer;
+    if (buffer === this.#openBuffer && bytes.byteOffset === this.#openEnd) {
+      this.#openEnd += length;
+      return;
     }
-    buffer.set(bytes, this.#used);
-    this.#used = needed;
+    if (this.#openBuffer !== null) this.#closeRun();
+    if (buffer !== this.#lastBuffer) this.#referenced++;
+    this.#lastBuffer = buffer;
+    if (this.#referenced > MAX_REFERENCED_BUFFERS || this.#runs.length >= MAX_RUNS) {
+      this.#startCopying();
+      return this.#copy(bytes);
+    }
+    this.#openBuffer = buffer;
+    this.#openStart = bytes.byteOffset;
+    this.#openEnd = bytes.byteOffset + length;
   }
 
   /**
-   * Everything queued, as one array, and the outbox starts again empty. Once the array is written
-   * (and only then: the runtime reads it until its write is done), `giveBack` lends it again.
+   * Everything queued, as one array, and the outbox starts again empty. The array is valid until
+   * `release`, which the caller must call once it is written (the runtime reads it until then).
    */
   take(): Uint8Array {
-    const taken = (this.#buffer ?? new Uint8Array(0)).subarray(0, this.#used);
-    this.#buffer = null;
-    this.#used = 0;
+    let taken: Uint8Array;
+    if (this.#own !== null) {
+      taken = this.#own.subarray(0, this.#ownUsed);
+      this.#inFlight = this.#own;
+    } else if (this.#runs.length === 0) {
+      taken = this.#openBuffer === null ? new Uint8Array(0) : this.#openRun();
+    } else {
+      this.#closeRun();
+      const own = lend(this.#bytes);
+      let at = 0;
+      for (const run of this.#runs) {
+        own.set(run, at);
+        at += run.length;
+      }
+      taken = own.subarray(0, at);
+      this.#inFlight = own;
+    }
+    this.#reset();
     return taken;
+  }
+
+  /** The array that `take` gave is written: its memory, if ours, may be lent again. */
+  release(): void {
+    if (this.#inFlight) giveBack(this.#inFlight);
+    this.#inFlight = null;
   }
 
   /** Drops everything queued. */
   clear(): void {
-    if (this.#buffer) giveBack(this.#buffer);
-    this.#buffer = null;
-    this.#used = 0;
+    if (this.#own) giveBack(this.#own);
+    this.#reset();
   }
-}
 
-/** Returns an array that `take` gave, once it is written, so another connection can use it. */
-export function giveBack(taken: Uint8Array): void {
-  const size = taken.buffer.byteLength;
-  if (size < SMALLEST_BYTES || size > LARGEST_POOLED_BYTES) return;
-  let pool = pools.get(size);
-  if (!pool) pools.set(size, pool = []);
-  if (pool.length < POOLED_PER_SIZE) pool.push(new Uint8Array(taken.buffer));
+  #reset(): void {
+    this.#bytes = 0;
+    this.#runs = [];
+    this.#openBuffer = null;
+    this.#lastBuffer = null;
+    this.#referenced = 0;
+    this.#own = null;
+    this.#ownUsed = 0;
+  }
+
+  #openRun(): Uint8Array {
+    return new Uint8Array(this.#openBuffer!, this.#openStart, this.#openEnd - this.#openStart);
+  }
+
+  #closeRun(): void {
+    this.#runs.push(this.#openRun());
+    this.#openBuffer = null;
+  }
+
+  // From now until `take`, everything queued is copied into an array of our own.
+  #startCopying(): void {
+    const runs = this.#runs;
+    this.#runs = [];
+    this.#openBuffer = null;
+    this.#lastBuffer = null;
+    this.#referenced = 0;
+    this.#own = lend(this.#bytes);
+    this.#ownUsed = 0;
+    for (const run of runs) this.#copy(run);
+  }
+
+  #copy(bytes: Uint8Array): void {
+    let own = this.#own!;
+    const needed = this.#ownUsed + bytes.length;
+    if (needed > own.length) {
+      const larger = lend(needed);
+      larger.set(own.subarray(0, this.#ownUsed));
+      giveBack(own);
+      own = this.#own = larger;
+    }
+    own.set(bytes, this.#ownUsed);
+    this.#ownUsed = needed;
+  }
 }

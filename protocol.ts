@@ -269,7 +269,7 @@ export function concatBytes(
 // Frames are cut from shared slabs. In V8 a typed array of its own costs a separate allocation of
 // its memory, several times the cost of the encoding; a slab is freed with the last frame cut from
 // it, and sessions copy frames into their own buffers as they queue them, so none lives long.
-const SLAB_BYTES = 64 * 1024;
+const SLAB_BYTES = 256 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
 

@@ -4,7 +4,7 @@
 import type { Connection } from "./runtime.ts";
 import type { Chat, Encoder, Member, Room } from "./room.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "./protocol.ts";
-import { giveBack, Outbox } from "./outbox.ts";
+import { Outbox } from "./outbox.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "./mode.ts";
 import { LINE_HELP } from "./line_mode.ts";
 import { createWire, type Input, nativeEncoder, type Wire, type WireLimits } from "./wire.ts";
@@ -494,7 +494,7 @@ export class Session implements Member {
         this.#inFlightBytes = bytes.length;
         await this.#conn.write(bytes);
         this.#inFlightBytes = 0;
-        giveBack(bytes);
+        this.#outbox.release();
       }
     } catch {
       this.#outbox.clear();

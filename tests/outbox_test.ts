@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { giveBack, Outbox } from "../outbox.ts";
+import { Outbox } from "../outbox.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -13,18 +13,56 @@ test("Outbox hands out what was appended, in order, as one array, and starts aga
   outbox.append(bytes(3));
   assert.equal(outbox.bytes, 3);
   assert.deepEqual(outbox.take(), bytes(1, 2, 3));
+  outbox.release();
   assert.equal(outbox.bytes, 0);
   outbox.append(bytes(4));
   assert.deepEqual(outbox.take(), bytes(4));
 });
 
-test("Outbox copies what it is given: the caller may reuse its array at once", () => {
+test("Outbox writes frames that lie one after another straight from where they lie", () => {
+  const slab = new Uint8Array(100).map((_, i) => i);
   const outbox = new Outbox();
-  const reused = bytes(1, 2, 3);
-  outbox.append(reused);
-  reused.fill(9);
-  outbox.append(reused);
-  assert.deepEqual(outbox.take(), bytes(1, 2, 3, 9, 9, 9));
+  outbox.append(slab.subarray(0, 10));
+  outbox.append(slab.subarray(10, 25));
+  outbox.append(slab.subarray(25, 26));
+  const taken = outbox.take();
+  assert.deepEqual(taken, slab.subarray(0, 26));
+  assert.equal(taken.buffer, slab.buffer, "a view of the slab, not a copy");
+  outbox.release();
+});
+
+test("Outbox joins runs with gaps between them (a member's own messages) into one array", () => {
+  const slab = new Uint8Array(100).map((_, i) => i);
+  const other = bytes(200, 201);
+  const outbox = new Outbox();
+  outbox.append(slab.subarray(0, 10));
+  outbox.append(slab.subarray(20, 30)); // 10..20 was the member's own
+  outbox.append(other);
+  outbox.append(slab.subarray(30, 40)); // after the other buffer: a new run
+  const taken = outbox.take();
+  assert.deepEqual(
+    taken,
+    Uint8Array.from([
+      ...slab.subarray(0, 10),
+      ...slab.subarray(20, 30),
+      200,
+      201,
+      ...slab.subarray(30, 40),
+    ]),
+  );
+  assert.notEqual(taken.buffer, slab.buffer);
+  outbox.release();
+});
+
+test("Outbox copies rather than hold more than two buffers alive, and keeps every byte", () => {
+  const pieces = Array.from({ length: 5 }, (_, i) => bytes(i, i, i));
+  const outbox = new Outbox();
+  for (const piece of pieces) outbox.append(piece);
+  // Once it copies, later changes to the pieces (which callers must not make) no longer show:
+  // proof that nothing refers to them.
+  for (const piece of pieces) piece.fill(9);
+  assert.deepEqual(outbox.take(), bytes(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4));
+  outbox.release();
 });
 
 test("Outbox grows past its usual size for a burst, and keeps every byte", () => {
@@ -34,32 +72,30 @@ test("Outbox grows past its usual size for a burst, and keeps every byte", () =>
   const taken = outbox.take();
   assert.equal(taken.length, 300_000);
   for (let i = 0; i < 300; i++) assert.deepEqual(taken.subarray(i * 1000, (i + 1) * 1000), piece);
-  giveBack(taken); // too large to keep: left to the garbage collector, and harmless
+  outbox.release(); // too large to keep: left to the garbage collector, and harmless
 });
 
-test("An array taken and not given back is never lent to another outbox", () => {
+test("An array taken and not yet released is never lent to another outbox", () => {
   const first = new Outbox();
   const second = new Outbox();
-  first.append(bytes(1, 1, 1));
+  for (const value of [1, 2, 3]) first.append(bytes(value)); // three buffers: copied
   const inFlight = first.take(); // as if a write of it were still in progress
-  second.append(bytes(2, 2, 2));
-  first.append(bytes(3, 3, 3));
-  assert.deepEqual(inFlight, bytes(1, 1, 1));
-  const secondTaken = second.take();
-  const firstTaken = first.take();
-  assert.deepEqual(secondTaken, bytes(2, 2, 2));
-  assert.deepEqual(firstTaken, bytes(3, 3, 3));
-  // Given back, an array is lent again, and what was in it is written over, not handed out.
-  giveBack(inFlight);
-  giveBack(secondTaken);
-  second.append(bytes(4));
-  assert.deepEqual(second.take(), bytes(4));
-  assert.deepEqual(firstTaken, bytes(3, 3, 3));
+  for (const value of [4, 5, 6]) second.append(bytes(value));
+  for (const value of [7, 8, 9]) first.append(bytes(value));
+  assert.deepEqual(inFlight, bytes(1, 2, 3));
+  assert.deepEqual(second.take(), bytes(4, 5, 6));
+  // Released, an array is lent again, and what was in it is written over, not handed out.
+  first.release();
+  second.release();
+  assert.deepEqual(first.take(), bytes(7, 8, 9));
+  first.release();
+  for (const value of [10, 11, 12]) second.append(bytes(value));
+  assert.deepEqual(second.take(), bytes(10, 11, 12));
 });
 
 test("Outbox.clear drops what was queued", () => {
   const outbox = new Outbox();
-  outbox.append(bytes(1, 2, 3));
+  for (const value of [1, 2, 3]) outbox.append(bytes(value));
   outbox.clear();
   assert.equal(outbox.bytes, 0);
   outbox.append(bytes(4));
