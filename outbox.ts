@@ -8,14 +8,15 @@
 // spoke receives a run between each of its own messages, copied into one array to be written.
 //
 // References keep their slabs alive while they wait. So that a member who is slow to read cannot
-// hold many slabs for a few bytes of each, an outbox that would refer to more than
-// MAX_REFERENCED_BUFFERS different ones copies what it holds into an array of its own, and copies
-// everything after into it too until it is taken. Its arrays are lent from a pool that all
-// connections share and go back to it once written, so an idle connection holds none.
+// hold many slabs for a few bytes of each, an outbox whose references would hold more than
+// PINNED_ALLOWANCE bytes of buffers, and more than twice what it has queued, copies what it holds
+// into an array of its own, and copies everything after into it too until it is taken. Its arrays
+// are lent from a pool that all connections share and go back to it once written, so an idle
+// connection holds none.
 
-const MAX_REFERENCED_BUFFERS = 2;
-// Past this many runs, copying them once is cheaper than keeping them apart.
-const MAX_RUNS = 16;
+const PINNED_ALLOWANCE = 512 * 1024; // two slabs
+// Past this many runs, one copy is cheaper than keeping them apart.
+const MAX_RUNS = 256;
 
 // Arrays come in sizes of powers of two, from the smallest on, and grow by doubling: a member
 // sent one notice holds 1 KiB while it waits, not the size of a busy member's write.
@@ -49,7 +50,7 @@ export class Outbox {
   #openStart = 0;
   #openEnd = 0;
   #lastBuffer: ArrayBufferLike | null = null; // the buffer of the latest run
-  #referenced = 0; // different buffers among the runs
+  #pinned = 0; // bytes of the different buffers that the runs refer to
   // Copying: an array of our own, #ownUsed bytes of it queued; null while referring.
   #own: Uint8Array | null = null;
   #ownUsed = 0;
@@ -73,9 +74,10 @@ export class Outbox {
       return;
     }
     if (this.#openBuffer !== null) this.#closeRun();
-    if (buffer !== this.#lastBuffer) this.#referenced++;
+    if (buffer !== this.#lastBuffer) this.#pinned += buffer.byteLength;
     this.#lastBuffer = buffer;
-    if (this.#referenced > MAX_REFERENCED_BUFFERS || this.#runs.length >= MAX_RUNS) {
+    const pinnedTooMuch = this.#pinned > PINNED_ALLOWANCE && this.#pinned > 2 * this.#bytes;
+    if (pinnedTooMuch || this.#runs.length >= MAX_RUNS) {
       this.#startCopying();
       return this.#copy(bytes);
     }
@@ -127,7 +129,7 @@ export class Outbox {
     this.#runs = [];
     this.#openBuffer = null;
     this.#lastBuffer = null;
-    this.#referenced = 0;
+    this.#pinned = 0;
     this.#own = null;
     this.#ownUsed = 0;
   }
@@ -147,7 +149,7 @@ export class Outbox {
     this.#runs = [];
     this.#openBuffer = null;
     this.#lastBuffer = null;
-    this.#referenced = 0;
+    this.#pinned = 0;
     this.#own = lend(this.#bytes);
     this.#ownUsed = 0;
     for (const run of runs) this.#copy(run);

@@ -167,8 +167,9 @@ export class FrameDecoder {
         chunkBuffer ??= Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
         payloads.push(decodePayload(chunkBuffer, offset, offset + need));
       } else {
-        const payload = Buffer.from(this.#take(chunk, offset, need));
-        payloads.push(decodePayload(payload, 0, payload.length));
+        const payload = this.#take(chunk, offset, need);
+        const view = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+        payloads.push(decodePayload(view, 0, payload.length));
       }
       offset += need;
       this.#payloadBytes = -1;

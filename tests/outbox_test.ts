@@ -54,14 +54,26 @@ test("Outbox joins runs with gaps between them (a member's own messages) into on
   outbox.release();
 });
 
-test("Outbox copies rather than hold more than two buffers alive, and keeps every byte", () => {
-  const pieces = Array.from({ length: 5 }, (_, i) => bytes(i, i, i));
+test("Outbox copies rather than hold large buffers alive for a few bytes of each", () => {
+  // Three slab-sized buffers, a few bytes queued from each: referring would hold 768 KiB for 9.
+  const slabs = Array.from({ length: 3 }, (_, i) => new Uint8Array(256 * 1024).fill(i));
   const outbox = new Outbox();
-  for (const piece of pieces) outbox.append(piece);
-  // Once it copies, later changes to the pieces (which callers must not make) no longer show:
-  // proof that nothing refers to them.
-  for (const piece of pieces) piece.fill(9);
-  assert.deepEqual(outbox.take(), bytes(0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4));
+  for (const slab of slabs) outbox.append(slab.subarray(0, 3));
+  // Once it copies, later changes to the slabs (which encoders never make) no longer show: proof
+  // that nothing refers to them.
+  for (const slab of slabs) slab.fill(9);
+  assert.deepEqual(outbox.take(), bytes(0, 0, 0, 1, 1, 1, 2, 2, 2));
+  outbox.release();
+});
+
+test("Outbox refers to large buffers while what it has queued is as large", () => {
+  const slabs = Array.from({ length: 3 }, (_, i) => new Uint8Array(256 * 1024).fill(i));
+  const outbox = new Outbox();
+  for (const slab of slabs) outbox.append(slab.subarray(0, 200 * 1024));
+  for (const slab of slabs) slab[0] = 9; // still referred to: the change shows
+  const taken = outbox.take();
+  assert.equal(taken.length, 600 * 1024);
+  assert.deepEqual([taken[0], taken[200 * 1024], taken[400 * 1024]], [9, 9, 9]);
   outbox.release();
 });
 
