@@ -292,7 +292,15 @@ test("A large room stops announcing joins and leaves, and lists only some member
     members: ["alice", "bob", "carol"],
     count: 4,
   });
-  // Leaving a large room is as quiet; once it is small again, joins and leaves are told again.
+  // Leaving a large room is as quiet, but for the answer to the one who parts; once the room is
+  // small again, joins and leaves are told again.
+  chat.enter(dave, "den");
+  chat.part(dave, "lobby");
+  assert.deepEqual(dave.take().filter((message) => message.type === "leave"), [
+    { type: "leave", nick: "dave", room: "lobby" },
+  ]);
+  assert.deepEqual([...alice.take(), ...bob.take(), ...carol.take()], []);
+  chat.enter(dave, "lobby");
   chat.leave(dave);
   assert.deepEqual([...alice.take(), ...bob.take(), ...carol.take()], []);
   chat.leave(carol);
