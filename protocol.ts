@@ -267,9 +267,10 @@ export function concatBytes(
   return whole;
 }
 
-// Frames are cut from shared slabs. In V8 a typed array of its own costs a separate allocation of
-// its memory, several times the cost of the encoding; a slab is freed with the last frame cut from
-// it, and sessions copy frames into their own buffers as they queue them, so none lives long.
+// Frames are cut from shared slabs, which are never written again where a frame was cut. In V8 a
+// typed array of its own costs a separate allocation of its memory, more than the encoding; a slab
+// is freed with the last frame cut from it, and outboxes (outbox.ts) refer to frames only until
+// they are written. Consecutive frames lie one after another, which outboxes make use of.
 const SLAB_BYTES = 256 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
@@ -527,10 +528,10 @@ export function describe(message: ServerMessage): string | null {
       return `* ${message.text}`;
     case "welcome": {
       const others = message.members.filter((nick) => nick !== message.nick);
-      const unnamed = message.count === undefined ? undefined : message.count - 1;
-      const company = others.length === 0 && !unnamed
+      const othersInAll = message.count === undefined ? others.length : message.count - 1;
+      const company = othersInAll === 0
         ? "nobody else is here yet"
-        : `here: ${listed(others, unnamed)}`;
+        : `here: ${listed(others, othersInAll)}`;
       return `* you are ${message.nick} in ${message.room}; ${company}`;
     }
     case "joined":
