@@ -3,7 +3,7 @@ import type { Connection, Listener, Runtime } from "./runtime.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
 // fills them, so that a busy one is read in few calls.
-const FIRST_READ_BYTES = 1024;
+const FIRST_READ_BYTES = 256;
 const MAX_READ_BYTES = 256 * 1024;
 
 class DenoConnection implements Connection {
