@@ -126,7 +126,7 @@ export class Outbox {
 
   #reset(): void {
     this.#bytes = 0;
-    this.#runs = [];
+    this.#runs.length = 0;
     this.#openBuffer = null;
     this.#lastBuffer = null;
     this.#pinned = 0;

@@ -279,30 +279,19 @@ let slabUsed = 0;
 export function encodeFrame(message: ServerMessage | ClientMessage): Uint8Array {
   const json = JSON.stringify(message);
   // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
-  const start = reserve(FRAME_HEADER_BYTES + json.length * 3);
-  const { written } = utf8.encodeInto(json, slab.subarray(start + FRAME_HEADER_BYTES));
-  return finishFrame(start, start + FRAME_HEADER_BYTES + written);
-}
-
-// Where in the slab a frame of at most `bytes` bytes begins.
-function reserve(bytes: number): number {
-  if (slab.length - slabUsed < bytes) {
-    slab = new Uint8Array(Math.max(SLAB_BYTES, bytes));
+  const most = FRAME_HEADER_BYTES + json.length * 3;
+  if (slab.length - slabUsed < most) {
+    slab = new Uint8Array(Math.max(SLAB_BYTES, most));
     slabUsed = 0;
   }
-  return slabUsed;
-}
-
-// Heads the frame written at `start` up to `end` with its length, and hands it out.
-function finishFrame(start: number, end: number): Uint8Array {
-  const length = end - start - FRAME_HEADER_BYTES;
-  const bytes = slab;
-  bytes[start] = length >>> 24;
-  bytes[start + 1] = (length >>> 16) & 0xff;
-  bytes[start + 2] = (length >>> 8) & 0xff;
-  bytes[start + 3] = length & 0xff;
-  slabUsed = end;
-  return bytes.subarray(start, end);
+  const start = slabUsed;
+  const { written } = utf8.encodeInto(json, slab.subarray(start + FRAME_HEADER_BYTES));
+  slab[start] = written >>> 24;
+  slab[start + 1] = (written >>> 16) & 0xff;
+  slab[start + 2] = (written >>> 8) & 0xff;
+  slab[start + 3] = written & 0xff;
+  slabUsed = start + FRAME_HEADER_BYTES + written;
+  return slab.subarray(start, slabUsed);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

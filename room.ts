@@ -215,12 +215,10 @@ export class Chat {
     if (member.rooms.size === 1) {
       throw new ProtocolError("last_room", `${room.name} is your only room; /join another first`);
     }
-    // Told before it goes, so that the member hears it too: its answer to part. A large room is
-    // not told, but the member still is.
     const leave: ServerMessage = { type: "leave", nick, room: room.name };
-    if (room.members.size - 1 < this.#largeRoom) room.broadcast(leave);
-    else deliver(leave, [member]);
     this.#remove(member, room);
+    this.#announce(room, leave);
+    deliver(leave, [member]); // its answer to part, large room or not
     if (member.room === room) member.room = [...member.rooms].at(-1)!;
   }
 

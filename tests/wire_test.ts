@@ -2,15 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createWire } from "../wire.ts";
 import { concatBytes, parseClientMessage, ProtocolError } from "../protocol.ts";
-
-const utf8 = new TextEncoder();
-
-function frame(payload: string): Uint8Array {
-  const bytes = utf8.encode(payload);
-  const header = new Uint8Array(4);
-  new DataView(header.buffer).setUint32(0, bytes.length);
-  return concatBytes([header, bytes]);
-}
+import { rawFrame } from "./_helpers.ts";
 
 // What the general way makes of a payload: JSON.parse, then the message checks.
 function generally(payload: string): unknown {
@@ -47,13 +39,17 @@ test("Native input: the quick way for plain chat gives what JSON.parse gives, fo
   ];
   for (const payload of payloads) {
     const wire = createWire("native", { maxFrameBytes: 65536, maxLineBytes: 4096 });
-    assert.deepEqual(wire.decoder.push(frame(payload)).map(asSeen), [generally(payload)], payload);
+    assert.deepEqual(
+      wire.decoder.push(rawFrame(payload)).map(asSeen),
+      [generally(payload)],
+      payload,
+    );
   }
 });
 
 test("Native input: plain chat split at every byte reads the same", () => {
   const payloads = ['{"type":"msg","text":"one"}', '{"type":"msg","text":"two é","room":"den"}'];
-  const bytes = concatBytes(payloads.map(frame));
+  const bytes = concatBytes(payloads.map((payload) => rawFrame(payload)));
   for (let split = 0; split <= bytes.length; split++) {
     const wire = createWire("native", { maxFrameBytes: 65536, maxLineBytes: 4096 });
     const inputs = [
