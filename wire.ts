@@ -1,6 +1,8 @@
 // What a member's mode means for its connection: how its bytes become inputs, and how server
 // messages become bytes for it. One Wire per session, chosen once its first bytes are in.
+import type { Buffer } from "node:buffer";
 import {
+  decodePayload,
   encodeFrame,
   FrameDecoder,
   parseClientMessage,
@@ -58,16 +60,58 @@ function attempt(parse: () => Input | null): Input | ProtocolError | null {
 }
 
 // A chat message as a client sends it with JSON.stringify({ type, text, room }), when its strings
-// hold nothing that JSON escapes: nearly every message. One regular expression takes it apart,
-// with the same result as JSON.parse and parseClientMessage, in a fraction of their time; anything
+// hold nothing that JSON escapes and no control characters: nearly every message. It is taken
+// apart where it lies in the read buffer, with the same result as JSON.parse and
+// parseClientMessage in a fraction of their time, and only its strings are decoded; anything
 // else, down to a space between the fields, goes the general way.
-const PLAIN_MSG = /^\{"type":"msg","text":"([^"\\\p{Cc}]*)"(?:,"room":"([^"\\\p{Cc}]*)")?\}$/u;
+const PLAIN_MSG_HEAD = new TextEncoder().encode('{"type":"msg","text":"');
+const PLAIN_MSG_ROOM = new TextEncoder().encode(',"room":"');
+const QUOTE = 0x22, BACKSLASH = 0x5c, CLOSE_BRACE = 0x7d, DELETE = 0x7f;
+const REPLACEMENT_CHAR = "\uFFFD";
 
-function plainMsg(payload: string): Input | null {
-  const match = PLAIN_MSG.exec(payload);
-  if (match === null) return null;
-  const [, text, room] = match;
-  return room === undefined ? { type: "msg", text } : { type: "msg", text, room };
+function plainMsg(bytes: Buffer, start: number, end: number): Input | null {
+  let at = skipBytes(PLAIN_MSG_HEAD, bytes, start, end);
+  const textAt = at;
+  if (at < 0 || (at = plainStringEnd(bytes, at, end)) < 0) return null;
+  const text = bytes.toString("utf8", textAt, at);
+  if (bytes[++at] === CLOSE_BRACE && at + 1 === end) {
+    return text.includes(REPLACEMENT_CHAR) ? null : { type: "msg", text };
+  }
+  at = skipBytes(PLAIN_MSG_ROOM, bytes, at, end);
+  const roomAt = at;
+  if (at < 0 || (at = plainStringEnd(bytes, at, end)) < 0) return null;
+  if (bytes[at + 1] !== CLOSE_BRACE || at + 2 !== end) return null;
+  const room = bytes.toString("utf8", roomAt, at);
+  // Bytes that are not UTF-8 decode to U+FFFD: the general way tells them from the real one.
+  if (text.includes(REPLACEMENT_CHAR) || room.includes(REPLACEMENT_CHAR)) return null;
+  return { type: "msg", text, room };
+}
+
+// Where `expected` ends if `bytes` hold it from `at`; else -1.
+function skipBytes(expected: Uint8Array, bytes: Buffer, at: number, end: number): number {
+  if (end - at < expected.length) return -1;
+  for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return -1;
+  return at + expected.length;
+}
+
+// Where the string that begins at `at` ends: its closing quote, when nothing before it is an
+// escape or a control character (C0, DEL, or C1 as UTF-8's C2 80 to C2 9F); else -1.
+function plainStringEnd(bytes: Buffer, at: number, end: number): number {
+  for (; at < end; at++) {
+    const byte = bytes[at];
+    if (byte === QUOTE) return at;
+    if (byte < 0x20 || byte === BACKSLASH || byte === DELETE) return -1;
+    if (byte === 0xc2 && bytes[at + 1] < 0xa0) return -1;
+  }
+  return -1;
+}
+
+// A native frame's input: a plain chat message the quick way, anything else through JSON.parse.
+function nativeInput(bytes: Buffer, start: number, end: number): Input | ProtocolError {
+  const plain = plainMsg(bytes, start, end);
+  if (plain) return plain;
+  const frame = parsePayload(decodePayload(bytes, start, end));
+  return frame.ok ? attempt(() => parseClientMessage(frame.value))! : frame.error;
 }
 
 class NativeInputs implements InputDecoder {
@@ -82,17 +126,7 @@ class NativeInputs implements InputDecoder {
     return this.#frames.partial;
   }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
-    const inputs: Array<Input | ProtocolError> = [];
-    for (const payload of this.#frames.pushText(chunk)) {
-      const plain = typeof payload === "string" ? plainMsg(payload) : null;
-      if (plain) {
-        inputs.push(plain);
-        continue;
-      }
-      const frame = parsePayload(payload);
-      inputs.push(frame.ok ? attempt(() => parseClientMessage(frame.value))! : frame.error);
-    }
-    return inputs;
+    return this.#frames.pushWith(chunk, nativeInput);
   }
 }
 
