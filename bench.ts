@@ -58,6 +58,9 @@ Workload:
                      (default 64)
   --window W         messages of a member in flight at once: sent, not yet at every receiver
                      (default 10)
+  --echo E           on or off: Parley's members ask for their own messages back, so that each
+                     message goes to all N members, as Redis sends it to every subscriber, its
+                     publisher's included; off: to the N - 1 others (default on)
   --rate R           offer R messages per second in all, spread evenly over the members, instead
                      of the closed loop (then W does not apply)
   --spin S           with --rate: on, off or auto: wait for each send in a busy loop rather
@@ -133,6 +136,7 @@ async function main(): Promise<number> {
     deliveries: { type: "string" },
     size: { type: "string", default: "64" },
     window: { type: "string", default: "10" },
+    echo: { type: "string", default: "on" },
     rate: { type: "string", default: "0" },
     spin: { type: "string", default: "auto" },
     warmup: { type: "string" },
@@ -174,6 +178,10 @@ async function main(): Promise<number> {
       ? fixedMessages
       : Math.min(MAX_MESSAGES - 1, Math.max(1, Math.round(deliveries / (members * (members - 1)))));
   const window = wholeNumber(values.window, "--window", 1, 1_000_000);
+  if (!["on", "off"].includes(values.echo)) {
+    throw new UsageError(`--echo must be on or off, not "${values.echo}"`);
+  }
+  const echo = values.echo === "on";
   const rate = wholeNumber(values.rate, "--rate", 0, 100_000_000);
   const fixedWarmup = values.warmup === undefined
     ? null
@@ -268,6 +276,7 @@ async function main(): Promise<number> {
               messagesPerMember: messagesFor(members),
               size,
               window,
+              echo,
               ratePerSecond: rate,
               spin,
               warmupPerMember: warmupFor(messagesFor(members)),

@@ -136,7 +136,10 @@ function chatLine(message: ChatMessage, current: string, me: string): Line {
   const { from, text } = message;
   const line: Line = message.history ? [{ text: `[${clock(message.ts)}] `, sgr: DIM }] : [];
   const said = from !== me && mentions(text, me) ? { text, sgr: BOLD } : text;
-  if (message.to !== undefined) {
+  if (message.to !== undefined && from === me) {
+    // One's own, back from the server: it says whom it went to.
+    line.push("-> ", nickPiece(`*${message.to}*`, message.to), message.action ? " * " : " ", said);
+  } else if (message.to !== undefined) {
     line.push(nickPiece(`*${from}*`, from), message.action ? " * " : " ", said);
   } else if (message.action) {
     line.push(roomTag(message.room, current), "* ", nickPiece(from, from), " ", said);
@@ -362,10 +365,12 @@ class Client implements InputHandler {
   #hello(): void {
     this.#phase = "joining";
     const { room } = this.#options;
+    // With echo, the user's own messages come back where the room heard them, with their ids:
+    // what they see is the room's order, and a reconnect does not show them again.
     this.#send(
       room === undefined
-        ? { type: "hello", nick: this.#nick }
-        : { type: "hello", nick: this.#nick, room },
+        ? { type: "hello", nick: this.#nick, echo: true }
+        : { type: "hello", nick: this.#nick, room, echo: true },
     );
   }
 
@@ -382,12 +387,6 @@ class Client implements InputHandler {
     if (problem) return this.#ui.show(notice(`* ${problem.message}`));
     const room = this.#rooms.current;
     this.#send(action ? { type: "msg", text, action, room } : { type: "msg", text, room });
-    // The server does not echo our messages: on a terminal the typed line is replaced by this.
-    if (this.#ui.interactive) {
-      const echo: ChatMessage = { type: "msg", id: 0, from: this.#nick, room, text, ts: 0 };
-      if (action) echo.action = true;
-      this.#ui.show(chatLine(echo, room, this.#nick));
-    }
   }
 
   #whisper(argument: string): void {
@@ -398,7 +397,6 @@ class Client implements InputHandler {
     const problem = textProblem(text);
     if (problem) return this.#ui.show(notice(`* ${problem.message}`));
     this.#send({ type: "msg", to, text });
-    if (this.#ui.interactive) this.#ui.show(["-> ", nickPiece(`*${to}*`, to), ` ${text}`]);
   }
 
   #command({ name, argument }: { name: string; argument: string }): void {
@@ -481,6 +479,8 @@ class Client implements InputHandler {
   }
 
   #showChat(message: ChatMessage): void {
+    // A script reads what the others say; a person sees their own words come back too.
+    if (message.from === this.#nick && !message.history && !this.#ui.interactive) return;
     const live = !message.history && message.from !== this.#nick;
     if (live && (message.to !== undefined || mentions(message.text, this.#nick))) this.#ui.bell();
     this.#ui.show(chatLine(message, this.#rooms.current, this.#nick));
@@ -611,7 +611,8 @@ class Client implements InputHandler {
     this.#phase = "rejoining";
     const room = this.#rooms.current;
     this.#rooms.beginCatchUp(room);
-    this.#send({ type: "hello", nick: this.#nick, room, since: this.#rooms.lastId(room) });
+    const since = this.#rooms.lastId(room);
+    this.#send({ type: "hello", nick: this.#nick, room, since, echo: true });
     this.#ping(() => this.#caughtUp([room]));
   }
 

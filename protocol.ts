@@ -57,7 +57,7 @@ export class ProtocolError extends Error {
 }
 
 export type ClientMessage =
-  | { type: "hello"; nick: string; room?: string; since?: number }
+  | { type: "hello"; nick: string; room?: string; since?: number; echo?: boolean }
   | { type: "msg"; text: string; action?: boolean; room?: string; to?: string }
   | { type: "join"; room: string; since?: number }
   | { type: "part"; room: string }
@@ -427,6 +427,14 @@ function optionalText(value: Record<string, unknown>, field: string): string | u
   return value[field] === undefined ? undefined : text(value, field);
 }
 
+function optionalFlag(value: Record<string, unknown>, field: string): boolean {
+  const flag = value[field];
+  if (flag !== undefined && typeof flag !== "boolean") {
+    throw badMessage(`"${field}" must be true or false`);
+  }
+  return flag === true;
+}
+
 function optionalId(value: Record<string, unknown>, field: string): number | undefined {
   const id = value[field];
   if (id === undefined) return undefined;
@@ -460,15 +468,13 @@ export function parseClientMessage(value: unknown): ClientMessage {
         nick: text(value, "nick"),
         room: optionalText(value, "room"),
         since: optionalId(value, "since"),
+        echo: optionalFlag(value, "echo") || undefined,
       });
     case "msg": {
-      if (value.action !== undefined && typeof value.action !== "boolean") {
-        throw badMessage('"action" must be true or false');
-      }
       return defined({
         type,
         text: text(value, "text"),
-        action: value.action ? true : undefined,
+        action: optionalFlag(value, "action") || undefined,
         room: optionalText(value, "room"),
         to: optionalText(value, "to"),
       });

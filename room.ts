@@ -28,6 +28,11 @@ export interface Member {
   /** Set by Chat: every room the member is in, `room` among them. */
   readonly rooms: Set<Room>;
   readonly encoder: Encoder;
+  /**
+   * Whether the member hears its own messages too, where they fall among the others': it asked
+   * for that in its hello.
+   */
+  readonly echo?: boolean;
   /** Queues bytes for the member. Never blocks, never reorders, never throws. */
   send(bytes: Uint8Array): void;
 }
@@ -258,7 +263,7 @@ export class Chat {
     };
     if (action) message.action = true;
     this.#history.record(room.key, message as StoredMessage);
-    room.broadcast(message, member);
+    room.broadcast(message, member.echo ? null : member);
   }
 
   /** Sends `text` from `member` to the member called `to` only; throws if it cannot. */
@@ -275,7 +280,7 @@ export class Chat {
       ts: now,
     };
     if (action) message.action = true;
-    deliver(message, [target]);
+    deliver(message, member.echo && target !== member ? [target, member] : [target]);
   }
 
   /** The room's remembered messages (after `since`, if given), marked as history. */

@@ -67,6 +67,7 @@ interface Read {
 export class Session implements Member {
   nick: string | null = null;
   room: Room | null = null;
+  echo = false;
   readonly rooms = new Set<Room>();
   readonly address: string;
 
@@ -353,7 +354,7 @@ export class Session implements Member {
     try {
       switch (input.type) {
         case "hello":
-          this.#hello(input.nick, input.room, input.since);
+          this.#hello(input.nick, input.room, input.since, input.echo);
           break;
         case "msg":
           if (input.to !== undefined) {
@@ -440,7 +441,7 @@ export class Session implements Member {
     for (const bytes of fitting) this.send(bytes);
   }
 
-  #hello(nick: string, room: string | undefined, since: number | undefined): void {
+  #hello(nick: string, room: string | undefined, since: number | undefined, echo = false): void {
     if (this.mode === "legacy" && this.nick === null) {
       // The classic client cannot choose again: a taken nick gets a number, a bad one a close.
       try {
@@ -452,6 +453,7 @@ export class Session implements Member {
       }
     } else {
       this.sendMessage(this.#chat.join(this, nick, room));
+      this.echo = echo;
     }
     this.#replay(this.room!.name, since);
   }

@@ -36,11 +36,13 @@ export interface MemberOptions {
   size: number;
   /** Room (Parley) or channel (Redis) of member `i`. */
   roomOf: (member: number) => string;
+  /** Parley: whether members ask for their own messages back, as Redis subscribers get theirs. */
+  echo: boolean;
 }
 
 /** A set of members of one server; member numbers run from 0. */
 export interface Members {
-  /** Whether a member receives its own messages (Redis: yes; Parley: no). */
+  /** Whether a member receives its own messages (Redis: always; Parley: if it asks). */
   readonly echoes: boolean;
   /** Where deliveries are counted; between phases, null, and deliveries are strays. */
   sink: DeliveryTracker | null;
@@ -136,7 +138,7 @@ abstract class BaseMembers {
 }
 
 class ParleyMembers extends BaseMembers implements Members {
-  readonly echoes = false;
+  readonly echoes = this.options.echo;
   protected parleySockets: BenchSocket[] = [];
   // Where the last relayed message's text began in its frame: the next is most likely the same.
   #textGuess = 0;
@@ -234,7 +236,13 @@ class ParleyMembers extends BaseMembers implements Members {
       });
       this.parleySockets[member] = socket;
       // A native client speaks first, at once: a silent one is taken for a person at nc.
-      socket.write(parleyFrame(JSON.stringify({ type: "hello", nick: benchNick(member), room })));
+      const hello = {
+        type: "hello",
+        nick: benchNick(member),
+        room,
+        echo: this.echoes || undefined,
+      };
+      socket.write(parleyFrame(JSON.stringify(hello)));
     });
   }
 

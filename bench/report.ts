@@ -222,8 +222,12 @@ export function formatResults(results: Result[], runs: number): string {
         "its figures are suspect",
     );
   }
-  if (messages.some((result) => result.target === "redis")) {
-    notes.push("Redis delivers each message to its sender too (N per message, Parley N-1)");
+  const fanouts = new Set(messages.map((result) => (result.median as MessageRun).fanout));
+  if (fanouts.size > 1) {
+    notes.push(
+      "the servers made different numbers of deliveries per message (Parley without --echo: " +
+        "N-1, Redis: N); compare msgs/s",
+    );
   }
   for (const result of results) {
     const failures = [...new Set(result.median.failures)];

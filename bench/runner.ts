@@ -26,6 +26,8 @@ export interface MessageWorkload {
   size: number;
   /** Messages of one member in flight at once, in the closed loop. */
   window: number;
+  /** Parley's members ask for echo: each message goes to all N, as in Redis; else to N - 1. */
+  echo: boolean;
   /** Messages per second offered in all; 0 for the closed loop. */
   ratePerSecond: number;
   /**
@@ -57,6 +59,8 @@ export interface MessageRun {
   size: number;
   window: number | null;
   offeredRate: number | null;
+  /** Deliveries of each message: N (Redis, or Parley with echo) or N - 1. */
+  fanout: number;
   messagesPerMember: number;
   join: Joining;
   /** From the first message sent to the last one delivered. */
@@ -291,6 +295,7 @@ export async function runMessages(server: Server, workload: MessageWorkload): Pr
     port: server.port,
     size: workload.size,
     roomOf: () => workload.room,
+    echo: workload.echo,
   });
   try {
     const joining = await joinMembers(members, workload.members);
@@ -358,6 +363,7 @@ function messageRun(
     members: workload.members,
     size: workload.size,
     window: closedLoop ? workload.window : null,
+    fanout: tracker.fanout,
     offeredRate: closedLoop ? null : workload.ratePerSecond,
     messagesPerMember: workload.messagesPerMember,
     join: joining,
@@ -416,6 +422,7 @@ export async function runIdle(server: Server, workload: IdleWorkload): Promise<I
     port: server.port,
     size: 0,
     roomOf: roomSize > 0 ? (member) => `${room}${Math.floor(member / roomSize)}` : () => room,
+    echo: false,
   });
   const pid = server.pid;
   try {
@@ -447,7 +454,7 @@ export async function runIdle(server: Server, workload: IdleWorkload): Promise<I
       serverPeakRssBytes: after?.peakRssBytes ?? null,
       serverCpuSeconds: serverCpu === null ? null : round(serverCpu, 2),
       benchCpuSeconds: round(ownCpuSeconds() - benchCpuBefore, 2),
-      joinNotices: members.echoes ? null : {
+      joinNotices: workload.target === "redis" ? null : {
         received: noticesAtReading,
         expected: joinNoticesExpected(workload.members, roomSize),
       },

@@ -550,7 +550,7 @@ for (const runtime of RUNTIMES) {
     await using server = await FakeServer.start();
     await using client = startClient(runtime, server.port, ["--nick", "eve", "--reconnect", "0"]);
     const peer = await server.accept();
-    assert.deepEqual(await peer.next(), { type: "hello", nick: "eve" });
+    assert.deepEqual(await peer.next(), { type: "hello", nick: "eve", echo: true });
     peer.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve", "m\x1b[31mallory"] });
     assert.equal(await client.stdout.next(), "* you are eve in lobby; here: m[31mallory");
     peer.send({ type: "ping" });
@@ -583,7 +583,7 @@ for (const runtime of RUNTIMES) {
       assert.deepEqual(await peer.next(), { type: "ping" });
       peer.send({ type: "pong" });
       client.write("eve\n");
-      assert.deepEqual(await peer.next(), { type: "hello", nick: "eve" });
+      assert.deepEqual(await peer.next(), { type: "hello", nick: "eve", echo: true });
       peer.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve"] });
       assert.equal(await client.stdout.next(), "* you are eve in lobby; nobody else is here yet");
       client.endInput();
@@ -652,7 +652,9 @@ for (const runtime of RUNTIMES) {
     await bob.expect({ type: "msg", from: "zoe", text: "hello world" });
     await terminal.until(
       "the sent line in the transcript",
-      (screen) => screen.line(1) === "<zoe> hello world" && screen.line() === "zoe>",
+      (screen) =>
+        screen.line(1) === "<zoe> hello world" && screen.line(2) === "<bob> hi there" &&
+        screen.line() === "zoe>",
     );
 
     terminal.type("\x04"); // Ctrl-D on an empty line
@@ -897,7 +899,7 @@ for (const runtime of RUNTIMES) {
       await using server = await FakeServer.start();
       await using client = startClient(runtime, server.port, ["--nick", "eve"]);
       const first = await server.accept();
-      assert.deepEqual(await first.next(), { type: "hello", nick: "eve" });
+      assert.deepEqual(await first.next(), { type: "hello", nick: "eve", echo: true });
       const ts = Date.now();
       first.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve", "bob"] });
       first.send({ type: "msg", id: 5, from: "bob", room: "lobby", text: "hello", ts });
@@ -916,7 +918,7 @@ for (const runtime of RUNTIMES) {
         "* disconnected: the server closed the connection; reconnecting",
       );
       // The room eve talks in first, with the last id shown there; a ping marks the replay's end.
-      const rejoin = { type: "hello", nick: "eve", room: "den", since: 9 };
+      const rejoin = { type: "hello", nick: "eve", room: "den", since: 9, echo: true };
       const second = await server.accept();
       assert.deepEqual(await second.next(), rejoin);
       assert.deepEqual(await second.next(), { type: "ping" });
@@ -957,8 +959,28 @@ for (const runtime of RUNTIMES) {
       assert.equal(await client.stdout.next(), "[lobby] <bob> hi eve");
       client.write("still in den\n");
       assert.deepEqual(await third.next(), { type: "msg", text: "still in den", room: "den" });
+      // It asked for echo: its own message comes back, which a script is not shown again, but
+      // whose id counts as seen when it rejoins.
+      third.send({ type: "msg", id: 14, from: "eve", room: "den", text: "still in den", ts });
+      third.send({ type: "ping" });
+      assert.deepEqual(await third.next(), { type: "pong" });
+      third.socket.destroy();
+      assert.equal(
+        await client.stdout.next(),
+        "* disconnected: the server closed the connection; reconnecting",
+      );
+      const fourth = await server.accept();
+      assert.deepEqual(await fourth.next(), { ...rejoin, since: 14 });
+      assert.deepEqual(await fourth.next(), { type: "ping" });
       client.endInput();
-      assert.equal(await third.next(), null, "the client ended its side");
+      fourth.send({ type: "welcome", nick: "eve", room: "den", members: ["carol", "eve"] });
+      fourth.send({ type: "pong" });
+      assert.equal(await client.stdout.next(), "* reconnected");
+      const rest = [];
+      for (let frame = await fourth.next(); frame; frame = await fourth.next()) rest.push(frame);
+      assert.deepEqual(rest.slice(0, 2), [{ type: "join", room: "lobby", since: 6 }, {
+        type: "ping",
+      }]);
       await exitsQuietly(client, 0);
     },
   );

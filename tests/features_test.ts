@@ -391,6 +391,70 @@ for (const runtime of RUNTIMES) {
   });
 
   test(
+    name("a member who asks for echo hears its own messages where the room heard them"),
+    async () => {
+      await using server = await start();
+      await using alice = await TestMember.connect(server.port);
+      alice.send({ type: "hello", nick: "alice", echo: true });
+      await alice.expect({ type: "welcome", nick: "alice" });
+      await using bob = await TestMember.join(server.port, "bob");
+      await alice.expect({ type: "join", nick: "bob" });
+      const { member: line, nick: guest } = await LineMember.join(server.port);
+      await using _line = line;
+      await alice.expect({ type: "join", nick: guest });
+      await bob.expect({ type: "join", nick: guest });
+
+      // Each speaks once the one before has been heard, so the room's order is known.
+      bob.send({ type: "msg", text: "b1" });
+      const b1 = await alice.expect({ type: "msg", from: "bob", text: "b1" });
+      alice.send({ type: "msg", text: "a1" });
+      const a1 = await bob.expect({ type: "msg", from: "alice", text: "a1" });
+      bob.send({ type: "msg", text: "b2" });
+      // Alice gets her own message back between the others, the very message bob got.
+      assert.deepEqual(await alice.next(), a1);
+      assert.equal(a1.id, (b1.id as number) + 1);
+      const b2 = await alice.expect({ type: "msg", from: "bob", text: "b2" });
+      assert.equal(b2.id, (a1.id as number) + 1);
+      // Bob did not ask: he hears only the others, as does the line member.
+      alice.send({ type: "msg", text: "a2" });
+      await bob.expect({ type: "msg", from: "alice", text: "a2" });
+      await alice.expect({ type: "msg", from: "alice", text: "a2" });
+      assert.equal(await line.lines.next(), "<bob> b1");
+      assert.equal(await line.lines.next(), "<alice> a1");
+      assert.equal(await line.lines.next(), "<bob> b2");
+      assert.equal(await line.lines.next(), "<alice> a2");
+
+      // A private message comes back too, once, and one the server refuses comes back as an error.
+      alice.send({ type: "msg", to: "BOB", text: "psst" });
+      const whisper = await bob.expect({ type: "msg", from: "alice", to: "bob", text: "psst" });
+      assert.deepEqual(await alice.next(), whisper);
+      alice.send({ type: "msg", to: "alice", text: "note to self" });
+      await alice.expect({ type: "msg", from: "alice", to: "alice", text: "note to self" });
+      alice.send({ type: "msg", text: "" });
+      await alice.expect({ type: "error", code: "empty_text" });
+      alice.send({ type: "ping" });
+      await alice.expect({ type: "pong" });
+
+      // echo must be a boolean; false is the default.
+      await using carol = await TestMember.connect(server.port);
+      carol.send({ type: "hello", nick: "carol", echo: "yes" });
+      await carol.expect({ type: "error", code: "bad_message" });
+      carol.send({ type: "hello", nick: "carol", echo: false });
+      await carol.expect({ type: "welcome", nick: "carol" });
+      carol.send({ type: "msg", text: "c1" });
+      await alice.expect({ type: "join", nick: "carol" });
+      await alice.expect({ type: "msg", from: "carol", text: "c1" });
+      carol.send({ type: "ping" });
+      const heardByCarol = [];
+      for (let m = await carol.next(); m?.type !== "pong"; m = await carol.next()) {
+        heardByCarol.push(m);
+      }
+      assert.ok(heardByCarol.length > 0, "the room's history");
+      assert.ok(heardByCarol.every((m) => m?.from !== "carol"), JSON.stringify(heardByCarol));
+    },
+  );
+
+  test(
     name("a nick change is seen once by everyone sharing a room, and nowhere else"),
     async () => {
       await using server = await start();
