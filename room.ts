@@ -17,7 +17,11 @@ import {
 
 /** Turns a server message into the bytes of one member's wire mode; null when it has no form there. */
 export interface Encoder {
-  encode(message: ServerMessage): Uint8Array | null;
+  /**
+   * `message` as bytes for a member, or null for what its mode does not show. `textUtf8`, when
+   * given, is `message.text` as UTF-8 that JSON need not escape, for an encoder to copy as it is.
+   */
+  encode(message: ServerMessage, textUtf8?: Uint8Array): Uint8Array | null;
 }
 
 export interface Member {
@@ -45,6 +49,7 @@ export function deliver(
   message: ServerMessage,
   members: Iterable<Member>,
   except: Member | null = null,
+  textUtf8?: Uint8Array,
 ): void {
   // Most rooms hear one encoding only: it is kept at hand, and a map made only for the others.
   let firstEncoder: Encoder | null = null;
@@ -58,11 +63,11 @@ export function deliver(
       bytes = firstBytes;
     } else if (firstEncoder === null) {
       firstEncoder = encoder;
-      bytes = firstBytes = encoder.encode(message);
+      bytes = firstBytes = encoder.encode(message, textUtf8);
     } else {
       others ??= new Map();
       bytes = others.get(encoder);
-      if (bytes === undefined) others.set(encoder, bytes = encoder.encode(message));
+      if (bytes === undefined) others.set(encoder, bytes = encoder.encode(message, textUtf8));
     }
     if (bytes) member.send(bytes);
   }
@@ -84,8 +89,8 @@ export class Room {
    * Hands `message` to every member but `except`. Synchronous, so every member sees the room's
    * messages in the same order.
    */
-  broadcast(message: ServerMessage, except: Member | null = null): void {
-    deliver(message, this.members, except);
+  broadcast(message: ServerMessage, except: Member | null = null, textUtf8?: Uint8Array): void {
+    deliver(message, this.members, except, textUtf8);
   }
 
   /** The members' nicks, longest here first, at most `limit` of them. */
@@ -118,8 +123,10 @@ function nickOf(member: Member): string {
   return member.nick;
 }
 
-function checkedText(text: string): string {
-  const clean = cleanText(text);
+// `text` as it may be said: cleaned, unless its bytes came with it, read the quick way and so
+// known to be clean (wire.ts); throws if it cannot be said.
+function checkedText(text: string, textUtf8?: Uint8Array): string {
+  const clean = textUtf8 ? text : cleanText(text);
   const problem = textProblem(clean);
   if (problem) throw problem;
   return clean;
@@ -248,22 +255,31 @@ export class Chat {
 
   /**
    * Sends `text` from `member` to the others in `roomName` (by default its current room) and
-   * remembers it; throws ProtocolError if it cannot.
+   * remembers it; throws ProtocolError if it cannot. `textUtf8` is the text's bytes when they were
+   * read the quick way (wire.ts), for the frames to copy.
    */
-  say(member: Member, text: string, now: number, action = false, roomName?: string): void {
+  say(
+    member: Member,
+    text: string,
+    now: number,
+    action = false,
+    roomName?: string,
+    textUtf8?: Uint8Array,
+  ): void {
     const from = nickOf(member);
     const room = roomName === undefined ? member.room! : this.#roomOf(member, roomName);
+    const said = checkedText(text, textUtf8); // before taking an id: a refused text leaves no gap
     const message: ChatMessage = {
       type: "msg",
       id: ++room.lastId,
       from,
       room: room.name,
-      text: checkedText(text),
+      text: said,
       ts: now,
     };
     if (action) message.action = true;
     this.#history.record(room.key, message as StoredMessage);
-    room.broadcast(message, member.echo ? null : member);
+    room.broadcast(message, member.echo ? null : member, textUtf8);
   }
 
   /** Sends `text` from `member` to the member called `to` only; throws if it cannot. */

@@ -7,7 +7,14 @@ import { nameKey, ProtocolError, type ServerMessage } from "./protocol.ts";
 import { Outbox } from "./outbox.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "./mode.ts";
 import { LINE_HELP } from "./line_mode.ts";
-import { createWire, type Input, nativeEncoder, type Wire, type WireLimits } from "./wire.ts";
+import {
+  createWire,
+  detached,
+  type Input,
+  nativeEncoder,
+  type Wire,
+  type WireLimits,
+} from "./wire.ts";
 import { FloodGate, type FloodLimits } from "./flood.ts";
 import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
 
@@ -267,9 +274,26 @@ export class Session implements Member {
       if (verdict.warn) {
         this.#reject(new ProtocolError("flood", "You are sending too fast; your input is delayed"));
       }
+      // Nothing waits before it, and it need not wait: it is acted on now, while what it refers to
+      // in the read buffer is still there.
+      if (verdict.delayMs === 0 && this.#held.length === 0) {
+        if (this.#closing) return;
+        this.#act(input);
+        continue;
+      }
       const bytes = i === inputs.length - 1 ? chunk.length : 0;
-      this.#held.push({ input, releaseAt: now + verdict.delayMs, bytes });
+      const held = input instanceof ProtocolError ? input : detached(input);
+      this.#held.push({ input: held, releaseAt: now + verdict.delayMs, bytes });
       this.#heldBytes += bytes;
+    }
+  }
+
+  #act(input: Input | ProtocolError): void {
+    if (input instanceof ProtocolError) {
+      this.#reject(input);
+    } else {
+      this.#greeted = true;
+      this.#handle(input);
     }
   }
 
@@ -281,12 +305,7 @@ export class Session implements Member {
       if (this.#closing || releaseAt > now) break;
       handled++;
       this.#heldBytes -= bytes;
-      if (input instanceof ProtocolError) {
-        this.#reject(input);
-      } else {
-        this.#greeted = true;
-        this.#handle(input);
-      }
+      this.#act(input);
     }
     this.#held.splice(0, handled);
   }
@@ -360,7 +379,8 @@ export class Session implements Member {
           if (input.to !== undefined) {
             chat.whisper(this, input.to, input.text, Date.now(), input.action);
           } else {
-            chat.say(this, input.text, Date.now(), input.action, input.room);
+            const utf8 = "textUtf8" in input ? input.textUtf8 : undefined;
+            chat.say(this, input.text, Date.now(), input.action, input.room, utf8);
           }
           break;
         case "join":

@@ -15,7 +15,28 @@ import type { Mode } from "./mode.ts";
 import type { Encoder } from "./room.ts";
 
 /** Whatever a member can ask for, in any mode. */
-export type Input = LineInput;
+export type Input = LineInput | PlainChat;
+
+/**
+ * A chat message read the quick way (plainMsg), with its text's bytes as they came: UTF-8 with no
+ * control characters and nothing that JSON escapes, which a frame can take as they are. They lie
+ * in the read buffer, so they are good only until the next read: see `detached`.
+ */
+export interface PlainChat {
+  type: "msg";
+  text: string;
+  room?: string;
+  textUtf8: Uint8Array;
+  to?: undefined;
+  action?: undefined;
+}
+
+/** `input` without what refers to the read buffer, to keep it past the next read. */
+export function detached(input: Input): Input {
+  if (!("textUtf8" in input)) return input;
+  const { text, room } = input;
+  return room === undefined ? { type: "msg", text } : { type: "msg", text, room };
+}
 
 export interface InputDecoder {
   /** The inputs and errors that `chunk` completes, in order. Keeps no reference to `chunk`. */
@@ -69,13 +90,16 @@ const PLAIN_MSG_ROOM = new TextEncoder().encode(',"room":"');
 const QUOTE = 0x22, BACKSLASH = 0x5c, CLOSE_BRACE = 0x7d, DELETE = 0x7f;
 const REPLACEMENT_CHAR = "\uFFFD";
 
-function plainMsg(bytes: Buffer, start: number, end: number): Input | null {
+function plainMsg(bytes: Buffer, start: number, end: number): PlainChat | null {
   let at = skipBytes(PLAIN_MSG_HEAD, bytes, start, end);
   const textAt = at;
   if (at < 0 || (at = plainStringEnd(bytes, at, end)) < 0) return null;
-  const text = bytes.toString("utf8", textAt, at);
+  const textEnd = at;
+  const text = bytes.toString("utf8", textAt, textEnd);
+  // A plain Uint8Array, not a Buffer: Buffer's subarray is several times dearer.
+  const textUtf8 = new Uint8Array(bytes.buffer, bytes.byteOffset + textAt, textEnd - textAt);
   if (bytes[++at] === CLOSE_BRACE && at + 1 === end) {
-    return text.includes(REPLACEMENT_CHAR) ? null : { type: "msg", text };
+    return text.includes(REPLACEMENT_CHAR) ? null : { type: "msg", text, textUtf8 };
   }
   at = skipBytes(PLAIN_MSG_ROOM, bytes, at, end);
   const roomAt = at;
@@ -84,7 +108,7 @@ function plainMsg(bytes: Buffer, start: number, end: number): Input | null {
   const room = bytes.toString("utf8", roomAt, at);
   // Bytes that are not UTF-8 decode to U+FFFD: the general way tells them from the real one.
   if (text.includes(REPLACEMENT_CHAR) || room.includes(REPLACEMENT_CHAR)) return null;
-  return { type: "msg", text, room };
+  return { type: "msg", text, room, textUtf8 };
 }
 
 // Where `expected` ends if `bytes` hold it from `at`; else -1.

@@ -439,7 +439,7 @@ test("encodeFrame never reuses the bytes of a frame it handed out", () => {
     text: "é".repeat(i % 50) + "x".repeat(i % 90),
     ts: 1_700_000_000_000 + i,
   }));
-  const frames = messages.map(encodeFrame);
+  const frames = messages.map((message) => encodeFrame(message));
   const decoder = new FrameDecoder();
   assert.deepEqual(values(decoder.push(concatBytes(frames))), messages);
   assert.equal(decoder.bufferedBytes, 0);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createWire } from "../wire.ts";
+import { createWire, detached, type Input } from "../wire.ts";
 import { concatBytes, parseClientMessage, ProtocolError } from "../protocol.ts";
 import { rawFrame } from "./_helpers.ts";
 
@@ -13,7 +13,18 @@ function generally(payload: string): unknown {
   }
 }
 
-const asSeen = (input: unknown) => input instanceof ProtocolError ? input.code : input;
+const utf8 = new TextEncoder();
+let quick = 0; // inputs read the quick way, which carry their text's bytes
+
+// What the server acts on. One read the quick way carries its text's bytes, which must be the
+// text's UTF-8, and is otherwise what the general way gives.
+function asSeen(input: Input | ProtocolError): unknown {
+  if (input instanceof ProtocolError) return input.code;
+  if (!("textUtf8" in input)) return input;
+  quick++;
+  assert.deepEqual([...input.textUtf8], [...utf8.encode(input.text)], input.text);
+  return detached(input);
+}
 
 test("Native input: the quick way for plain chat gives what JSON.parse gives, for any payload", () => {
   const payloads = [
@@ -37,6 +48,7 @@ test("Native input: the quick way for plain chat gives what JSON.parse gives, fo
     '{"type":"msg","text":"x}',
     '{"type":"MSG","text":"x"}',
   ];
+  quick = 0;
   for (const payload of payloads) {
     const wire = createWire("native", { maxFrameBytes: 65536, maxLineBytes: 4096 });
     assert.deepEqual(
@@ -45,6 +57,7 @@ test("Native input: the quick way for plain chat gives what JSON.parse gives, fo
       payload,
     );
   }
+  assert.equal(quick, 5, "the first five are plain");
 });
 
 test("Native input: plain chat split at every byte reads the same", () => {
@@ -52,10 +65,12 @@ test("Native input: plain chat split at every byte reads the same", () => {
   const bytes = concatBytes(payloads.map((payload) => rawFrame(payload)));
   for (let split = 0; split <= bytes.length; split++) {
     const wire = createWire("native", { maxFrameBytes: 65536, maxLineBytes: 4096 });
+    quick = 0;
     const inputs = [
       ...wire.decoder.push(bytes.slice(0, split)),
       ...wire.decoder.push(bytes.slice(split)),
     ];
-    assert.deepEqual(inputs, payloads.map(generally), `split at ${split}`);
+    assert.deepEqual(inputs.map(asSeen), payloads.map(generally), `split at ${split}`);
+    assert.equal(quick, 2, `split at ${split}`);
   }
 });
