@@ -249,7 +249,9 @@ test("Chat.say refuses text that is empty once control characters are stripped",
   assertRefused(() => chat.say(bob, "x".repeat(4097), 1), "text_too_long");
   assert.deepEqual(alice.take(), []);
   chat.say(bob, "x".repeat(4096) + "\u0007", 1);
-  assert.equal(alice.take().length, 1, "the limit applies to the text that is sent");
+  const [said] = alice.take() as Array<{ id: number }>;
+  assert.ok(said, "the limit applies to the text that is sent");
+  assert.equal(said.id, 1, "a refused text takes no id");
 });
 
 test("Chat.say before join is refused with not_joined", () => {
