@@ -358,7 +358,7 @@ function encodeChatFrame(message: ChatMessage, textUtf8?: Uint8Array): Uint8Arra
     at += textUtf8.length;
   } else if ((at = putPlainString(text, at)) < 0) return null;
   at = putBytes(CHAT_TS, at);
-  at = putCount(ts, at);
+  at = putTimestamp(ts, at);
   if (message.action) at = putBytes(CHAT_ACTION, at);
   if (message.history) at = putBytes(CHAT_HISTORY, at);
   slab[at++] = CHAT_END;
@@ -374,6 +374,20 @@ function isCount(value: number): boolean {
 function putBytes(bytes: Uint8Array, at: number): number {
   for (let i = 0; i < bytes.length; i++) slab[at + i] = bytes[i];
   return at + bytes.length;
+}
+
+// A busy room's frames mostly carry the same millisecond as the frame before: its digits are kept.
+let lastTs = -1;
+let lastTsDigits = new Uint8Array(0);
+
+function putTimestamp(ts: number, at: number): number {
+  if (ts !== lastTs) {
+    const end = putCount(ts, at);
+    lastTs = ts;
+    lastTsDigits = slab.slice(at, end);
+    return end;
+  }
+  return putBytes(lastTsDigits, at);
 }
 
 function putCount(value: number, at: number): number {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type ChatMessage,
   type ClientMessage,
   concatBytes,
   type DecodedFrame,
@@ -443,4 +444,46 @@ test("encodeFrame never reuses the bytes of a frame it handed out", () => {
   const decoder = new FrameDecoder();
   assert.deepEqual(values(decoder.push(concatBytes(frames))), messages);
   assert.equal(decoder.bufferedBytes, 0);
+});
+
+test("encodeFrame writes chat messages byte for byte as JSON.stringify would", () => {
+  const decoder = new TextDecoder();
+  // In the server's order of fields (room.ts), which JSON.stringify follows.
+  const chat = (fields: Partial<ChatMessage> & { text: string }): ChatMessage => ({
+    type: "msg",
+    id: fields.id ?? 7,
+    from: fields.from ?? "ann",
+    ...(fields.to === undefined ? { room: fields.room ?? "lobby" } : { to: fields.to }),
+    text: fields.text,
+    ts: fields.ts ?? 1795333140107,
+    ...(fields.action ? { action: true } : {}),
+    ...(fields.history ? { history: true } : {}),
+  });
+  const messages = [
+    chat({ text: "hi" }),
+    chat({ text: "the same millisecond" }),
+    chat({ ts: 1795333140108, text: "the next one" }),
+    chat({ id: 0, ts: 0, text: "zeros" }),
+    chat({ id: Number.MAX_SAFE_INTEGER, ts: 2 ** 31, text: "large numbers" }),
+    chat({ id: 3, from: "Zoë", to: "bob", text: "日本 🎉 é", ts: 5, action: true }),
+    chat({ room: "café", text: "x", history: true }),
+    chat({ text: 'a "quote", a \\ backslash, a tab\t and a bell\u0007' }),
+    chat({ text: "é then a lone surrogate \ud800" }),
+    chat({ text: "\udfff" }),
+    chat({ text: "a real U+FFFD: \ufffd" }),
+    chat({ id: 1.5, text: "not a whole id" }),
+    chat({ from: 'n"ick', text: "an odd nick" }),
+    chat({ text: "x".repeat(4096) }),
+  ];
+  for (const message of messages) {
+    const frame = encodeFrame(message);
+    const json = JSON.stringify(message);
+    assert.equal(decoder.decode(frame.subarray(4)), json);
+    assert.equal(frame.length, 4 + utf8.encode(json).length, json);
+  }
+  // With the text's bytes given, as the server has them from the sender, the frame is the same.
+  for (const text of ["hello", "é 日本 🎉"]) {
+    const message = chat({ text });
+    assert.deepEqual(encodeFrame(message, utf8.encode(text)), encodeFrame(message));
+  }
 });
