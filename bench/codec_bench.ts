@@ -4,9 +4,11 @@
 import { encodeFrame, FrameDecoder, type ServerMessage } from "../protocol.ts";
 import { locateText, MessageTemplate, parleyMessage, textTemplate } from "./payload.ts";
 import { FrameScanner } from "./scanners.ts";
+import { createWire } from "../wire.ts";
 import { DeliveryTracker } from "./delivery_tracker.ts";
 
 const FRAMES_PER_CHUNK = 100;
+const LIMITS = { maxFrameBytes: 65536, maxLineBytes: 4096 };
 
 function stamped(size: number): Uint8Array {
   return parleyMessage(1, size).stamp(0, FRAMES_PER_CHUNK, 123_456);
@@ -60,11 +62,31 @@ for (const [name, chunk] of [["64 B", input64], ["1 KiB", input1k]] as const) {
     for (const piece of pieces) count += decoder.push(piece).length;
     if (count !== FRAMES_PER_CHUNK) throw new Error("lost a frame");
   });
+
+  // What the server does with a member's input: plain chat taken apart where it lies (wire.ts).
+  Deno.bench(
+    `native input (wire.ts): the same ${FRAMES_PER_CHUNK} frames, as the server reads them`,
+    {
+      group: `decode ${name}`,
+    },
+    () => {
+      const inputs = createWire("native", LIMITS).decoder.push(chunk);
+      if (inputs.length !== FRAMES_PER_CHUNK) throw new Error("lost a frame");
+    },
+  );
 }
 
 for (const [name, { message }] of [["64 B", out64], ["1 KiB", out1k]] as const) {
-  Deno.bench(`encodeFrame: a relayed msg of ${name} text`, { group: `encode ${name}` }, () => {
+  Deno.bench(`encodeFrame: a relayed msg of ${name} text`, {
+    group: `encode ${name}`,
+    baseline: true,
+  }, () => {
     encodeFrame(message);
+  });
+  // As the server relays a plain message: with the text's bytes as the sender sent them.
+  const textUtf8 = new TextEncoder().encode((message as { text: string }).text);
+  Deno.bench(`encodeFrame: the same, given the text's bytes`, { group: `encode ${name}` }, () => {
+    encodeFrame(message, textUtf8);
   });
 }
 
