@@ -230,7 +230,8 @@ export class FrameDecoder {
   }
 }
 
-const REPLACEMENT_CHAR = "\uFFFD";
+/** What Buffer's UTF-8 decoding puts where bytes are not UTF-8 (and what real text may hold too). */
+export const REPLACEMENT_CHAR = "\uFFFD";
 const BYTE_ORDER_MARK = 0xfeff;
 
 // The text of `bytes[start, end)`, or invalid_utf8. Buffer's decoding is the quickest in both

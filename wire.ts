@@ -8,6 +8,7 @@ import {
   parseClientMessage,
   parsePayload,
   ProtocolError,
+  REPLACEMENT_CHAR,
 } from "./protocol.ts";
 import { LineDecoder, lineEncoder, type LineInput, parseLine } from "./line_mode.ts";
 import { LegacyDecoder, legacyEncoder } from "./legacy_mode.ts";
@@ -88,7 +89,6 @@ function attempt(parse: () => Input | null): Input | ProtocolError | null {
 const PLAIN_MSG_HEAD = new TextEncoder().encode('{"type":"msg","text":"');
 const PLAIN_MSG_ROOM = new TextEncoder().encode(',"room":"');
 const QUOTE = 0x22, BACKSLASH = 0x5c, CLOSE_BRACE = 0x7d, DELETE = 0x7f;
-const REPLACEMENT_CHAR = "\uFFFD";
 
 function plainMsg(bytes: Buffer, start: number, end: number): PlainChat | null {
   let at = skipBytes(PLAIN_MSG_HEAD, bytes, start, end);
