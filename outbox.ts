@@ -49,6 +49,7 @@ export class Outbox {
   #openBuffer: ArrayBufferLike | null = null;
   #openStart = 0;
   #openEnd = 0;
+  #openFirst: Uint8Array | null = null; // the array the open run began with
   #lastBuffer: ArrayBufferLike | null = null; // the buffer of the latest run
   #pinned = 0; // bytes of the different buffers that the runs refer to
   // Copying: an array of our own, #ownUsed bytes of it queued; null while referring.
@@ -84,6 +85,7 @@ export class Outbox {
     this.#openBuffer = buffer;
     this.#openStart = bytes.byteOffset;
     this.#openEnd = bytes.byteOffset + length;
+    this.#openFirst = bytes;
   }
 
   /**
@@ -128,6 +130,7 @@ export class Outbox {
     this.#bytes = 0;
     this.#runs.length = 0;
     this.#openBuffer = null;
+    this.#openFirst = null;
     this.#lastBuffer = null;
     this.#pinned = 0;
     this.#own = null;
@@ -135,7 +138,10 @@ export class Outbox {
   }
 
   #openRun(): Uint8Array {
-    return new Uint8Array(this.#openBuffer!, this.#openStart, this.#openEnd - this.#openStart);
+    const length = this.#openEnd - this.#openStart;
+    // A run of one frame is that frame: no new view of it for each member it goes to.
+    if (length === this.#openFirst!.length) return this.#openFirst!;
+    return new Uint8Array(this.#openBuffer!, this.#openStart, length);
   }
 
   #closeRun(): void {

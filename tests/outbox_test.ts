@@ -31,6 +31,20 @@ test("Outbox writes frames that lie one after another straight from where they l
   outbox.release();
 });
 
+test("Outbox hands a lone frame out as the very array it was given", () => {
+  const slab = new Uint8Array(100).map((_, i) => i);
+  const frame = slab.subarray(40, 50);
+  const outbox = new Outbox();
+  outbox.append(frame);
+  assert.equal(outbox.take(), frame, "no new view for each member a frame goes to");
+  outbox.release();
+  outbox.append(frame);
+  outbox.append(slab.subarray(50, 60));
+  const taken = outbox.take();
+  assert.notEqual(taken, frame);
+  assert.deepEqual(taken, slab.subarray(40, 60));
+});
+
 test("Outbox joins runs with gaps between them (a member's own messages) into one array", () => {
   const slab = new Uint8Array(100).map((_, i) => i);
   const other = bytes(200, 201);
