@@ -13,10 +13,12 @@ export interface Connection {
    */
   read(): Promise<Uint8Array | null>;
   /**
-   * Writes all of `bytes`, however many partial writes it takes; rejects if the connection fails.
-   * One write at a time: callers await each before starting the next.
+   * Writes all of `bytes`, however many partial writes it takes. Returns undefined when the
+   * runtime took them all at once, or else a promise that settles once it has, and rejects if the
+   * connection fails. One write at a time: callers wait for each before starting the next.
+   * (A server makes one write per member per event: not making a promise for each is worth it.)
    */
-  write(bytes: Uint8Array): Promise<void>;
+  write(bytes: Uint8Array): Promise<void> | undefined;
   /** Sends end-of-stream and keeps reading (TCP half-close). */
   closeWrite(): Promise<void>;
   /** Closes both directions; a pending read() resolves to null. Safe to call twice. */

@@ -45,10 +45,10 @@ class BunConnection implements Connection {
     return new Promise((resolve) => this.#reader = resolve);
   }
 
-  write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#closed) return Promise.reject(new Error("connection closed"));
     const written = this.#socket.write(bytes);
-    if (written === bytes.length) return Promise.resolve();
+    if (written === bytes.length) return;
     if (written < 0) return Promise.reject(new Error("connection closed"));
     return new Promise((done, failed) => {
       this.#pendingWrite = { rest: bytes.subarray(written), done, failed };

@@ -40,10 +40,24 @@ class DenoConnection implements Connection {
     return chunk;
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      offset += await this.#conn.write(bytes.subarray(offset));
+  // Deno's writes always answer with a promise. One chained step per write, made once per
+  // connection, finishes a partial write, rather than an async function per write.
+  #unwritten: Uint8Array | null = null;
+  #afterWrite = (count: number): Promise<void> | undefined => {
+    const bytes = this.#unwritten!;
+    if (count === bytes.length) {
+      this.#unwritten = null;
+      return;
+    }
+    return this.write(bytes.subarray(count));
+  };
+
+  write(bytes: Uint8Array): Promise<void> {
+    this.#unwritten = bytes;
+    try {
+      return this.#conn.write(bytes).then(this.#afterWrite);
+    } catch (error) {
+      return Promise.reject(error); // a closed connection may throw at once
     }
   }
 

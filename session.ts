@@ -86,7 +86,8 @@ export class Session implements Member {
   #outbox = new Outbox(); // not yet handed to the runtime
   #inFlightBytes = 0;
   #scheduled = false;
-  #writing: Promise<void> | null = null;
+  #writing = false; // a write is in flight: the runtime has bytes the peer has not yet taken
+  #drained: PromiseWithResolvers<void> | null = null; // made when #finish waits for the writes
   #closing = false; // no more input is acted on and no more output accepted
   #closeReason = "";
   #joinedAs = ""; // for the disconnect log, after Chat has cleared `nick`
@@ -506,27 +507,47 @@ export class Session implements Member {
   /** Hands everything queued to the runtime, one write at a time. Called by the write scheduler. */
   writeQueued(): void {
     this.#scheduled = false;
-    if (!this.#writing && this.#outbox.bytes > 0) this.#writing = this.#writeLoop();
+    if (!this.#writing) this.#writeNext();
   }
 
-  async #writeLoop(): Promise<void> {
-    try {
-      while (this.#outbox.bytes > 0) {
-        const bytes = this.#outbox.take();
-        this.#inFlightBytes = bytes.length;
-        await this.#conn.write(bytes);
-        this.#inFlightBytes = 0;
-        this.#outbox.release();
-      }
-    } catch {
-      this.#outbox.clear();
-      this.#markClosing();
-      this.#closeReason ||= "write failed";
-      this.#conn.close();
-    } finally {
-      this.#inFlightBytes = 0;
-      this.#writing = null;
-    }
+  // A write per member per event is the server's commonest step, so it is a chain of callbacks
+  // made once per session rather than an async loop, which would cost promises on every write.
+  #writeNext(): void {
+    if (this.#outbox.bytes === 0) return this.#stopWriting();
+    const bytes = this.#outbox.take();
+    this.#inFlightBytes = bytes.length;
+    this.#writing = true;
+    const pending = this.#conn.write(bytes);
+    if (pending) pending.then(this.#written, this.#writeFailed);
+    else this.#written();
+  }
+
+  #written = (): void => {
+    this.#inFlightBytes = 0;
+    this.#outbox.release();
+    this.#writeNext();
+  };
+
+  #writeFailed = (): void => {
+    this.#inFlightBytes = 0;
+    this.#outbox.clear();
+    this.#markClosing();
+    this.#closeReason ||= "write failed";
+    this.#conn.close();
+    this.#stopWriting();
+  };
+
+  #stopWriting(): void {
+    this.#writing = false;
+    this.#drained?.resolve();
+    this.#drained = null;
+  }
+
+  /** Settles once nothing queued is left to write, or writing failed. */
+  #writesDone(): Promise<void> {
+    if (!this.#writing) return Promise.resolve();
+    this.#drained ??= Promise.withResolvers<void>();
+    return this.#drained.promise;
   }
 
   #finished: Promise<void> | null = null;
@@ -548,7 +569,7 @@ export class Session implements Member {
           resolve();
         }, this.#options.closeFlushMs);
       });
-      await Promise.race([this.#writing ?? Promise.resolve(), timeUp]);
+      await Promise.race([this.#writesDone(), timeUp]);
       if (!timedOut) {
         await Promise.race([this.#conn.closeWrite().catch(() => {}), timeUp]);
         await Promise.race([this.#inputEnded.promise, timeUp]);
