@@ -251,15 +251,14 @@ interface Report {
 
 const BENCH_TIMEOUT_MS = 60_000;
 
-async function bench(args: string[]): Promise<Report> {
-  await using run = new Subprocess([
-    runtimeBinary("deno"),
-    "run",
-    "-A",
-    path.join(ROOT, "bench.ts"),
-    "--json",
-    ...args,
-  ]);
+/** Runs bench.ts, itself on Deno unless `loadGenerator` says Bun (`npm run bench:bun`). */
+async function bench(args: string[], loadGenerator: "deno" | "bun" = "deno"): Promise<Report> {
+  const script = path.join(ROOT, "bench.ts");
+  await using run = new Subprocess(
+    loadGenerator === "deno"
+      ? [runtimeBinary("deno"), "run", "-A", script, "--json", ...args]
+      : [runtimeBinary("bun"), script, "--json", ...args],
+  );
   // "close" comes once stdout has ended too, and the report is all on stdout.
   const closed = once(run.child, "close");
   // Each run starts its own servers: allow more than one event's time.
@@ -333,6 +332,19 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(run.failures, []);
   });
 }
+
+test("bench.ts runs on Bun too: a fixed-rate run with every delivery counted", async () => {
+  const report = await bench([
+    ...["--runtime", "deno", "--members", "3", "--messages", "10", "--rate", "300"],
+    ...["--warmup", "0", "--pin", "off", "--spin", "on"],
+  ], "bun");
+  const [{ median: run }] = report.results;
+  assert.equal(run.target, "parley-deno");
+  assert.equal(run.mode, "rate");
+  assert.equal(run.deliveries, 3 * 10 * 3);
+  assert.deepEqual([run.lost, run.duplicated, run.outOfOrder, run.unexpected], [0, 0, 0, 0]);
+  assert.equal(run.parsedInFull, 0, "the load generator decoded messages in full");
+});
 
 test("bench/plot.ts draws deliveries per second against members, one line per server", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "parley-plot-"));
