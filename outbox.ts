@@ -44,12 +44,12 @@ function giveBack(lent: Uint8Array): void {
 
 export class Outbox {
   #bytes = 0;
-  // Referring: the runs closed so far, and the open one, [#openStart, #openEnd) of #openBuffer.
+  // Referring: the runs closed so far, and the open one: the array #openFirst, extended within
+  // #openBuffer (its buffer) up to #openEnd.
   #runs: Uint8Array[] = [];
+  #openFirst: Uint8Array | null = null;
   #openBuffer: ArrayBufferLike | null = null;
-  #openStart = 0;
   #openEnd = 0;
-  #openFirst: Uint8Array | null = null; // the array the open run began with
   #lastBuffer: ArrayBufferLike | null = null; // the buffer of the latest run
   #pinned = 0; // bytes of the different buffers that the runs refer to
   // Copying: an array of our own, #ownUsed bytes of it queued; null while referring.
@@ -82,10 +82,9 @@ export class Outbox {
       this.#startCopying();
       return this.#copy(bytes);
     }
-    this.#openBuffer = buffer;
-    this.#openStart = bytes.byteOffset;
-    this.#openEnd = bytes.byteOffset + length;
     this.#openFirst = bytes;
+    this.#openBuffer = buffer;
+    this.#openEnd = bytes.byteOffset + length;
   }
 
   /**
@@ -138,10 +137,11 @@ export class Outbox {
   }
 
   #openRun(): Uint8Array {
-    const length = this.#openEnd - this.#openStart;
+    const first = this.#openFirst!;
+    const length = this.#openEnd - first.byteOffset;
     // A run of one frame is that frame: no new view of it for each member it goes to.
-    if (length === this.#openFirst!.length) return this.#openFirst!;
-    return new Uint8Array(this.#openBuffer!, this.#openStart, length);
+    if (length === first.length) return first;
+    return new Uint8Array(first.buffer, first.byteOffset, length);
   }
 
   #closeRun(): void {
