@@ -9,7 +9,7 @@ import {
   parseServerMessage,
   type ServerMessage,
 } from "./protocol.ts";
-import type { Connection } from "./runtime.ts";
+import { type Connection, writeAll } from "./runtime.ts";
 
 // Larger than any frame a client sends: a welcome lists every member of the room.
 const MAX_SERVER_FRAME_BYTES = 1024 * 1024;
@@ -58,7 +58,7 @@ export class Link {
     try {
       while (this.#outbox.length > 0) {
         const bytes = concatBytes(this.#outbox.splice(0));
-        await this.#conn.write(bytes);
+        await writeAll(this.#conn, bytes);
         this.#outboxBytes -= bytes.length;
         this.#events.written();
       }

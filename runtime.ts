@@ -2,6 +2,9 @@
 // these shapes; runtime_deno.ts and runtime_bun.ts fill them in, and `runtime` below is the one place
 // that decides which.
 
+/** Called once a write has finished: with no argument, or with why the connection failed. */
+export type WriteDone = (error?: Error) => void;
+
 /** One TCP connection, either accepted by a Listener or opened by connect(). */
 export interface Connection {
   /** The peer's address, for logs and per-address limits. */
@@ -13,12 +16,13 @@ export interface Connection {
    */
   read(): Promise<Uint8Array | null>;
   /**
-   * Writes all of `bytes`, however many partial writes it takes. Returns undefined when the
-   * runtime took them all at once, or else a promise that settles once it has, and rejects if the
-   * connection fails. One write at a time: callers wait for each before starting the next.
-   * (A server makes one write per member per event: not making a promise for each is worth it.)
+   * Writes all of `bytes`, however many partial writes it takes, then calls `done` with no
+   * argument, or with the error if the connection failed first. `done` may be called before write
+   * returns, when the runtime took every byte at once. One write at a time: callers wait for
+   * `done` before starting the next. (A server makes one write per member per event, so this
+   * takes a callback made once per connection rather than making a promise for every write.)
    */
-  write(bytes: Uint8Array): Promise<void> | undefined;
+  write(bytes: Uint8Array, done: WriteDone): void;
   /** Sends end-of-stream and keeps reading (TCP half-close). */
   closeWrite(): Promise<void>;
   /** Closes both directions; a pending read() resolves to null. Safe to call twice. */
@@ -42,6 +46,13 @@ export interface Runtime {
 export const runtime: Runtime = "Bun" in globalThis
   ? (await import("./runtime_bun.ts")).bunRuntime
   : (await import("./runtime_deno.ts")).denoRuntime;
+
+/** Writes `bytes` and settles once they are written: for callers that can afford a promise. */
+export function writeAll(conn: Connection, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    conn.write(bytes, (error) => error ? reject(error) : resolve());
+  });
+}
 
 /** `host:port`, with brackets around an IPv6 host. */
 export function formatAddress(host: string, port: number): string {

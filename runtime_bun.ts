@@ -1,7 +1,7 @@
 // Bun behind the runtime seam: Bun.listen and Bun.connect. Bun pushes events into shared handlers;
 // this file turns them into the pull-style Connection that the rest of Parley reads with await.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
-import type { Connection, Listener, Runtime } from "./runtime.ts";
+import type { Connection, Listener, Runtime, WriteDone } from "./runtime.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input.
@@ -19,7 +19,7 @@ class BunConnection implements Connection {
   #readEnded = false; // the peer sent end-of-stream; we may still write (half-open)
   #closed = false;
   #reader: ((chunk: Uint8Array | null) => void) | null = null;
-  #pendingWrite: { rest: Uint8Array; done: () => void; failed: (e: Error) => void } | null = null;
+  #pendingWrite: { rest: Uint8Array; done: WriteDone } | null = null;
 
   constructor(socket: BunSocket) {
     this.#socket = socket;
@@ -45,14 +45,12 @@ class BunConnection implements Connection {
     return new Promise((resolve) => this.#reader = resolve);
   }
 
-  write(bytes: Uint8Array): Promise<void> | undefined {
-    if (this.#closed) return Promise.reject(new Error("connection closed"));
+  write(bytes: Uint8Array, done: WriteDone): void {
+    if (this.#closed) return done(new Error("connection closed"));
     const written = this.#socket.write(bytes);
-    if (written === bytes.length) return;
-    if (written < 0) return Promise.reject(new Error("connection closed"));
-    return new Promise((done, failed) => {
-      this.#pendingWrite = { rest: bytes.subarray(written), done, failed };
-    });
+    if (written === bytes.length) return done();
+    if (written < 0) return done(new Error("connection closed"));
+    this.#pendingWrite = { rest: bytes.subarray(written), done };
   }
 
   closeWrite(): Promise<void> {
@@ -87,7 +85,7 @@ class BunConnection implements Connection {
     const written = this.#socket.write(pending.rest);
     if (written < 0) {
       this.#pendingWrite = null;
-      pending.failed(new Error("connection closed"));
+      pending.done(new Error("connection closed"));
     } else if (written === pending.rest.length) {
       this.#pendingWrite = null;
       pending.done();
@@ -106,8 +104,9 @@ class BunConnection implements Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.onPeerEnd();
-    this.#pendingWrite?.failed(new Error("connection closed"));
+    const pending = this.#pendingWrite;
     this.#pendingWrite = null;
+    pending?.done(new Error("connection closed"));
   }
 }
 

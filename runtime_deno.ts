@@ -1,5 +1,5 @@
 // Deno behind the runtime seam: Deno.listen and Deno.connect.
-import type { Connection, Listener, Runtime } from "./runtime.ts";
+import type { Connection, Listener, Runtime, WriteDone } from "./runtime.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
 // fills them, so that a busy one is read in few calls.
@@ -40,25 +40,40 @@ class DenoConnection implements Connection {
     return chunk;
   }
 
-  // Deno's writes always answer with a promise. One chained step per write, made once per
-  // connection, finishes a partial write, rather than an async function per write.
+  // Deno's writes always answer with a promise. One step chained to it, made once per connection,
+  // finishes a partial write and then calls the caller back: a write makes no other promise.
   #unwritten: Uint8Array | null = null;
-  #afterWrite = (count: number): Promise<void> | undefined => {
-    const bytes = this.#unwritten!;
-    if (count === bytes.length) {
-      this.#unwritten = null;
-      return;
+  #done: WriteDone | null = null;
+
+  write(bytes: Uint8Array, done: WriteDone): void {
+    this.#done = done;
+    this.#writeSome(bytes);
+  }
+
+  #writeSome(bytes: Uint8Array): void {
+    this.#unwritten = bytes;
+    let written: Promise<number>;
+    try {
+      written = this.#conn.write(bytes);
+    } catch (error) {
+      return this.#writeFailed(error as Error); // a closed connection may throw at once
     }
-    return this.write(bytes.subarray(count));
+    written.then(this.#afterWrite, this.#writeFailed);
+  }
+
+  #afterWrite = (count: number): void => {
+    const bytes = this.#unwritten!;
+    if (count < bytes.length) return this.#writeSome(bytes.subarray(count));
+    this.#finishWrite();
   };
 
-  write(bytes: Uint8Array): Promise<void> {
-    this.#unwritten = bytes;
-    try {
-      return this.#conn.write(bytes).then(this.#afterWrite);
-    } catch (error) {
-      return Promise.reject(error); // a closed connection may throw at once
-    }
+  #writeFailed = (error: Error): void => this.#finishWrite(error);
+
+  #finishWrite(error?: Error): void {
+    const done = this.#done!;
+    this.#unwritten = null;
+    this.#done = null;
+    done(error);
   }
 
   async closeWrite(): Promise<void> {

@@ -517,25 +517,23 @@ export class Session implements Member {
     const bytes = this.#outbox.take();
     this.#inFlightBytes = bytes.length;
     this.#writing = true;
-    const pending = this.#conn.write(bytes);
-    if (pending) pending.then(this.#written, this.#writeFailed);
-    else this.#written();
+    this.#conn.write(bytes, this.#written);
   }
 
-  #written = (): void => {
+  #written = (error?: Error): void => {
     this.#inFlightBytes = 0;
+    if (error) return this.#writeFailed();
     this.#outbox.release();
     this.#writeNext();
   };
 
-  #writeFailed = (): void => {
-    this.#inFlightBytes = 0;
+  #writeFailed(): void {
     this.#outbox.clear();
     this.#markClosing();
     this.#closeReason ||= "write failed";
     this.#conn.close();
     this.#stopWriting();
-  };
+  }
 
   #stopWriting(): void {
     this.#writing = false;

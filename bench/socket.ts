@@ -2,7 +2,7 @@
 // uses the runtime's native sockets: under Deno each read lands in one reused buffer, with none of
 // the per-read buffers and stream events of node:net, which cost the load generator more than
 // the deliveries it checks. Writes may be made at any time: they queue, and go out one at a time.
-import { type Connection, runtime } from "../runtime.ts";
+import { type Connection, runtime, writeAll } from "../runtime.ts";
 import { concatBytes } from "../protocol.ts";
 
 export interface SocketEvents {
@@ -63,7 +63,7 @@ export class BenchSocket {
     try {
       while (this.#queue.length > 0 && !this.#destroyed) {
         const bytes = concatBytes(this.#queue.splice(0));
-        await this.#conn!.write(bytes);
+        await writeAll(this.#conn!, bytes);
       }
     } catch (error) {
       if (!this.#destroyed) this.#events.close(`write failed: ${(error as Error).message}`);

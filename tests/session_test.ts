@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Chat, type Member } from "../room.ts";
 import { encodeFrame, FrameDecoder, type ServerMessage } from "../protocol.ts";
-import type { Connection } from "../runtime.ts";
+import type { Connection, WriteDone } from "../runtime.ts";
 import { Session, type SessionOptions } from "../session.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "../liveness.ts";
 import { DEFAULT_FLOOD_LIMITS } from "../flood.ts";
@@ -29,9 +29,9 @@ class FakeConnection implements Connection {
     return new Promise((resolve) => this.#ended = () => resolve(null));
   }
 
-  write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array, done: WriteDone): void {
     this.written.push(bytes.slice());
-    return Promise.resolve();
+    queueMicrotask(done); // as a runtime that finishes the write later
   }
 
   closeWrite(): Promise<void> {
