@@ -24,21 +24,28 @@ class DenoConnection implements Connection {
     conn.setKeepAlive(true);
   }
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#closed) return null;
-    let count: number | null;
+  // Not an async function, which would make a promise of its own for each read; a read is pending
+  // for most of a connection's life, so the steps chained to Deno's are made once per connection.
+  read(): Promise<Uint8Array | null> {
+    if (this.#closed) return Promise.resolve(null);
     try {
-      count = await this.#conn.read(this.#readBuffer);
+      return this.#conn.read(this.#readBuffer).then(this.#afterRead, this.#readFailed);
     } catch {
-      return null; // reset by peer, or closed by us: either way the stream has ended
+      return Promise.resolve(null); // a closed connection may throw at once
     }
+  }
+
+  #afterRead = (count: number | null): Uint8Array | null => {
     if (count === null) return null;
     const chunk = this.#readBuffer.subarray(0, count);
     if (count === this.#readBuffer.length && count < MAX_READ_BYTES) {
       this.#readBuffer = new Uint8Array(count * 2); // the old one stays valid for `chunk`
     }
     return chunk;
-  }
+  };
+
+  // Reset by the peer, or closed by us: either way the stream has ended.
+  #readFailed = (): null => null;
 
   // Deno's writes always answer with a promise. One step chained to it, made once per connection,
   // finishes a partial write and then calls the caller back: a write makes no other promise.

@@ -98,7 +98,9 @@ export class Session implements Member {
   #held: Held[] = []; // charged by flood control, in order, waiting their turn
   #heldBytes = 0;
   #listening = true; // false while held input keeps us from reading: that silence is ours
-  #wake: (() => void) | null = null; // ends #serve's wait: a read is in, or closing began
+  #reading: Read | null = null; // the read in flight, if any: one at a time
+  #endSleep: (() => void) | null = null; // set while #serve waits; see #wake
+  #sleepTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(conn: Connection, chat: Chat, options: SessionOptions, address: string) {
     this.#conn = conn;
@@ -234,29 +236,43 @@ export class Session implements Member {
     while (!ended) ended = (await this.#conn.read()) === null;
   }
 
+  // A member's read, and #serve's wait for it, last until the member's next input: for most of the
+  // session. Things that live that long are copied by every young-generation collection, so their
+  // callbacks are made once per session rather than for each read and each wait.
   #startRead(promise: Promise<Uint8Array | null>): Read {
     const read: Read = { done: false, chunk: null, promise };
-    const settle = (chunk: Uint8Array | null) => {
-      read.done = true;
-      read.chunk = chunk;
-      this.#wake?.();
-    };
-    promise.then(settle, () => settle(null));
+    this.#reading = read;
+    promise.then(this.#readSettled, this.#readFailed);
     return read;
   }
+
+  #readSettled = (chunk: Uint8Array | null): void => {
+    const read = this.#reading!;
+    read.done = true;
+    read.chunk = chunk;
+    this.#wake();
+  };
+
+  #readFailed = (): void => this.#readSettled(null);
 
   // Waits until `at` (clock ms), or until a read is in or the session starts closing.
   #sleep(at: number | undefined): Promise<void> {
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      this.#wake = () => {
-        this.#wake = null;
-        clearTimeout(timer);
-        resolve();
-      };
-      if (at !== undefined) timer = setTimeout(this.#wake, Math.max(0, at - this.#options.clock()));
+      this.#endSleep = resolve;
+      this.#sleepTimer = at === undefined
+        ? undefined
+        : setTimeout(this.#wake, Math.max(0, at - this.#options.clock()));
     });
   }
+
+  // Ends #serve's wait, if it is waiting.
+  #wake = (): void => {
+    const endSleep = this.#endSleep;
+    if (!endSleep) return;
+    this.#endSleep = null;
+    clearTimeout(this.#sleepTimer);
+    endSleep();
+  };
 
   // Decodes a chunk and charges each of its inputs on arrival, so that the backlog a flooder builds
   // shows at once.
@@ -320,7 +336,7 @@ export class Session implements Member {
 
   #markClosing(): void {
     this.#closing = true;
-    this.#wake?.();
+    this.#wake();
   }
 
   /** Pings a quiet member, or closes one that is too quiet. Called by the server's sweep. */
