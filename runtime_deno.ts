@@ -63,7 +63,7 @@ class DenoConnection implements Connection {
     try {
       written = this.#conn.write(bytes);
     } catch (error) {
-      return this.#writeFailed(error as Error); // a closed connection may throw at once
+      return this.#writeFailed(error); // a closed connection may throw at once
     }
     written.then(this.#afterWrite, this.#writeFailed);
   }
@@ -74,7 +74,9 @@ class DenoConnection implements Connection {
     this.#finishWrite();
   };
 
-  #writeFailed = (error: Error): void => this.#finishWrite(error);
+  // Whatever Deno rejects with, the caller must hear a failure.
+  #writeFailed = (error: unknown): void =>
+    this.#finishWrite(error instanceof Error ? error : new Error(`write failed: ${error}`));
 
   #finishWrite(error?: Error): void {
     const done = this.#done!;
