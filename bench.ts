@@ -23,6 +23,7 @@ import {
   type Server,
   startParley,
   startRedis,
+  startRelay,
 } from "./bench/servers.ts";
 import type { TargetKind } from "./bench/members.ts";
 
@@ -38,8 +39,10 @@ so every delivery is checked: lost, duplicated and out-of-order deliveries are c
 be 0). Starts each server itself, fresh for every run, on its own core where there are two.
 
 Servers:
-  --target T         parley, redis or both (default parley)
-  --runtime R        deno, bun or both: what Parley's server runs on (default deno)
+  --target T         parley, redis, relay, or a comma list of them; both is parley,redis
+                     (default parley). relay is bench/relay.ts: Parley's runtime edge and write
+                     path with nothing else, speaking Redis's protocol, on each --runtime
+  --runtime R        deno, bun or both: what Parley's server and the relay run on (default deno)
   --host HOST        with --port: measure a server that is already running, not one of ours
   --port PORT        its port (then --target names one protocol, parley or redis)
   --server-pid PID   the running server's pid, to report its CPU and memory
@@ -93,15 +96,23 @@ function list(text: string, what: string, min: number, max: number): number[] {
   return text.split(",").map((item) => wholeNumber(item.trim(), what, min, max));
 }
 
+const TARGET_KINDS = ["parley", "relay", "redis"] as const;
+
 interface Target {
-  kind: TargetKind;
+  kind: typeof TARGET_KINDS[number];
   runtime: RuntimeName | null;
 }
 
+// The protocol that the members speak to a target: the relay speaks Redis's.
+const protocolOf = (target: Target): TargetKind => target.kind === "parley" ? "parley" : "redis";
+
 function chooseTargets(target: string, runtime: string): Target[] {
-  const kinds: TargetKind[] = target === "both" ? ["parley", "redis"] : [target as TargetKind];
-  if (!["parley", "redis", "both"].includes(target)) {
-    throw new UsageError(`--target must be parley, redis or both, not "${target}"`);
+  const kinds = (target === "both" ? "parley,redis" : target).split(",") as Target["kind"][];
+  const unknown = kinds.find((kind) => !TARGET_KINDS.includes(kind));
+  if (unknown !== undefined) {
+    throw new UsageError(
+      `--target must be parley, redis, relay, a comma list of them, or both, not "${unknown}"`,
+    );
   }
   const runtimes: RuntimeName[] = runtime === "both" ? ["deno", "bun"] : [runtime as RuntimeName];
   if (!["deno", "bun", "both"].includes(runtime)) {
@@ -195,7 +206,9 @@ async function main(): Promise<number> {
 
   // Every member holds a socket (two for Redis), and each must fit under the open-file limit.
   const most = idleCounts ? Math.max(...idleCounts) : Math.max(...memberCounts);
-  const sockets = idleCounts ? most : most * (targets.some((t) => t.kind === "redis") ? 2 : 1);
+  const sockets = idleCounts
+    ? most
+    : most * (targets.some((t) => protocolOf(t) === "redis") ? 2 : 1);
   const limit = ensureOpenFiles(sockets + 256);
   if (sockets + 256 > limit) {
     throw new UsageError(
@@ -215,7 +228,7 @@ async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const startServer = async (target: Target, members: number, size: number): Promise<Server> => {
     if (external) {
-      return runningServer(target.kind, values.host, port, serverPid);
+      return runningServer(protocolOf(target), values.host, port, serverPid);
     }
     const frameBytes = size + 128;
     const computed = rate > 0 ? 256 * MIB : Math.max(16 * MIB, 4 * members * window * frameBytes);
@@ -227,13 +240,15 @@ async function main(): Promise<number> {
         ? Math.min(2 ** 31, computed)
         : wholeNumber(values["send-queue"], "--send-queue", 1024, 2 ** 31),
     };
-    return target.kind === "redis"
-      ? await startRedis(values["redis-server"], pinning.serverCpu, settings)
-      : await startParley(target.runtime!, pinning.serverCpu, settings);
+    if (target.kind === "redis") {
+      return await startRedis(values["redis-server"], pinning.serverCpu, settings);
+    }
+    const start = target.kind === "parley" ? startParley : startRelay;
+    return await start(target.runtime!, pinning.serverCpu, settings);
   };
 
   const name = (target: Target) =>
-    external ? target.kind : target.runtime ? `parley-${target.runtime}` : "redis";
+    external ? protocolOf(target) : target.runtime ? `${target.kind}-${target.runtime}` : "redis";
   const runsOf = new Map<string, RunResult[]>();
   const record = (key: string, run: RunResult) => {
     if (!runsOf.has(key)) runsOf.set(key, []);
@@ -262,7 +277,7 @@ async function main(): Promise<number> {
         try {
           if (idleCounts) {
             const workload: IdleWorkload = {
-              target: target.kind,
+              target: protocolOf(target),
               members,
               roomSize,
               settleMs,
@@ -271,7 +286,7 @@ async function main(): Promise<number> {
             result = await runIdle(server, workload);
           } else {
             const workload: MessageWorkload = {
-              target: target.kind,
+              target: protocolOf(target),
               members,
               messagesPerMember: messagesFor(members),
               size,

@@ -306,13 +306,12 @@ export function runtimeBinary(runtime: RuntimeName): string {
 }
 
 /** server.ts under `runtime`, on a free loopback port, with the limits a benchmark trips lifted. */
-export async function startParley(
+export function startParley(
   runtime: RuntimeName,
   cpu: number | null,
   settings: ServerSettings,
 ): Promise<Server> {
-  const script = path.join(ROOT, "server.ts");
-  const args = [
+  return startScript(`parley-${runtime}`, "server.ts", runtime, cpu, settings, [
     "--host",
     "127.0.0.1",
     "--port",
@@ -327,10 +326,32 @@ export async function startParley(
     "--send-queue",
     String(settings.sendQueueBytes),
     ...settings.parleyFlags,
-  ];
+  ]);
+}
+
+/** bench/relay.ts under `runtime`, on a free loopback port: Parley's runtime edge alone. */
+export function startRelay(
+  runtime: RuntimeName,
+  cpu: number | null,
+  settings: ServerSettings,
+): Promise<Server> {
+  return startScript(`relay-${runtime}`, "bench/relay.ts", runtime, cpu, settings, ["0"]);
+}
+
+// Starts `script` (relative to the repository) under `runtime`, and waits for the line that says
+// where it listens.
+async function startScript(
+  name: string,
+  script: string,
+  runtime: RuntimeName,
+  cpu: number | null,
+  settings: ServerSettings,
+  args: string[],
+): Promise<Server> {
+  const file = path.join(ROOT, script);
   const argv = runtime === "deno"
-    ? [runtimeBinary("deno"), "run", "-A", script, ...args]
-    : [runtimeBinary("bun"), script, ...args];
+    ? [runtimeBinary("deno"), "run", "-A", file, ...args]
+    : [runtimeBinary("bun"), file, ...args];
   const child = spawnServer(argv, cpu);
   const stderr = tail(child.stderr, settings.logFile);
   const port = await new Promise<number>((resolve, reject) => {
@@ -338,7 +359,7 @@ export async function startParley(
     const timer = setTimeout(() => fail("no listening line"), START_TIMEOUT_MS);
     function fail(why: string) {
       clearTimeout(timer);
-      reject(new Error(`Cannot start parley-${runtime}: ${why}\n${stderr()}`));
+      reject(new Error(`Cannot start ${name}: ${why}\n${stderr()}`));
     }
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (text: string) => {
@@ -351,13 +372,7 @@ export async function startParley(
     });
     child.once("exit", (code, signal) => fail(`it exited (${signal ?? code})`));
   });
-  return {
-    name: `parley-${runtime}`,
-    host: "127.0.0.1",
-    port,
-    pid: child.pid!,
-    stop: () => stopChild(child),
-  };
+  return { name, host: "127.0.0.1", port, pid: child.pid!, stop: () => stopChild(child) };
 }
 
 /** A free TCP port on the loopback interface (free when asked: it could be taken again). */
