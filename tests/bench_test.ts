@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import net from "node:net";
 import path from "node:path";
 import { DeliveryTracker } from "../bench/delivery_tracker.ts";
 import { Histogram } from "../bench/histogram.ts";
@@ -19,7 +20,18 @@ import {
   textTemplate,
 } from "../bench/payload.ts";
 import { FrameScanner, RespScanner } from "../bench/scanners.ts";
-import { frame, ROOT, runtimeBinary, RUNTIMES, Subprocess, within } from "./_helpers.ts";
+import {
+  frame,
+  Inbox,
+  ROOT,
+  runtimeBinary,
+  RUNTIMES,
+  scriptCommand,
+  Subprocess,
+  within,
+  writeAll,
+  writeByteByByte,
+} from "./_helpers.ts";
 
 const ascii = new TextEncoder();
 const text = new TextDecoder();
@@ -332,6 +344,80 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(run.failures, []);
   });
 }
+
+for (const runtime of RUNTIMES) {
+  test(`bench.ts [relay-${runtime}] every message reaches every subscriber once, in order`, async () => {
+    const report = await bench([
+      ...["--target", "relay", "--runtime", runtime, "--members", "4", "--messages", "50"],
+      ...["--window", "3", "--warmup", "5", "--pin", "off"],
+    ]);
+    const [{ target, median: run }] = report.results;
+    assert.equal(target, `relay-${runtime}`);
+    assert.equal(
+      run.deliveries,
+      4 * 50 * 4,
+      "as Redis does, the relay sends the publisher its own",
+    );
+    assert.deepEqual(
+      [run.lost, run.duplicated, run.outOfOrder, run.unexpected, run.stalled],
+      [0, 0, 0, 0, false],
+    );
+    assert.deepEqual(run.failures, []);
+  });
+}
+
+/** What `socket` receives, as text; the inbox ends when the connection closes. */
+function received(socket: net.Socket): Inbox<string> {
+  const inbox = new Inbox<string>();
+  socket.on("data", (chunk: Uint8Array) => inbox.push(text.decode(chunk)));
+  socket.on("close", () => inbox.end());
+  return inbox;
+}
+
+/** Takes text from `inbox` until it ends with `expected`, and returns all of it. */
+async function readUntil(inbox: Inbox<string>, expected: string): Promise<string> {
+  let seen = "";
+  while (!seen.endsWith(expected)) {
+    const chunk = await inbox.next(JSON.stringify(expected));
+    if (chunk === null) assert.fail(`the connection closed after ${JSON.stringify(seen)}`);
+    seen += chunk;
+  }
+  return seen;
+}
+
+test("bench/relay.ts takes commands split at every byte, and closes after one it does not know", async () => {
+  await using relay = new Subprocess(scriptCommand("deno", "bench/relay.ts", ["0"]));
+  const line = await relay.stdout.waitFor(/^listening on /, "the relay's listening line");
+  const port = Number(line.slice(line.lastIndexOf(":") + 1));
+  const connect = async () => {
+    const socket = net.connect(port, "127.0.0.1");
+    await within(once(socket, "connect"), "a connection to the relay");
+    return socket;
+  };
+  const subscriber = await connect();
+  const publisher = await connect();
+  const [toSubscriber, toPublisher] = [received(subscriber), received(publisher)];
+  try {
+    await writeByteByByte(subscriber, ascii.encode("*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nroom\r\n"));
+    assert.equal(
+      await readUntil(toSubscriber, ":1\r\n"),
+      "*3\r\n$9\r\nsubscribe\r\n$4\r\nroom\r\n:1\r\n",
+    );
+    const publish = "*3\r\n$7\r\nPUBLISH\r\n$4\r\nroom\r\n$7\r\nhi\r\nyou\r\n";
+    await writeByteByByte(publisher, ascii.encode(publish));
+    assert.equal(await readUntil(toPublisher, "\r\n"), ":1\r\n");
+    assert.equal(
+      await readUntil(toSubscriber, "you\r\n"),
+      "*3\r\n$7\r\nmessage\r\n$4\r\nroom\r\n$7\r\nhi\r\nyou\r\n",
+    );
+    await writeAll(publisher, ascii.encode("*1\r\n$4\r\nPING\r\n"));
+    assert.match(await readUntil(toPublisher, "\r\n"), /^-ERR /);
+    assert.equal(await toPublisher.next("the relay to close the connection"), null);
+  } finally {
+    subscriber.destroy();
+    publisher.destroy();
+  }
+});
 
 test("bench.ts runs on Bun too: a fixed-rate run with every delivery counted", async () => {
   const report = await bench([
