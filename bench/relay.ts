@@ -12,6 +12,7 @@
 
 import { type Connection, runtime } from "../runtime.ts";
 import { Outbox } from "../outbox.ts";
+import { concatBytes } from "../protocol.ts";
 
 const ascii = new TextEncoder();
 const text = new TextDecoder();
@@ -73,7 +74,7 @@ class Peer {
 
   // Acts on every whole command in the input so far; false once the connection must close.
   #take(chunk: Uint8Array): boolean {
-    const input = this.#pending.length === 0 ? chunk : concat(this.#pending, chunk);
+    const input = this.#pending.length === 0 ? chunk : concatBytes([this.#pending, chunk]);
     let at = 0;
     while (at < input.length) {
       const command = parseCommand(input, at);
@@ -91,7 +92,7 @@ class Peer {
       const channel = text.decode(args[1]);
       const subscribers = channels.get(channel);
       // Encoded once, and sent to every subscriber as it is.
-      const message = concat(MESSAGE_HEAD, bulk(args[1]), bulk(args[2]));
+      const message = concatBytes([MESSAGE_HEAD, bulk(args[1]), bulk(args[2])]);
       for (const peer of subscribers ?? []) peer.send(message);
       this.send(ascii.encode(`:${subscribers?.size ?? 0}\r\n`));
       return true;
@@ -103,7 +104,7 @@ class Peer {
       subscribers.add(this);
       this.#subscriptions.add(channel);
       const count = ascii.encode(`:${this.#subscriptions.size}\r\n`);
-      this.send(concat(SUBSCRIBE_HEAD, bulk(args[1]), count));
+      this.send(concatBytes([SUBSCRIBE_HEAD, bulk(args[1]), count]));
       return true;
     }
     this.send(ascii.encode(`-ERR this relay knows SUBSCRIBE and PUBLISH only\r\n`));
@@ -161,17 +162,7 @@ function parseHeader(
 }
 
 function bulk(bytes: Uint8Array): Uint8Array {
-  return concat(ascii.encode(`$${bytes.length}\r\n`), bytes, CRLF_BYTES);
-}
-
-function concat(...pieces: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    whole.set(piece, at);
-    at += piece.length;
-  }
-  return whole;
+  return concatBytes([ascii.encode(`$${bytes.length}\r\n`), bytes, CRLF_BYTES]);
 }
 
 const listener = runtime.listen("127.0.0.1", Number(process.argv[2] ?? 0));
