@@ -156,14 +156,13 @@ export class Session implements Member {
       return new Uint8Array(0);
     }
     let prefix = new Uint8Array(0);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const silence = new Promise<"silent">((resolve) => {
-      timer = setTimeout(() => resolve("silent"), SILENT_LINE_CLIENT_MS);
-    });
+    const silence = new SilenceTimer(SILENT_LINE_CLIENT_MS, this.#options.clock);
     try {
       while (true) {
         const reading = this.#conn.read();
-        const chunk = prefix.length === 0 ? await Promise.race([reading, silence]) : await reading;
+        const chunk = prefix.length === 0
+          ? await Promise.race([reading, silence.elapsed])
+          : await reading;
         if (this.#closing) {
           // Turned away or shut down meanwhile: no mode is needed to read the rest and drop it.
           if (chunk === "silent") this.#carriedRead = reading;
@@ -188,7 +187,7 @@ export class Session implements Member {
         this.#liveness.heard(this.#options.clock(), true);
       }
     } finally {
-      clearTimeout(timer);
+      silence.cancel();
     }
   }
 
@@ -594,5 +593,38 @@ export class Session implements Member {
       this.#options.log(`disconnect ${this.address}${who} (${this.#closeReason})`);
     })();
     return this.#finished;
+  }
+}
+
+// A timer that fires this late means this process was held up itself: a loaded machine, a long
+// garbage collection, a paused process.
+const LATE_TIMER_MS = 100;
+// How long to listen again after such a hold-up, once this process runs again.
+const LISTEN_AGAIN_MS = 50;
+
+/**
+ * Settles `elapsed` once a peer has been silent for `ms` while this process was running to hear it.
+ * A client that spoke at once while the server was held up has bytes waiting unread when the timer
+ * fires, so a late timer listens a little longer rather than take that client for a person at nc.
+ */
+class SilenceTimer {
+  readonly elapsed: Promise<"silent">;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number, clock: () => number) {
+    this.elapsed = new Promise((resolve) => {
+      const listen = (wait: number) => {
+        const due = clock() + wait;
+        this.#timer = setTimeout(() => {
+          if (clock() - due > LATE_TIMER_MS) listen(LISTEN_AGAIN_MS);
+          else resolve("silent");
+        }, wait);
+      };
+      listen(ms);
+    });
+  }
+
+  cancel(): void {
+    clearTimeout(this.#timer);
   }
 }

@@ -11,6 +11,7 @@ import {
   Subprocess,
   TestMember,
 } from "./_helpers.ts";
+import { SILENT_LINE_CLIENT_MS } from "../mode.ts";
 
 for (const runtime of RUNTIMES) {
   const name = (what: string) => `modes [${runtime}] ${what}`;
@@ -258,6 +259,37 @@ for (const runtime of RUNTIMES) {
     assert.equal(error.code, "frame_too_large");
     assert.deepEqual(rest, []);
   });
+
+  test(
+    name("clients that spoke at once stay native, and a silent one gets line mode, after a pause"),
+    async () => {
+      // Not quiet: the connection log says when the server has accepted each one.
+      await using server = await ServerProcess.start(runtime, LOOPBACK_ARGS);
+      const nicks = ["ann", "ben", "cat", "dan", "eva", "fay"];
+      const members = [];
+      for (const _ of nicks) {
+        members.push(await TestMember.connect(server.port));
+        await server.stderr.waitFor(/^connect /, "the server's connect line");
+      }
+      // And a person at nc, who stays silent throughout.
+      await using person = await LineMember.connect(server.port);
+      await server.stderr.waitFor(/^connect /, "the server's connect line");
+      // Stopped, the server hears nothing: the hellos wait in its sockets while the silence
+      // window passes on the clock.
+      process.kill(server.child.pid!, "SIGSTOP");
+      try {
+        members.forEach((member, i) => member.send({ type: "hello", nick: nicks[i] }));
+        await new Promise((resolve) => setTimeout(resolve, SILENT_LINE_CLIENT_MS + 300));
+      } finally {
+        process.kill(server.child.pid!, "SIGCONT");
+      }
+      for (const [i, member] of members.entries()) {
+        await using _member = member;
+        await member.expect({ type: "welcome", nick: nicks[i] });
+      }
+      await person.lines.waitFor(/^\* you are guest\d+ in lobby/, "the line-mode banner");
+    },
+  );
 
   test(name("a real nc joins the room and chats"), async () => {
     await using server = await start();
