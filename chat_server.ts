@@ -4,6 +4,7 @@ import { type Connection, formatAddress, type Listener, runtime } from "./runtim
 import { Chat } from "./room.ts";
 import { History, type HistoryOptions } from "./history.ts";
 import { Session, type SessionOptions } from "./session.ts";
+import { HELD_UP_MS } from "./liveness.ts";
 import { ProtocolError } from "./protocol.ts";
 
 const ACCEPT_RETRY_MS = 100;
@@ -28,6 +29,9 @@ export class ChatServer {
   #options: ServerOptions;
   #accepting: Promise<void>;
   #sweeper: ReturnType<typeof setInterval>;
+  #sweepMs: number;
+  #lastSweepAt: number;
+  #skippedSweep = false;
 
   constructor(options: ServerOptions) {
     this.#options = options;
@@ -37,8 +41,9 @@ export class ChatServer {
     this.#accepting = this.#acceptLoop();
     // Often enough that no limit is overrun by more than a quarter of itself.
     const limits = Object.values(options.liveness).filter((ms) => ms > 0);
-    const sweepMs = Math.max(50, Math.min(1000, Math.min(...limits) / 4));
-    this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
+    this.#sweepMs = Math.max(50, Math.min(1000, Math.min(...limits) / 4));
+    this.#lastSweepAt = options.clock();
+    this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
   }
 
   get hostname(): string {
@@ -104,6 +109,12 @@ export class ChatServer {
 
   #sweep(): void {
     const now = this.#options.clock();
+    const late = now - this.#lastSweepAt - this.#sweepMs > HELD_UP_MS;
+    this.#lastSweepAt = now;
+    // Held up: what members sent meanwhile is read before anyone is judged silent. Only once in
+    // a row, so that a server kept busy still closes the connections that are really quiet.
+    this.#skippedSweep = late && !this.#skippedSweep;
+    if (this.#skippedSweep) return;
     for (const session of this.sessions.keys()) session.checkLiveness(now);
   }
 

@@ -16,7 +16,7 @@ import {
   type WireLimits,
 } from "./wire.ts";
 import { FloodGate, type FloodLimits } from "./flood.ts";
-import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
+import { HELD_UP_MS, Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
 
 export interface SessionOptions extends WireLimits {
   /** A pinned mode, or "auto" to tell from the first bytes. */
@@ -596,16 +596,14 @@ export class Session implements Member {
   }
 }
 
-// A timer that fires this late means this process was held up itself: a loaded machine, a long
-// garbage collection, a paused process.
-const LATE_TIMER_MS = 100;
-// How long to listen again after such a hold-up, once this process runs again.
+// How long to listen again after a late timer: any turn of the event loop reads what waited.
 const LISTEN_AGAIN_MS = 50;
 
 /**
  * Settles `elapsed` once a peer has been silent for `ms` while this process was running to hear it.
  * A client that spoke at once while the server was held up has bytes waiting unread when the timer
- * fires, so a late timer listens a little longer rather than take that client for a person at nc.
+ * fires, so a late timer listens once more, briefly, rather than take that client for a person at
+ * nc.
  */
 class SilenceTimer {
   readonly elapsed: Promise<"silent">;
@@ -613,14 +611,11 @@ class SilenceTimer {
 
   constructor(ms: number, clock: () => number) {
     this.elapsed = new Promise((resolve) => {
-      const listen = (wait: number) => {
-        const due = clock() + wait;
-        this.#timer = setTimeout(() => {
-          if (clock() - due > LATE_TIMER_MS) listen(LISTEN_AGAIN_MS);
-          else resolve("silent");
-        }, wait);
-      };
-      listen(ms);
+      const due = clock() + ms;
+      this.#timer = setTimeout(() => {
+        if (clock() - due <= HELD_UP_MS) return resolve("silent");
+        this.#timer = setTimeout(() => resolve("silent"), LISTEN_AGAIN_MS);
+      }, ms);
     });
   }
 
