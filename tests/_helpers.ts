@@ -172,6 +172,20 @@ export class ServerProcess extends Subprocess {
     return server;
   }
 
+  /**
+   * Stops the server (SIGSTOP) for `ms`, as a loaded machine or a long pause would hold it up,
+   * calling `meanwhile` once it is stopped; then lets it go on (SIGCONT).
+   */
+  async holdUp(ms: number, meanwhile = () => {}): Promise<void> {
+    process.kill(this.child.pid!, "SIGSTOP");
+    try {
+      meanwhile();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    } finally {
+      process.kill(this.child.pid!, "SIGCONT");
+    }
+  }
+
   /** SIGTERM, then the exit status. */
   async stop(): Promise<number | null> {
     // Not child.kill(): under `deno test` that reports any child it signalled as killed by the

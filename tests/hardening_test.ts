@@ -369,15 +369,9 @@ for (const runtime of RUNTIMES) {
     await using server = await start(["--ping-after", "0.3", "--ping-timeout", "0.3"]);
     await using alice = await TestMember.join(server.port, "alice");
     assert.deepEqual(await alice.next("a ping"), { type: "ping" });
-    // Alice answers at once, but the server is stopped until long after the ping timeout: her
+    // Alice answers at once, but the server is held up until long after the ping timeout: her
     // pong waits unread in its socket.
-    process.kill(server.child.pid!, "SIGSTOP");
-    try {
-      alice.send({ type: "pong" });
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    } finally {
-      process.kill(server.child.pid!, "SIGCONT");
-    }
+    await server.holdUp(1_000, () => alice.send({ type: "pong" }));
     alice.send({ type: "ping" });
     assert.deepEqual(await alice.next("the pong"), { type: "pong" });
     assert.equal(await server.stop(), 0);
@@ -390,12 +384,10 @@ for (const runtime of RUNTIMES) {
       await using mallory = await TestMember.join(server.port, "mallory");
       let closed = false;
       const rest = mallory.untilClosed().finally(() => closed = true);
-      // Stopped for most of every quarter second, so that every sweep comes late: being held up
+      // Held up for most of every quarter second, so that every sweep comes late: being held up
       // excuses a silence once, not for ever.
       for (const startedAt = Date.now(); !closed && Date.now() - startedAt < 5_000;) {
-        process.kill(server.child.pid!, "SIGSTOP");
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        process.kill(server.child.pid!, "SIGCONT");
+        await server.holdUp(250);
         await new Promise((resolve) => setTimeout(resolve, 30));
       }
       assert.ok(closed, "closed while the server was still being held up");

@@ -266,7 +266,7 @@ for (const runtime of RUNTIMES) {
       // Not quiet: the connection log says when the server has accepted each one.
       await using server = await ServerProcess.start(runtime, LOOPBACK_ARGS);
       const nicks = ["ann", "ben", "cat", "dan", "eva", "fay"];
-      const members = [];
+      const members: TestMember[] = [];
       for (const _ of nicks) {
         members.push(await TestMember.connect(server.port));
         await server.stderr.waitFor(/^connect /, "the server's connect line");
@@ -274,15 +274,11 @@ for (const runtime of RUNTIMES) {
       // And a person at nc, who stays silent throughout.
       await using person = await LineMember.connect(server.port);
       await server.stderr.waitFor(/^connect /, "the server's connect line");
-      // Stopped, the server hears nothing: the hellos wait in its sockets while the silence
+      // Held up, the server hears nothing: the hellos wait in its sockets while the silence
       // window passes on the clock.
-      process.kill(server.child.pid!, "SIGSTOP");
-      try {
+      await server.holdUp(SILENT_LINE_CLIENT_MS + 300, () => {
         members.forEach((member, i) => member.send({ type: "hello", nick: nicks[i] }));
-        await new Promise((resolve) => setTimeout(resolve, SILENT_LINE_CLIENT_MS + 300));
-      } finally {
-        process.kill(server.child.pid!, "SIGCONT");
-      }
+      });
       for (const [i, member] of members.entries()) {
         await using _member = member;
         await member.expect({ type: "welcome", nick: nicks[i] });
