@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import os from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import {
   frame,
   frameHeader,
@@ -515,3 +516,34 @@ for (const runtime of RUNTIMES) {
     },
   );
 }
+
+/** Each thread of process `pid`: its name, and its scheduling policy (0 normal, 5 SCHED_IDLE). */
+function threadsOf(pid: number): { name: string; policy: number }[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "latin1");
+    // The name sits in parentheses and may hold spaces; policy is the 41st field.
+    const afterName = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return {
+      name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+      policy: +afterName[38],
+    };
+  });
+}
+
+test(
+  "server [bun] runs JavaScriptCore's compiler threads at SCHED_IDLE, and nothing else",
+  { skip: process.platform !== "linux" && "scheduling policies are Linux's" },
+  async () => {
+    await using server = await startServer("bun");
+    const threads = threadsOf(server.child.pid!);
+    const compilers = threads.filter((thread) => thread.name === "JITWorker");
+    assert.ok(compilers.length > 0, JSON.stringify(threads));
+    assert.ok(compilers.every((thread) => thread.policy === 5), JSON.stringify(threads));
+    const others = threads.filter((thread) => thread.name !== "JITWorker");
+    assert.ok(others.every((thread) => thread.policy === 0), JSON.stringify(threads));
+    // And it serves as before.
+    await using alice = await TestMember.join(server.port, "alice");
+    alice.send({ type: "ping" });
+    await alice.expect({ type: "pong" });
+  },
+);
