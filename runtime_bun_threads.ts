@@ -13,13 +13,18 @@ import { createRequire } from "node:module";
 
 const SCHED_IDLE = 5; // <sched.h>
 const COMPILER_THREAD = "JITWorker";
-// JavaScriptCore starts compiler threads as work for them comes, so they are looked for again.
-const LOOK_AGAIN_MS = 2_000;
+// JavaScriptCore ends compiler threads that sit idle and starts new ones when work comes, so they
+// are looked for again, often enough that a burst after a quiet spell compiles out of the way.
+const LOOK_AGAIN_MS = 500;
+
+let yielding = false;
 
 /** From now on, keeps JavaScriptCore's compiler threads from holding up the event loop. */
 export function yieldCompilerThreads(): void {
+  if (yielding) return;
   const setIdle = idleScheduler();
   if (!setIdle) return;
+  yielding = true;
   const yieldAll = () => {
     for (const tid of threadsNamed(COMPILER_THREAD)) setIdle(tid);
   };
@@ -27,9 +32,12 @@ export function yieldCompilerThreads(): void {
   setInterval(yieldAll, LOOK_AGAIN_MS).unref();
 }
 
-// sched_setscheduler(tid, SCHED_IDLE) through Bun's FFI, or null where it cannot be had. Required
-// rather than imported, so that Deno, which bundles this file with the Bun edge, never loads it.
-function idleScheduler(): ((tid: number) => void) | null {
+/**
+ * A function that puts thread `tid` at SCHED_IDLE and says whether it could (sched_setscheduler
+ * through Bun's FFI), or null where there is none. Required rather than imported, so that Deno,
+ * which bundles this file with the Bun edge, never loads it.
+ */
+export function idleScheduler(): ((tid: number) => boolean) | null {
   if (process.platform !== "linux") return null;
   try {
     const ffi = createRequire(import.meta.url)("bun:ffi") as typeof BunFfi;
@@ -37,8 +45,10 @@ function idleScheduler(): ((tid: number) => void) | null {
     const libc = ffi.dlopen("libc.so.6", {
       sched_setscheduler: { args: [i32, i32, ptr], returns: i32 },
     });
-    const noPriority = ffi.ptr(new Int32Array(1)); // struct sched_param: SCHED_IDLE takes 0
-    return (tid) => libc.symbols.sched_setscheduler(tid, SCHED_IDLE, noPriority);
+    // struct sched_param, whose priority SCHED_IDLE wants 0. Passed as the array itself, which
+    // this closure keeps alive: a bare address would outlive it once the collector moved on.
+    const noPriority = new Int32Array(1);
+    return (tid) => libc.symbols.sched_setscheduler(tid, SCHED_IDLE, noPriority) === 0;
   } catch {
     return null;
   }
