@@ -4,10 +4,12 @@ import { type Connection, formatAddress, type Listener, runtime } from "./runtim
 import { Chat } from "./room.ts";
 import { History, type HistoryOptions } from "./history.ts";
 import { Session, type SessionOptions } from "./session.ts";
-import { HELD_UP_MS } from "./liveness.ts";
 import { ProtocolError } from "./protocol.ts";
 
 const ACCEPT_RETRY_MS = 100;
+// A sweep this much later than its time means the server itself was held up (a loaded machine, a
+// long pause, a stopped process): input that came meanwhile may be waiting unread.
+const HELD_UP_MS = 100;
 
 export interface ServerOptions extends SessionOptions {
   hostname: string;
@@ -42,7 +44,7 @@ export class ChatServer {
     // Often enough that no limit is overrun by more than a quarter of itself.
     const limits = Object.values(options.liveness).filter((ms) => ms > 0);
     this.#sweepMs = Math.max(50, Math.min(1000, Math.min(...limits) / 4));
-    this.#lastSweepAt = options.clock();
+    this.#lastSweepAt = performance.now();
     this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
   }
 
@@ -108,13 +110,15 @@ export class ChatServer {
   }
 
   #sweep(): void {
-    const now = this.#options.clock();
-    const late = now - this.#lastSweepAt - this.#sweepMs > HELD_UP_MS;
-    this.#lastSweepAt = now;
+    // Timers run on real time, whatever clock the options give liveness.
+    const firedAt = performance.now();
+    const late = firedAt - this.#lastSweepAt - this.#sweepMs > HELD_UP_MS;
+    this.#lastSweepAt = firedAt;
     // Held up: what members sent meanwhile is read before anyone is judged silent. Only once in
     // a row, so that a server kept busy still closes the connections that are really quiet.
     this.#skippedSweep = late && !this.#skippedSweep;
     if (this.#skippedSweep) return;
+    const now = this.#options.clock();
     for (const session of this.sessions.keys()) session.checkLiveness(now);
   }
 

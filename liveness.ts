@@ -23,13 +23,6 @@ export const DEFAULT_LIVENESS_LIMITS: LivenessLimits = {
   idleTimeoutMs: 0,
 };
 
-/**
- * A timer that fires this much later than asked means this process was held up itself (a loaded
- * machine, a long garbage collection, a stopped process): bytes that came meanwhile may be waiting
- * unread, so a silence it measured may not be the peer's.
- */
-export const HELD_UP_MS = 100;
-
 export type LivenessVerdict =
   | "ok"
   | "ping"

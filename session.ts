@@ -16,7 +16,7 @@ import {
   type WireLimits,
 } from "./wire.ts";
 import { FloodGate, type FloodLimits } from "./flood.ts";
-import { HELD_UP_MS, Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
+import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
 
 export interface SessionOptions extends WireLimits {
   /** A pinned mode, or "auto" to tell from the first bytes. */
@@ -156,7 +156,7 @@ export class Session implements Member {
       return new Uint8Array(0);
     }
     let prefix = new Uint8Array(0);
-    const silence = new SilenceTimer(SILENT_LINE_CLIENT_MS, this.#options.clock);
+    const silence = new SilenceTimer(SILENT_LINE_CLIENT_MS);
     try {
       while (true) {
         const reading = this.#conn.read();
@@ -596,24 +596,23 @@ export class Session implements Member {
   }
 }
 
-// How long to listen again after a late timer: any turn of the event loop reads what waited.
+// How long the silence timer listens again once it has fired; see SilenceTimer.
 const LISTEN_AGAIN_MS = 50;
 
 /**
- * Settles `elapsed` once a peer has been silent for `ms` while this process was running to hear it.
- * A client that spoke at once while the server was held up has bytes waiting unread when the timer
- * fires, so a late timer listens once more, briefly, rather than take that client for a person at
- * nc.
+ * Settles `elapsed` once a peer has been silent for `ms`, and then for LISTEN_AGAIN_MS more. The
+ * second look starts only once the first timer has fired, so it runs while this process is running:
+ * a server held up past `ms` (a loaded machine, a long pause, a stopped process) finds the first
+ * timer due at the same moment as a native client's hello that waited unread meanwhile, and the
+ * hello must win.
  */
 class SilenceTimer {
   readonly elapsed: Promise<"silent">;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(ms: number, clock: () => number) {
+  constructor(ms: number) {
     this.elapsed = new Promise((resolve) => {
-      const due = clock() + ms;
       this.#timer = setTimeout(() => {
-        if (clock() - due <= HELD_UP_MS) return resolve("silent");
         this.#timer = setTimeout(() => resolve("silent"), LISTEN_AGAIN_MS);
       }, ms);
     });
