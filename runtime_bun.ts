@@ -2,7 +2,6 @@
 // this file turns them into the pull-style Connection that the rest of Parley reads with await.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import type { Connection, Listener, Runtime, WriteDone } from "./runtime.ts";
-import { yieldCompilerThreads } from "./runtime_bun_threads.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input.
@@ -179,11 +178,7 @@ class BunListener implements Listener {
 
 export const bunRuntime: Runtime = {
   name: "bun",
-  listen(hostname, port) {
-    const listener = new BunListener(hostname, port);
-    yieldCompilerThreads();
-    return listener;
-  },
+  listen: (hostname, port) => new BunListener(hostname, port),
   connect(hostname, port) {
     return new Promise((resolve, reject) => {
       Bun.connect<BunConnection | undefined>({

@@ -3,16 +3,12 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import os from "node:os";
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
 import {
   frame,
   frameHeader,
   LOOPBACK_ARGS,
   rawFrame,
   remainingLines,
-  ROOT,
-  runtimeBinary,
   RUNTIMES,
   scriptCommand,
   ServerProcess,
@@ -519,68 +515,3 @@ for (const runtime of RUNTIMES) {
     },
   );
 }
-
-/** Each thread of process `pid`: its name, and its scheduling policy (0 normal, 5 SCHED_IDLE). */
-function threadsOf(pid: number): { tid: number; name: string; policy: number }[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "latin1");
-    // The name sits in parentheses and may hold spaces; policy is the 41st field.
-    const afterName = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    return { tid: Number(tid), name, policy: Number(afterName[38]) };
-  });
-}
-
-const onLinux = { skip: process.platform !== "linux" && "scheduling policies are Linux's" };
-
-test(
-  "server [bun] runs JavaScriptCore's compiler threads at SCHED_IDLE, and nothing else",
-  onLinux,
-  async () => {
-    await using server = await startServer("bun", ["--rate", "0"]); // no flood control
-    const pid = server.child.pid!;
-    // Traffic, so that the collector runs and compilers come and go.
-    await using alice = await TestMember.join(server.port, "alice");
-    await using bob = await joinSeen(server.port, "bob", [alice]);
-    for (let i = 0; i < 300; i++) {
-      alice.send({ type: "msg", text: `message ${i} ${"x".repeat(200)}` });
-    }
-    for (let i = 0; i < 300; i++) await bob.expect({ type: "msg", from: "alice" });
-    // A compiler thread started just now is found within the server's next look (0.5 s).
-    let threads = threadsOf(pid);
-    for (
-      const startedAt = Date.now();
-      threads.some((t) => t.name === "JITWorker" && t.policy !== 5) &&
-      Date.now() - startedAt < 2_000;
-      threads = threadsOf(pid)
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const compilers = threads.filter((thread) => thread.name === "JITWorker");
-    assert.ok(compilers.length > 0, JSON.stringify(threads));
-    assert.ok(compilers.every((thread) => thread.policy === 5), JSON.stringify(threads));
-    const main = threads.find((thread) => thread.tid === pid)!;
-    const others = threads.filter((thread) => thread.name !== "JITWorker");
-    assert.ok(others.every((thread) => thread.policy === main.policy), JSON.stringify(threads));
-  },
-);
-
-test("the Bun edge still sets SCHED_IDLE after garbage collections", onLinux, async () => {
-  // The call's argument must outlive collections: a freed one reads as a bad priority (EINVAL).
-  const module = path.join(ROOT, "runtime_bun_threads.ts");
-  const script = `
-    const { idleScheduler } = await import(${JSON.stringify(module)});
-    const setIdle = idleScheduler();
-    const kept = [];
-    for (let round = 0; round < 10; round++) {
-      for (let i = 0; i < 20000; i++) {
-        const junk = new Int32Array(1);
-        junk[0] = -1;
-        if (i % 50 === 0) kept.push(junk);
-      }
-      Bun.gc(true);
-    }
-    console.log(setIdle(process.pid));`;
-  await using bun = new Subprocess([runtimeBinary("bun"), "-e", script]);
-  assert.equal(await bun.stdout.next("the answer"), "true");
-});
