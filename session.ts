@@ -18,6 +18,10 @@ import {
 import { FloodGate, type FloodLimits } from "./flood.ts";
 import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
 
+// How long the silence that picks line mode is listened to again once its window is up; see
+// #chooseWire.
+const LISTEN_AGAIN_MS = 50;
+
 export interface SessionOptions extends WireLimits {
   /** A pinned mode, or "auto" to tell from the first bytes. */
   mode: Mode | "auto";
@@ -156,13 +160,20 @@ export class Session implements Member {
       return new Uint8Array(0);
     }
     let prefix = new Uint8Array(0);
-    const silence = new SilenceTimer(SILENT_LINE_CLIENT_MS);
+    // The silence is looked at twice: once the window is up, and again LISTEN_AGAIN_MS after that
+    // first timer has fired, so while this process is running. A server held up past the window
+    // (a loaded machine, a long pause, a stopped process) finds the first timer due at the same
+    // moment as a native client's hello that waited unread meanwhile, and the hello must win.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silence = new Promise<"silent">((resolve) => {
+      timer = setTimeout(() => {
+        timer = setTimeout(() => resolve("silent"), LISTEN_AGAIN_MS);
+      }, SILENT_LINE_CLIENT_MS);
+    });
     try {
       while (true) {
         const reading = this.#conn.read();
-        const chunk = prefix.length === 0
-          ? await Promise.race([reading, silence.elapsed])
-          : await reading;
+        const chunk = prefix.length === 0 ? await Promise.race([reading, silence]) : await reading;
         if (this.#closing) {
           // Turned away or shut down meanwhile: no mode is needed to read the rest and drop it.
           if (chunk === "silent") this.#carriedRead = reading;
@@ -187,7 +198,7 @@ export class Session implements Member {
         this.#liveness.heard(this.#options.clock(), true);
       }
     } finally {
-      silence.cancel();
+      clearTimeout(timer);
     }
   }
 
@@ -593,32 +604,5 @@ export class Session implements Member {
       this.#options.log(`disconnect ${this.address}${who} (${this.#closeReason})`);
     })();
     return this.#finished;
-  }
-}
-
-// How long the silence timer listens again once it has fired; see SilenceTimer.
-const LISTEN_AGAIN_MS = 50;
-
-/**
- * Settles `elapsed` once a peer has been silent for `ms`, and then for LISTEN_AGAIN_MS more. The
- * second look starts only once the first timer has fired, so it runs while this process is running:
- * a server held up past `ms` (a loaded machine, a long pause, a stopped process) finds the first
- * timer due at the same moment as a native client's hello that waited unread meanwhile, and the
- * hello must win.
- */
-class SilenceTimer {
-  readonly elapsed: Promise<"silent">;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(ms: number) {
-    this.elapsed = new Promise((resolve) => {
-      this.#timer = setTimeout(() => {
-        this.#timer = setTimeout(() => resolve("silent"), LISTEN_AGAIN_MS);
-      }, ms);
-    });
-  }
-
-  cancel(): void {
-    clearTimeout(this.#timer);
   }
 }
