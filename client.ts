@@ -9,8 +9,8 @@
 // line_editor.ts. This file decides what to send and what to show.
 import process from "node:process";
 import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
-import { Backoff, connectProblem, Link } from "./client_connection.ts";
-import { ClientRooms } from "./client_rooms.ts";
+import { Backoff, connectProblem, Link } from "./client/link.ts";
+import { ClientRooms } from "./client/rooms.ts";
 import {
   BOLD,
   chatCompleter,
@@ -21,7 +21,7 @@ import {
   printable,
   type Styled,
   YELLOW,
-} from "./line_editor.ts";
+} from "./client/line_editor.ts";
 import {
   type ChatMessage,
   type ClientMessage,
@@ -32,8 +32,9 @@ import {
   type ServerMessage,
   textProblem,
 } from "./protocol.ts";
-import { type Connection, formatAddress, runtime } from "./runtime.ts";
-import { createUi, type InputHandler, type Ui } from "./terminal_ui.ts";
+import { type Connection, formatAddress } from "./runtime.ts";
+import { runtime } from "./runtime/current.ts";
+import { createUi, type InputHandler, type Ui } from "./client/ui.ts";
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_PORT = 9009;

@@ -1,6 +1,6 @@
-// The seam between Parley and its JavaScript runtime. Everything above this file is written against
-// these shapes; runtime_deno.ts and runtime_bun.ts fill them in, and `runtime` below is the one place
-// that decides which.
+// The seam between Parley and its JavaScript runtime: the shapes that everything else is written
+// against. runtime/deno.ts and runtime/bun.ts fill them in, and runtime/current.ts, imported by the
+// entry points alone, picks one. This file names neither runtime and imports nothing.
 
 /** Called once a write has finished: with no argument, or with why the connection failed. */
 export type WriteDone = (error?: Error) => void;
@@ -41,11 +41,6 @@ export interface Runtime {
   listen(hostname: string, port: number): Listener;
   connect(hostname: string, port: number): Promise<Connection>;
 }
-
-// Literal import paths, so that `bun build --compile` and `deno compile` bundle both edges.
-export const runtime: Runtime = "Bun" in globalThis
-  ? (await import("./runtime_bun.ts")).bunRuntime
-  : (await import("./runtime_deno.ts")).denoRuntime;
 
 /** Writes `bytes` and settles once they are written: for callers that can afford a promise. */
 export function writeAll(conn: Connection, bytes: Uint8Array): Promise<void> {

@@ -1,13 +1,14 @@
 // The Parley server's command line: flags in, a listening ChatServer out.
 import process from "node:process";
-import { ChatServer } from "./chat_server.ts";
+import { ChatServer } from "./server/chat_server.ts";
 import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
-import { DEFAULT_FLOOD_LIMITS } from "./flood.ts";
-import { DEFAULT_LIVENESS_LIMITS } from "./liveness.ts";
+import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
+import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "./protocol.ts";
-import { DEFAULT_MAX_LINE_BYTES } from "./line_mode.ts";
-import { type Mode, MODES } from "./mode.ts";
-import { formatAddress, runtime } from "./runtime.ts";
+import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
+import { type Mode, MODES } from "./protocol/mode.ts";
+import { formatAddress } from "./runtime.ts";
+import { runtime } from "./runtime/current.ts";
 
 const DEFAULT_PORT = 9009;
 const SEND_QUEUE_BYTES = 1024 * 1024;
@@ -100,9 +101,8 @@ async function main(): Promise<number> {
     throw new UsageError(`--mode must be auto, native, line or legacy, not "${values.mode}"`);
   }
   const quiet = values.quiet;
-  const server = new ChatServer({
-    hostname: values.host,
-    port: wholeNumber(values.port, "--port", 0, 65535),
+  const port = wholeNumber(values.port, "--port", 0, 65535);
+  const options = {
     mode,
     maxFrameBytes: wholeNumber(values["max-frame"], "--max-frame", 1, LARGEST_MAX_FRAME_BYTES),
     maxLineBytes: wholeNumber(values["max-line"], "--max-line", 1, LARGEST_MAX_FRAME_BYTES),
@@ -127,14 +127,16 @@ async function main(): Promise<number> {
       idleTimeoutMs: seconds(values["idle-timeout"], "--idle-timeout"),
     },
     clock: () => performance.now(),
-    log: quiet ? () => {} : (line) => process.stderr.write(`${line}\n`),
-  });
+    log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
+  };
+  const listener = runtime.listen(values.host, port);
+  const server = new ChatServer([listener], options);
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
-  process.stdout.write(`listening on ${formatAddress(server.hostname, server.port)}\n`);
+  process.stdout.write(`listening on ${formatAddress(listener.hostname, listener.port)}\n`);
 
   await signal;
   if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);

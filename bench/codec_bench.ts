@@ -4,7 +4,7 @@
 import { encodeFrame, FrameDecoder, type ServerMessage } from "../protocol.ts";
 import { locateText, MessageTemplate, parleyMessage, textTemplate } from "./payload.ts";
 import { FrameScanner } from "./scanners.ts";
-import { createWire } from "../wire.ts";
+import { createWire } from "../server/wire.ts";
 import { DeliveryTracker } from "./delivery_tracker.ts";
 
 const FRAMES_PER_CHUNK = 100;

@@ -17,7 +17,7 @@ import {
 } from "./payload.ts";
 import { FrameScanner, RespScanner } from "./scanners.ts";
 import { Histogram } from "./histogram.ts";
-import { SILENT_LINE_CLIENT_MS } from "../mode.ts";
+import { SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
 
 /** Tries at joining one Parley member before the run fails. */
 const MAX_JOIN_ATTEMPTS = 5;

@@ -10,8 +10,9 @@
 // A tool for measuring, not a server to run: a bad command gets an error and a close, as in Redis,
 // but nothing caps memory or input.
 
-import { type Connection, runtime } from "../runtime.ts";
-import { Outbox } from "../outbox.ts";
+import type { Connection } from "../runtime.ts";
+import { runtime } from "../runtime/current.ts";
+import { Outbox } from "../server/outbox.ts";
 import { concatBytes } from "../protocol.ts";
 
 const ascii = new TextEncoder();

@@ -2,7 +2,8 @@
 // uses the runtime's native sockets: under Deno each read lands in one reused buffer, with none of
 // the per-read buffers and stream events of node:net, which cost the load generator more than
 // the deliveries it checks. Writes may be made at any time: they queue, and go out one at a time.
-import { type Connection, runtime, writeAll } from "../runtime.ts";
+import { type Connection, writeAll } from "../runtime.ts";
+import { runtime } from "../runtime/current.ts";
 import { concatBytes } from "../protocol.ts";
 
 export interface SocketEvents {

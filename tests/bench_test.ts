@@ -265,7 +265,7 @@ const BENCH_TIMEOUT_MS = 60_000;
 
 /** Runs bench.ts, itself on Deno unless `loadGenerator` says Bun (`npm run bench:bun`). */
 async function bench(args: string[], loadGenerator: "deno" | "bun" = "deno"): Promise<Report> {
-  const script = path.join(ROOT, "bench.ts");
+  const script = path.join(ROOT, "bench", "main.ts");
   await using run = new Subprocess(
     loadGenerator === "deno"
       ? [runtimeBinary("deno"), "run", "-A", script, "--json", ...args]

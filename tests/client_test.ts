@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Backoff } from "../client_connection.ts";
-import { ClientRooms } from "../client_rooms.ts";
+import { Backoff } from "../client/link.ts";
+import { ClientRooms } from "../client/rooms.ts";
 import type { ChatMessage } from "../protocol.ts";
-import { nickColour } from "../line_editor.ts";
+import { nickColour } from "../client/line_editor.ts";
 import {
   frame,
   frameHeader,

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, realpathSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
-import { detectMode, type Mode } from "../mode.ts";
+import { detectMode, type Mode } from "../protocol/mode.ts";
 import { concatBytes } from "../protocol.ts";
 import {
   frame,

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { detectMode, type Mode } from "../mode.ts";
-import { LineDecoder, parseLine } from "../line_mode.ts";
-import { encodeLegacyFrame, LegacyDecoder } from "../legacy_mode.ts";
+import { detectMode, type Mode } from "../protocol/mode.ts";
+import { LineDecoder, parseLine } from "../protocol/line.ts";
+import { encodeLegacyFrame, LegacyDecoder } from "../protocol/legacy.ts";
 import { ProtocolError } from "../protocol.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);

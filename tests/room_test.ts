@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Chat, type Encoder, type Member, type Room } from "../room.ts";
+import { Chat, type Encoder, type Member, type Room } from "../server/chat.ts";
 import { describe, type ErrorCode, ProtocolError, type ServerMessage } from "../protocol.ts";
 
 const utf8 = new TextEncoder();

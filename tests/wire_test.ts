@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createWire, detached, type Input } from "../wire.ts";
+import { createWire, detached, type Input } from "../server/wire.ts";
 import { concatBytes, parseClientMessage, ProtocolError } from "../protocol.ts";
 import { rawFrame } from "./_helpers.ts";
 

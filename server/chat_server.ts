@@ -1,10 +1,10 @@
 // The running server: accepts connections, serves each as a Session, sweeps for quiet ones, and
 // shuts down gracefully.
-import { type Connection, formatAddress, type Listener, runtime } from "./runtime.ts";
-import { Chat } from "./room.ts";
+import { type Connection, formatAddress, type Listener } from "../runtime.ts";
+import { Chat } from "./chat.ts";
 import { History, type HistoryOptions } from "./history.ts";
 import { Session, type SessionOptions } from "./session.ts";
-import { ProtocolError } from "./protocol.ts";
+import { ProtocolError } from "../protocol.ts";
 
 const ACCEPT_RETRY_MS = 100;
 // A sweep this much later than its time means the server itself was held up (a loaded machine, a
@@ -12,8 +12,6 @@ const ACCEPT_RETRY_MS = 100;
 const HELD_UP_MS = 100;
 
 export interface ServerOptions extends SessionOptions {
-  hostname: string;
-  port: number;
   /** Connections served at once; past it a new one is turned away. */
   maxClients: number;
   /** Connections from one address at once; 0 for no limit. */
@@ -27,7 +25,7 @@ export class ChatServer {
   /** Every open session, with the promise that settles when it has closed. */
   readonly sessions = new Map<Session, Promise<void>>();
   #perAddress = new Map<string, number>();
-  #listener: Listener;
+  #listeners: readonly Listener[];
   #options: ServerOptions;
   #accepting: Promise<void>;
   #sweeper: ReturnType<typeof setInterval>;
@@ -35,12 +33,14 @@ export class ChatServer {
   #lastSweepAt: number;
   #skippedSweep = false;
 
-  constructor(options: ServerOptions) {
+  /** Serves every connection that `listeners` accept, each in the mode the options say. */
+  constructor(listeners: readonly Listener[], options: ServerOptions) {
     this.#options = options;
     this.#history = new History(options.history);
     this.chat = new Chat(this.#history);
-    this.#listener = runtime.listen(options.hostname, options.port);
-    this.#accepting = this.#acceptLoop();
+    this.#listeners = listeners;
+    this.#accepting = Promise.all(listeners.map((listener) => this.#acceptLoop(listener)))
+      .then(() => {});
     // Often enough that no limit is overrun by more than a quarter of itself.
     const limits = Object.values(options.liveness).filter((ms) => ms > 0);
     this.#sweepMs = Math.max(50, Math.min(1000, Math.min(...limits) / 4));
@@ -48,20 +48,12 @@ export class ChatServer {
     this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
   }
 
-  get hostname(): string {
-    return this.#listener.hostname;
-  }
-
-  get port(): number {
-    return this.#listener.port;
-  }
-
   // Accepting must outlive any one connection's trouble, and even the listener's: a failed accept
   // (out of file descriptors, say) is logged, and accepting starts again a moment later.
-  async #acceptLoop(): Promise<void> {
+  async #acceptLoop(listener: Listener): Promise<void> {
     while (true) {
       try {
-        for await (const conn of this.#listener) this.#serve(conn);
+        for await (const conn of listener) this.#serve(conn);
         return; // the listener was closed
       } catch (error) {
         this.#options.log(`accept failed: ${error}`);
@@ -127,7 +119,7 @@ export class ChatServer {
    * time to drain, and resolves once every connection is closed.
    */
   async shutdown(): Promise<void> {
-    this.#listener.close();
+    for (const listener of this.#listeners) listener.close();
     clearInterval(this.#sweeper);
     await this.#accepting.catch((error) => this.#options.log(`accept loop failed: ${error}`));
     for (const session of this.sessions.keys()) {

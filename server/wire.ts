@@ -9,11 +9,11 @@ import {
   parsePayload,
   ProtocolError,
   REPLACEMENT_CHAR,
-} from "./protocol.ts";
-import { LineDecoder, lineEncoder, type LineInput, parseLine } from "./line_mode.ts";
-import { LegacyDecoder, legacyEncoder } from "./legacy_mode.ts";
-import type { Mode } from "./mode.ts";
-import type { Encoder } from "./room.ts";
+} from "../protocol.ts";
+import { LineDecoder, lineEncoder, type LineInput, parseLine } from "../protocol/line.ts";
+import { LegacyDecoder, legacyEncoder } from "../protocol/legacy.ts";
+import type { Mode } from "../protocol/mode.ts";
+import type { Encoder } from "./chat.ts";
 
 /** Whatever a member can ask for, in any mode. */
 export type Input = LineInput | PlainChat;

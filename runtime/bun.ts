@@ -1,7 +1,7 @@
 // Bun behind the runtime seam: Bun.listen and Bun.connect. Bun pushes events into shared handlers;
 // this file turns them into the pull-style Connection that the rest of Parley reads with await.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
-import type { Connection, Listener, Runtime, WriteDone } from "./runtime.ts";
+import type { Connection, Listener, Runtime, WriteDone } from "../runtime.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input.

@@ -3,8 +3,8 @@
 // that many bytes of UTF-8. The client's first frame is its username, every later one a message.
 // The server sends each message as two frames, username then text; notices come from user `*`.
 // No I/O here.
-import type { Encoder } from "./room.ts";
-import { describe, ProtocolError, type ServerMessage } from "./protocol.ts";
+import type { Encoder } from "../server/chat.ts";
+import { describe, ProtocolError, type ServerMessage } from "../protocol.ts";
 import { LEGACY_HEADER_BYTES } from "./mode.ts";
 
 const HEADER = /^(\d+) *$/;

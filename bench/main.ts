@@ -3,16 +3,17 @@
 import { execFileSync } from "node:child_process";
 import os from "node:os";
 import process from "node:process";
-import { parseCommandLine, runProgram, UsageError, wholeNumber } from "./cli.ts";
-import { MAX_MEMBERS, MAX_MESSAGES, STAMP_BYTES } from "./bench/payload.ts";
-import { formatResults, type Result, summarize } from "./bench/report.ts";
+import { parseCommandLine, runProgram, UsageError, wholeNumber } from "../cli.ts";
+import { runtime } from "../runtime/current.ts";
+import { MAX_MEMBERS, MAX_MESSAGES, STAMP_BYTES } from "./payload.ts";
+import { formatResults, type Result, summarize } from "./report.ts";
 import {
   type IdleWorkload,
   type MessageWorkload,
   runIdle,
   runMessages,
   type RunResult,
-} from "./bench/runner.ts";
+} from "./runner.ts";
 import {
   choosePinning,
   ensureOpenFiles,
@@ -24,13 +25,13 @@ import {
   startParley,
   startRedis,
   startRelay,
-} from "./bench/servers.ts";
-import type { TargetKind } from "./bench/members.ts";
+} from "./servers.ts";
+import type { TargetKind } from "./members.ts";
 
 const MIB = 1024 * 1024;
 const ROOM = "bench";
 
-const USAGE = `Usage: bench.ts [options]
+const USAGE = `Usage: bench/main.ts [options]
 
 Measures Parley's server, and Redis pub/sub side by side, under a chat workload: N members in
 one room, each publishing K messages of S bytes, with at most W of its messages in flight (closed
@@ -315,12 +316,10 @@ async function main(): Promise<number> {
   const failed = results.some((result) => !passed(result));
   if (values.json) {
     const report = {
-      tool: "parley bench.ts",
+      tool: "parley bench/main.ts",
       date: new Date().toISOString(),
-      command: ["bench.ts", ...process.argv.slice(2)].join(" "),
-      benchRuntime: "Bun" in globalThis
-        ? `bun ${process.versions.bun}`
-        : `deno ${process.versions.deno ?? "?"}`,
+      command: ["bench/main.ts", ...process.argv.slice(2)].join(" "),
+      benchRuntime: `${runtime.name} ${process.versions[runtime.name] ?? "?"}`,
       machine: {
         cpus: os.cpus().length,
         cpuModel: os.cpus()[0]?.model ?? null,

@@ -1,6 +1,6 @@
 // Which quiet connections to prod or close, with no I/O and no clock of its own: the server sweeps
 // its sessions now and then and passes the time, so tests can drive this without waiting.
-import type { Mode } from "./mode.ts";
+import type { Mode } from "../protocol/mode.ts";
 
 export interface LivenessLimits {
   /** A native or legacy connection must have said hello (or sent its username) within this. */

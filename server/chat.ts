@@ -13,7 +13,7 @@ import {
   roomProblem,
   type ServerMessage,
   textProblem,
-} from "./protocol.ts";
+} from "../protocol.ts";
 
 /** Turns a server message into the bytes of one member's wire mode; null when it has no form there. */
 export interface Encoder {

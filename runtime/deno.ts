@@ -1,5 +1,5 @@
 // Deno behind the runtime seam: Deno.listen and Deno.connect.
-import type { Connection, Listener, Runtime, WriteDone } from "./runtime.ts";
+import type { Connection, Listener, Runtime, WriteDone } from "../runtime.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
 // fills them, so that a busy one is read in few calls.

@@ -1,12 +1,12 @@
 // One member's connection: its read loop, which works out the member's mode from its first bytes,
 // decodes its input and acts on it; and its send queue, which collects everything addressed to the
 // member and writes it out in as few writes as possible without ever making anyone else wait.
-import type { Connection } from "./runtime.ts";
-import type { Chat, Encoder, Member, Room } from "./room.ts";
-import { nameKey, ProtocolError, type ServerMessage } from "./protocol.ts";
+import type { Connection } from "../runtime.ts";
+import type { Chat, Encoder, Member, Room } from "./chat.ts";
+import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 import { Outbox } from "./outbox.ts";
-import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "./mode.ts";
-import { LINE_HELP } from "./line_mode.ts";
+import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
+import { LINE_HELP } from "../protocol/line.ts";
 import {
   createWire,
   detached,
@@ -15,7 +15,7 @@ import {
   type Wire,
   type WireLimits,
 } from "./wire.ts";
-import { FloodGate, type FloodLimits } from "./flood.ts";
+import { FloodGate, type FloodLimits } from "./flood_gate.ts";
 import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
 
 // How long the silence that picks line mode is listened to again once its window is up; see

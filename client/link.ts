@@ -8,8 +8,8 @@ import {
   FrameDecoder,
   parseServerMessage,
   type ServerMessage,
-} from "./protocol.ts";
-import { type Connection, writeAll } from "./runtime.ts";
+} from "../protocol.ts";
+import { type Connection, writeAll } from "../runtime.ts";
 
 // Larger than any frame a client sends: a welcome lists every member of the room.
 const MAX_SERVER_FRAME_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 // What the client knows of its rooms, with no I/O: which it is in, which one it talks in, who is
 // in each (for Tab completion), and the last message id it has shown in each, which is what lets
 // it fill the gap after a reconnect from the server's history without showing anything twice.
-import { type ChatMessage, nameKey } from "./protocol.ts";
+import { type ChatMessage, nameKey } from "../protocol.ts";
 
 /** Filling the gap in one room after a reconnect: live messages wait until history has caught up. */
 interface CatchUp {
