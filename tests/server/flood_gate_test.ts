@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_FLOOD_LIMITS, FloodGate, type FloodLimits } from "../server/flood_gate.ts";
+import { DEFAULT_FLOOD_LIMITS, FloodGate, type FloodLimits } from "../../server/flood_gate.ts";
 
 const limits: FloodLimits = {
   ratePerSecond: 10,

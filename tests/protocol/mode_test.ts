@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { detectMode, type Mode } from "../protocol/mode.ts";
-import { LineDecoder, parseLine } from "../protocol/line.ts";
-import { encodeLegacyFrame, LegacyDecoder } from "../protocol/legacy.ts";
-import { ProtocolError } from "../protocol.ts";
+import { detectMode, type Mode } from "../../protocol/mode.ts";
+import { LineDecoder, parseLine } from "../../protocol/line.ts";
+import { encodeLegacyFrame, LegacyDecoder } from "../../protocol/legacy.ts";
+import { ProtocolError } from "../../protocol.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

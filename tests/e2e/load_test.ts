@@ -5,22 +5,20 @@ import assert from "node:assert/strict";
 import { readFileSync, realpathSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
-import { detectMode, type Mode } from "../protocol/mode.ts";
-import { concatBytes } from "../protocol.ts";
+import { detectMode, type Mode } from "../../protocol/mode.ts";
+import { concatBytes } from "../../protocol.ts";
 import {
-  frame,
-  frameHeader,
   type Json,
   LegacyMember,
   LineMember,
   LOOPBACK_ARGS,
-  rawFrame,
   runtimeBinary,
   RUNTIMES,
   ServerProcess,
   TestMember,
   within,
 } from "./_helpers.ts";
+import { frame, frameHeader, rawFrame } from "../_frames.ts";
 
 interface Memory {
   /** Resident now, in KiB. */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Outbox } from "../server/outbox.ts";
+import { Outbox } from "../../server/outbox.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 

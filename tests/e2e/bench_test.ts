@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
-import { DeliveryTracker } from "../bench/delivery_tracker.ts";
-import { Histogram } from "../bench/histogram.ts";
+import { DeliveryTracker } from "../../bench/delivery_tracker.ts";
+import { Histogram } from "../../bench/histogram.ts";
 import {
   benchNick,
   locateText,
@@ -18,10 +18,9 @@ import {
   redisMessage,
   STAMP_BYTES,
   textTemplate,
-} from "../bench/payload.ts";
-import { FrameScanner, RespScanner } from "../bench/scanners.ts";
+} from "../../bench/payload.ts";
+import { FrameScanner, RespScanner } from "../../bench/scanners.ts";
 import {
-  frame,
   Inbox,
   ROOT,
   runtimeBinary,
@@ -32,6 +31,7 @@ import {
   writeAll,
   writeByteByByte,
 } from "./_helpers.ts";
+import { frame } from "../_frames.ts";
 
 const ascii = new TextEncoder();
 const text = new TextDecoder();

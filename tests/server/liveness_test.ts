@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Liveness, type LivenessLimits } from "../server/liveness.ts";
+import { Liveness, type LivenessLimits } from "../../server/liveness.ts";
 
 const limits: LivenessLimits = {
   helloTimeoutMs: 1_000,

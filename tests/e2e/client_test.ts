@@ -7,18 +7,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Backoff } from "../client/link.ts";
-import { ClientRooms } from "../client/rooms.ts";
-import type { ChatMessage } from "../protocol.ts";
-import { nickColour } from "../client/line_editor.ts";
+import { Backoff } from "../../client/link.ts";
+import { ClientRooms } from "../../client/rooms.ts";
+import type { ChatMessage } from "../../protocol.ts";
+import { nickColour } from "../../client/line_editor.ts";
 import {
-  frame,
-  frameHeader,
   Inbox,
   type Json,
   LOOPBACK_ARGS,
   nativeFrames,
-  rawFrame,
   remainingLines,
   type RuntimeName,
   RUNTIMES,
@@ -29,6 +26,7 @@ import {
   TestMember,
   within,
 } from "./_helpers.ts";
+import { frame, frameHeader, rawFrame } from "../_frames.ts";
 
 const startServer = startQuietServer;
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { History, MAX_HISTORY_REPLY, type StoredMessage } from "../server/history.ts";
+import { History, MAX_HISTORY_REPLY, type StoredMessage } from "../../server/history.ts";
 
 function message(id: number, room = "lobby"): StoredMessage {
   return { id, room, from: "alice", text: `message ${id}`, ts: 1_700_000_000_000 + id };

@@ -2,12 +2,12 @@
 // as a bug that throws while one member is being served.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Chat, type Member } from "../server/chat.ts";
-import { encodeFrame, FrameDecoder, type ServerMessage } from "../protocol.ts";
-import type { Connection, WriteDone } from "../runtime.ts";
-import { Session, type SessionOptions } from "../server/session.ts";
-import { DEFAULT_LIVENESS_LIMITS } from "../server/liveness.ts";
-import { DEFAULT_FLOOD_LIMITS } from "../server/flood_gate.ts";
+import { Chat, type Member } from "../../server/chat.ts";
+import { encodeFrame, FrameDecoder, type ServerMessage } from "../../protocol.ts";
+import type { Connection, WriteDone } from "../../runtime.ts";
+import { Session, type SessionOptions } from "../../server/session.ts";
+import { DEFAULT_LIVENESS_LIMITS } from "../../server/liveness.ts";
+import { DEFAULT_FLOOD_LIMITS } from "../../server/flood_gate.ts";
 
 /** A connection whose peer sends `input`, then waits until it is closed. */
 class FakeConnection implements Connection {

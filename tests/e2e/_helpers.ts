@@ -7,8 +7,9 @@ import { existsSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { frame } from "../_frames.ts";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const RUNTIMES = ["deno", "bun"] as const;
 export type RuntimeName = typeof RUNTIMES[number];
 
@@ -205,13 +206,6 @@ export function startQuietServer(
 
 export type Json = Record<string, unknown>;
 
-export function frame(message: unknown): Uint8Array {
-  const payload = Buffer.from(JSON.stringify(message));
-  const header = Buffer.alloc(4);
-  header.writeUInt32BE(payload.length);
-  return Buffer.concat([header, payload]);
-}
-
 /** A native member over a real socket, decoding frames itself so the test checks real bytes. */
 export class TestMember {
   readonly socket: net.Socket;
@@ -305,19 +299,6 @@ export function writeAll(socket: net.Socket, bytes: Uint8Array): Promise<void> {
 /** Writes `bytes` one byte per write, each once the one before has left. */
 export async function writeByteByByte(socket: net.Socket, bytes: Uint8Array): Promise<void> {
   for (let i = 0; i < bytes.length; i++) await writeAll(socket, bytes.subarray(i, i + 1));
-}
-
-/** A frame header announcing `length` payload bytes, with no payload. */
-export function frameHeader(length: number): Uint8Array {
-  const header = Buffer.alloc(4);
-  header.writeUInt32BE(length);
-  return header;
-}
-
-/** A frame whose payload is `payload` exactly, valid or not. */
-export function rawFrame(payload: Uint8Array | string): Uint8Array {
-  const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
-  return Buffer.concat([frameHeader(bytes.length), bytes]);
 }
 
 /** Every line `reader` has not handed out yet, once its stream has ended. */

@@ -7,20 +7,18 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import {
-  frame,
-  frameHeader,
   type Json,
   LegacyMember,
   LineMember,
   type LineReader,
   LOOPBACK_ARGS,
-  rawFrame,
   remainingLines,
   RUNTIMES,
   ServerProcess,
   TestMember,
   within,
 } from "./_helpers.ts";
+import { frame, frameHeader, rawFrame } from "../_frames.ts";
 
 // What people read when the server closes them for silence (session.ts).
 const READ_TIMEOUT = "Closed: a message began to arrive but did not finish in time";

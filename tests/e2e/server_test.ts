@@ -4,10 +4,7 @@ import { once } from "node:events";
 import net from "node:net";
 import os from "node:os";
 import {
-  frame,
-  frameHeader,
   LOOPBACK_ARGS,
-  rawFrame,
   remainingLines,
   RUNTIMES,
   scriptCommand,
@@ -19,6 +16,7 @@ import {
   writeAll,
   writeByteByByte,
 } from "./_helpers.ts";
+import { frame, frameHeader, rawFrame } from "../_frames.ts";
 
 const startServer = startQuietServer;
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Chat, type Encoder, type Member, type Room } from "../server/chat.ts";
-import { describe, type ErrorCode, ProtocolError, type ServerMessage } from "../protocol.ts";
+import { Chat, type Encoder, type Member, type Room } from "../../server/chat.ts";
+import { describe, type ErrorCode, ProtocolError, type ServerMessage } from "../../protocol.ts";
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();

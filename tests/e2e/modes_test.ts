@@ -11,7 +11,7 @@ import {
   Subprocess,
   TestMember,
 } from "./_helpers.ts";
-import { SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
+import { SILENT_LINE_CLIENT_MS } from "../../protocol/mode.ts";
 
 for (const runtime of RUNTIMES) {
   const name = (what: string) => `modes [${runtime}] ${what}`;

@@ -14,7 +14,7 @@ import {
   paint,
   plainText,
   printable,
-} from "../client/line_editor.ts";
+} from "../../client/line_editor.ts";
 
 const utf8 = new TextEncoder();
 
