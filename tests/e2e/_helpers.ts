@@ -415,3 +415,20 @@ export class LegacyMember {
     }
   }
 }
+
+/** Joins `nick` and has every member of `others` see it arrive. */
+export async function joinSeen(
+  port: number,
+  nick: string,
+  others: TestMember[],
+): Promise<TestMember> {
+  const member = await TestMember.join(port, nick);
+  for (const other of others) await other.expect({ type: "join", nick });
+  return member;
+}
+
+/** `from` says `text`, and each of `to` must receive exactly that as its next message. */
+export async function chatsWith(from: TestMember, nick: string, text: string, to: TestMember[]) {
+  from.send({ type: "msg", text });
+  for (const member of to) await member.expect({ type: "msg", from: nick, text });
+}

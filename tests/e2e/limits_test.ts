@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import {
+  chatsWith,
+  joinSeen,
   type Json,
   LegacyMember,
   LineMember,
@@ -81,19 +83,6 @@ function randomBytes(seed: number, length: number): Uint8Array {
     bytes[i] = (t ^ (t >>> 14)) & 0xff;
   }
   return bytes;
-}
-
-/** Joins `nick` and has every member of `others` see it arrive. */
-async function joinSeen(port: number, nick: string, others: TestMember[]): Promise<TestMember> {
-  const member = await TestMember.join(port, nick);
-  for (const other of others) await other.expect({ type: "join", nick });
-  return member;
-}
-
-/** `from` says `text`, and each of `to` must receive exactly that as its next message. */
-async function chatsWith(from: TestMember, nick: string, text: string, to: TestMember[]) {
-  from.send({ type: "msg", text });
-  for (const member of to) await member.expect({ type: "msg", from: nick, text });
 }
 
 /** The next message that is not a ping, answering every ping before it as a client must. */
@@ -211,7 +200,7 @@ async function noiseFrom(
 }
 
 for (const runtime of RUNTIMES) {
-  const name = (behaviour: string) => `hardening [${runtime}] ${behaviour}`;
+  const name = (behaviour: string) => `limits [${runtime}] ${behaviour}`;
   const start = (args: string[], quiet = true) =>
     ServerProcess.start(runtime, [...LOOPBACK_ARGS, ...(quiet ? ["--quiet"] : []), ...args]);
 

@@ -4,6 +4,8 @@ import { once } from "node:events";
 import net from "node:net";
 import os from "node:os";
 import {
+  chatsWith,
+  joinSeen,
   LOOPBACK_ARGS,
   remainingLines,
   RUNTIMES,
@@ -19,19 +21,6 @@ import {
 import { frame, frameHeader, rawFrame } from "../_frames.ts";
 
 const startServer = startQuietServer;
-
-/** Joins `nick` and has every member of `others` see it arrive. */
-async function joinSeen(port: number, nick: string, others: TestMember[]): Promise<TestMember> {
-  const member = await TestMember.join(port, nick);
-  for (const other of others) await other.expect({ type: "join", nick });
-  return member;
-}
-
-/** `from` says `text`, and each of `to` must receive exactly that as its next message. */
-async function chatsWith(from: TestMember, nick: string, text: string, to: TestMember[]) {
-  from.send({ type: "msg", text });
-  for (const member of to) await member.expect({ type: "msg", from: nick, text });
-}
 
 function hasIpv6Loopback(): boolean {
   return Object.values(os.networkInterfaces()).some((addresses) =>
