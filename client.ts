@@ -25,19 +25,19 @@ import {
 import {
   type ChatMessage,
   type ClientMessage,
-  describe,
+  DEFAULT_PORT,
   nameKey,
   nickProblem,
   roomProblem,
   type ServerMessage,
   textProblem,
 } from "./protocol.ts";
+import { clock, describe } from "./protocol/text.ts";
 import { type Connection, formatAddress } from "./runtime.ts";
 import { runtime } from "./runtime/current.ts";
 import { createUi, type InputHandler, type Ui } from "./client/ui.ts";
 
 const DEFAULT_HOST = "127.0.0.1";
-const DEFAULT_PORT = 9009;
 // Input from a pipe is paused while this much waits to go out, so that piping in a large file
 // takes bounded memory.
 const OUTBOX_PAUSE_BYTES = 256 * 1024;
@@ -125,12 +125,6 @@ function nickPiece(text: string, nick: string): Styled {
 /** `[room] ` when `room` is not the one the user talks in. */
 function roomTag(room: string | undefined, current: string): string {
   return room !== undefined && nameKey(room) !== nameKey(current) ? `[${room}] ` : "";
-}
-
-function clock(ts: number): string {
-  const time = new Date(ts);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
 }
 
 function chatLine(message: ChatMessage, current: string, me: string): Line {

@@ -4,13 +4,12 @@ import { ChatServer } from "./server/chat_server.ts";
 import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
-import { DEFAULT_MAX_FRAME_BYTES } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "./protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
 import { formatAddress } from "./runtime.ts";
 import { runtime } from "./runtime/current.ts";
 
-const DEFAULT_PORT = 9009;
 const SEND_QUEUE_BYTES = 1024 * 1024;
 const CLOSE_FLUSH_MS = 2000;
 const MAX_CLIENTS = 10_000;

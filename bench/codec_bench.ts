@@ -1,7 +1,8 @@
-// Microbenchmarks of the native frame codec (protocol.ts), for `deno bench bench/codec_bench.ts`:
+// Microbenchmarks of the frame codec (protocol/native.ts), for `deno bench bench/codec_bench.ts`:
 // what the server pays per frame to decode a member's input and to encode a broadcast, and, for
 // scale, what bench.ts's load generator pays to find a stamp without decoding.
-import { encodeFrame, FrameDecoder, type ServerMessage } from "../protocol.ts";
+import type { ServerMessage } from "../protocol.ts";
+import { encodeFrame, FrameDecoder } from "../protocol/native.ts";
 import { locateText, MessageTemplate, parleyMessage, textTemplate } from "./payload.ts";
 import { FrameScanner } from "./scanners.ts";
 import { createWire } from "../server/wire.ts";

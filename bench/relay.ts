@@ -13,7 +13,7 @@
 import type { Connection } from "../runtime.ts";
 import { runtime } from "../runtime/current.ts";
 import { Outbox } from "../server/outbox.ts";
-import { concatBytes } from "../protocol.ts";
+import { concatBytes } from "../protocol/native.ts";
 
 const ascii = new TextEncoder();
 const text = new TextDecoder();

@@ -1,10 +1,10 @@
 // Stream splitters for the load generator, with no I/O: Parley's native frames and Redis's RESP
-// replies. Unlike protocol.ts's FrameDecoder they decode nothing: they hand out where each frame
+// replies. Unlike FrameDecoder, they decode nothing: they hand out where each frame
 // lies in the bytes, and the caller looks only at the bytes it needs. Chunks are valid only while
 // they are pushed (the socket reuses its read buffer), so a partial frame is copied, and waits for
 // the reads that end it.
 
-import { concatBytes } from "../protocol.ts";
+import { concatBytes } from "../protocol/native.ts";
 
 /** Called with a frame's payload as `bytes[start, end)`; valid only during the call. */
 export type OnFrame = (bytes: Uint8Array, start: number, end: number) => void;

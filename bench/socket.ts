@@ -4,7 +4,7 @@
 // the deliveries it checks. Writes may be made at any time: they queue, and go out one at a time.
 import { type Connection, writeAll } from "../runtime.ts";
 import { runtime } from "../runtime/current.ts";
-import { concatBytes } from "../protocol.ts";
+import { concatBytes } from "../protocol/native.ts";
 
 export interface SocketEvents {
   /** Bytes from the server; valid only during the call (the read buffer is reused). */

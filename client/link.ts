@@ -1,14 +1,8 @@
 // The client's side of one connection to the server: frames out, one write at a time, and frames in,
 // decoded; and how long to wait before trying again once a connection is lost. client.ts decides
 // what to say; this file only carries it.
-import {
-  type ClientMessage,
-  concatBytes,
-  encodeFrame,
-  FrameDecoder,
-  parseServerMessage,
-  type ServerMessage,
-} from "../protocol.ts";
+import { type ClientMessage, parseServerMessage, type ServerMessage } from "../protocol.ts";
+import { concatBytes, encodeFrame, FrameDecoder } from "../protocol/native.ts";
 import { type Connection, writeAll } from "../runtime.ts";
 
 // Larger than any frame a client sends: a welcome lists every member of the room.
@@ -82,8 +76,13 @@ export class Link {
         for (const frame of decoder.push(chunk)) {
           if (this.#ended) return null; // closed by a handler
           if (frame.ok) {
-            const message = parseOrSkip(frame.value);
-            if (message) this.#events.message(message);
+            let message: ServerMessage;
+            try {
+              message = parseServerMessage(frame.value);
+            } catch {
+              continue; // a type from a newer server, or fields of wrong types: skipped
+            }
+            this.#events.message(message);
           } else if (frame.error.fatal) {
             return `the server sent a broken frame (${frame.error.message})`;
           }
@@ -117,55 +116,6 @@ export class Link {
     this.#outbox = [];
     this.#conn.close();
   }
-}
-
-type Field = "string" | "number" | "strings" | "rooms";
-
-// The fields the client reads, by message type: parseServerMessage checks only the type.
-const FIELDS: Partial<Record<ServerMessage["type"], Record<string, Field>>> = {
-  welcome: { nick: "string", room: "string", members: "strings" },
-  joined: { room: "string", members: "strings" },
-  msg: { id: "number", from: "string", text: "string", ts: "number" },
-  history_end: { room: "string" },
-  join: { nick: "string", room: "string" },
-  leave: { nick: "string", room: "string" },
-  nick: { from: "string", nick: "string" },
-  who: { room: "string", members: "strings" },
-  rooms: { rooms: "rooms" },
-  notice: { text: "string" },
-  error: { code: "string", message: "string" },
-};
-
-function isField(value: unknown, field: Field): boolean {
-  switch (field) {
-    case "string":
-      return typeof value === "string";
-    case "number":
-      return typeof value === "number";
-    case "strings":
-      return Array.isArray(value) && value.every((item) => typeof item === "string");
-    case "rooms":
-      return Array.isArray(value) &&
-        value.every((room) => typeof room?.name === "string" && typeof room.members === "number");
-  }
-}
-
-/** The message, or null for one to skip: a type from a newer server, or fields of wrong types. */
-function parseOrSkip(value: unknown): ServerMessage | null {
-  let message: ServerMessage;
-  try {
-    message = parseServerMessage(value);
-  } catch {
-    return null; // a type from a newer server, meant for clients that know it
-  }
-  const record = message as Record<string, unknown>;
-  const fields = Object.entries(FIELDS[message.type] ?? {});
-  if (!fields.every(([name, field]) => isField(record[name], field))) return null;
-  // A chat message is for a room or for one member.
-  const { room, to } = record;
-  const addressed = (typeof room === "string" && to === undefined) ||
-    (typeof to === "string" && room === undefined);
-  return message.type !== "msg" || addressed ? message : null;
 }
 
 export const FIRST_RETRY_MS = 500;

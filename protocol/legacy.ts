@@ -4,7 +4,8 @@
 // The server sends each message as two frames, username then text; notices come from user `*`.
 // No I/O here.
 import type { Encoder } from "../server/chat.ts";
-import { describe, ProtocolError, type ServerMessage } from "../protocol.ts";
+import { ProtocolError, type ServerMessage } from "../protocol.ts";
+import { describe } from "./text.ts";
 import { LEGACY_HEADER_BYTES } from "./mode.ts";
 
 const HEADER = /^(\d+) *$/;

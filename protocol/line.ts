@@ -1,7 +1,8 @@
 // Line mode: what people at `nc HOST PORT` or `telnet HOST PORT` speak. Text lines in, text lines
 // out, slash commands for the rest. No I/O here.
 import type { Encoder } from "../server/chat.ts";
-import { cleanText, type ClientMessage, describe, ProtocolError } from "../protocol.ts";
+import { cleanText, type ClientMessage, ProtocolError } from "../protocol.ts";
+import { describe } from "./text.ts";
 
 export const DEFAULT_MAX_LINE_BYTES = 4096;
 

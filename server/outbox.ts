@@ -1,7 +1,7 @@
 // The bytes waiting to be written to one connection, gathered so that whatever is queued between
 // two writes goes out as one array, at as little cost per frame as can be.
 //
-// Frames are never changed once encoded (protocol.ts cuts them from slabs it never reuses), and a
+// Frames are never changed once encoded (encodeFrame cuts them from slabs it never reuses), and a
 // busy room's frames lie one after another in a slab. So the outbox keeps references, not copies:
 // a frame that starts where the last one ended only moves the end of a run. A member who said
 // nothing in a turn of the event loop receives one run, written straight from the slab; one who

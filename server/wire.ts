@@ -1,15 +1,14 @@
 // What a member's mode means for its connection: how its bytes become inputs, and how server
 // messages become bytes for it. One Wire per session, chosen once its first bytes are in.
 import type { Buffer } from "node:buffer";
+import { parseClientMessage, ProtocolError } from "../protocol.ts";
 import {
   decodePayload,
   encodeFrame,
   FrameDecoder,
-  parseClientMessage,
   parsePayload,
-  ProtocolError,
   REPLACEMENT_CHAR,
-} from "../protocol.ts";
+} from "../protocol/native.ts";
 import { LineDecoder, lineEncoder, type LineInput, parseLine } from "../protocol/line.ts";
 import { LegacyDecoder, legacyEncoder } from "../protocol/legacy.ts";
 import type { Mode } from "../protocol/mode.ts";

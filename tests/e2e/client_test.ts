@@ -553,9 +553,12 @@ for (const runtime of RUNTIMES) {
     assert.equal(await client.stdout.next(), "* you are eve in lobby; here: m[31mallory");
     peer.send({ type: "ping" });
     assert.deepEqual(await peer.next(), { type: "pong" });
-    // Skipped: a type from the future, a frame that is not JSON, and a welcome out of turn.
+    // Skipped: a type from the future, a frame that is not JSON, fields of the wrong types, a chat
+    // message for both a room and a member, and a welcome out of turn.
     peer.send({ type: "typing", nick: "mallory" });
     peer.socket.write(rawFrame("{not json"));
+    peer.send({ type: "msg", id: 1, from: "mallory", room: "lobby", text: 7, ts: 0 });
+    peer.send({ type: "msg", id: 1, from: "mallory", room: "lobby", to: "eve", text: "x", ts: 0 });
     peer.send({ type: "welcome", nick: "x", room: "y", members: [] });
     peer.send({
       type: "msg",

@@ -6,7 +6,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
 import { detectMode, type Mode } from "../../protocol/mode.ts";
-import { concatBytes } from "../../protocol.ts";
+import { concatBytes } from "../../protocol/native.ts";
 import {
   type Json,
   LegacyMember,

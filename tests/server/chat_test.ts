@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Chat, type Encoder, type Member, type Room } from "../../server/chat.ts";
-import { describe, type ErrorCode, ProtocolError, type ServerMessage } from "../../protocol.ts";
+import { type ErrorCode, ProtocolError, type ServerMessage } from "../../protocol.ts";
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -320,19 +320,4 @@ test("A large room stops announcing joins and leaves, and lists only some member
       "hi all",
     ]);
   }
-});
-
-test("describe says how many more a large room's lists leave out", () => {
-  assert.equal(
-    describe({ type: "who", room: "lobby", members: ["a", "b"], count: 1002 }),
-    "* in lobby: a, b and 1000 more",
-  );
-  assert.equal(
-    describe({ type: "welcome", nick: "me", room: "lobby", members: ["a", "me"], count: 5 }),
-    "* you are me in lobby; here: a and 3 more",
-  );
-  assert.equal(
-    describe({ type: "joined", room: "den", members: ["a"], count: 2 }),
-    "* you joined den; here: a and 1 more",
-  );
 });

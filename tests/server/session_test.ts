@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Chat, type Member } from "../../server/chat.ts";
-import { encodeFrame, FrameDecoder, type ServerMessage } from "../../protocol.ts";
+import type { ServerMessage } from "../../protocol.ts";
+import { encodeFrame, FrameDecoder } from "../../protocol/native.ts";
 import type { Connection, WriteDone } from "../../runtime.ts";
 import { Session, type SessionOptions } from "../../server/session.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "../../server/liveness.ts";

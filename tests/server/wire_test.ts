@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createWire, detached, type Input } from "../../server/wire.ts";
-import { concatBytes, parseClientMessage, ProtocolError } from "../../protocol.ts";
+import { parseClientMessage, ProtocolError } from "../../protocol.ts";
+import { concatBytes } from "../../protocol/native.ts";
 import { rawFrame } from "../_frames.ts";
 
 // What the general way makes of a payload: JSON.parse, then the message checks.

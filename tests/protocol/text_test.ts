@@ -1,0 +1,24 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { clock, describe } from "../../protocol/text.ts";
+
+test("describe says how many more a large room's lists leave out", () => {
+  assert.equal(
+    describe({ type: "who", room: "lobby", members: ["a", "b"], count: 1002 }),
+    "* in lobby: a, b and 1000 more",
+  );
+  assert.equal(
+    describe({ type: "welcome", nick: "me", room: "lobby", members: ["a", "me"], count: 5 }),
+    "* you are me in lobby; here: a and 3 more",
+  );
+  assert.equal(
+    describe({ type: "joined", room: "den", members: ["a"], count: 2 }),
+    "* you joined den; here: a and 1 more",
+  );
+});
+
+test("clock gives a message's local time as HH:MM", () => {
+  assert.equal(clock(new Date(2026, 0, 2, 9, 5, 59).getTime()), "09:05");
+  assert.equal(clock(new Date(2026, 0, 2, 23, 59).getTime()), "23:59");
+  assert.equal(clock(new Date(2026, 0, 2, 0, 0).getTime()), "00:00");
+});
