@@ -1,7 +1,5 @@
 // The benchmark's command line: which servers, which workload, how many runs; then a table for
 // people, or JSON for bench/plot.ts and for comparing runs. bench/ holds the machinery.
-import { execFileSync } from "node:child_process";
-import os from "node:os";
 import process from "node:process";
 import { parseCommandLine, runProgram, UsageError, wholeNumber } from "../cli.ts";
 import { runtime } from "../runtime/current.ts";
@@ -14,11 +12,9 @@ import {
   runMessages,
   type RunResult,
 } from "./runner.ts";
+import { choosePinning, describeMachine, ensureOpenFiles, pinSelf, versionOf } from "./machine.ts";
 import {
-  choosePinning,
-  ensureOpenFiles,
   installCleanup,
-  pinSelf,
   runningServer,
   type RuntimeName,
   type Server,
@@ -122,14 +118,6 @@ function chooseTargets(target: string, runtime: string): Target[] {
   return kinds.flatMap((kind): Target[] =>
     kind === "redis" ? [{ kind, runtime: null }] : runtimes.map((name) => ({ kind, runtime: name }))
   );
-}
-
-function versionOf(binary: string): string | null {
-  try {
-    return execFileSync(binary, ["--version"], { encoding: "utf8" }).split("\n")[0].trim();
-  } catch {
-    return null;
-  }
 }
 
 async function main(): Promise<number> {
@@ -320,12 +308,7 @@ async function main(): Promise<number> {
       date: new Date().toISOString(),
       command: ["bench/main.ts", ...process.argv.slice(2)].join(" "),
       benchRuntime: `${runtime.name} ${process.versions[runtime.name] ?? "?"}`,
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? null,
-        memoryBytes: os.totalmem(),
-        kernel: os.release(),
-      },
+      machine: describeMachine(),
       pinning: pinning.note,
       redisVersion: targets.some((t) => t.kind === "redis") && !external
         ? versionOf(values["redis-server"])

@@ -3,14 +3,8 @@
 import { DeliveryTracker } from "./delivery_tracker.ts";
 import { Histogram } from "./histogram.ts";
 import { clockUs, createMembers, joinAll, type Members, type TargetKind } from "./members.ts";
-import {
-  cpuSeconds,
-  machineBusySeconds,
-  memory,
-  ownCpuSeconds,
-  resetPeakRss,
-  type Server,
-} from "./servers.ts";
+import { cpuSeconds, machineBusySeconds, memory, ownCpuSeconds, resetPeakRss } from "./machine.ts";
+import type { Server } from "./servers.ts";
 
 /** How long before a send is due the rate mode stops sleeping and spins, with --spin. */
 const SPIN_MS = 3;
