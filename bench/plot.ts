@@ -2,8 +2,8 @@
 // of the medians) against the number of members, one line per server and message size. Plain SVG
 // written by hand, so that it needs nothing but a runtime.
 //
-//   deno run -A bench/main.ts --target both --runtime both --members 10,100,500 --json >results.json
-//   deno run -A bench/plot.ts results.json --out results.svg
+//   deno run -A bench/main.ts --target both --runtime both --members 10,100,500 --json >out.json
+//   deno run -A bench/plot.ts out.json --out results.svg
 import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { parseCommandLine, runProgram, UsageError } from "../cli.ts";
