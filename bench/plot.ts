@@ -1,17 +1,17 @@
-// Turns bench.ts's --json report into an SVG chart: deliveries per second (or another figure of
-// the medians) against the number of members, one line per server and message size. Plain SVG
+// Turns bench/main.ts's --json report into an SVG chart: deliveries per second (or another figure
+// of the medians) against the number of members, one line per server and message size. Plain SVG
 // written by hand, so that it needs nothing but a runtime.
 //
-//   deno run -A bench.ts --target both --runtime both --members 10,100,500 --json > results.json
-//   deno run -A bench/plot.ts results.json --out results.svg
+//   deno run -A bench/main.ts --target both --runtime both --members 10,100,500 --json >out.json
+//   deno run -A bench/plot.ts out.json --out results.svg
 import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { parseCommandLine, runProgram, UsageError } from "../cli.ts";
 
 const USAGE = `Usage: plot.ts RESULTS.json [--out FILE.svg] [--metric NAME] [--title TEXT]
 
-Draws the medians of a bench.ts --json report against the number of members, one line per
-server (and message size, where there are several). Writes SVG to FILE.svg, or to stdout.
+Draws the medians of a bench/main.ts --json report against the number of members, one line
+per server (and message size, where there are several). Writes SVG to FILE.svg, or to stdout.
 
   --metric NAME   a numeric field of the medians (default deliveriesPerSecond); latency
                   percentiles as latencyMs.p99
@@ -184,7 +184,9 @@ function main(): Promise<number> {
     process.stdout.write(USAGE);
     return Promise.resolve(0);
   }
-  if (positionals.length !== 1) throw new UsageError("give one results file (bench.ts --json)");
+  if (positionals.length !== 1) {
+    throw new UsageError("give one results file (bench/main.ts --json)");
+  }
   let report: { command?: string; results?: ReportResult[] };
   try {
     report = JSON.parse(readFileSync(positionals[0], "utf8"));

@@ -1,5 +1,91 @@
-// Runs in, results out: the median of repeated runs, and the table that people read.
-import type { IdleRun, MessageRun, RunResult } from "./runner.ts";
+// What a run measured, and how it is told: the figures of each run (as the --json report has them),
+// a line for each run as it ends, the median of repeated runs, and the table that people read.
+
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface MessageRun {
+  mode: "closed" | "rate";
+  target: string;
+  members: number;
+  size: number;
+  window: number | null;
+  offeredRate: number | null;
+  /** Deliveries of each message: N (Redis, or Parley with echo) or N - 1. */
+  fanout: number;
+  messagesPerMember: number;
+  join: Joining;
+  /** From the first message sent to the last one delivered. */
+  seconds: number;
+  messages: number;
+  deliveries: number;
+  expectedDeliveries: number;
+  deliveriesPerSecond: number;
+  messagesPerSecond: number;
+  latencyMs: Latency;
+  /** Deliveries per read of a receiving socket: how many messages the server sends per write. */
+  deliveriesPerRead: number;
+  /** Deliveries the load generator had to decode in full, not as the fast path expects: 0. */
+  parsedInFull: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  unexpected: number;
+  stalled: boolean;
+  failures: string[];
+  /** Rate mode: how late the load generator sent messages against their schedule. */
+  sendLagMs: { p99: number; max: number } | null;
+  /** Rate mode: whether the load generator spun for its sends (its CPU then reads 100%). */
+  spin: boolean;
+  serverCpuSeconds: number | null;
+  /** Of one core, over `seconds`. */
+  serverCpuPercent: number | null;
+  serverPeakRssBytes: number | null;
+  serverRssBytes: number | null;
+  benchCpuSeconds: number;
+  benchCpuPercent: number;
+  /**
+   * CPU that neither the server nor the benchmark used, of one core: other processes, or kernel
+   * work charged to none. Much of it means the run competed for the machine.
+   */
+  otherCpuPercent: number | null;
+}
+
+export interface IdleRun {
+  mode: "idle";
+  target: string;
+  members: number;
+  roomSize: number;
+  join: Joining;
+  rssBeforeBytes: number | null;
+  rssAfterBytes: number | null;
+  rssPerMemberBytes: number | null;
+  serverPeakRssBytes: number | null;
+  serverCpuSeconds: number | null;
+  benchCpuSeconds: number;
+  /**
+   * Joins of others that the members had been told of when memory was read (Parley), and how
+   * many there are in all: fewer means the server still held some in its send queues.
+   */
+  joinNotices: { received: number; expected: number } | null;
+  failures: string[];
+}
+
+export type RunResult = MessageRun | IdleRun;
+
+export interface Joining {
+  seconds: number;
+  /** From connecting to being in the room, per member. */
+  latencyMs: { p50: number; p99: number; max: number };
+  /** Joins tried again: Parley took the member for a line-mode client (a stalled server). */
+  retries: number;
+}
 
 /** One target under one workload, over every run. */
 export interface Result {
@@ -53,6 +139,29 @@ export function summarize(runs: RunResult[]): Result {
     median,
     runs,
   };
+}
+
+/** Passed: every delivery came exactly once and in order, and nothing failed. */
+export function passed(result: Result): boolean {
+  const run = result.median;
+  if (run.failures.length > 0) return false;
+  if (run.mode === "idle") return true;
+  return run.lost + run.duplicated + run.outOfOrder + run.unexpected === 0 && !run.stalled;
+}
+
+/** One run in a line, for stderr while the next one starts. */
+export function describeRun(run: RunResult): string {
+  if (run.mode === "idle") {
+    const per = run.rssPerMemberBytes === null ? "?" : (run.rssPerMemberBytes / 1024).toFixed(1);
+    return `${per} KiB RSS per member, joined in ${run.join.seconds} s` +
+      (run.join.retries ? ` (${run.join.retries} joins retried)` : "") +
+      (run.failures.length ? `, ${run.failures[0]}` : "");
+  }
+  const errors = run.lost + run.duplicated + run.outOfOrder + run.unexpected;
+  return `${run.deliveriesPerSecond.toLocaleString("en-US")} deliveries/s, ` +
+    `p99 ${run.latencyMs.p99} ms, server CPU ${run.serverCpuPercent ?? "?"}%, ` +
+    `bench CPU ${run.benchCpuPercent}%` + (errors ? `, ${errors} bad deliveries` : "") +
+    (run.stalled ? ", STALLED" : "") + (run.failures.length ? `, ${run.failures[0]}` : "");
 }
 
 // ---- the table

@@ -3,14 +3,9 @@
 import { DeliveryTracker } from "./delivery_tracker.ts";
 import { Histogram } from "./histogram.ts";
 import { clockUs, createMembers, joinAll, type Members, type TargetKind } from "./members.ts";
-import {
-  cpuSeconds,
-  machineBusySeconds,
-  memory,
-  ownCpuSeconds,
-  resetPeakRss,
-  type Server,
-} from "./servers.ts";
+import { cpuSeconds, machineBusySeconds, memory, ownCpuSeconds, resetPeakRss } from "./machine.ts";
+import type { IdleRun, Joining, Latency, MessageRun } from "./report.ts";
+import type { Server } from "./servers.ts";
 
 /** How long before a send is due the rate mode stops sleeping and spins, with --spin. */
 const SPIN_MS = 3;
@@ -43,84 +38,6 @@ export interface MessageWorkload {
   room: string;
 }
 
-export interface Latency {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
-}
-
-export interface MessageRun {
-  mode: "closed" | "rate";
-  target: string;
-  members: number;
-  size: number;
-  window: number | null;
-  offeredRate: number | null;
-  /** Deliveries of each message: N (Redis, or Parley with echo) or N - 1. */
-  fanout: number;
-  messagesPerMember: number;
-  join: Joining;
-  /** From the first message sent to the last one delivered. */
-  seconds: number;
-  messages: number;
-  deliveries: number;
-  expectedDeliveries: number;
-  deliveriesPerSecond: number;
-  messagesPerSecond: number;
-  latencyMs: Latency;
-  /** Deliveries per read of a receiving socket: how many messages the server sends per write. */
-  deliveriesPerRead: number;
-  /** Deliveries the load generator had to decode in full, not as the fast path expects: 0. */
-  parsedInFull: number;
-  lost: number;
-  duplicated: number;
-  outOfOrder: number;
-  unexpected: number;
-  stalled: boolean;
-  failures: string[];
-  /** Rate mode: how late the load generator sent messages against their schedule. */
-  sendLagMs: { p99: number; max: number } | null;
-  /** Rate mode: whether the load generator spun for its sends (its CPU then reads 100%). */
-  spin: boolean;
-  serverCpuSeconds: number | null;
-  /** Of one core, over `seconds`. */
-  serverCpuPercent: number | null;
-  serverPeakRssBytes: number | null;
-  serverRssBytes: number | null;
-  benchCpuSeconds: number;
-  benchCpuPercent: number;
-  /**
-   * CPU that neither the server nor the benchmark used, of one core: other processes, or kernel
-   * work charged to none. Much of it means the run competed for the machine.
-   */
-  otherCpuPercent: number | null;
-}
-
-export interface IdleRun {
-  mode: "idle";
-  target: string;
-  members: number;
-  roomSize: number;
-  join: Joining;
-  rssBeforeBytes: number | null;
-  rssAfterBytes: number | null;
-  rssPerMemberBytes: number | null;
-  serverPeakRssBytes: number | null;
-  serverCpuSeconds: number | null;
-  benchCpuSeconds: number;
-  /**
-   * Joins of others that the members had been told of when memory was read (Parley), and how
-   * many there are in all: fewer means the server still held some in its send queues.
-   */
-  joinNotices: { received: number; expected: number } | null;
-  failures: string[];
-}
-
-export type RunResult = MessageRun | IdleRun;
-
 const round = (value: number, places = 3) => Math.round(value * 10 ** places) / 10 ** places;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -134,14 +51,6 @@ function latencyMs(histogram: Histogram): Latency {
     max: ms(histogram.count ? histogram.max : 0),
     mean: ms(histogram.count ? histogram.sum / histogram.count : 0),
   };
-}
-
-export interface Joining {
-  seconds: number;
-  /** From connecting to being in the room, per member. */
-  latencyMs: { p50: number; p99: number; max: number };
-  /** Joins tried again: Parley took the member for a line-mode client (a stalled server). */
-  retries: number;
 }
 
 // Joins every member; a member that cannot join is a failure of the run, not of the benchmark.
