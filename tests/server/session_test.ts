@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Chat, type Member } from "../../server/chat.ts";
 import { encodeFrame, FrameDecoder, type ServerMessage } from "../../protocol.ts";
 import type { Connection, WriteDone } from "../../runtime.ts";
+import { History } from "../../server/history.ts";
 import { Session, type SessionOptions } from "../../server/session.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "../../server/liveness.ts";
 import { DEFAULT_FLOOD_LIMITS } from "../../server/flood_gate.ts";
@@ -73,7 +74,7 @@ function options(log: string[]): SessionOptions {
 }
 
 test("Session answers an exception while serving a member with internal_error, closes only it", async () => {
-  const chat = new BuggyChat();
+  const chat = new BuggyChat(new History({ limit: 50, store: null }));
   const log: string[] = [];
   const bystanderConn = new FakeConnection([encodeFrame({ type: "hello", nick: "alice" })]);
   const bystander = new Session(bystanderConn, chat, options(log), "192.0.2.1:1");
