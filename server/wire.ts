@@ -10,8 +10,8 @@ import {
   ProtocolError,
   REPLACEMENT_CHAR,
 } from "../protocol.ts";
-import { LineDecoder, lineEncoder, type LineInput, parseLine } from "../protocol/line.ts";
-import { LegacyDecoder, legacyEncoder } from "../protocol/legacy.ts";
+import { encodeLine, LineDecoder, type LineInput, parseLine } from "../protocol/line.ts";
+import { encodeLegacy, LegacyDecoder } from "../protocol/legacy.ts";
 import type { Mode } from "../protocol/mode.ts";
 import type { Encoder } from "./chat.ts";
 
@@ -59,7 +59,10 @@ export interface WireLimits {
   maxLineBytes: number;
 }
 
+// One object per mode, for the life of the process: deliver() tells encodings apart by identity.
 export const nativeEncoder: Encoder = { encode: encodeFrame };
+const lineEncoder: Encoder = { encode: encodeLine };
+const legacyEncoder: Encoder = { encode: encodeLegacy };
 
 export function createWire(mode: Mode, limits: WireLimits): Wire {
   switch (mode) {
