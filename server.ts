@@ -1,6 +1,7 @@
 // The Parley server's command line: flags in, a listening ChatServer out.
 import process from "node:process";
 import { ChatServer } from "./server/chat_server.ts";
+import { SqliteMessageStore } from "./server/sqlite/history.ts";
 import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
@@ -107,10 +108,7 @@ async function main(): Promise<number> {
     maxLineBytes: wholeNumber(values["max-line"], "--max-line", 1, LARGEST_MAX_FRAME_BYTES),
     sendQueueBytes: wholeNumber(values["send-queue"], "--send-queue", 1024, 2 ** 31),
     closeFlushMs: CLOSE_FLUSH_MS,
-    history: {
-      limit: wholeNumber(values.history, "--history", 0, 100_000),
-      dataDir: values.data ?? null,
-    },
+    historyLimit: wholeNumber(values.history, "--history", 0, 100_000),
     maxClients: wholeNumber(values["max-clients"], "--max-clients", 1, 10_000_000),
     maxPerAddress: wholeNumber(values["max-per-address"], "--max-per-address", 0, 10_000_000),
     flood: {
@@ -129,7 +127,10 @@ async function main(): Promise<number> {
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
   };
   const listener = runtime.listen(values.host, port);
-  const server = new ChatServer([listener], options);
+  // Opened once every flag has passed, so that a usage error leaves no database behind.
+  const store = values.data === undefined ? null : new SqliteMessageStore(values.data);
+  const history = { limit: options.historyLimit, store };
+  const server = new ChatServer([listener], { ...options, history });
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

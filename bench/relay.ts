@@ -1,8 +1,8 @@
 // The floor under Parley's server: a pub/sub relay with Parley's runtime edge (runtime.ts) and its
-// write path (the outbox, one write per connection per turn of the event loop), and nothing else:
-// no sessions, rooms, codec, flood control or history. It speaks the part of Redis's protocol that
-// the benchmark uses (SUBSCRIBE and PUBLISH), so the same load generator measures it, Redis and
-// Parley. What Parley costs over this relay is Parley's own; what this relay costs over Redis is
+// write path (server/send_queue.ts, the very one sessions use: one write per connection per turn of
+// the event loop), and nothing else: no sessions, rooms, codec, flood control or history. It speaks
+// the part of Redis's protocol that the benchmark uses (SUBSCRIBE and PUBLISH), so the same load
+// generator measures it, Redis and Parley. What Parley costs over this relay is Parley's own; what this relay costs over Redis is
 // the runtime's and the edge's.
 //
 //   deno run -A bench/relay.ts [PORT]     bun bench/relay.ts [PORT]
@@ -12,7 +12,7 @@
 
 import type { Connection } from "../runtime.ts";
 import { runtime } from "../runtime/current.ts";
-import { Outbox } from "../server/outbox.ts";
+import { SendQueue } from "../server/send_queue.ts";
 import { concatBytes } from "../protocol/native.ts";
 
 const ascii = new TextEncoder();
@@ -22,18 +22,21 @@ const CRLF_BYTES = ascii.encode("\r\n");
 // Replies are arrays of three: a kind, the channel, and the text or the subscription count.
 const MESSAGE_HEAD = ascii.encode("*3\r\n$7\r\nmessage\r\n");
 const SUBSCRIBE_HEAD = ascii.encode("*3\r\n$9\r\nsubscribe\r\n");
+// How long a closing connection may take to be sent what waits for it, an error included.
+const CLOSE_FLUSH_MS = 2000;
+// Nothing is too slow for the relay: it has no cap, and so never overflows.
+const NO_CAP = Infinity;
+const IGNORE = { overflow() {}, failed() {} };
 
 class Peer {
   #conn: Connection;
-  #outbox = new Outbox();
-  #writing = false;
-  #scheduled = false;
+  #queue: SendQueue;
   #pending = new Uint8Array(0); // input that ends mid-command
   #subscriptions = new Set<string>();
-  #closeWhenWritten = false;
 
   constructor(conn: Connection) {
     this.#conn = conn;
+    this.#queue = new SendQueue(conn, NO_CAP, IGNORE);
   }
 
   async serve(): Promise<void> {
@@ -43,35 +46,15 @@ class Peer {
       }
     } finally {
       for (const peers of channels.values()) peers.delete(this);
-      // Whatever is queued, an error included, goes out first.
-      this.#closeWhenWritten = true;
-      if (!this.#writing && !this.#scheduled) this.#conn.close();
+      // Whatever is queued, an error included, goes out first. The peer has ended, or is not
+      // listened to any more.
+      this.#queue.close(null, CLOSE_FLUSH_MS, Promise.resolve());
     }
   }
 
   send(bytes: Uint8Array): void {
-    this.#outbox.append(bytes);
-    if (this.#scheduled || this.#writing) return;
-    this.#scheduled = true;
-    if (waitingToWrite.push(this) === 1) setImmediate(writeWaiting);
+    this.#queue.send(bytes);
   }
-
-  writeQueued = (): void => {
-    this.#scheduled = false;
-    if (this.#outbox.bytes === 0) {
-      this.#writing = false;
-      if (this.#closeWhenWritten) this.#conn.close();
-      return;
-    }
-    this.#writing = true;
-    this.#conn.write(this.#outbox.take(), this.#written);
-  };
-
-  #written = (error?: Error): void => {
-    this.#outbox.release();
-    if (error) this.#conn.close();
-    else this.writeQueued();
-  };
 
   // Acts on every whole command in the input so far; false once the connection must close.
   #take(chunk: Uint8Array): boolean {
@@ -114,11 +97,6 @@ class Peer {
 }
 
 const channels = new Map<string, Set<Peer>>();
-const waitingToWrite: Peer[] = [];
-
-function writeWaiting(): void {
-  for (const peer of waitingToWrite.splice(0)) peer.writeQueued();
-}
 
 /** A RESP array of bulk strings at `at`: its parts and where it ends; null if it is incomplete. */
 function parseCommand(

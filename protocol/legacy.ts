@@ -3,7 +3,6 @@
 // that many bytes of UTF-8. The client's first frame is its username, every later one a message.
 // The server sends each message as two frames, username then text; notices come from user `*`.
 // No I/O here.
-import type { Encoder } from "../server/chat.ts";
 import { ProtocolError, type ServerMessage } from "../protocol.ts";
 import { describe } from "./text.ts";
 import { LEGACY_HEADER_BYTES } from "./mode.ts";
@@ -87,17 +86,15 @@ function encodePair(username: string, text: string): Uint8Array {
 }
 
 /**
- * Chat as (sender, text) pairs, a private message's text marked as such; everything else as a
- * notice from user `*`.
+ * A server message as legacy frames: chat as a (sender, text) pair, a private message's text marked
+ * as such; everything else as a notice from user `*`; null for what has no such form.
  */
-export const legacyEncoder: Encoder = {
-  encode(message: ServerMessage) {
-    if (message.type === "msg" && !message.action) {
-      const text = message.to === undefined ? message.text : `(private) ${message.text}`;
-      return encodePair(message.from, text);
-    }
-    const line = describe(message);
-    if (line === null) return null;
-    return encodePair("*", line.startsWith("* ") ? line.slice(2) : line);
-  },
-};
+export function encodeLegacy(message: ServerMessage): Uint8Array | null {
+  if (message.type === "msg" && !message.action) {
+    const text = message.to === undefined ? message.text : `(private) ${message.text}`;
+    return encodePair(message.from, text);
+  }
+  const line = describe(message);
+  if (line === null) return null;
+  return encodePair("*", line.startsWith("* ") ? line.slice(2) : line);
+}

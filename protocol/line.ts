@@ -1,7 +1,6 @@
 // Line mode: what people at `nc HOST PORT` or `telnet HOST PORT` speak. Text lines in, text lines
 // out, slash commands for the rest. No I/O here.
-import type { Encoder } from "../server/chat.ts";
-import { cleanText, type ClientMessage, ProtocolError } from "../protocol.ts";
+import { cleanText, type ClientMessage, ProtocolError, type ServerMessage } from "../protocol.ts";
 import { describe } from "./text.ts";
 
 export const DEFAULT_MAX_LINE_BYTES = 4096;
@@ -164,10 +163,8 @@ export const LINE_HELP = [
 
 const utf8 = new TextEncoder();
 
-/** Server messages as the lines a person reads: `<alice> hello`, `* bob joined`. */
-export const lineEncoder: Encoder = {
-  encode(message) {
-    const line = describe(message);
-    return line === null ? null : utf8.encode(`${line}\n`);
-  },
-};
+/** A server message as the line a person reads (`<alice> hello`, `* bob joined`); null for none. */
+export function encodeLine(message: ServerMessage): Uint8Array | null {
+  const line = describe(message);
+  return line === null ? null : utf8.encode(`${line}\n`);
+}

@@ -1,7 +1,7 @@
 // Who is here and who hears what, with no I/O: members, nicknames, rooms and broadcast. Members are
 // anything that can take bytes without blocking; sessions over sockets in the server, plain objects
 // in the tests.
-import { History, type StoredMessage } from "./history.ts";
+import type { History, StoredMessage } from "./history.ts";
 import {
   type ChatMessage,
   cleanText,
@@ -136,6 +136,8 @@ function checkedText(text: string, textUtf8?: Uint8Array): string {
  * All rooms and the nicks in use. Nicks are unique across the server, ignoring case; so are room
  * names. A room exists while someone is in it; its message ids go on where they left off.
  */
+// Synchronous throughout, because broadcast order is call order: whatever must await (a shared
+// engine, say) happens in the session before Chat is entered, never inside it.
 export class Chat {
   #byNick = new Map<string, Member>();
   #rooms = new Map<string, Room>();
@@ -144,10 +146,7 @@ export class Chat {
   #guests = 0;
   #largeRoom: number;
 
-  constructor(
-    history: History = new History({ limit: 50, dataDir: null }),
-    largeRoom = LARGE_ROOM_MEMBERS,
-  ) {
+  constructor(history: History, largeRoom = LARGE_ROOM_MEMBERS) {
     this.#history = history;
     this.#largeRoom = largeRoom;
   }

@@ -1,10 +1,6 @@
 // What rooms remember: the last messages of each room, for members who join, and the messages
-// after a given id, for clients that reconnect. In memory always; with a data directory also in an
-// embedded SQLite database, so history outlives the server. SQLite is synchronous, so writes are
-// gathered and committed together a few times a second, never on the broadcast path.
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { mkdirSync } from "node:fs";
-import path from "node:path";
+// after a given id, for clients that reconnect. Always in memory, as a ring per room; behind it,
+// optionally, a MessageStore that outlives the process (server/sqlite/history.ts). No I/O here.
 
 /** A chat message as rooms keep it: everything a `msg` frame carries. */
 export interface StoredMessage {
@@ -16,17 +12,30 @@ export interface StoredMessage {
   action?: true;
 }
 
-/** How long a message may wait in memory before it is committed: what a crash can lose. */
-export const COMMIT_EVERY_MS = 50;
-
 /** The most messages one history request returns. */
 export const MAX_HISTORY_REPLY = 1000;
+
+/**
+ * Where messages go to outlive the process. Synchronous, as Chat is: a store may buffer its writes,
+ * but each read sees every message appended before it. Rooms are told apart by their key (nameKey).
+ */
+export interface MessageStore {
+  append(roomKey: string, message: StoredMessage): void;
+  /** The id of the room's last message, 0 for none. */
+  lastId(roomKey: string): number;
+  /** The room's last `limit` messages, oldest first. */
+  last(roomKey: string, limit: number): StoredMessage[];
+  /** The room's messages after `afterId`, oldest first, at most `limit` of them. */
+  since(roomKey: string, afterId: number, limit: number): StoredMessage[];
+  /** Writes what waits and lets go of the store; nothing is called after it. */
+  close(): void;
+}
 
 export interface HistoryOptions {
   /** Messages kept per room and replayed to a member who joins; 0 keeps none. */
   limit: number;
-  /** A directory for the database, or null to keep history in memory only. */
-  dataDir: string | null;
+  /** Where messages outlive the process, or null to keep history in memory only. */
+  store: MessageStore | null;
 }
 
 /** A room's last messages: at most `limit`, the oldest overwritten, as a ring. */
@@ -66,17 +75,17 @@ export class History {
   #limit: number;
   #recent = new Map<string, RecentMessages>(); // by room key
   #lastIds = new Map<string, number>(); // by room key, when no history is kept: ids go on anyway
-  #log: MessageLog | null;
+  #store: MessageStore | null;
 
   constructor(options: HistoryOptions) {
     this.#limit = options.limit;
-    this.#log = options.dataDir === null ? null : new MessageLog(options.dataDir);
+    this.#store = options.store;
   }
 
   /** The id of the last message ever said in the room, 0 for none: ids go on from there. */
   lastId(roomKey: string): number {
     return this.#lastIds.get(roomKey) ?? this.#recentOf(roomKey).newest?.id ??
-      this.#log?.lastId(roomKey) ?? 0;
+      this.#store?.lastId(roomKey) ?? 0;
   }
 
   record(roomKey: string, message: StoredMessage): void {
@@ -85,7 +94,7 @@ export class History {
       return;
     }
     this.#recentOf(roomKey).add(message);
-    this.#log?.append(roomKey, message);
+    this.#store?.append(roomKey, message);
   }
 
   /** The room's last messages, oldest first. */
@@ -99,134 +108,24 @@ export class History {
     const recent = this.#recentOf(roomKey);
     const oldest = recent.oldest;
     const covered = oldest !== undefined && oldest.id <= afterId + 1;
-    if (covered || !this.#log) {
+    if (covered || !this.#store) {
       const newer = recent.all().filter((message) => message.id > afterId);
       return newer.slice(0, MAX_HISTORY_REPLY);
     }
-    return this.#log.since(roomKey, afterId, MAX_HISTORY_REPLY);
+    return this.#store.since(roomKey, afterId, MAX_HISTORY_REPLY);
   }
 
-  /** Commits what waits and closes the database. */
+  /** Closes the store, which writes what waits. */
   close(): void {
-    this.#log?.close();
+    this.#store?.close();
   }
 
   #recentOf(roomKey: string): RecentMessages {
     let recent = this.#recent.get(roomKey);
     if (!recent) {
-      recent = new RecentMessages(this.#limit, this.#log?.last(roomKey, this.#limit) ?? []);
+      recent = new RecentMessages(this.#limit, this.#store?.last(roomKey, this.#limit) ?? []);
       this.#recent.set(roomKey, recent);
     }
     return recent;
-  }
-}
-
-interface Row {
-  id: number;
-  room: string;
-  sender: string;
-  text: string;
-  ts: number;
-  action: number;
-}
-
-function toMessage(row: Row): StoredMessage {
-  const message: StoredMessage = {
-    id: row.id,
-    room: row.room,
-    from: row.sender,
-    text: row.text,
-    ts: row.ts,
-  };
-  if (row.action) message.action = true;
-  return message;
-}
-
-// The database side. One table; the primary key (room_key, id) is also the index that every query
-// walks, newest first or from an id on.
-class MessageLog {
-  #db: DatabaseSync;
-  #insert: StatementSync;
-  #lastId: StatementSync;
-  #last: StatementSync;
-  #since: StatementSync;
-  #pending: Array<[string, StoredMessage]> = [];
-  #timer: ReturnType<typeof setTimeout> | null = null;
-
-  constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.#db = new DatabaseSync(path.join(dataDir, "parley.db"));
-    // WAL with synchronous=NORMAL: a committed message survives a crash of the process; only a
-    // crash of the machine may lose the last commits.
-    this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS messages (
-        room_key TEXT NOT NULL,
-        id INTEGER NOT NULL,
-        room TEXT NOT NULL,
-        sender TEXT NOT NULL,
-        text TEXT NOT NULL,
-        ts INTEGER NOT NULL,
-        action INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (room_key, id)
-      ) WITHOUT ROWID;
-    `);
-    this.#insert = this.#db.prepare(
-      "INSERT OR REPLACE INTO messages (room_key, id, room, sender, text, ts, action) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-    );
-    this.#lastId = this.#db.prepare("SELECT max(id) AS id FROM messages WHERE room_key = ?");
-    this.#last = this.#db.prepare(
-      "SELECT * FROM (SELECT * FROM messages WHERE room_key = ? ORDER BY id DESC LIMIT ?) " +
-        "ORDER BY id",
-    );
-    this.#since = this.#db.prepare(
-      "SELECT * FROM messages WHERE room_key = ? AND id > ? ORDER BY id LIMIT ?",
-    );
-  }
-
-  append(roomKey: string, message: StoredMessage): void {
-    this.#pending.push([roomKey, message]);
-    this.#timer ??= setTimeout(() => this.commit(), COMMIT_EVERY_MS);
-  }
-
-  commit(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    if (this.#pending.length === 0) return;
-    const pending = this.#pending;
-    this.#pending = [];
-    this.#db.exec("BEGIN");
-    try {
-      for (const [key, m] of pending) {
-        this.#insert.run(key, m.id, m.room, m.from, m.text, m.ts, m.action ? 1 : 0);
-      }
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
-  }
-
-  lastId(roomKey: string): number {
-    this.commit();
-    const row = this.#lastId.get(roomKey) as { id: number | null } | undefined;
-    return row?.id ?? 0;
-  }
-
-  last(roomKey: string, limit: number): StoredMessage[] {
-    this.commit();
-    return (this.#last.all(roomKey, limit) as unknown as Row[]).map(toMessage);
-  }
-
-  since(roomKey: string, afterId: number, limit: number): StoredMessage[] {
-    this.commit();
-    return (this.#since.all(roomKey, afterId, limit) as unknown as Row[]).map(toMessage);
-  }
-
-  close(): void {
-    this.commit();
-    this.#db.close();
   }
 }

@@ -1,12 +1,12 @@
-// One member's connection: its read loop, which works out the member's mode from its first bytes,
-// decodes its input and acts on it; and its send queue, which collects everything addressed to the
-// member and writes it out in as few writes as possible without ever making anyone else wait.
+// One member's connection, as the loop it is served by: work out its mode from its first bytes,
+// read, decode, let each input through flood control, handle it (handlers.ts), and close, with
+// what is queued for it delivered first (send_queue.ts).
 import type { Connection } from "../runtime.ts";
-import type { Chat, Encoder, Member, Room } from "./chat.ts";
-import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
-import { Outbox } from "./outbox.ts";
+import type { Chat, Encoder, Room } from "./chat.ts";
+import { ProtocolError, type ServerMessage } from "../protocol.ts";
+import { SendQueue } from "./send_queue.ts";
+import { type Asker, handle, welcomeGuest } from "./handlers.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
-import { LINE_HELP } from "../protocol/line.ts";
 import {
   createWire,
   detached,
@@ -34,16 +34,6 @@ export interface SessionOptions extends WireLimits {
   /** How long a closing session may spend delivering what is queued for it. */
   closeFlushMs: number;
   log: (line: string) => void;
-}
-
-// Sessions with queued bytes and no write in flight. They are written out together once the
-// current turn of the event loop is over, so that everything queued for a member in that turn
-// goes out in one write.
-const waitingToWrite: Session[] = [];
-
-function writeWaitingSessions(): void {
-  const sessions = waitingToWrite.splice(0);
-  for (const session of sessions) session.writeQueued();
 }
 
 function errorMessage(error: ProtocolError): ServerMessage {
@@ -75,7 +65,7 @@ interface Read {
   promise: Promise<Uint8Array | null>;
 }
 
-export class Session implements Member {
+export class Session implements Asker {
   nick: string | null = null;
   room: Room | null = null;
   echo = false;
@@ -87,11 +77,7 @@ export class Session implements Member {
   #options: SessionOptions;
   #wire: Wire | null = null; // chosen from the first bytes
   #carriedRead: Promise<Uint8Array | null> | null = null; // a read begun while choosing the mode
-  #outbox = new Outbox(); // not yet handed to the runtime
-  #inFlightBytes = 0;
-  #scheduled = false;
-  #writing = false; // a write is in flight: the runtime has bytes the peer has not yet taken
-  #drained: PromiseWithResolvers<void> | null = null; // made when #finish waits for the writes
+  #queue: SendQueue;
   #closing = false; // no more input is acted on and no more output accepted
   #closeReason = "";
   #joinedAs = ""; // for the disconnect log, after Chat has cleared `nick`
@@ -114,6 +100,10 @@ export class Session implements Member {
     const now = options.clock();
     this.#floodGate = new FloodGate(options.flood, now);
     this.#liveness = new Liveness(options.liveness, now);
+    this.#queue = new SendQueue(conn, options.sendQueueBytes, {
+      overflow: () => this.#overflow(),
+      failed: () => this.#writeFailed(),
+    });
   }
 
   /** Turns the connection away, in its own mode, once that is known: the server is full. */
@@ -127,6 +117,10 @@ export class Session implements Member {
 
   get mode(): Mode | null {
     return this.#wire?.mode ?? null;
+  }
+
+  get sendQueueBytes(): number {
+    return this.#options.sendQueueBytes;
   }
 
   /** Serves the connection until it ends; never throws. */
@@ -148,7 +142,7 @@ export class Session implements Member {
     }
     this.#inputEnded.resolve();
     this.#chat.leave(this);
-    await this.#finish();
+    await this.#finish(null);
   }
 
   // Picks the wire from the connection's first bytes (or the pinned mode), returning the bytes read
@@ -205,15 +199,8 @@ export class Session implements Member {
   #begin(mode: Mode): void {
     this.#wire = createWire(mode, this.#options);
     if (mode !== "line" || this.#refusal) return;
-    // A person at nc or telnet is in at once, as a guest, and told how to go on.
-    this.sendMessage(this.#chat.join(this, this.#chat.guestNick()));
+    welcomeGuest(this.#chat, this);
     this.#joinedAs = this.nick!;
-    this.#replay(this.room!.name);
-    const count = this.room!.members.size;
-    this.sendMessage({
-      type: "notice",
-      text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
-    });
   }
 
   // Reads, charges and handles input until the peer ends it or the session closes. Flood control
@@ -369,16 +356,7 @@ export class Session implements Member {
   }
 
   send(bytes: Uint8Array): void {
-    if (this.#closing) return;
-    // Only what waits behind a write the peer has not yet taken counts: until a write is in
-    // flight, the member has had no chance to read, however much one turn fanned out to it.
-    const waiting = this.#outbox.bytes + this.#inFlightBytes + bytes.length;
-    if (this.#writing && waiting > this.#options.sendQueueBytes) {
-      this.#overflow();
-      return;
-    }
-    this.#outbox.append(bytes);
-    this.#scheduleWrite();
+    this.#queue.send(bytes);
   }
 
   /** Says `message` last, then closes once it is delivered or the flush time is up. */
@@ -386,75 +364,14 @@ export class Session implements Member {
     if (this.#closing) return;
     this.#markClosing();
     this.#closeReason = reason;
-    // Queued past the cap, which would otherwise refuse it when the cap is why we close (and
-    // recurse through #overflow): it is small, and nothing follows it.
-    const bytes = this.encoder.encode(message);
-    if (bytes) this.#outbox.append(bytes);
-    // A read may be pending: #finish half-closes our side once the queue is delivered, so that
-    // the peer sees the end, and closes the connection, which ends that read.
-    this.#finish();
+    // A read may be pending: the queue half-closes our side once it is delivered, so that the
+    // peer sees the end, and closes the connection, which ends that read.
+    this.#finish(this.encoder.encode(message));
   }
 
   #handle(input: Input): void {
-    const chat = this.#chat;
     try {
-      switch (input.type) {
-        case "hello":
-          this.#hello(input.nick, input.room, input.since, input.echo);
-          break;
-        case "msg":
-          if (input.to !== undefined) {
-            chat.whisper(this, input.to, input.text, Date.now(), input.action);
-          } else {
-            const utf8 = "textUtf8" in input ? input.textUtf8 : undefined;
-            chat.say(this, input.text, Date.now(), input.action, input.room, utf8);
-          }
-          break;
-        case "join":
-          if (this.mode === "legacy") {
-            throw new ProtocolError("bad_room", "The classic protocol has one room only");
-          }
-          {
-            // Switching to a room the member is in already replays nothing it has seen, unless
-            // it asks with `since`.
-            const switching = [...this.rooms].some((r) => nameKey(r.name) === nameKey(input.room));
-            this.sendMessage(chat.enter(this, input.room));
-            if (!switching || input.since !== undefined) this.#replay(this.room!.name, input.since);
-            break;
-          }
-        case "part":
-          chat.part(this, input.room ?? this.room?.name ?? "");
-          if (this.mode === "line") {
-            this.sendMessage({ type: "notice", text: `you are now in ${this.room!.name}` });
-          }
-          break;
-        case "rooms":
-          this.sendMessage(chat.rooms());
-          break;
-        case "who":
-          this.sendMessage(chat.who(this, input.room));
-          break;
-        case "history": {
-          const { room, missed } = chat.history(this, input.room, input.after);
-          this.#sendHistory(missed, "oldest");
-          this.sendMessage({ type: "history_end", room });
-          break;
-        }
-        case "nick":
-          chat.rename(this, input.nick);
-          break;
-        case "help":
-          for (const text of LINE_HELP) this.sendMessage({ type: "notice", text });
-          break;
-        case "quit":
-          this.closeWith({ type: "notice", text: "bye" }, "quit");
-          break;
-        case "ping":
-          this.sendMessage({ type: "pong" });
-          break;
-        case "pong":
-          break;
-      }
+      handle(this.#chat, this, input);
     } catch (error) {
       if (error instanceof ProtocolError) this.#reject(error);
       else throw error;
@@ -462,57 +379,13 @@ export class Session implements Member {
     this.#joinedAs = this.nick ?? this.#joinedAs;
   }
 
-  // The room's remembered messages, straight after the answer to a join and before anything live:
-  // all in one turn of the event loop, so nothing is missed or doubled at the boundary. The newest
-  // ones when the member asks for none in particular; those after `since` when it does.
-  #replay(room: string, since?: number): void {
-    this.#sendHistory(this.#chat.replay(room, since), since === undefined ? "newest" : "oldest");
-  }
-
-  // History goes out only as far as it fits in half the send queue, so that a member who joins a
-  // busy room is not closed as a slow reader before it has read anything. Whoever wants more asks
-  // again after the last id it got.
-  #sendHistory(messages: ServerMessage[], keep: "newest" | "oldest"): void {
-    const budget = this.#options.sendQueueBytes / 2;
-    const ordered = keep === "newest" ? messages.toReversed() : messages;
-    const fitting: Uint8Array[] = [];
-    let total = 0;
-    for (const message of ordered) {
-      const bytes = this.encoder.encode(message);
-      if (!bytes) continue;
-      if (total + bytes.length > budget) break;
-      fitting.push(bytes);
-      total += bytes.length;
-    }
-    if (keep === "newest") fitting.reverse();
-    for (const bytes of fitting) this.send(bytes);
-  }
-
-  #hello(nick: string, room: string | undefined, since: number | undefined, echo = false): void {
-    if (this.mode === "legacy" && this.nick === null) {
-      // The classic client cannot choose again: a taken nick gets a number, a bad one a close.
-      try {
-        this.sendMessage(this.#chat.join(this, this.#chat.freeVariant(nick), room));
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        this.#reject(new ProtocolError(error.code, error.message, true));
-        return;
-      }
-    } else {
-      this.sendMessage(this.#chat.join(this, nick, room));
-      this.echo = echo;
-    }
-    this.#replay(this.room!.name, since);
-  }
-
   #reject(error: ProtocolError): void {
     if (error.fatal) this.closeWith(errorMessage(error), error.message);
     else this.sendMessage(errorMessage(error));
   }
 
+  // Called by the queue, which has dropped what it held: the member cannot read in time.
   #overflow(): void {
-    // What is queued will never be read in time: drop it, and try to say why before closing.
-    this.#outbox.clear();
     this.#chat.leave(this);
     this.closeWith(
       {
@@ -524,82 +397,21 @@ export class Session implements Member {
     );
   }
 
-  #scheduleWrite(): void {
-    if (this.#scheduled || this.#writing) return;
-    this.#scheduled = true;
-    if (waitingToWrite.push(this) === 1) setImmediate(writeWaitingSessions);
-  }
-
-  /** Hands everything queued to the runtime, one write at a time. Called by the write scheduler. */
-  writeQueued(): void {
-    this.#scheduled = false;
-    if (!this.#writing) this.#writeNext();
-  }
-
-  // A write per member per event is the server's commonest step, so it is a chain of callbacks
-  // made once per session rather than an async loop, which would cost promises on every write.
-  #writeNext(): void {
-    if (this.#outbox.bytes === 0) return this.#stopWriting();
-    const bytes = this.#outbox.take();
-    this.#inFlightBytes = bytes.length;
-    this.#writing = true;
-    this.#conn.write(bytes, this.#written);
-  }
-
-  #written = (error?: Error): void => {
-    this.#inFlightBytes = 0;
-    if (error) return this.#writeFailed();
-    this.#outbox.release();
-    this.#writeNext();
-  };
-
+  // Called by the queue, which closes the connection next.
   #writeFailed(): void {
-    this.#outbox.clear();
     this.#markClosing();
     this.#closeReason ||= "write failed";
-    this.#conn.close();
-    this.#stopWriting();
-  }
-
-  #stopWriting(): void {
-    this.#writing = false;
-    this.#drained?.resolve();
-    this.#drained = null;
-  }
-
-  /** Settles once nothing queued is left to write, or writing failed. */
-  #writesDone(): Promise<void> {
-    if (!this.#writing) return Promise.resolve();
-    this.#drained ??= Promise.withResolvers<void>();
-    return this.#drained.promise;
   }
 
   #finished: Promise<void> | null = null;
   #inputEnded = Promise.withResolvers<void>(); // resolved once run() has read its last byte
 
-  // Delivers what is queued, half-closes, and waits for the peer to end its side, all within the
-  // flush time; then closes. Closing while the peer's bytes are still arriving (say, the payload
-  // of a frame that was too large) would reset the connection, and a reset can destroy the final
-  // error before the peer reads it. Idempotent.
-  #finish(): Promise<void> {
+  // Stops serving, lets the queue deliver what waits (then `last`), half-close and wait for the
+  // peer to end its side, all within the flush time, and logs the disconnect. Idempotent.
+  #finish(last: Uint8Array | null): Promise<void> {
     this.#finished ??= (async () => {
       this.#markClosing();
-      this.writeQueued();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let timedOut = false;
-      const timeUp = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          timedOut = true;
-          resolve();
-        }, this.#options.closeFlushMs);
-      });
-      await Promise.race([this.#writesDone(), timeUp]);
-      if (!timedOut) {
-        await Promise.race([this.#conn.closeWrite().catch(() => {}), timeUp]);
-        await Promise.race([this.#inputEnded.promise, timeUp]);
-      }
-      clearTimeout(timer);
-      this.#conn.close();
+      await this.#queue.close(last, this.#options.closeFlushMs, this.#inputEnded.promise);
       const who = this.#joinedAs ? ` ${this.#joinedAs}` : "";
       this.#options.log(`disconnect ${this.address}${who} (${this.#closeReason})`);
     })();

@@ -9,8 +9,8 @@ import {
   parsePayload,
   REPLACEMENT_CHAR,
 } from "../protocol/native.ts";
-import { LineDecoder, lineEncoder, type LineInput, parseLine } from "../protocol/line.ts";
-import { LegacyDecoder, legacyEncoder } from "../protocol/legacy.ts";
+import { encodeLine, LineDecoder, type LineInput, parseLine } from "../protocol/line.ts";
+import { encodeLegacy, LegacyDecoder } from "../protocol/legacy.ts";
 import type { Mode } from "../protocol/mode.ts";
 import type { Encoder } from "./chat.ts";
 
@@ -58,7 +58,10 @@ export interface WireLimits {
   maxLineBytes: number;
 }
 
+// One object per mode, for the life of the process: deliver() tells encodings apart by identity.
 export const nativeEncoder: Encoder = { encode: encodeFrame };
+const lineEncoder: Encoder = { encode: encodeLine };
+const legacyEncoder: Encoder = { encode: encodeLegacy };
 
 export function createWire(mode: Mode, limits: WireLimits): Wire {
   switch (mode) {

@@ -1,8 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectMode, type Mode } from "../../protocol/mode.ts";
-import { LineDecoder, parseLine } from "../../protocol/line.ts";
-import { encodeLegacyFrame, LegacyDecoder } from "../../protocol/legacy.ts";
+import { parseLine } from "../../protocol/line.ts";
 import { ProtocolError } from "../../protocol.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -42,49 +41,6 @@ test("detectMode decides line as soon as a byte breaks the legacy pattern", () =
   }
 });
 
-function pushAll(decoder: LineDecoder, chunks: Uint8Array[]): Array<string | ProtocolError> {
-  return chunks.flatMap((chunk) => decoder.push(chunk));
-}
-
-test("LineDecoder splits lines at every split point, with \\n and \\r\\n, keeping UTF-8", () => {
-  const input = bytes("héllo wörld 🎉\r\nsecond\n\nthird\n");
-  for (let split = 0; split <= input.length; split++) {
-    const lines = pushAll(new LineDecoder(), [input.subarray(0, split), input.subarray(split)]);
-    assert.deepEqual(lines, ["héllo wörld 🎉", "second", "", "third"], `split at ${split}`);
-  }
-});
-
-test("LineDecoder drops telnet commands wherever they fall", () => {
-  // IAC DO ECHO, IAC WILL SGA, a subnegotiation with an escaped IAC inside, IAC NOP, IAC IAC.
-  const input = new Uint8Array([
-    ...[255, 253, 1],
-    ...bytes("he"),
-    ...[255, 251, 3],
-    ...bytes("llo"),
-    ...[255, 250, 24, 0, 255, 255, 65, 255, 240],
-    ...[255, 241],
-    ...bytes("!"),
-    ...[255, 255],
-    10,
-  ]);
-  for (let split = 0; split <= input.length; split++) {
-    const decoder = new LineDecoder();
-    const lines = pushAll(decoder, [input.subarray(0, split), input.subarray(split)]);
-    assert.deepEqual(lines, ["hello!"], `split at ${split}`);
-  }
-});
-
-test("LineDecoder rejects a line above the maximum once and discards it up to its newline", () => {
-  const decoder = new LineDecoder(8);
-  const out = pushAll(decoder, [bytes("12345678"), bytes("9abc"), bytes("def\nok\n")]);
-  assert.equal(out.length, 2);
-  assert.ok(out[0] instanceof ProtocolError);
-  assert.equal(out[0].code, "line_too_long");
-  assert.equal(out[1], "ok");
-  assert.ok(decoder.bufferedBytes <= 8);
-  assert.deepEqual(decoder.push(bytes("12345678\n")), ["12345678"]);
-});
-
 test("parseLine reads messages, commands and escapes", () => {
   assert.deepEqual(parseLine("hello"), { type: "msg", text: "hello" });
   assert.deepEqual(parseLine("//etc/passwd"), { type: "msg", text: "/etc/passwd" });
@@ -101,38 +57,4 @@ test("parseLine reads messages, commands and escapes", () => {
     assert.equal(error.message, "unknown command /frobnicate, try /help");
     return true;
   });
-});
-
-test("LegacyDecoder reads frames at every split point and one byte at a time", () => {
-  const input = new Uint8Array([
-    ...encodeLegacyFrame("alice"),
-    ...encodeLegacyFrame("héllo 🎉"),
-    ...encodeLegacyFrame(""),
-  ]);
-  for (let split = 0; split <= input.length; split++) {
-    const decoder = new LegacyDecoder(100);
-    const out = [...decoder.push(input.subarray(0, split)), ...decoder.push(input.subarray(split))];
-    assert.deepEqual(out, ["alice", "héllo 🎉", ""], `split at ${split}`);
-  }
-  const decoder = new LegacyDecoder(100);
-  const out = [...input].flatMap((byte) => decoder.push(new Uint8Array([byte])));
-  assert.deepEqual(out, ["alice", "héllo 🎉", ""]);
-});
-
-test("encodeLegacyFrame writes a left-aligned, space-padded byte length", () => {
-  assert.deepEqual(encodeLegacyFrame("héllo"), bytes("6         héllo"));
-});
-
-test("LegacyDecoder fails for good on a header that is not a number, or too large", () => {
-  for (
-    const [input, code] of [["abc       hello", "bad_header"], ["101       ", "frame_too_large"]]
-  ) {
-    const decoder = new LegacyDecoder(100);
-    const out = decoder.push(bytes(input));
-    assert.equal(out.length, 1);
-    assert.ok(out[0] instanceof ProtocolError);
-    assert.equal(out[0].code, code);
-    assert.equal(out[0].fatal, true);
-    assert.deepEqual(decoder.push(encodeLegacyFrame("more")), []);
-  }
 });

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Chat, type Encoder, type Member, type Room } from "../../server/chat.ts";
+import { History } from "../../server/history.ts";
 import { type ErrorCode, ProtocolError, type ServerMessage } from "../../protocol.ts";
 
 const utf8 = new TextEncoder();
@@ -33,6 +34,10 @@ class FakeMember implements Member {
   }
 }
 
+function newChat(): Chat {
+  return new Chat(new History({ limit: 50, store: null }));
+}
+
 function joined(chat: Chat, nick: string, room?: string): FakeMember {
   const member = new FakeMember();
   chat.join(member, nick, room);
@@ -48,7 +53,7 @@ function assertRefused(action: () => unknown, code: ErrorCode): void {
 }
 
 test("Chat.join welcomes a member with the room's members", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = new FakeMember();
   assert.deepEqual(chat.join(alice, "alice"), {
     type: "welcome",
@@ -74,7 +79,7 @@ test("Chat.join welcomes a member with the room's members", () => {
 });
 
 test("Chat.join tells the others in the room, but not the joiner or other rooms", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice");
   const carol = joined(chat, "carol", "den");
   const bob = joined(chat, "bob");
@@ -84,7 +89,7 @@ test("Chat.join tells the others in the room, but not the joiner or other rooms"
 });
 
 test("Chat.join refuses a nick in use, ignoring case, and the member may try another", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice");
   for (const nick of ["alice", "Alice", "ALICE"]) {
     const member = new FakeMember();
@@ -102,7 +107,7 @@ test("Chat.join refuses a nick in use, ignoring case, and the member may try ano
 });
 
 test("Chat.join refuses a bad nick, a bad room and a second hello", () => {
-  const chat = new Chat();
+  const chat = newChat();
   assertRefused(() => chat.join(new FakeMember(), ""), "bad_nick");
   assertRefused(() => chat.join(new FakeMember(), "a b"), "bad_nick");
   assertRefused(() => chat.join(new FakeMember(), "x".repeat(33)), "bad_nick");
@@ -115,7 +120,7 @@ test("Chat.join refuses a bad nick, a bad room and a second hello", () => {
 });
 
 test("Chat.join puts rooms that differ only in case together", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice", "Den");
   const welcome = chat.join(new FakeMember(), "bob", "den");
   assert.deepEqual(welcome, {
@@ -128,7 +133,7 @@ test("Chat.join puts rooms that differ only in case together", () => {
 });
 
 test("Chat.leave tells the others and frees the nick", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice");
   const bob = joined(chat, "bob");
   const carol = joined(chat, "carol");
@@ -147,7 +152,7 @@ test("Chat.leave tells the others and frees the nick", () => {
 });
 
 test("Chat.leave of a member that never joined does nothing", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice");
   chat.leave(new FakeMember());
   assert.deepEqual(alice.take(), []);
@@ -155,7 +160,7 @@ test("Chat.leave of a member that never joined does nothing", () => {
 });
 
 test("Chat forgets an empty room, so the next to open it names it", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice", "Den");
   chat.leave(alice);
   assert.equal(chat.join(new FakeMember(), "bob", "den").type, "welcome");
@@ -168,7 +173,7 @@ test("Chat forgets an empty room, so the next to open it names it", () => {
 });
 
 test("Chat.say reaches every other member in order, with ids that count up, not the sender", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const nicks = ["alice", "bob", "carol"];
   const members = nicks.map((nick) => joined(chat, nick));
   const elsewhere = joined(chat, "dave", "den");
@@ -199,7 +204,7 @@ test("Chat.say reaches every other member in order, with ids that count up, not 
 });
 
 test("Room.broadcast encodes once per encoder and hands every member the same bytes", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const native = new CountingEncoder();
   const text = new CountingEncoder();
   const silent = { calls: 0, encode: () => (silent.calls++, null) };
@@ -229,7 +234,7 @@ test("Room.broadcast encodes once per encoder and hands every member the same by
 });
 
 test("Chat.say strips control characters and turns tabs into spaces", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice");
   const bob = joined(chat, "bob");
   alice.take();
@@ -240,7 +245,7 @@ test("Chat.say strips control characters and turns tabs into spaces", () => {
 });
 
 test("Chat.say refuses text that is empty once control characters are stripped", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice");
   const bob = joined(chat, "bob");
   alice.take();
@@ -255,7 +260,7 @@ test("Chat.say refuses text that is empty once control characters are stripped",
 });
 
 test("Chat.say before join is refused with not_joined", () => {
-  const chat = new Chat();
+  const chat = newChat();
   const alice = joined(chat, "alice");
   const stranger = new FakeMember();
   assertRefused(() => chat.say(stranger, "hello?", 1), "not_joined");
@@ -265,7 +270,7 @@ test("Chat.say before join is refused with not_joined", () => {
 });
 
 test("A large room stops announcing joins and leaves, and lists only some members with a count", () => {
-  const chat = new Chat(undefined, 3); // large from 3 members on
+  const chat = new Chat(new History({ limit: 50, store: null }), 3); // large from 3 members on
   const alice = joined(chat, "alice");
   const bob = joined(chat, "bob");
   assert.deepEqual(alice.take(), [{ type: "join", nick: "bob", room: "lobby" }]);

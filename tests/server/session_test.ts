@@ -2,54 +2,14 @@
 // as a bug that throws while one member is being served.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Chat, type Member } from "../../server/chat.ts";
+import { Chat, type Member, type Room } from "../../server/chat.ts";
 import type { ServerMessage } from "../../protocol.ts";
-import { encodeFrame, FrameDecoder } from "../../protocol/native.ts";
-import type { Connection, WriteDone } from "../../runtime.ts";
+import { encodeFrame } from "../../protocol/native.ts";
+import { FakeConnection } from "./_fake_connection.ts";
+import { History } from "../../server/history.ts";
 import { Session, type SessionOptions } from "../../server/session.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "../../server/liveness.ts";
 import { DEFAULT_FLOOD_LIMITS } from "../../server/flood_gate.ts";
-
-/** A connection whose peer sends `input`, then waits until it is closed. */
-class FakeConnection implements Connection {
-  readonly remoteHost = "192.0.2.1";
-  readonly remotePort = 4242;
-  readonly written: Uint8Array[] = [];
-  closed = false;
-  #input: Uint8Array[];
-  #ended: (() => void) | null = null;
-
-  constructor(input: Uint8Array[]) {
-    this.#input = input;
-  }
-
-  read(): Promise<Uint8Array | null> {
-    const next = this.#input.shift();
-    if (next) return Promise.resolve(next);
-    if (this.closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#ended = () => resolve(null));
-  }
-
-  write(bytes: Uint8Array, done: WriteDone): void {
-    this.written.push(bytes.slice());
-    queueMicrotask(done); // as a runtime that finishes the write later
-  }
-
-  closeWrite(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.#ended?.();
-  }
-
-  messages(): ServerMessage[] {
-    const decoder = new FrameDecoder();
-    return this.written.flatMap((bytes) => decoder.push(bytes))
-      .map((frame) => (frame.ok ? frame.value : frame.error) as ServerMessage);
-  }
-}
 
 /** A chat with a bug: joining as "boom" throws an Error, as a bug would. */
 class BuggyChat extends Chat {
@@ -74,7 +34,7 @@ function options(log: string[]): SessionOptions {
 }
 
 test("Session answers an exception while serving a member with internal_error, closes only it", async () => {
-  const chat = new BuggyChat();
+  const chat = new BuggyChat(new History({ limit: 50, store: null }));
   const log: string[] = [];
   const bystanderConn = new FakeConnection([encodeFrame({ type: "hello", nick: "alice" })]);
   const bystander = new Session(bystanderConn, chat, options(log), "192.0.2.1:1");
@@ -91,4 +51,39 @@ test("Session answers an exception while serving a member with internal_error, c
   assert.equal(chat.memberCount, 1);
   bystanderConn.close();
   await bystanderDone;
+});
+
+test("Session closes a member that reads too slowly with send_queue_full, and only it", async () => {
+  const chat = new Chat(new History({ limit: 0, store: null }));
+  const log: string[] = [];
+  const conn = new FakeConnection([encodeFrame({ type: "hello", nick: "slow" })]);
+  conn.holdWrites = true; // the member takes nothing
+  const slow = new Session(conn, chat, { ...options(log), sendQueueBytes: 2048 }, "192.0.2.1:3");
+  const done = slow.run();
+  for (let turn = 0; turn < 10 && conn.heldWrites === 0; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(conn.heldWrites, 1, "the welcome is in flight");
+
+  const talker = {
+    nick: null as string | null,
+    room: null as Room | null,
+    rooms: new Set<Room>(),
+    encoder: { encode: () => null },
+    send() {},
+  };
+  chat.join(talker, "talker");
+  for (let i = 0; i < 5; i++) chat.say(talker, "x".repeat(500), 0);
+  assert.equal(chat.memberCount, 1, "the slow member is gone at once");
+  while (conn.heldWrites > 0) {
+    conn.finishWrite();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await done;
+
+  const received = conn.messages();
+  assert.deepEqual(received.map((m) => m.type), ["welcome", "error"], "what waited was dropped");
+  assert.equal(received[1].type === "error" && received[1].code, "send_queue_full");
+  assert.ok(conn.closed);
+  assert.ok(log.includes("disconnect 192.0.2.1:3 slow (send queue full)"));
 });

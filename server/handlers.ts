@@ -1,0 +1,143 @@
+// What each input does, once it is decoded, let through by flood control, and known to come from
+// a member still served: hello, msg, join, part, who, history, nick, help, quit and the rest. A
+// handler answers the member, acts on the chat, or throws a ProtocolError for the session to
+// answer (and to close on, when it is fatal).
+import type { Chat, Member } from "./chat.ts";
+import type { Input } from "./wire.ts";
+import type { Mode } from "../protocol/mode.ts";
+import { LINE_HELP } from "../protocol/line.ts";
+import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
+
+/** A session as its handlers see it: a member that can be answered and closed. */
+export interface Asker extends Member {
+  echo: boolean;
+  readonly mode: Mode | null;
+  /** The send queue's cap: what history sent at once must leave room in. */
+  readonly sendQueueBytes: number;
+  sendMessage(message: ServerMessage): void;
+  /** Says `message` last, then closes. */
+  closeWith(message: ServerMessage, reason: string): void;
+}
+
+/** Acts on `input` from `asker`; throws ProtocolError for what it cannot do. */
+export function handle(chat: Chat, asker: Asker, input: Input): void {
+  switch (input.type) {
+    case "hello":
+      hello(chat, asker, input.nick, input.room, input.since, input.echo);
+      break;
+    case "msg":
+      if (input.to !== undefined) {
+        chat.whisper(asker, input.to, input.text, Date.now(), input.action);
+      } else {
+        const utf8 = "textUtf8" in input ? input.textUtf8 : undefined;
+        chat.say(asker, input.text, Date.now(), input.action, input.room, utf8);
+      }
+      break;
+    case "join":
+      if (asker.mode === "legacy") {
+        throw new ProtocolError("bad_room", "The classic protocol has one room only");
+      }
+      {
+        // Switching to a room the member is in already replays nothing it has seen, unless it
+        // asks with `since`.
+        const switching = [...asker.rooms].some((r) => nameKey(r.name) === nameKey(input.room));
+        asker.sendMessage(chat.enter(asker, input.room));
+        if (!switching || input.since !== undefined) {
+          replay(chat, asker, asker.room!.name, input.since);
+        }
+        break;
+      }
+    case "part":
+      chat.part(asker, input.room ?? asker.room?.name ?? "");
+      if (asker.mode === "line") {
+        asker.sendMessage({ type: "notice", text: `you are now in ${asker.room!.name}` });
+      }
+      break;
+    case "rooms":
+      asker.sendMessage(chat.rooms());
+      break;
+    case "who":
+      asker.sendMessage(chat.who(asker, input.room));
+      break;
+    case "history": {
+      const { room, missed } = chat.history(asker, input.room, input.after);
+      sendHistory(asker, missed, "oldest");
+      asker.sendMessage({ type: "history_end", room });
+      break;
+    }
+    case "nick":
+      chat.rename(asker, input.nick);
+      break;
+    case "help":
+      for (const text of LINE_HELP) asker.sendMessage({ type: "notice", text });
+      break;
+    case "quit":
+      asker.closeWith({ type: "notice", text: "bye" }, "quit");
+      break;
+    case "ping":
+      asker.sendMessage({ type: "pong" });
+      break;
+    case "pong":
+      break;
+  }
+}
+
+/** A person at nc or telnet is in at once, as a guest, and told how to go on. */
+export function welcomeGuest(chat: Chat, asker: Asker): void {
+  asker.sendMessage(chat.join(asker, chat.guestNick()));
+  replay(chat, asker, asker.room!.name);
+  const count = asker.room!.members.size;
+  asker.sendMessage({
+    type: "notice",
+    text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
+  });
+}
+
+function hello(
+  chat: Chat,
+  asker: Asker,
+  nick: string,
+  room: string | undefined,
+  since: number | undefined,
+  echo = false,
+): void {
+  if (asker.mode === "legacy" && asker.nick === null) {
+    // The classic client cannot choose again: a taken nick gets a number, a bad one a close.
+    try {
+      asker.sendMessage(chat.join(asker, chat.freeVariant(nick), room));
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      throw new ProtocolError(error.code, error.message, true);
+    }
+  } else {
+    asker.sendMessage(chat.join(asker, nick, room));
+    asker.echo = echo;
+  }
+  replay(chat, asker, asker.room!.name, since);
+}
+
+// The room's remembered messages, straight after the answer to a join and before anything live:
+// all in one turn of the event loop, so nothing is missed or doubled at the boundary. The newest
+// ones when the member asks for none in particular; those after `since` when it does.
+function replay(chat: Chat, asker: Asker, room: string, since?: number): void {
+  sendHistory(asker, chat.replay(room, since), since === undefined ? "newest" : "oldest");
+}
+
+// History goes out only as far as it fits in half the send queue, so that a member who joins a
+// busy room is not closed as a slow reader before it has read anything. Whoever wants more asks
+// again after the last id it got.
+function sendHistory(asker: Asker, messages: ServerMessage[], keep: "newest" | "oldest"): void {
+  const budget = asker.sendQueueBytes / 2;
+  const ordered = keep === "newest" ? messages.toReversed() : messages;
+  const fitting: Uint8Array[] = [];
+  let total = 0;
+  for (const message of ordered) {
+    const bytes = asker.encoder.encode(message);
+    if (!bytes) continue;
+    if (total + bytes.length > budget) break;
+    fitting.push(bytes);
+    total += bytes.length;
+  }
+  if (keep === "newest") fitting.reverse();
+  for (const bytes of fitting) asker.send(bytes);
+}

@@ -1,0 +1,56 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { encodeLegacy, encodeLegacyFrame, LegacyDecoder } from "../../protocol/legacy.ts";
+import { ProtocolError } from "../../protocol.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+test("LegacyDecoder reads frames at every split point and one byte at a time", () => {
+  const input = new Uint8Array([
+    ...encodeLegacyFrame("alice"),
+    ...encodeLegacyFrame("héllo 🎉"),
+    ...encodeLegacyFrame(""),
+  ]);
+  for (let split = 0; split <= input.length; split++) {
+    const decoder = new LegacyDecoder(100);
+    const out = [...decoder.push(input.subarray(0, split)), ...decoder.push(input.subarray(split))];
+    assert.deepEqual(out, ["alice", "héllo 🎉", ""], `split at ${split}`);
+  }
+  const decoder = new LegacyDecoder(100);
+  const out = [...input].flatMap((byte) => decoder.push(new Uint8Array([byte])));
+  assert.deepEqual(out, ["alice", "héllo 🎉", ""]);
+});
+
+test("encodeLegacyFrame writes a left-aligned, space-padded byte length", () => {
+  assert.deepEqual(encodeLegacyFrame("héllo"), bytes("6         héllo"));
+});
+
+test("LegacyDecoder fails for good on a header that is not a number, or too large", () => {
+  for (
+    const [input, code] of [["abc       hello", "bad_header"], ["101       ", "frame_too_large"]]
+  ) {
+    const decoder = new LegacyDecoder(100);
+    const out = decoder.push(bytes(input));
+    assert.equal(out.length, 1);
+    assert.ok(out[0] instanceof ProtocolError);
+    assert.equal(out[0].code, code);
+    assert.equal(out[0].fatal, true);
+    assert.deepEqual(decoder.push(encodeLegacyFrame("more")), []);
+  }
+});
+
+test("encodeLegacy sends chat as a (sender, text) pair and the rest as notices from *", () => {
+  const pair = (from: string, text: string) =>
+    new Uint8Array([...encodeLegacyFrame(from), ...encodeLegacyFrame(text)]);
+  const said = { type: "msg", id: 1, from: "alice", room: "lobby", text: "hi", ts: 0 } as const;
+  assert.deepEqual(encodeLegacy(said), pair("alice", "hi"));
+  assert.deepEqual(
+    encodeLegacy({ ...said, room: undefined, to: "bob" }),
+    pair("alice", "(private) hi"),
+  );
+  assert.deepEqual(
+    encodeLegacy({ type: "join", nick: "bob", room: "lobby" }),
+    pair("*", "bob joined"),
+  );
+  assert.equal(encodeLegacy({ type: "pong" }), null);
+});
