@@ -6,7 +6,7 @@ import type { Chat, Encoder, Member, Room } from "./chat.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 import { Outbox } from "./outbox.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
-import { LINE_HELP } from "../protocol/line.ts";
+import { LINE_HELP } from "../protocol/slash_commands.ts";
 import {
   createWire,
   detached,

@@ -10,7 +10,8 @@ import {
   ProtocolError,
   REPLACEMENT_CHAR,
 } from "../protocol.ts";
-import { LineDecoder, lineEncoder, type LineInput, parseLine } from "../protocol/line.ts";
+import { LineDecoder, lineEncoder } from "../protocol/line.ts";
+import { type LineInput, parseLine } from "../protocol/slash_commands.ts";
 import { LegacyDecoder, legacyEncoder } from "../protocol/legacy.ts";
 import type { Mode } from "../protocol/mode.ts";
 import type { Encoder } from "./chat.ts";
@@ -168,7 +169,7 @@ class LineInputs implements InputDecoder {
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
     for (const line of this.#lines.push(chunk)) {
-      const input = line instanceof ProtocolError ? line : attempt(() => parseLine(line));
+      const input = line instanceof ProtocolError ? line : attempt(() => parseLine(line, "line"));
       if (input) inputs.push(input);
     }
     return inputs;

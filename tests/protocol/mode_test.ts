@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectMode, type Mode } from "../../protocol/mode.ts";
-import { LineDecoder, parseLine } from "../../protocol/line.ts";
+import { LineDecoder } from "../../protocol/line.ts";
 import { encodeLegacyFrame, LegacyDecoder } from "../../protocol/legacy.ts";
 import { ProtocolError } from "../../protocol.ts";
 
@@ -83,24 +83,6 @@ test("LineDecoder rejects a line above the maximum once and discards it up to it
   assert.equal(out[1], "ok");
   assert.ok(decoder.bufferedBytes <= 8);
   assert.deepEqual(decoder.push(bytes("12345678\n")), ["12345678"]);
-});
-
-test("parseLine reads messages, commands and escapes", () => {
-  assert.deepEqual(parseLine("hello"), { type: "msg", text: "hello" });
-  assert.deepEqual(parseLine("//etc/passwd"), { type: "msg", text: "/etc/passwd" });
-  assert.deepEqual(parseLine("/nick al"), { type: "nick", nick: "al" });
-  assert.deepEqual(parseLine("/NICK  al "), { type: "nick", nick: "al" });
-  assert.deepEqual(parseLine("/who"), { type: "who" });
-  assert.deepEqual(parseLine("/me waves"), { type: "msg", text: "waves", action: true });
-  assert.deepEqual(parseLine("/help"), { type: "help" });
-  assert.deepEqual(parseLine("/quit"), { type: "quit" });
-  assert.equal(parseLine(""), null);
-  assert.equal(parseLine("   "), null);
-  assert.throws(() => parseLine("/frobnicate now"), (error: ProtocolError) => {
-    assert.equal(error.code, "unknown_command");
-    assert.equal(error.message, "unknown command /frobnicate, try /help");
-    return true;
-  });
 });
 
 test("LegacyDecoder reads frames at every split point and one byte at a time", () => {
