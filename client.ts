@@ -11,9 +11,9 @@ import process from "node:process";
 import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
 import { Backoff, connectProblem, Link } from "./client/link.ts";
 import { ClientRooms } from "./client/rooms.ts";
+import { chatCompleter } from "./client/completion.ts";
 import {
   BOLD,
-  chatCompleter,
   DIM,
   type Line,
   mentions,
@@ -21,7 +21,7 @@ import {
   printable,
   type Styled,
   YELLOW,
-} from "./client/line_editor.ts";
+} from "./client/format.ts";
 import {
   type ChatMessage,
   type ClientMessage,
@@ -60,10 +60,6 @@ const COMMANDS = [
   "/quit           leave (so do Ctrl-C, and Ctrl-D on an empty line)",
   '//text          send a message that starts with "/"',
 ];
-
-const COMMAND_NAMES = COMMANDS.map((line) => line.split(" ")[0]).filter((name) =>
-  !name.startsWith("//")
-);
 
 const KEYS = [
   "keys: Left/Right, Home/End (Ctrl-A/Ctrl-E), Up/Down recall what you sent,",
@@ -207,7 +203,6 @@ class Client implements InputHandler {
     this.#ui = createUi(options.interactive, {
       colour: options.colour,
       completer: chatCompleter(() => ({
-        commands: COMMAND_NAMES,
         nicks: this.#others(this.#rooms.members(this.#rooms.current)),
         allNicks: this.#others(this.#rooms.members()),
         rooms: this.#rooms.knownRooms(),

@@ -2,16 +2,9 @@
 // printed above the line being typed without garbling it; or pipes, where each input line is a
 // line of chat and each event one line of output. The editing itself is line_editor.ts.
 import process from "node:process";
-import {
-  BRACKETED_PASTE_OFF,
-  BRACKETED_PASTE_ON,
-  type Completer,
-  KeyDecoder,
-  type Line,
-  LineEditor,
-  paint,
-  printable,
-} from "./line_editor.ts";
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, KeyDecoder } from "./key_decoder.ts";
+import { type Completer, LineEditor } from "./line_editor.ts";
+import { type Line, paint, printable } from "./format.ts";
 
 // For a terminal that does not say how wide it is.
 const DEFAULT_COLUMNS = 80;

@@ -10,7 +10,7 @@ import path from "node:path";
 import { Backoff } from "../../client/link.ts";
 import { ClientRooms } from "../../client/rooms.ts";
 import type { ChatMessage } from "../../protocol.ts";
-import { nickColour } from "../../client/line_editor.ts";
+import { nickColour } from "../../client/format.ts";
 import {
   Inbox,
   type Json,
