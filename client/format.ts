@@ -1,5 +1,8 @@
-// How the client's lines look on a terminal: text made safe to show, styles, nick colours, and
-// whether a message mentions someone. No I/O.
+// How the client's lines look: text made safe for a terminal, styles, nick colours, mentions, and
+// the line each event becomes. Pipes get the same words without the colours: "<alice> hi",
+// "* bob joined", "[den] <carol> hey" for a room other than the one the user talks in,
+// "[12:34] <alice> hi" for history, and "*alice* psst" for a private message. No I/O.
+import { type ChatMessage, describe, nameKey, type ServerMessage } from "../protocol.ts";
 
 // C0 and C1 controls would move the cursor or rewrite the screen; bidirectional overrides and
 // isolates would reorder what follows them; line and paragraph separators break lines.
@@ -67,4 +70,72 @@ export function mentions(text: string, nick: string): boolean {
     mentionPatterns.set(nick, pattern);
   }
   return pattern.test(text);
+}
+
+/** A line of the client's own, or the server's notice: dim. */
+export function notice(text: string): Line {
+  return [{ text, sgr: DIM }];
+}
+
+function nickPiece(text: string, nick: string): Styled {
+  return { text, sgr: nickColour(nick) };
+}
+
+/** `[room] ` when `room` is not the one the user talks in. */
+function roomTag(room: string | undefined, current: string): string {
+  return room !== undefined && nameKey(room) !== nameKey(current) ? `[${room}] ` : "";
+}
+
+function clock(ts: number): string {
+  const time = new Date(ts);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+}
+
+/** A chat message as `me` sees it while talking in `current`; bold where it mentions `me`. */
+export function chatLine(message: ChatMessage, current: string, me: string): Line {
+  const { from, text } = message;
+  const line: Line = message.history ? [{ text: `[${clock(message.ts)}] `, sgr: DIM }] : [];
+  const said = from !== me && mentions(text, me) ? { text, sgr: BOLD } : text;
+  if (message.to !== undefined && from === me) {
+    // One's own, back from the server: it says whom it went to.
+    line.push("-> ", nickPiece(`*${message.to}*`, message.to), message.action ? " * " : " ", said);
+  } else if (message.to !== undefined) {
+    line.push(nickPiece(`*${from}*`, from), message.action ? " * " : " ", said);
+  } else if (message.action) {
+    line.push(roomTag(message.room, current), "* ", nickPiece(from, from), " ", said);
+  } else {
+    line.push(roomTag(message.room, current), nickPiece(`<${from}>`, from), " ", said);
+  }
+  return line;
+}
+
+/**
+ * How a server message other than chat looks while the user talks in `current`: an error in
+ * yellow, comings, goings and renames with coloured nicks, the rest as a dim notice.
+ */
+export function eventLine(message: ServerMessage, current: string): Line {
+  switch (message.type) {
+    case "error":
+      return [{ text: `* ${message.message}`, sgr: YELLOW }];
+    case "join":
+      return comingAndGoing(message.nick, "joined", message.room, current);
+    case "leave":
+      return comingAndGoing(message.nick, "left", message.room, current);
+    case "nick":
+      return [
+        { text: "* ", sgr: DIM },
+        nickPiece(message.from, message.from),
+        { text: " is now known as ", sgr: DIM },
+        nickPiece(message.nick, message.nick),
+      ];
+    default:
+      return notice(describe(message) ?? "");
+  }
+}
+
+// "* alice joined", with the room when it is not the one the user talks in.
+function comingAndGoing(nick: string, did: string, room: string, current: string): Line {
+  const where = nameKey(room) === nameKey(current) ? "" : ` ${room}`;
+  return [{ text: "* ", sgr: DIM }, nickPiece(nick, nick), { text: ` ${did}${where}`, sgr: DIM }];
 }

@@ -21,6 +21,14 @@ const CLEAR_LINE = "\r\x1b[2K";
 const CLEAR_SCREEN = "\x1b[H\x1b[2J";
 const HISTORY_LINES = 100;
 
+/** What the keys do, as /help and --help list them. */
+export const KEY_HELP: readonly string[] = [
+  "Left/Right, Home/End (Ctrl-A/Ctrl-E), Up/Down recall what you sent,",
+  "Ctrl-U/Ctrl-K delete to the start/end, Ctrl-W deletes a word,",
+  "Tab completes a nick, a room or a command (again for the next one),",
+  "Ctrl-C, and Ctrl-D on an empty line, leave",
+];
+
 /**
  * What could replace `word`, the word before the cursor, given `before`, the line up to that word.
  * Each choice is the whole replacement, with whatever should follow it (a space, or ": ").

@@ -21,13 +21,13 @@ export interface InputHandler {
   outputClosed(): void;
   /** A bug in a callback: end the program, restoring the terminal first. */
   fail(error: unknown): void;
+  /** What Tab offers for `word`, after `before` on the line; terminals only. */
+  complete: Completer;
 }
 
 export interface UiOptions {
   /** Style lines with ANSI colours (never on a pipe's stdout). */
   colour: boolean;
-  /** What Tab offers; terminals only. */
-  completer: Completer;
 }
 
 /** The user's side of the client: a terminal or pipes. */
@@ -103,11 +103,11 @@ class TerminalUi implements Ui {
 
   constructor(options: UiOptions) {
     this.#colour = options.colour;
-    this.#editor.completer = options.completer;
   }
 
   open(input: InputHandler): void {
     this.#input = input;
+    this.#editor.completer = (before, word) => input.complete(before, word);
     process.stdin.setRawMode(true);
     this.#raw = true;
     // process.exit, which runProgram calls even after a crash, must not leave the shell raw.

@@ -1,6 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DIM, mentions, nickColour, paint, plainText, printable } from "../../client/format.ts";
+import {
+  chatLine,
+  DIM,
+  eventLine,
+  mentions,
+  nickColour,
+  paint,
+  plainText,
+  printable,
+} from "../../client/format.ts";
 
 test("printable drops control and bidirectional characters, and turns tabs into spaces", () => {
   assert.equal(
@@ -39,4 +48,47 @@ test("paint styles pieces only with colour on, and lets no escape through either
   assert.equal(paint(line, false), "* <m[2Jallory> hi");
   assert.equal(plainText(line), "* <m[2Jallory> hi");
   assert.equal(paint([{ text: "", sgr: "1" }, "x"], true), "x", "no codes around nothing");
+});
+
+test("chatLine and eventLine say who, where and when, in the words pipes get", () => {
+  const msg = { type: "msg", id: 1, from: "bob", text: "hi alice", ts: 0 } as const;
+  assert.equal(plainText(chatLine({ ...msg, room: "lobby" }, "lobby", "alice")), "<bob> hi alice");
+  assert.equal(
+    plainText(chatLine({ ...msg, room: "den" }, "lobby", "alice")),
+    "[den] <bob> hi alice",
+  );
+  assert.equal(
+    plainText(chatLine({ ...msg, room: "den", action: true }, "den", "eve")),
+    "* bob hi alice",
+  );
+  assert.equal(plainText(chatLine({ ...msg, to: "alice" }, "lobby", "alice")), "*bob* hi alice");
+  assert.equal(plainText(chatLine({ ...msg, to: "eve" }, "lobby", "bob")), "-> *eve* hi alice");
+  assert.match(
+    plainText(chatLine({ ...msg, room: "den", history: true }, "den", "x")),
+    /^\[\d\d:\d\d\] <bob> hi alice$/,
+  );
+  assert.deepEqual(chatLine({ ...msg, room: "den" }, "den", "alice").at(-1), {
+    text: "hi alice",
+    sgr: "1",
+  });
+  assert.equal(
+    plainText(eventLine({ type: "join", nick: "bob", room: "den" }, "lobby")),
+    "* bob joined den",
+  );
+  assert.equal(
+    plainText(eventLine({ type: "leave", nick: "bob", room: "den" }, "den")),
+    "* bob left",
+  );
+  assert.equal(
+    plainText(eventLine({ type: "nick", from: "bob", nick: "rob", room: "den" }, "den")),
+    "* bob is now known as rob",
+  );
+  assert.deepEqual(eventLine({ type: "error", code: "bad_nick", message: "No" }, "den"), [{
+    text: "* No",
+    sgr: "33",
+  }]);
+  assert.deepEqual(eventLine({ type: "notice", text: "bye" }, "den"), [{
+    text: "* bye",
+    sgr: DIM,
+  }]);
 });
