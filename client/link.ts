@@ -1,6 +1,6 @@
 // The client's side of one connection to the server: frames out, one write at a time, and frames in,
-// decoded; and how long to wait before trying again once a connection is lost. client.ts decides
-// what to say; this file only carries it.
+// decoded; and when to try again once a connection is lost. chat_client.ts decides what to say;
+// this file only carries it.
 import { type ClientMessage, parseServerMessage, type ServerMessage } from "../protocol.ts";
 import { concatBytes, encodeFrame, FrameDecoder } from "../protocol/native.ts";
 import { type Connection, writeAll } from "../runtime.ts";
@@ -140,6 +140,67 @@ export class Backoff {
     if (attempt === 0) return 0;
     const full = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempt - 1));
     return Math.round(full * (1 - this.#random() / 2));
+  }
+}
+
+/**
+ * One series of attempts to reconnect, from a lost connection until a welcome or giving up: each
+ * waits as a Backoff says, and the series ends `withinMs` after it began.
+ */
+export class Reconnection {
+  /** Why the last attempt failed, for the message on giving up. */
+  problem: string;
+  readonly #connect: () => Promise<Connection>;
+  readonly #deadline: number;
+  readonly #backoff: Backoff;
+  #wake: (() => void) | null = null;
+
+  constructor(connect: () => Promise<Connection>, withinMs: number, problem: string) {
+    this.#connect = connect;
+    this.#deadline = Date.now() + withinMs;
+    this.#backoff = new Backoff();
+    this.problem = problem;
+  }
+
+  /**
+   * Waits and connects, again and again until it works, the time is up, or `stillWanted` says no;
+   * null for the last two. A connection that comes too late is closed.
+   */
+  async next(stillWanted: () => boolean): Promise<Connection | null> {
+    while (stillWanted()) {
+      const wait = this.#backoff.next();
+      const left = this.#deadline - Date.now();
+      if (wait >= left) return null;
+      await this.#pause(wait);
+      if (!stillWanted()) return null;
+      const connecting = this.#connect();
+      const conn = await this.#pause(left - wait, connecting).catch((error) => {
+        this.problem = connectProblem(error);
+        return null;
+      });
+      if (conn && stillWanted()) return conn;
+      if (conn === undefined) this.problem = "timed out";
+      connecting.then((late) => late.close(), () => {}); // too late, or not wanted any more
+    }
+    return null;
+  }
+
+  /** Ends the current wait at once, so that next() can see it is no longer wanted. */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  // Resolves with `what`, or with undefined after `ms` or when woken.
+  #pause<T>(ms: number, what?: Promise<T>): Promise<T | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = new Promise<undefined>((resolve) => {
+      this.#wake = () => resolve(undefined);
+      timer = setTimeout(this.#wake, ms);
+    });
+    return Promise.race(what ? [what, ended] : [ended]).finally(() => {
+      clearTimeout(timer);
+      this.#wake = null;
+    });
   }
 }
 

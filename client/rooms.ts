@@ -2,6 +2,7 @@
 // in each (for Tab completion), and the last message id it has shown in each, which is what lets
 // it fill the gap after a reconnect from the server's history without showing anything twice.
 import { type ChatMessage, nameKey } from "../protocol.ts";
+import type { ChatWords } from "./completion.ts";
 
 /** Filling the gap in one room after a reconnect: live messages wait until history has caught up. */
 interface CatchUp {
@@ -94,6 +95,17 @@ export class ClientRooms {
   /** Every room name the client knows of. */
   knownRooms(): string[] {
     return [...new Set([...this.#listed, ...this.names])];
+  }
+
+  /** What Tab can offer: the nicks here and everywhere, `me` left out, and the rooms known. */
+  words(me: string): ChatWords {
+    const others = (nicks: string[]) => nicks.filter((nick) => nameKey(nick) !== nameKey(me));
+    const { current } = this;
+    return {
+      nicks: others(this.members(current)),
+      allNicks: others(this.members()),
+      rooms: this.knownRooms(),
+    };
   }
 
   /**

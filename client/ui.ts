@@ -2,16 +2,9 @@
 // printed above the line being typed without garbling it; or pipes, where each input line is a
 // line of chat and each event one line of output. The editing itself is line_editor.ts.
 import process from "node:process";
-import {
-  BRACKETED_PASTE_OFF,
-  BRACKETED_PASTE_ON,
-  type Completer,
-  KeyDecoder,
-  type Line,
-  LineEditor,
-  paint,
-  printable,
-} from "./line_editor.ts";
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON, KeyDecoder } from "./key_decoder.ts";
+import { type Completer, LineEditor } from "./line_editor.ts";
+import { type Line, paint, printable } from "./format.ts";
 
 // For a terminal that does not say how wide it is.
 const DEFAULT_COLUMNS = 80;
@@ -28,13 +21,13 @@ export interface InputHandler {
   outputClosed(): void;
   /** A bug in a callback: end the program, restoring the terminal first. */
   fail(error: unknown): void;
+  /** What Tab offers for `word`, after `before` on the line; terminals only. */
+  complete: Completer;
 }
 
 export interface UiOptions {
   /** Style lines with ANSI colours (never on a pipe's stdout). */
   colour: boolean;
-  /** What Tab offers; terminals only. */
-  completer: Completer;
 }
 
 /** The user's side of the client: a terminal or pipes. */
@@ -110,11 +103,11 @@ class TerminalUi implements Ui {
 
   constructor(options: UiOptions) {
     this.#colour = options.colour;
-    this.#editor.completer = options.completer;
   }
 
   open(input: InputHandler): void {
     this.#input = input;
+    this.#editor.completer = (before, word) => input.complete(before, word);
     process.stdin.setRawMode(true);
     this.#raw = true;
     // process.exit, which runProgram calls even after a crash, must not leave the shell raw.

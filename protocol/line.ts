@@ -1,6 +1,6 @@
 // Line mode: what people at `nc HOST PORT` or `telnet HOST PORT` speak. Text lines in, text lines
 // out, slash commands for the rest. No I/O here.
-import { cleanText, type ClientMessage, ProtocolError, type ServerMessage } from "../protocol.ts";
+import { ProtocolError, type ServerMessage } from "../protocol.ts";
 import { describe } from "./text.ts";
 
 export const DEFAULT_MAX_LINE_BYTES = 4096;
@@ -16,13 +16,6 @@ const WILL = 251;
 const DONT = 254;
 
 type TelnetState = "data" | "command" | "option" | "subnegotiation" | "subnegotiation-iac";
-
-/** What one input line asks for: a ClientMessage, or one of line mode's own commands. */
-export type LineInput =
-  | ClientMessage
-  | { type: "part"; room?: string }
-  | { type: "help" }
-  | { type: "quit" };
 
 /**
  * Splits a byte stream into lines. `\r\n` and `\n` both end a line; telnet commands are dropped
@@ -108,58 +101,6 @@ export class LineDecoder {
     }
   }
 }
-
-/** What a line asks for, or null for a blank line, which means nothing. */
-export function parseLine(line: string): LineInput | null {
-  if (line.trim() === "") return null;
-  if (!line.startsWith("/")) return { type: "msg", text: line };
-  if (line.startsWith("//")) return { type: "msg", text: line.slice(1) };
-  const space = line.indexOf(" ");
-  const command = (space < 0 ? line : line.slice(0, space)).toLowerCase();
-  const rest = space < 0 ? "" : line.slice(space + 1).trim();
-  switch (command) {
-    case "/nick":
-      return { type: "nick", nick: rest };
-    case "/who":
-      return rest ? { type: "who", room: rest } : { type: "who" };
-    case "/join":
-      return { type: "join", room: rest };
-    case "/part":
-      return rest ? { type: "part", room: rest } : { type: "part" };
-    case "/rooms":
-      return { type: "rooms" };
-    case "/msg": {
-      const space = rest.indexOf(" ");
-      if (space < 0) throw new ProtocolError("bad_message", "usage: /msg NICK TEXT");
-      return { type: "msg", to: rest.slice(0, space), text: rest.slice(space + 1) };
-    }
-    case "/me":
-      return { type: "msg", text: rest, action: true };
-    case "/help":
-      return { type: "help" };
-    case "/quit":
-      return { type: "quit" };
-    default:
-      throw new ProtocolError(
-        "unknown_command",
-        `unknown command ${cleanText(command).slice(0, 32)}, try /help`,
-      );
-  }
-}
-
-export const LINE_HELP = [
-  "commands:",
-  "  /join ROOM      join ROOM (or switch to it); your lines go there",
-  "  /part [ROOM]    leave ROOM, by default the one you are in",
-  "  /rooms          list the rooms",
-  "  /who [ROOM]     list who is in ROOM, by default the one you are in",
-  "  /msg NICK TEXT  say TEXT to NICK only",
-  "  /nick NAME      change your nick",
-  "  /me ACTION      say what you do, as `* you ACTION`",
-  "  /help           this list",
-  "  /quit           leave",
-  "  //text          say a line that starts with /",
-];
 
 const utf8 = new TextEncoder();
 

@@ -5,7 +5,7 @@
 import type { Chat, Member } from "./chat.ts";
 import type { Input } from "./wire.ts";
 import type { Mode } from "../protocol/mode.ts";
-import { LINE_HELP } from "../protocol/line.ts";
+import { LINE_HELP } from "../protocol/slash_commands.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 
 /** A session as its handlers see it: a member that can be answered and closed. */

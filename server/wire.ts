@@ -9,7 +9,8 @@ import {
   parsePayload,
   REPLACEMENT_CHAR,
 } from "../protocol/native.ts";
-import { encodeLine, LineDecoder, type LineInput, parseLine } from "../protocol/line.ts";
+import { encodeLine, LineDecoder } from "../protocol/line.ts";
+import { type LineInput, parseLine } from "../protocol/slash_commands.ts";
 import { encodeLegacy, LegacyDecoder } from "../protocol/legacy.ts";
 import type { Mode } from "../protocol/mode.ts";
 import type { Encoder } from "./chat.ts";
@@ -170,7 +171,7 @@ class LineInputs implements InputDecoder {
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
     for (const line of this.#lines.push(chunk)) {
-      const input = line instanceof ProtocolError ? line : attempt(() => parseLine(line));
+      const input = line instanceof ProtocolError ? line : attempt(() => parseLine(line, "line"));
       if (input) inputs.push(input);
     }
     return inputs;

@@ -7,15 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Backoff } from "../../client/link.ts";
-import { ClientRooms } from "../../client/rooms.ts";
-import type { ChatMessage } from "../../protocol.ts";
-import { nickColour } from "../../client/line_editor.ts";
+import { nickColour } from "../../client/format.ts";
 import {
-  Inbox,
-  type Json,
   LOOPBACK_ARGS,
-  nativeFrames,
   remainingLines,
   type RuntimeName,
   RUNTIMES,
@@ -24,9 +18,10 @@ import {
   startQuietServer,
   Subprocess,
   TestMember,
-  within,
 } from "./_helpers.ts";
-import { frame, frameHeader, rawFrame } from "../_frames.ts";
+import { frameHeader, rawFrame } from "../_frames.ts";
+import { FakeServer, Proxy } from "./_fake_server.ts";
+import { type Screen, TerminalSession } from "./_terminal.ts";
 
 const startServer = startQuietServer;
 
@@ -81,239 +76,6 @@ async function closedPort(): Promise<number> {
   listener.close();
   await once(listener, "close");
   return port;
-}
-
-/** One connection accepted by a FakeServer, speaking native frames. */
-class FakePeer {
-  #messages: Inbox<Json>;
-
-  constructor(readonly socket: net.Socket) {
-    this.#messages = nativeFrames(socket);
-  }
-
-  /** The next message from the client, or null once it has closed. */
-  next(what = "a message from the client"): Promise<Json | null> {
-    return this.#messages.next(what);
-  }
-
-  send(message: unknown): void {
-    this.socket.write(frame(message));
-  }
-}
-
-/** A server the test plays by hand, to send what server.ts never would. */
-class FakeServer {
-  readonly port: number;
-  #listener: net.Server;
-  #peers: FakePeer[] = [];
-  #arrived: (() => void) | null = null;
-
-  private constructor(listener: net.Server) {
-    this.#listener = listener;
-    this.port = (listener.address() as net.AddressInfo).port;
-    listener.on("connection", (socket) => {
-      this.#peers.push(new FakePeer(socket));
-      this.#arrived?.();
-    });
-  }
-
-  static async start(): Promise<FakeServer> {
-    const listener = net.createServer().listen(0, "127.0.0.1");
-    await once(listener, "listening");
-    return new FakeServer(listener);
-  }
-
-  async accept(): Promise<FakePeer> {
-    while (this.#peers.length === 0) {
-      await within(new Promise<void>((resolve) => this.#arrived = resolve), "a connection");
-    }
-    return this.#peers.shift()!;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    for (const peer of this.#peers) peer.socket.destroy();
-    await new Promise((resolve) => this.#listener.close(resolve));
-  }
-}
-
-/**
- * A TCP proxy in front of a server, which the test can cut, as a network does, and which can hold
- * the connections that arrive meanwhile until the test lets them through.
- */
-class Proxy {
-  readonly port: number;
-  #listener: net.Server;
-  #sockets = new Set<net.Socket>();
-  #held: Array<() => void> | null = null; // connections waiting, while holding
-  #arrived: (() => void) | null = null;
-
-  private constructor(listener: net.Server, target: number) {
-    this.#listener = listener;
-    this.port = (listener.address() as net.AddressInfo).port;
-    listener.on("connection", (client) => {
-      this.#track(client);
-      const through = () => {
-        const server = this.#track(net.connect({ port: target, host: "127.0.0.1" }));
-        client.pipe(server);
-        server.pipe(client);
-        client.on("close", () => server.destroy());
-        server.on("close", () => client.destroy());
-      };
-      if (this.#held) this.#held.push(through);
-      else through();
-      this.#arrived?.();
-    });
-  }
-
-  #track(socket: net.Socket): net.Socket {
-    this.#sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => this.#sockets.delete(socket));
-    return socket;
-  }
-
-  static async start(target: number): Promise<Proxy> {
-    const listener = net.createServer().listen(0, "127.0.0.1");
-    await once(listener, "listening");
-    return new Proxy(listener, target);
-  }
-
-  /** Drops every connection through the proxy, and holds the ones that come next. */
-  cutAndHold(): void {
-    this.#held = [];
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  /** Waits until a connection is held, then lets it and any that follow through. */
-  async release(): Promise<void> {
-    while (this.#held!.length === 0) {
-      await within(new Promise<void>((resolve) => this.#arrived = resolve), "a new connection");
-    }
-    const held = this.#held!;
-    this.#held = null;
-    for (const through of held) through();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise((resolve) => this.#listener.close(resolve));
-  }
-}
-
-/**
- * Just enough of a terminal to tell what a person would see: rows of text and a cursor. It knows
- * the bytes client.ts writes (CR, LF, erase line, cursor left and right); the rows never wrap.
- */
-class Screen {
-  rows: string[] = [""];
-  row = 0;
-  column = 0;
-
-  feed(text: string): void {
-    for (let at = 0; at < text.length; at++) {
-      const char = text[at];
-      if (char === "\x07") {
-        // The bell sounds; nothing shows.
-      } else if (char === "\r") {
-        this.column = 0;
-      } else if (char === "\n") {
-        this.row++;
-        if (this.row === this.rows.length) this.rows.push("");
-      } else if (char === "\x1b") {
-        const sequence = /^\[([\d;?]*)([@-~])/.exec(text.slice(at + 1));
-        if (!sequence) continue;
-        at += sequence[0].length;
-        this.#control(Number(sequence[1] || "0"), sequence[2]);
-      } else {
-        const line = this.rows[this.row].padEnd(this.column);
-        this.rows[this.row] = line.slice(0, this.column) + char + line.slice(this.column + 1);
-        this.column++;
-      }
-    }
-  }
-
-  #control(count: number, final: string): void {
-    switch (final) {
-      case "K":
-        this.rows[this.row] = count === 2 ? "" : this.rows[this.row].slice(0, this.column);
-        break;
-      case "C":
-        this.column += count || 1;
-        break;
-      case "D":
-        this.column = Math.max(0, this.column - (count || 1));
-        break;
-    }
-  }
-
-  /** The row the cursor is on, or one `above` it. */
-  line(above = 0): string {
-    return (this.rows[this.row - above] ?? "").trimEnd();
-  }
-
-  get text(): string {
-    return this.rows.join("\n");
-  }
-}
-
-const TERMINAL_COLUMNS = 60;
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", "'\\''")}'`;
-}
-
-/**
- * A command run in a real pseudo-terminal by util-linux script(1), with the terminal's settings
- * printed by `stty -a` after it exits, so a test can see that they were restored.
- */
-class TerminalSession {
-  readonly process: Subprocess;
-  readonly screen = new Screen();
-  /** Everything written to the terminal, escape codes and all. */
-  raw = "";
-  #waiter: (() => void) | null = null;
-
-  constructor(argv: string[], env: Record<string, string> = {}) {
-    const command = `stty cols ${TERMINAL_COLUMNS} rows 24; ${argv.map(shellQuote).join(" ")}; ` +
-      "status=$?; stty -a; exit $status";
-    this.process = new Subprocess(["/usr/bin/script", "-qfec", command, "/dev/null"], {
-      SHELL: "/bin/sh",
-      ...env,
-    });
-    this.process.child.stdout!.on("data", (text: string) => {
-      this.raw += text;
-      this.screen.feed(text);
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      waiter?.();
-    });
-  }
-
-  type(keys: string): void {
-    this.process.write(keys);
-  }
-
-  /** Waits until what the terminal shows satisfies `check`. */
-  async until(what: string, check: (screen: Screen) => boolean): Promise<void> {
-    const shown = new Promise<void>((resolve, reject) => {
-      const look = () => {
-        try {
-          if (check(this.screen)) return resolve();
-        } catch (error) {
-          return reject(error);
-        }
-        this.#waiter = look;
-      };
-      look();
-    });
-    await within(shown, what).catch((error) => {
-      throw new Error(`${error.message}; the terminal shows:\n${this.screen.text}`);
-    });
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.process[Symbol.asyncDispose]();
-  }
 }
 
 const LEFT = "\x1b[D";
@@ -1067,65 +829,6 @@ for (const runtime of RUNTIMES) {
     });
   }
 }
-
-/** Room messages with these ids, live or from history. */
-function said(ids: number[], history = false): ChatMessage[] {
-  return ids.map((id) => ({
-    type: "msg",
-    id,
-    from: "bob",
-    room: "den",
-    text: `#${id}`,
-    ts: 0,
-    ...(history ? { history: true as const } : {}),
-  }));
-}
-
-test("ClientRooms shows each message once across a reconnect, and ends a gap it cannot fill", () => {
-  const rooms = new ClientRooms();
-  rooms.enter("den", ["bob", "eve"]);
-  const shown = (messages: ChatMessage[]) =>
-    messages.flatMap((message) => rooms.arrived(message)).map(({ id }) => id);
-  assert.deepEqual(shown(said([1, 2], true)), [1, 2]);
-  assert.deepEqual(shown(said([3])), [3]);
-
-  rooms.beginCatchUp("den");
-  assert.deepEqual(shown(said([2, 3, 4], true)), [4], "history already shown is dropped");
-  assert.deepEqual(shown(said([8, 9])), [], "live messages wait");
-  assert.deepEqual(rooms.caughtUp("den"), { more: true, after: 4 }, "5 to 7 are missing");
-  assert.deepEqual(shown(said([5], true)), [5]);
-  // The server remembers no more: what waited is shown, and the room is live again.
-  assert.deepEqual(rooms.caughtUp("den"), { more: true, after: 5 });
-  assert.deepEqual(rooms.caughtUp("den"), { more: false, show: said([8, 9]) });
-  assert.equal(rooms.isCatchingUp("den"), false);
-  assert.equal(rooms.lastId("den"), 9);
-
-  // A server restarted without --data numbers the room's messages from 1 again.
-  assert.deepEqual(shown(said([1, 2])), [1, 2]);
-  assert.equal(rooms.lastId("den"), 2);
-
-  // Live messages that follow on from the history need no further request.
-  rooms.beginCatchUp("den");
-  assert.deepEqual(shown([...said([3], true), ...said([4])]), [3]);
-  assert.deepEqual(rooms.caughtUp("den"), { more: false, show: said([4]) });
-  // Parting keeps the last id, so joining again shows only what is new.
-  rooms.leave("den");
-  rooms.enter("den", ["bob", "eve"]);
-  assert.deepEqual(shown(said([3, 4, 5], true)), [5]);
-});
-
-test("Backoff tries at once, then waits 0.5 s doubling to 10 s, less up to a half at random", () => {
-  const longest = new Backoff(() => 0);
-  assert.deepEqual(
-    Array.from({ length: 9 }, () => longest.next()),
-    [0, 500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000],
-  );
-  const shortest = new Backoff(() => 0.999_999);
-  assert.deepEqual(
-    Array.from({ length: 7 }, () => shortest.next()),
-    [0, 250, 500, 1000, 2000, 4000, 5000],
-  );
-});
 
 for (const runtime of RUNTIMES) {
   const name = (behaviour: string) => `client [${runtime}] ${behaviour}`;

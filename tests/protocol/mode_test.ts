@@ -1,8 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { detectMode, type Mode } from "../../protocol/mode.ts";
-import { parseLine } from "../../protocol/line.ts";
-import { ProtocolError } from "../../protocol.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -39,22 +37,4 @@ test("detectMode decides line as soon as a byte breaks the legacy pattern", () =
     assert.deepEqual(seen.slice(0, decidedAt), Array(decidedAt).fill(null), input);
     assert.ok(seen.slice(decidedAt).every((mode) => mode === "line"), JSON.stringify(input));
   }
-});
-
-test("parseLine reads messages, commands and escapes", () => {
-  assert.deepEqual(parseLine("hello"), { type: "msg", text: "hello" });
-  assert.deepEqual(parseLine("//etc/passwd"), { type: "msg", text: "/etc/passwd" });
-  assert.deepEqual(parseLine("/nick al"), { type: "nick", nick: "al" });
-  assert.deepEqual(parseLine("/NICK  al "), { type: "nick", nick: "al" });
-  assert.deepEqual(parseLine("/who"), { type: "who" });
-  assert.deepEqual(parseLine("/me waves"), { type: "msg", text: "waves", action: true });
-  assert.deepEqual(parseLine("/help"), { type: "help" });
-  assert.deepEqual(parseLine("/quit"), { type: "quit" });
-  assert.equal(parseLine(""), null);
-  assert.equal(parseLine("   "), null);
-  assert.throws(() => parseLine("/frobnicate now"), (error: ProtocolError) => {
-    assert.equal(error.code, "unknown_command");
-    assert.equal(error.message, "unknown command /frobnicate, try /help");
-    return true;
-  });
 });

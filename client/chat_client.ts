@@ -1,0 +1,428 @@
+// ChatClient: what the client sends and what it shows, through the phases of a chat: naming,
+// joining, chatting, reconnecting and catching up, leaving. It is handed its Ui (a terminal, pipes,
+// or a test's) and a way to connect (the runtime's, or a test's), so it names no runtime and does
+// no I/O of its own. One connection's bytes are link.ts; what it knows of its rooms, rooms.ts; how
+// things look, format.ts; the typed-line grammar, protocol/slash_commands.ts.
+import { type ChatMessage, type ClientMessage, nameKey, type ServerMessage } from "../protocol.ts";
+import { describe } from "../protocol/text.ts";
+import type { Connection } from "../runtime.ts";
+import { chatCompleter } from "./completion.ts";
+import { chatLine, eventLine, mentions, notice } from "./format.ts";
+import { Link, Reconnection } from "./link.ts";
+import { ClientRooms } from "./rooms.ts";
+import { answeredLocally, helpText, typedLine } from "./typed_line.ts";
+import type { InputHandler, Ui } from "./ui.ts";
+
+// Input from a pipe is paused while this much waits to go out, so that piping in a large file
+// takes bounded memory.
+const OUTBOX_PAUSE_BYTES = 256 * 1024;
+// After we half-close, the server closes once it has told the room we left. This bounds the wait
+// for a server that never does.
+const LEAVE_TIMEOUT_MS = 3000;
+
+/** Opens a connection to the server; rejects with why it cannot. */
+export type Connect = (host: string, port: number) => Promise<Connection>;
+
+export interface ChatClientOptions {
+  host: string;
+  port: number;
+  nick?: string;
+  room?: string;
+  /** Someone can give another nick when one is refused: a person, or a script without --nick. */
+  canAskForNick: boolean;
+  /** How long to keep trying to reconnect; 0 for never. */
+  reconnectMs: number;
+}
+
+// naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
+// its answer. chatting: joined. reconnecting: the connection dropped; waiting to connect again.
+// rejoining: connected again, a hello is out, and input lines wait for its answer. leaving:
+// half-closed, waiting for the server to close.
+type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining" | "leaving";
+
+/** One user's chat; the Ui hands it what is typed, and it connects again with `connect`. */
+export class ChatClient implements InputHandler {
+  readonly #options: ChatClientOptions;
+  readonly #ui: Ui;
+  readonly #connect: Connect;
+  readonly #rooms = new ClientRooms();
+  #link: Link | null = null;
+  #phase: Phase = "naming";
+  #nick = "";
+  #nickRefused = false;
+  #inputEnded = false;
+  #waiting: string[] = []; // input lines that arrived while joining or reconnecting
+  #leaveStatus = 0;
+  #failure: { error: unknown } | null = null;
+  // About the current connection:
+  #pongs: Array<() => void> = []; // what to do on each pong, in the order the pings went out
+  #quietJoins = new Set<string>(); // room keys rejoined after a reconnect: their answers are not shown
+  #lastError = ""; // the code of the last error the server sent
+  #retry: string | null = null; // why a rejoin was refused, so that it is tried again
+  #reconnection: Reconnection | null = null; // the series of attempts since the last drop
+
+  constructor(options: ChatClientOptions, ui: Ui, connect: Connect) {
+    this.#options = options;
+    this.#ui = ui;
+    this.#connect = connect;
+    this.#nick = options.nick ?? "";
+  }
+
+  /** What Tab offers; the Ui asks. */
+  readonly complete = chatCompleter(() => this.#rooms.words(this.#nick));
+
+  /** Chats until the user leaves or the server is gone for good; resolves with the exit status. */
+  async run(conn: Connection): Promise<number> {
+    try {
+      this.#ui.open(this);
+      this.#connected(conn);
+      if (this.#nick) {
+        this.#hello();
+      } else {
+        // The server takes a connection that stays silent for 500 ms for a person at nc
+        // (PROTOCOL.md, "Telling the modes apart"): a frame now says we speak native frames while
+        // the user thinks of a nick.
+        this.#ping(() => {});
+        this.#askForNick();
+      }
+      while (true) {
+        const broken = await this.#link!.receive();
+        const status = this.#finished();
+        if (status !== null) return status;
+        const why = broken ??
+          (this.#lastError === "server_shutdown"
+            ? "the server shut down"
+            : "the server closed the connection");
+        let reconnection = this.#reconnection;
+        if (this.#phase === "rejoining" && reconnection) {
+          // This attempt failed: the series goes on.
+          reconnection.problem = this.#retry ?? why;
+        } else if (this.#mayReconnect(broken)) {
+          this.#ui.show(notice(`* disconnected: ${why}; reconnecting`));
+          const { host, port, reconnectMs } = this.#options;
+          reconnection = new Reconnection(() => this.#connect(host, port), reconnectMs, why);
+          this.#reconnection = reconnection;
+        } else {
+          this.#ui.show(notice(`* disconnected: ${why}`));
+          return 1;
+        }
+        this.#lost();
+        const conn = await reconnection.next(() =>
+          this.#phase === "reconnecting" && !this.#failure
+        );
+        const left = this.#finished(); // if so, conn is null
+        if (left !== null) return left;
+        if (!conn) {
+          this.#ui.show(notice(`* gave up reconnecting: ${reconnection.problem}`));
+          return 1;
+        }
+        this.#connected(conn);
+        this.#rejoin();
+      }
+    } finally {
+      this.#link?.close();
+      await this.#ui.close();
+    }
+  }
+
+  // The exit status once the user has left, or null; throws the error a callback failed with.
+  #finished(): number | null {
+    if (this.#failure) throw this.#failure.error;
+    return this.#phase === "leaving" ? this.#leaveStatus : null;
+  }
+
+  // A dropped connection is worth another try once the user is in; not after the server said we
+  // were flooding, nor when its bytes made no sense, which would only happen again.
+  #mayReconnect(broken: string | null): boolean {
+    return this.#phase === "chatting" && this.#options.reconnectMs > 0 && broken === null &&
+      this.#lastError !== "flood";
+  }
+
+  line(text: string): void {
+    switch (this.#phase) {
+      case "naming":
+        return this.#offerNick(text);
+      case "chatting":
+        return this.#chat(text);
+      case "joining":
+        return this.#wait(text);
+      case "reconnecting":
+      case "rejoining": {
+        if (answeredLocally(text)) return this.#chat(text);
+        if (this.#ui.interactive && text !== "") {
+          this.#ui.show(notice(`* not connected: "${text}" goes out once reconnected`));
+        }
+        return this.#wait(text);
+      }
+      case "leaving":
+        return;
+    }
+  }
+
+  #wait(line: string): void {
+    this.#waiting.push(line);
+    this.#updateReading();
+  }
+
+  end(): void {
+    this.#inputEnded = true;
+    // While joining, the answer decides: the waiting lines go out after a welcome. A person who
+    // presses Ctrl-D while the client reconnects means to leave now.
+    if (this.#phase === "naming") this.leave(this.#nickRefused ? 1 : 0);
+    else if (this.#phase === "chatting") this.leave(0);
+    else if (this.#ui.interactive && this.#phase !== "joining") this.leave(0);
+  }
+
+  interrupt(): void {
+    this.leave(0);
+  }
+
+  outputClosed(): void {
+    this.leave(1);
+  }
+
+  fail(error: unknown): void {
+    this.#failure ??= { error };
+    this.#link?.close();
+    this.#reconnection?.wake();
+  }
+
+  /** Leaves politely: what was typed goes out, then the end of the stream; see Link.leave. */
+  leave(status: number): void {
+    if (this.#phase === "leaving") return;
+    this.#phase = "leaving";
+    this.#leaveStatus = status;
+    this.#waiting = [];
+    this.#ui.stop();
+    if (this.#link) void this.#link.leave(LEAVE_TIMEOUT_MS);
+    else this.#reconnection?.wake();
+  }
+
+  #askForNick(): void {
+    this.#phase = "naming";
+    this.#updatePrompt();
+    while (this.#phase === "naming" && this.#waiting.length > 0) this.line(this.#waiting.shift()!);
+    if (this.#phase === "naming" && this.#inputEnded) this.end();
+    this.#updateReading();
+  }
+
+  #offerNick(text: string): void {
+    if (text === "") return;
+    if (answeredLocally(text)) return this.#chat(text);
+    // Anything else is a nick, even "/x": the server says why it is not one.
+    if (this.#ui.interactive) this.#ui.show(`Nick: ${text}`);
+    this.#nick = text;
+    this.#hello();
+  }
+
+  #hello(): void {
+    this.#phase = "joining";
+    const { room } = this.#options;
+    // With echo, the user's own messages come back where the room heard them, with their ids:
+    // what they see is the room's order, and a reconnect does not show them again.
+    this.#send(
+      room === undefined
+        ? { type: "hello", nick: this.#nick, echo: true }
+        : { type: "hello", nick: this.#nick, room, echo: true },
+    );
+  }
+
+  #chat(text: string): void {
+    const typed = typedLine(text, this.#rooms.current);
+    switch (typed?.type) {
+      case "send":
+        return this.#send(typed.message);
+      case "problem":
+        return this.#ui.show(notice(`* ${typed.text}`));
+      case "help":
+        for (const line of helpText(this.#ui.interactive)) this.#ui.show(notice(`* ${line}`));
+        return;
+      case "quit":
+        return this.leave(0);
+    }
+  }
+
+  #handle(message: ServerMessage): void {
+    const rooms = this.#rooms;
+    switch (message.type) {
+      case "ping":
+        return this.#send({ type: "pong" });
+      case "pong":
+        return this.#pongs.shift()?.();
+      case "welcome":
+        return this.#welcome(message);
+      case "joined":
+        return this.#joined(message);
+      case "msg":
+        for (const shown of rooms.arrived(message)) this.#showChat(shown);
+        return;
+      case "error":
+        return this.#error(message);
+      case "history_end":
+        return; // the ping after each history request says when it is over
+      case "join":
+        rooms.memberJoined(message.room, message.nick);
+        break;
+      case "leave":
+        if (message.nick === this.#nick) return this.#parted(message.room);
+        rooms.memberLeft(message.room, message.nick);
+        break;
+      case "nick":
+        rooms.renamed(message.from, message.nick);
+        if (message.from === this.#nick) {
+          this.#nick = message.nick;
+          this.#updatePrompt();
+        }
+        break;
+      case "who":
+        rooms.setMembers(message.room, message.members);
+        break;
+      case "rooms":
+        rooms.listed(message.rooms.map((room) => room.name));
+        break;
+    }
+    this.#ui.show(eventLine(message, rooms.current));
+  }
+
+  #showChat(message: ChatMessage): void {
+    // A script reads what the others say; a person sees their own words come back too.
+    if (message.from === this.#nick && !message.history && !this.#ui.interactive) return;
+    const live = !message.history && message.from !== this.#nick;
+    if (live && (message.to !== undefined || mentions(message.text, this.#nick))) this.#ui.bell();
+    this.#ui.show(chatLine(message, this.#rooms.current, this.#nick));
+  }
+
+  #welcome(message: Extract<ServerMessage, { type: "welcome" }>): void {
+    if (this.#phase === "joining") {
+      this.#nick = message.nick;
+      this.#rooms.enter(message.room, message.members);
+      this.#ui.show(notice(describe(message)!));
+    } else if (this.#phase === "rejoining") {
+      this.#rooms.enter(message.room, message.members);
+      this.#ui.show(notice("* reconnected"));
+      // The other rooms: each joined again, its history after the last id shown.
+      const others = this.#rooms.names.filter((room) => nameKey(room) !== nameKey(message.room));
+      for (const room of others) {
+        this.#rooms.beginCatchUp(room);
+        this.#quietJoins.add(nameKey(room));
+        this.#send({ type: "join", room, since: this.#rooms.lastId(room) });
+      }
+      if (others.length > 0) this.#ping(() => this.#caughtUp(others));
+    } else {
+      return; // out of turn
+    }
+    this.#phase = "chatting";
+    this.#updatePrompt();
+    for (const line of this.#waiting.splice(0)) this.line(line);
+    if (this.#inputEnded) this.leave(0);
+    this.#updateReading();
+  }
+
+  #joined(message: Extract<ServerMessage, { type: "joined" }>): void {
+    if (this.#quietJoins.delete(nameKey(message.room))) {
+      return this.#rooms.setMembers(message.room, message.members);
+    }
+    const switching = this.#rooms.has(message.room);
+    this.#rooms.enter(message.room, message.members);
+    this.#updatePrompt();
+    this.#ui.show(notice(switching ? `* you are now in ${message.room}` : describe(message)!));
+  }
+
+  #parted(room: string): void {
+    const wasCurrent = nameKey(room) === nameKey(this.#rooms.current);
+    this.#rooms.leave(room);
+    const now = wasCurrent ? `; you are now in ${this.#rooms.current}` : "";
+    this.#ui.show(notice(`* you left ${room}${now}`));
+    this.#updatePrompt();
+  }
+
+  #error(message: Extract<ServerMessage, { type: "error" }>): void {
+    this.#lastError = message.code;
+    if (this.#phase === "rejoining" && message.code === "nick_taken") {
+      // The server may not have noticed yet that our old connection is gone: try again later.
+      this.#retry = `the nick ${this.#nick} is still taken`;
+      return this.#link!.close();
+    }
+    this.#ui.show(eventLine(message, this.#rooms.current));
+    if (this.#phase === "joining") this.#refused(message.code);
+  }
+
+  #refused(code: string): void {
+    if ((code === "nick_taken" || code === "bad_nick") && this.#options.canAskForNick) {
+      this.#nickRefused = true;
+      this.#askForNick();
+    } else {
+      // A script's nick, or a room: nobody is there to choose another.
+      this.leave(1);
+    }
+  }
+
+  #connected(conn: Connection): void {
+    this.#link = new Link(conn, {
+      message: (message) => this.#handle(message),
+      written: () => this.#updateReading(),
+    });
+    this.#pongs = [];
+    this.#quietJoins.clear();
+    this.#lastError = "";
+    this.#retry = null;
+  }
+
+  #lost(): void {
+    this.#link = null;
+    this.#phase = "reconnecting";
+    this.#rooms.abandonCatchUps();
+    this.#updatePrompt();
+    this.#updateReading();
+  }
+
+  // Hello again, as the same nick, in the room the user talks in, asking for what it missed
+  // there; the other rooms follow the welcome.
+  #rejoin(): void {
+    this.#phase = "rejoining";
+    const room = this.#rooms.current;
+    this.#rooms.beginCatchUp(room);
+    const since = this.#rooms.lastId(room);
+    this.#send({ type: "hello", nick: this.#nick, room, since, echo: true });
+    this.#ping(() => this.#caughtUp([room]));
+  }
+
+  // The history asked for in `rooms` has arrived: the server answers a ping only after what was
+  // asked before it. One ping for many rooms keeps a rejoin within the server's flood burst.
+  #caughtUp(rooms: string[]): void {
+    const more: string[] = [];
+    for (const room of rooms) {
+      const step = this.#rooms.caughtUp(room);
+      if (step.more) {
+        this.#send({ type: "history", room, after: step.after });
+        more.push(room);
+      } else {
+        for (const message of step.show) this.#showChat(message);
+      }
+    }
+    if (more.length > 0) this.#ping(() => this.#caughtUp(more));
+  }
+
+  #ping(then: () => void): void {
+    this.#pongs.push(then);
+    this.#send({ type: "ping" });
+  }
+
+  #send(message: ClientMessage): void {
+    this.#link?.send(message);
+    this.#updateReading();
+  }
+
+  #updatePrompt(): void {
+    if (this.#phase === "naming") return this.#ui.setPrompt("Nick: ");
+    const offline = this.#phase === "reconnecting" || this.#phase === "rejoining";
+    const where = this.#rooms.names.length > 1 ? `[${this.#rooms.current}] ` : "";
+    this.#ui.setPrompt(`${offline ? "(reconnecting) " : ""}${where}${this.#nick}> `);
+  }
+
+  #updateReading(): void {
+    const waiting = this.#phase === "joining" || this.#phase === "reconnecting" ||
+      this.#phase === "rejoining";
+    this.#ui.setReading(!waiting && (this.#link?.queuedBytes ?? 0) < OUTBOX_PAUSE_BYTES);
+  }
+}

@@ -1,0 +1,55 @@
+// What a line the user typed asks of the client, by the slash-command grammar: a message for the
+// server, with the room the user talks in filled in; /help or /quit, which the client answers
+// itself; or a problem to show instead of sending anything. No I/O.
+import { type ClientMessage, ProtocolError, textProblem } from "../protocol.ts";
+import { helpLines, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
+import { KEY_HELP } from "./line_editor.ts";
+
+export type TypedLine =
+  | { type: "send"; message: ClientMessage }
+  | { type: "help" }
+  | { type: "quit" }
+  | { type: "problem"; text: string };
+
+/** What `text` asks for while the user talks in `current`; null for a blank line. */
+export function typedLine(text: string, current: string): TypedLine | null {
+  let input;
+  try {
+    input = parseLine(text, "client");
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return { type: "problem", text: error.message };
+  }
+  if (input === null) return null;
+  switch (input.type) {
+    case "msg": {
+      const problem = textProblem(input.text);
+      if (problem) return { type: "problem", text: problem.message };
+      // Every message names its room, so the server's idea of the current room never matters.
+      const { text, to, action } = input;
+      if (to !== undefined) return { type: "send", message: { type: "msg", to, text } };
+      const message = action ? { text, action, room: current } : { text, room: current };
+      return { type: "send", message: { type: "msg", ...message } };
+    }
+    case "part":
+    case "who":
+      return { type: "send", message: { type: input.type, room: input.room ?? current } };
+    case "help":
+    case "quit":
+      return { type: input.type };
+    default:
+      return { type: "send", message: input };
+  }
+}
+
+/** Whether `text` is a command the client answers without the server: /help and /quit. */
+export function answeredLocally(text: string): boolean {
+  const name = slashCommandOf(text, "client")?.name;
+  return name === "/help" || name === "/quit";
+}
+
+/** What /help shows: the commands, and on a terminal the keys. */
+export function helpText(interactive: boolean): string[] {
+  const keys = interactive ? KEY_HELP.map((line, i) => (i === 0 ? "keys: " : "      ") + line) : [];
+  return [...helpLines("client"), ...keys];
+}

@@ -1,0 +1,41 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { chatCompleter, type ChatWords } from "../../client/completion.ts";
+import { slashCommands } from "../../protocol/slash_commands.ts";
+
+const WORDS: ChatWords = {
+  nicks: ["alice", "Alicia", "bob"],
+  allNicks: ["alice", "Alicia", "bob", "carol"],
+  rooms: ["den", "lobby", "deck"],
+};
+
+test("chatCompleter completes commands, and nicks with ': ' at the start of a line", () => {
+  const complete = chatCompleter(() => WORDS);
+  assert.deepEqual(complete("", "/j"), ["/join "]);
+  assert.deepEqual(complete("", "/M"), ["/me ", "/msg "]);
+  assert.deepEqual(complete("", "al"), ["alice: ", "Alicia: "]);
+  assert.deepEqual(complete("  ", "B"), ["bob: "]);
+  assert.deepEqual(complete("thanks ", "bo"), ["bob "]);
+  assert.deepEqual(complete("thanks ", "ca"), [], "carol is in another room");
+  assert.deepEqual(complete("thanks ", ""), [], "an empty word completes nothing");
+  assert.deepEqual(complete("see ", "/j"), [], "a command only starts a line");
+  assert.deepEqual(complete("", "//x"), []);
+});
+
+test("chatCompleter completes any nick after /msg, and rooms after /join, /part and /who", () => {
+  const complete = chatCompleter(() => WORDS);
+  assert.deepEqual(complete("/msg ", "c"), ["carol "]);
+  assert.deepEqual(complete("/MSG  ", "a"), ["alice ", "Alicia "]);
+  assert.deepEqual(complete("/join ", "de"), ["deck ", "den "]);
+  assert.deepEqual(complete("/part ", "l"), ["lobby "]);
+  assert.deepEqual(complete("/who ", "L"), ["lobby "]);
+  assert.deepEqual(complete("/nick ", "a"), []);
+  assert.deepEqual(complete("/me waves at ", "b"), ["bob "]);
+  assert.deepEqual(complete("/msg carol hi ", "a"), ["alice ", "Alicia "]);
+});
+
+test("chatCompleter offers every command of the slash-command table, and only those", () => {
+  const complete = chatCompleter(() => WORDS);
+  const names = slashCommands("client").map(({ name }) => `${name} `);
+  assert.deepEqual(complete("", "/"), names.toSorted((a, b) => a.localeCompare(b)));
+});

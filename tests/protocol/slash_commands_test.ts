@@ -1,0 +1,115 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type ArgumentKind,
+  helpLines,
+  LINE_HELP,
+  parseLine,
+  type Place,
+  SLASH_COMMANDS,
+  slashCommandOf,
+  slashCommands,
+} from "../../protocol/slash_commands.ts";
+import { ProtocolError } from "../../protocol.ts";
+
+const PLACES: Place[] = ["line", "client"];
+
+/** Asserts that `line` is refused with `code` and `message`, wherever it is typed. */
+function refused(line: string, code: string, message: string): void {
+  for (const place of PLACES) {
+    assert.throws(() => parseLine(line, place), (error: ProtocolError) => {
+      assert.ok(error instanceof ProtocolError);
+      assert.equal(error.code, code, `${line} in ${place}`);
+      assert.equal(error.message, message, `${line} in ${place}`);
+      return true;
+    });
+  }
+}
+
+test("parseLine reads messages, commands and escapes", () => {
+  for (const place of PLACES) {
+    assert.deepEqual(parseLine("hello", place), { type: "msg", text: "hello" });
+    assert.deepEqual(parseLine("//etc/passwd", place), { type: "msg", text: "/etc/passwd" });
+    assert.deepEqual(parseLine("//", place), { type: "msg", text: "/" });
+    assert.deepEqual(parseLine(" /who", place), { type: "msg", text: " /who" });
+    assert.deepEqual(parseLine("/nick al", place), { type: "nick", nick: "al" });
+    assert.deepEqual(parseLine("/NICK  al ", place), { type: "nick", nick: "al" });
+    assert.deepEqual(parseLine("/who", place), { type: "who" });
+    assert.deepEqual(parseLine("/me waves", place), { type: "msg", text: "waves", action: true });
+    assert.deepEqual(parseLine("/help", place), { type: "help" });
+    assert.deepEqual(parseLine("/quit now", place), { type: "quit" });
+    assert.equal(parseLine("", place), null);
+    assert.equal(parseLine("   ", place), null);
+  }
+  refused("/frobnicate now", "unknown_command", "unknown command /frobnicate, try /help");
+});
+
+// One argument of each kind, as typed, and as the command's input receives it.
+const SAMPLES: Record<ArgumentKind, Array<[typed: string, args: string[]]>> = {
+  none: [["", []], [" ignored", []]],
+  "optional-room": [["", []], [" den ", ["den"]]],
+  room: [[" den", ["den"]]],
+  name: [[" al", ["al"]]],
+  text: [[" waves  at all ", ["waves  at all"]]],
+  "nick-text": [[" bob  psst, there ", ["bob", "psst, there"]]],
+};
+
+test("every command in the table parses, in any case, with each form of its argument", () => {
+  for (const command of SLASH_COMMANDS) {
+    for (const [typed, args] of SAMPLES[command.argument]) {
+      const expected = command.input(args);
+      for (const name of [command.name, command.name.toUpperCase()]) {
+        for (const place of PLACES) {
+          if (!slashCommands(place).includes(command)) continue;
+          assert.deepEqual(parseLine(name + typed, place), expected, `${name}${typed} in ${place}`);
+          assert.equal(slashCommandOf(name + typed, place), command);
+        }
+      }
+    }
+  }
+  assert.deepEqual(parseLine("/msg bob psst", "line"), { type: "msg", to: "bob", text: "psst" });
+  assert.deepEqual(parseLine("/join den", "client"), { type: "join", room: "den" });
+  assert.deepEqual(parseLine("/part", "client"), { type: "part" });
+});
+
+test("a command without its argument gives the table's usage, in line mode and the client", () => {
+  const required = SLASH_COMMANDS.filter((command) =>
+    ["room", "name", "text", "nick-text"].includes(command.argument)
+  );
+  assert.deepEqual(required.map(({ name }) => name), ["/join", "/msg", "/nick", "/me"]);
+  for (const { name, usage } of required) {
+    refused(name, "bad_message", `usage: ${usage}`);
+    refused(`${name}   `, "bad_message", `usage: ${usage}`);
+  }
+  refused("/msg bob", "bad_message", "usage: /msg NICK TEXT");
+  refused("/msg bob   ", "bad_message", "usage: /msg NICK TEXT");
+});
+
+test("an unknown command is named, lower-cased, cleaned and cut short, wherever it is typed", () => {
+  refused("/DANCE", "unknown_command", "unknown command /dance, try /help");
+  refused("/", "unknown_command", "unknown command /, try /help");
+  refused("/x\x1b[2J now", "unknown_command", "unknown command /x[2j, try /help");
+  refused(`/${"y".repeat(40)}`, "unknown_command", `unknown command /${"y".repeat(31)}, try /help`);
+  assert.equal(slashCommandOf("/dance", "line"), null);
+  assert.equal(slashCommandOf("//quit", "client"), null);
+  assert.equal(slashCommandOf("hello", "client"), null);
+});
+
+test("help lines come from the table: each usage, padded to one column, then its help", () => {
+  for (const place of PLACES) {
+    const lines = helpLines(place);
+    const commands = slashCommands(place);
+    assert.equal(lines.length, commands.length + 1);
+    const column = lines[0].indexOf(commands[0].help);
+    commands.forEach(({ usage, help }, i) => {
+      assert.equal(lines[i], usage.padEnd(column) + help);
+      assert.ok(lines[i].length > column && lines[i][column - 1] === " ", lines[i]);
+    });
+    assert.match(lines.at(-1)!, /^\/\/text +send a message that starts with "\/"$/);
+  }
+  assert.deepEqual(LINE_HELP, ["commands:", ...helpLines("line").map((line) => `  ${line}`)]);
+  assert.deepEqual(
+    SLASH_COMMANDS.map(({ name }) => name),
+    ["/join", "/part", "/rooms", "/who", "/msg", "/nick", "/me", "/help", "/quit"],
+  );
+});
