@@ -1,6 +1,6 @@
 // Microbenchmarks of the frame codec (protocol/native.ts), for `deno bench bench/codec_bench.ts`:
 // what the server pays per frame to decode a member's input and to encode a broadcast, and, for
-// scale, what bench.ts's load generator pays to find a stamp without decoding.
+// scale, what the benchmark's load generator pays to find a stamp without decoding.
 import type { ServerMessage } from "../protocol.ts";
 import { encodeFrame, FrameDecoder } from "../protocol/native.ts";
 import { locateText, MessageTemplate, parleyMessage, textTemplate } from "./payload.ts";
@@ -93,7 +93,7 @@ for (const [name, { message }] of [["64 B", out64], ["1 KiB", out1k]] as const) 
 
 for (const [name, { chunk }] of [["64 B", out64], ["1 KiB", out1k]] as const) {
   let guess = 0;
-  Deno.bench(`bench.ts receiver: ${FRAMES_PER_CHUNK} relayed msgs of ${name}, stamps only`, {
+  Deno.bench(`bench receiver: ${FRAMES_PER_CHUNK} relayed msgs of ${name}, stamps only`, {
     group: `receive ${name}`,
     baseline: true,
   }, () => {

@@ -119,7 +119,7 @@ for (const runtime of RUNTIMES) {
 }
 
 for (const runtime of RUNTIMES) {
-  test(`bench.ts [relay-${runtime}] every message reaches every subscriber once, in order`, async () => {
+  test(`bench [relay-${runtime}] every message reaches every subscriber once, in order`, async () => {
     const report = await bench([
       ...["--target", "relay", "--runtime", runtime, "--members", "4", "--messages", "50"],
       ...["--window", "3", "--warmup", "5", "--pin", "off"],
