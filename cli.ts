@@ -6,6 +6,13 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 /** A bad command line: the message is printed as one line, and the program exits with status 2. */
 export class UsageError extends Error {}
 
+/** A program that cannot start: the message is printed as one line, and it exits with `status`. */
+export class StartupError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 export function parseCommandLine<T extends Options>(args: string[], options: T) {
@@ -35,12 +42,19 @@ export function seconds(text: string, what: string): number {
   return value * 1000;
 }
 
-/** Runs `main`, turning a UsageError into one line on stderr and exit status 2. */
+/**
+ * Runs `main`, turning a UsageError into one line on stderr and exit status 2, and a StartupError
+ * into one line and its own status.
+ */
 export async function runProgram(name: string, main: () => Promise<number>): Promise<never> {
   let status: number;
   try {
     status = await main();
   } catch (error) {
+    if (error instanceof StartupError) {
+      process.stderr.write(`${name}: ${error.message}\n`);
+      process.exit(error.status);
+    }
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`${name}: ${error.message} (try --help)\n`);
     status = 2;

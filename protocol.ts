@@ -39,6 +39,7 @@ export type ErrorCode =
   | "too_many_connections"
   | "send_queue_full"
   | "server_shutdown"
+  | "storage_busy"
   | "internal_error";
 
 /** A protocol violation: `code` goes on the wire; `fatal` means the byte stream cannot go on. */

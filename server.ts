@@ -1,8 +1,17 @@
 // The Parley server's command line: flags in, a listening ChatServer out.
 import process from "node:process";
 import { ChatServer } from "./server/chat_server.ts";
-import { SqliteMessageStore } from "./server/sqlite/history.ts";
-import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
+import { DataProblem, SqliteMessageStore } from "./server/sqlite/history.ts";
+import { DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_PER_ROOM } from "./server/sqlite/retention.ts";
+import { DEFAULT_IDLE_ROOMS } from "./server/history.ts";
+import {
+  parseCommandLine,
+  runProgram,
+  seconds,
+  StartupError,
+  UsageError,
+  wholeNumber,
+} from "./cli.ts";
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "./protocol.ts";
@@ -16,6 +25,10 @@ const CLOSE_FLUSH_MS = 2000;
 const MAX_CLIENTS = 10_000;
 const HISTORY = 50;
 const MAX_PER_ADDRESS = 64;
+const DAY_MS = 86_400_000;
+// Exit statuses past 2 (a bad command line): documented in USAGE and the README.
+const EXIT_DATA_UNUSABLE = 3;
+const EXIT_DATA_IN_USE = 4;
 const inSeconds = (ms: number) => String(ms / 1000);
 const flood = DEFAULT_FLOOD_LIMITS;
 const live = DEFAULT_LIVENESS_LIMITS;
@@ -56,16 +69,42 @@ Options:
                        0 for never (default ${inSeconds(live.idleTimeoutMs)})
   --history N          messages each room keeps and replays to members who join, 0 for none
                        (default ${HISTORY})
+  --idle-rooms N       rooms nobody is in whose history stays in memory; past it the one
+                       empty longest is forgotten (and read again from --data if it reopens)
+                       (default ${DEFAULT_IDLE_ROOMS})
   --data DIR           keep history in DIR/parley.db (SQLite), so it outlives the server;
-                       without it, history lives in memory
+                       without it, history lives in memory. One server per DIR.
+  --retain-days D      with --data, delete messages older than D days, 0 for never
+                       (default ${DEFAULT_RETAIN_DAYS})
+  --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
+                       (default ${DEFAULT_RETAIN_PER_ROOM})
   --quiet              do not log connects and disconnects to stderr
   --help               show this help
+
+Exit status: 0 after a clean stop (SIGINT, SIGTERM); 1 on an unexpected failure; 2 for a bad
+command line; 3 when --data cannot be used (not a directory, not writable, not an SQLite
+database, damaged); 4 when another running server uses --data.
 `;
 
 function positiveSeconds(text: string, what: string): number {
   const ms = seconds(text, what);
   if (ms === 0) throw new UsageError(`${what} must be more than 0 seconds`);
   return ms;
+}
+
+function openStore(
+  dir: string,
+  options: { retainMs: number; retainPerRoom: number; log: (line: string) => void },
+): SqliteMessageStore {
+  try {
+    // Problems with the database after start are logged even with --quiet: history is at stake.
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    return new SqliteMessageStore(dir, { ...options, log });
+  } catch (error) {
+    if (!(error instanceof DataProblem)) throw error;
+    const status = error.inUse ? EXIT_DATA_IN_USE : EXIT_DATA_UNUSABLE;
+    throw new StartupError(`cannot use --data: ${error.message}`, status);
+  }
 }
 
 async function main(): Promise<number> {
@@ -86,7 +125,10 @@ async function main(): Promise<number> {
     "ping-timeout": { type: "string", default: inSeconds(live.pongTimeoutMs) },
     "idle-timeout": { type: "string", default: inSeconds(live.idleTimeoutMs) },
     history: { type: "string", default: String(HISTORY) },
+    "idle-rooms": { type: "string", default: String(DEFAULT_IDLE_ROOMS) },
     data: { type: "string" },
+    "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
+    "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
     quiet: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
@@ -109,6 +151,9 @@ async function main(): Promise<number> {
     sendQueueBytes: wholeNumber(values["send-queue"], "--send-queue", 1024, 2 ** 31),
     closeFlushMs: CLOSE_FLUSH_MS,
     historyLimit: wholeNumber(values.history, "--history", 0, 100_000),
+    idleRooms: wholeNumber(values["idle-rooms"], "--idle-rooms", 0, 10_000_000),
+    retainMs: wholeNumber(values["retain-days"], "--retain-days", 0, 100_000) * DAY_MS,
+    retainPerRoom: wholeNumber(values["retain-messages"], "--retain-messages", 0, 2 ** 40),
     maxClients: wholeNumber(values["max-clients"], "--max-clients", 1, 10_000_000),
     maxPerAddress: wholeNumber(values["max-per-address"], "--max-per-address", 0, 10_000_000),
     flood: {
@@ -126,10 +171,10 @@ async function main(): Promise<number> {
     clock: () => performance.now(),
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
   };
-  const listener = runtime.listen(values.host, port);
   // Opened once every flag has passed, so that a usage error leaves no database behind.
-  const store = values.data === undefined ? null : new SqliteMessageStore(values.data);
-  const history = { limit: options.historyLimit, store };
+  const store = values.data === undefined ? null : openStore(values.data, options);
+  const listener = runtime.listen(values.host, port);
+  const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
   const server = new ChatServer([listener], { ...options, history });
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {

@@ -249,7 +249,10 @@ export class Chat {
   #remove(member: Member, room: Room): void {
     room.members.delete(member);
     member.rooms.delete(room);
-    if (room.members.size === 0) this.#rooms.delete(room.key);
+    if (room.members.size === 0) {
+      this.#rooms.delete(room.key);
+      this.#history.idle(room.key);
+    }
   }
 
   /**

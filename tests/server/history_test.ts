@@ -1,9 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { ProtocolError } from "../../protocol.ts";
 import {
   History,
   MAX_HISTORY_REPLY,
   type MessageStore,
+  RESERVED_IDS,
   type StoredMessage,
 } from "../../server/history.ts";
 
@@ -23,17 +25,25 @@ const range = (from: number, to: number) =>
 class ArrayStore implements MessageStore {
   readonly rows: Array<[string, StoredMessage]> = [];
   readonly calls: string[] = [];
+  readonly reserved = new Map<string, number>();
   closed = false;
   append(roomKey: string, message: StoredMessage): void {
     this.rows.push([roomKey, message]);
   }
   lastId(roomKey: string): number {
     this.calls.push("lastId");
-    return this.#of(roomKey).at(-1)?.id ?? 0;
+    return Math.max(this.#of(roomKey).at(-1)?.id ?? 0, this.reserved.get(roomKey) ?? 0);
   }
   last(roomKey: string, limit: number): StoredMessage[] {
     this.calls.push("last");
     return this.#of(roomKey).slice(-limit);
+  }
+  reserve(roomKey: string, throughId: number, done: () => void): void {
+    this.reserved.set(roomKey, throughId);
+    done();
+  }
+  release(roomKey: string, lastId: number): void {
+    this.reserved.set(roomKey, lastId);
   }
   since(roomKey: string, afterId: number, limit: number): StoredMessage[] {
     this.calls.push("since");
@@ -88,9 +98,9 @@ test("History hands every message to its store and asks it only for what memory 
   say(history, range(1, 5));
   assert.deepEqual(ids(store.rows.map(([, m]) => m)), range(1, 5));
   assert.deepEqual(ids(history.since("lobby", 2)), [3, 4, 5]);
-  assert.deepEqual(store.calls, ["last"], "the ring was filled from the store once, then covered");
+  assert.deepEqual(store.calls, ["last", "lastId"], "the room was opened once, then covered");
   assert.deepEqual(ids(history.since("lobby", 0)), range(1, 5), "the rest from the store");
-  assert.deepEqual(store.calls, ["last", "since"]);
+  assert.deepEqual(store.calls, ["last", "lastId", "since"]);
   history.close();
   assert.ok(store.closed);
 });
@@ -102,4 +112,83 @@ test("History starts a room from what its store remembers", () => {
   assert.equal(history.lastId("lobby"), 10);
   assert.deepEqual(ids(history.recent("lobby")), [8, 9, 10]);
   assert.equal(history.lastId("den"), 0);
+});
+
+/** An ArrayStore whose reservations wait until the test lets them through. */
+class SlowStore extends ArrayStore {
+  readonly waiting: Array<() => void> = [];
+  override reserve(roomKey: string, throughId: number, done: () => void): void {
+    this.waiting.push(() => super.reserve(roomKey, throughId, done));
+  }
+  letThrough(): void {
+    for (const reservation of this.waiting.splice(0)) reservation();
+  }
+}
+
+test("History gives no id its store has not reserved, and goes on once it has", () => {
+  const store = new SlowStore();
+  const history = new History({ limit: 3, store });
+  assert.equal(history.lastId("lobby"), 0);
+  assert.throws(
+    () => say(history, [1]),
+    (error) => error instanceof ProtocolError && error.code === "storage_busy",
+  );
+  assert.deepEqual(store.rows, [], "a refused message is neither kept nor stored");
+  store.letThrough();
+  say(history, [2]);
+  assert.deepEqual(ids(history.recent("lobby")), [2]);
+  assert.equal(store.reserved.get("lobby"), RESERVED_IDS);
+});
+
+test("History reserves more ids once half of its reservation is used", () => {
+  const store = new ArrayStore();
+  const history = new History({ limit: 1, store });
+  history.lastId("lobby");
+  assert.equal(store.reserved.get("lobby"), RESERVED_IDS);
+  say(history, [RESERVED_IDS / 2 - 1]);
+  assert.equal(store.reserved.get("lobby"), RESERVED_IDS);
+  say(history, [RESERVED_IDS / 2 + 1]);
+  assert.equal(store.reserved.get("lobby"), RESERVED_IDS / 2 + 1 + RESERVED_IDS);
+});
+
+test("History after a crash goes on past every id reserved, and after a clean stop without a gap", () => {
+  const store = new ArrayStore();
+  const crashed = new History({ limit: 3, store });
+  crashed.lastId("lobby");
+  say(crashed, range(1, 3));
+  store.rows.pop(); // message 3 was delivered, and lost with the process
+  const next = new History({ limit: 3, store });
+  assert.equal(next.lastId("lobby"), RESERVED_IDS, "ids 1 to 3 are never given again");
+  say(next, [RESERVED_IDS + 1]);
+  next.close();
+  assert.equal(store.reserved.get("lobby"), RESERVED_IDS + 1, "a clean stop gives the rest back");
+  assert.equal(new History({ limit: 3, store }).lastId("lobby"), RESERVED_IDS + 1);
+});
+
+test("History forgets the rooms longest empty past idleRooms, and reads them again", () => {
+  const store = new ArrayStore();
+  const history = new History({ limit: 3, store, idleRooms: 2 });
+  for (const room of ["a", "b", "c", "d"]) {
+    history.lastId(room);
+    say(history, [1, 2], room);
+  }
+  history.idle("a");
+  history.idle("b");
+  history.lastId("a"); // someone is in a again
+  history.idle("c");
+  history.idle("d");
+  assert.equal(history.roomCount, 3, "a is open, c and d remembered, b forgotten");
+  assert.equal(store.reserved.get("b"), 2, "b gave back its reservation");
+  assert.equal(history.lastId("b"), 2, "and goes on from its last id");
+  assert.deepEqual(ids(history.recent("b")), [1, 2], "its messages read again from the store");
+});
+
+test("History without a store never starts a forgotten room's ids again", () => {
+  const history = new History({ limit: 3, store: null, idleRooms: 0 });
+  history.lastId("den");
+  say(history, range(1, 7), "den");
+  history.idle("den");
+  assert.equal(history.roomCount, 0);
+  assert.equal(history.lastId("den"), 7);
+  assert.equal(history.lastId("new"), 7, "a room it does not know goes on above any it forgot");
 });

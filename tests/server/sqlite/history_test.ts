@@ -1,10 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { History, MAX_HISTORY_REPLY, type StoredMessage } from "../../../server/history.ts";
-import { SqliteMessageStore } from "../../../server/sqlite/history.ts";
+import { DataProblem, SqliteMessageStore } from "../../../server/sqlite/history.ts";
+
+const KEEP_ALL = { retainMs: 0, retainPerRoom: 0, log: () => {} };
 
 function message(id: number, room = "lobby"): StoredMessage {
   return { id, room, from: "alice", text: `message ${id}`, ts: 1_700_000_000_000 + id };
@@ -25,7 +28,7 @@ function dataDir(): { path: string } & Disposable {
 }
 
 function sqliteHistory(limit: number, dir: string): History {
-  return new History({ limit, store: new SqliteMessageStore(dir) });
+  return new History({ limit, store: new SqliteMessageStore(dir, KEEP_ALL) });
 }
 
 test("History with a data directory outlives the process that wrote it", () => {
@@ -68,7 +71,7 @@ test("History keeps actions and non-ASCII text through the database", () => {
 
 test("SqliteMessageStore keeps DIR/parley.db, and reads see appends not yet committed", () => {
   using dir = dataDir();
-  const store = new SqliteMessageStore(path.join(dir.path, "nested"));
+  const store = new SqliteMessageStore(path.join(dir.path, "nested"), KEEP_ALL);
   store.append("lobby", message(1));
   store.append("lobby", message(2));
   assert.equal(store.lastId("lobby"), 2);
@@ -76,8 +79,81 @@ test("SqliteMessageStore keeps DIR/parley.db, and reads see appends not yet comm
   assert.deepEqual(ids(store.since("lobby", 0, 10)), [1, 2]);
   assert.equal(store.lastId("den"), 0);
   store.close();
-  const reopened = new SqliteMessageStore(path.join(dir.path, "nested"));
+  const reopened = new SqliteMessageStore(path.join(dir.path, "nested"), KEEP_ALL);
   assert.deepEqual(ids(reopened.since("lobby", 1, 10)), [2]);
   reopened.close();
   assert.ok(existsSync(path.join(dir.path, "nested", "parley.db")));
+});
+
+test("SqliteMessageStore keeps reservations: a store opened after a crash goes on past them", () => {
+  using dir = dataDir();
+  const crashed = new SqliteMessageStore(dir.path, KEEP_ALL);
+  let reserved = false;
+  crashed.reserve("lobby", 1000, () => reserved = true);
+  assert.ok(reserved, "written at once when the database is free");
+  crashed.append("lobby", message(1)); // never committed: the process dies first
+  const next = new SqliteMessageStore(dir.path, KEEP_ALL); // the lock of a dead holder (ours)
+  assert.equal(next.lastId("lobby"), 1000);
+  next.release("lobby", 1200);
+  next.close();
+  const after = new SqliteMessageStore(dir.path, KEEP_ALL);
+  assert.equal(after.lastId("lobby"), 1200, "a clean stop leaves the reservation it was given");
+  after.close();
+});
+
+test("SqliteMessageStore refuses a data directory another store holds", () => {
+  using dir = dataDir();
+  const first = new SqliteMessageStore(dir.path, KEEP_ALL);
+  first.close();
+  // A lock file naming a live process that is not this one: pid 1 is always running.
+  writeFileSync(path.join(dir.path, "parley.lock"), "1\n");
+  assert.throws(
+    () => new SqliteMessageStore(dir.path, KEEP_ALL),
+    (error) => error instanceof DataProblem && error.inUse && error.message.includes("pid 1"),
+  );
+});
+
+test("SqliteMessageStore keeps what waits, readable, while another connection holds the lock", () => {
+  using dir = dataDir();
+  const log: string[] = [];
+  const store = new SqliteMessageStore(dir.path, { ...KEEP_ALL, log: (line) => log.push(line) });
+  store.reserve("lobby", 1000, () => {});
+  const other = new DatabaseSync(path.join(dir.path, "parley.db"));
+  other.exec("BEGIN IMMEDIATE");
+  for (const id of range(1, 5)) store.append("lobby", message(id));
+  let reserved = false;
+  store.reserve("den", 1000, () => reserved = true);
+  assert.equal(reserved, false, "not durable while another process holds the lock");
+  assert.match(log.join("\n"), /parley\.db is locked by another process/);
+  assert.deepEqual(ids(store.since("lobby", 2, 10)), [3, 4, 5]);
+  assert.deepEqual(ids(store.last("lobby", 2)), [4, 5]);
+  assert.equal(store.lastId("lobby"), 1000);
+  other.exec("COMMIT");
+  other.close();
+  store.close();
+  assert.ok(reserved, "written on close");
+  const reopened = new SqliteMessageStore(dir.path, KEEP_ALL);
+  assert.deepEqual(ids(reopened.since("lobby", 0, 10)), range(1, 5));
+  assert.equal(reopened.lastId("den"), 1000);
+  reopened.close();
+});
+
+test("SqliteMessageStore deletes messages past the retention, by count and by age", () => {
+  using dir = dataDir();
+  const first = new SqliteMessageStore(dir.path, KEEP_ALL);
+  first.reserve("lobby", 100, () => {});
+  first.reserve("den", 100, () => {});
+  for (const id of range(1, 2500)) first.append("lobby", { ...message(id), ts: id });
+  for (const id of range(1, 5)) first.append("den", { ...message(id, "den"), ts: id });
+  first.close();
+  const byCount = new SqliteMessageStore(dir.path, { ...KEEP_ALL, retainPerRoom: 2000 });
+  assert.deepEqual(ids(byCount.since("lobby", 0, 1)), [501], "in steps, then all of it");
+  assert.deepEqual(ids(byCount.since("den", 0, 10)), range(1, 5));
+  byCount.close();
+  // Age: messages with ts below now - retainMs go, in id order.
+  const byAge = new SqliteMessageStore(dir.path, { ...KEEP_ALL, retainMs: 10, now: () => 2010 });
+  assert.deepEqual(ids(byAge.since("lobby", 0, 1)), [2000]);
+  assert.deepEqual(ids(byAge.since("den", 0, 10)), []);
+  assert.equal(byAge.lastId("den"), 100, "a room's ids outlive its messages");
+  byAge.close();
 });
