@@ -148,9 +148,8 @@ export class Session implements Asker {
 
   // Picks the wire from the connection's first bytes (or the pinned mode), returning the bytes read
   // so far, or null if the peer left first. A peer that stays silent is a person at a line client,
-  // waiting for a banner: it gets line mode, and the read begun meanwhile carries over. Line-mode
-  // bytes that may be the start of a greeting (protocol/greeting.ts) are read on until they are
-  // one or not, within the same window: the greeting client sends it whole as it connects.
+  // waiting for a banner: it gets line mode, and the read begun meanwhile carries over. So do the
+  // first bytes of a line client that are not yet a whole greeting (protocol/greeting.ts).
   async #chooseWire(): Promise<Uint8Array | null> {
     if (this.#options.mode !== "auto") {
       this.#begin(this.#options.mode);
@@ -171,9 +170,8 @@ export class Session implements Asker {
     try {
       while (true) {
         const reading = this.#conn.read();
-        const chunk = prefix.length === 0 || greeting === GREETING_SO_FAR
-          ? await Promise.race([reading, silence])
-          : await reading;
+        const mayBeSilent = prefix.length === 0 || greeting === GREETING_SO_FAR;
+        const chunk = mayBeSilent ? await Promise.race([reading, silence]) : await reading;
         if (this.#closing) {
           // Turned away or shut down meanwhile: no mode is needed to read the rest and drop it.
           if (chunk === "silent") this.#carriedRead = reading;
@@ -195,8 +193,7 @@ export class Session implements Asker {
           this.#begin(mode, greeting);
           return greeting ? prefix.subarray(greeting.bytes) : prefix;
         }
-        // A number that may yet be a legacy header or a line, or a greeting not yet whole: an
-        // input has begun, and must finish.
+        // A header, a line or a greeting has begun, and must finish.
         this.#liveness.heard(this.#options.clock(), true);
       }
     } finally {
