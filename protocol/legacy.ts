@@ -5,17 +5,63 @@
 // No I/O here.
 import { ProtocolError, type ServerMessage } from "../protocol.ts";
 import { describe } from "./text.ts";
-import { LEGACY_HEADER_BYTES } from "./mode.ts";
 
-const HEADER = /^(\d+) *$/;
+export const LEGACY_HEADER_BYTES = 10;
+
+/** What scanLegacyHeader returns for bytes that no header begins with. */
+export const NOT_A_HEADER = -1;
+/** What scanLegacyHeader returns for fewer than ten bytes that a header may begin with. */
+export const HEADER_SO_FAR = -2;
+
+const LEAD = 0, SIGN = 1, DIGITS = 2, UNDERSCORE = 3, TRAIL = 4;
+const PLUS = 0x2b, MINUS = 0x2d, ZERO = 0x30, NINE = 0x39, LOW_LINE = 0x5f;
+
+// The ASCII bytes that Python's str.strip() and int() take for whitespace: TAB, LF, VT, FF, CR,
+// the separators 0x1C to 0x1F, and space.
+const isSpace = (byte: number) => (byte >= 0x09 && byte <= 0x0d) || (byte >= 0x1c && byte <= 0x20);
+
+/**
+ * The length in the legacy header at `bytes[start..end)`, read as the tutorial's own server reads
+ * it, `int(header.strip())`: ASCII whitespace around an optional sign and decimal digits, with
+ * single underscores between digits. Its client pads with `f"{n:<10}"` (`5` and nine spaces) for
+ * the username and `f"{n :< 10}"` (a space, `5`, eight spaces) for every message. Returns the
+ * length once ten bytes are in, HEADER_SO_FAR while fewer could still begin a header, and
+ * NOT_A_HEADER otherwise, a negative number included.
+ */
+export function scanLegacyHeader(bytes: Uint8Array, start: number, end: number): number {
+  const stop = Math.min(end, start + LEGACY_HEADER_BYTES);
+  let state = LEAD;
+  let value = 0;
+  let negative = false;
+  for (let at = start; at < stop; at++) {
+    const byte = bytes[at];
+    if (byte >= ZERO && byte <= NINE && state !== TRAIL) {
+      if (negative && byte !== ZERO) return NOT_A_HEADER; // int() allows -0, and only that
+      value = value * 10 + byte - ZERO;
+      state = DIGITS;
+    } else if (isSpace(byte) && state !== SIGN && state !== UNDERSCORE) {
+      if (state === DIGITS) state = TRAIL;
+    } else if ((byte === PLUS || byte === MINUS) && state === LEAD) {
+      negative = byte === MINUS;
+      state = SIGN;
+    } else if (byte === LOW_LINE && state === DIGITS) {
+      state = UNDERSCORE;
+    } else {
+      return NOT_A_HEADER;
+    }
+  }
+  if (stop - start < LEGACY_HEADER_BYTES) return HEADER_SO_FAR;
+  return state === DIGITS || state === TRAIL ? value : NOT_A_HEADER;
+}
+
 const ascii = new TextDecoder("ascii");
 const lenientUtf8 = new TextDecoder("utf-8");
 const utf8 = new TextEncoder();
 
 /**
  * Streaming decoder for legacy frames, returning each payload as text. A header that is not a
- * number, or a length above `maxPayloadBytes`, cannot be resynchronised: it yields a fatal error
- * and the decoder ignores everything after it.
+ * length (see scanLegacyHeader), or a length above `maxPayloadBytes`, cannot be resynchronised: it
+ * yields a fatal error and the decoder ignores everything after it.
  */
 export class LegacyDecoder {
   #buffer = new Uint8Array(0);
@@ -38,18 +84,17 @@ export class LegacyDecoder {
     }
     let offset = 0;
     while (bytes.length - offset >= LEGACY_HEADER_BYTES) {
-      const header = ascii.decode(bytes.subarray(offset, offset + LEGACY_HEADER_BYTES));
-      const match = HEADER.exec(header);
-      const length = match ? Number(match[1]) : NaN;
-      if (!match || length > this.maxPayloadBytes) {
+      const length = scanLegacyHeader(bytes, offset, bytes.length);
+      if (length === NOT_A_HEADER || length > this.maxPayloadBytes) {
         this.#failed = true;
         this.#buffer = new Uint8Array(0);
+        const header = ascii.decode(bytes.subarray(offset, offset + LEGACY_HEADER_BYTES));
         out.push(
           new ProtocolError(
-            match ? "frame_too_large" : "bad_header",
-            match
-              ? `Cannot accept frame: length ${length} exceeds ${this.maxPayloadBytes} bytes`
-              : `Cannot read frame header ${JSON.stringify(header)}: expected a decimal length`,
+            length === NOT_A_HEADER ? "bad_header" : "frame_too_large",
+            length === NOT_A_HEADER
+              ? `Cannot read frame header ${JSON.stringify(header)}: expected a decimal length`
+              : `Cannot accept frame: length ${length} exceeds ${this.maxPayloadBytes} bytes`,
             true,
           ),
         );

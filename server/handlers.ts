@@ -82,9 +82,22 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
   }
 }
 
-/** A person at nc or telnet is in at once, as a guest, and told how to go on. */
-export function welcomeGuest(chat: Chat, asker: Asker): void {
-  asker.sendMessage(chat.join(asker, chat.guestNick()));
+/**
+ * A person at nc or telnet is in at once, as a guest, and told how to go on. A client that greeted
+ * with a name is in under that name, or, if it is not a nick or is taken, as a guest told why.
+ */
+export function welcomeGuest(chat: Chat, asker: Asker, greeted?: string): void {
+  let refused: string | null = null;
+  if (greeted !== undefined) {
+    try {
+      asker.sendMessage(chat.join(asker, greeted));
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      refused = error.message;
+    }
+  }
+  if (asker.nick === null) asker.sendMessage(chat.join(asker, chat.guestNick()));
+  if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
   replay(chat, asker, asker.room!.name);
   const count = asker.room!.members.size;
   asker.sendMessage({

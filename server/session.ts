@@ -7,6 +7,7 @@ import { ProtocolError, type ServerMessage } from "../protocol.ts";
 import { SendQueue } from "./send_queue.ts";
 import { type Asker, handle, welcomeGuest } from "./handlers.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
+import { type Greeting, GREETING_SO_FAR, readGreeting } from "../protocol/greeting.ts";
 import {
   createWire,
   detached,
@@ -147,7 +148,8 @@ export class Session implements Asker {
 
   // Picks the wire from the connection's first bytes (or the pinned mode), returning the bytes read
   // so far, or null if the peer left first. A peer that stays silent is a person at a line client,
-  // waiting for a banner: it gets line mode, and the read begun meanwhile carries over.
+  // waiting for a banner: it gets line mode, and the read begun meanwhile carries over. So do the
+  // first bytes of a line client that are not yet a whole greeting (protocol/greeting.ts).
   async #chooseWire(): Promise<Uint8Array | null> {
     if (this.#options.mode !== "auto") {
       this.#begin(this.#options.mode);
@@ -164,10 +166,12 @@ export class Session implements Asker {
         timer = setTimeout(() => resolve("silent"), LISTEN_AGAIN_MS);
       }, SILENT_LINE_CLIENT_MS);
     });
+    let greeting: Greeting | typeof GREETING_SO_FAR | null = null;
     try {
       while (true) {
         const reading = this.#conn.read();
-        const chunk = prefix.length === 0 ? await Promise.race([reading, silence]) : await reading;
+        const mayBeSilent = prefix.length === 0 || greeting === GREETING_SO_FAR;
+        const chunk = mayBeSilent ? await Promise.race([reading, silence]) : await reading;
         if (this.#closing) {
           // Turned away or shut down meanwhile: no mode is needed to read the rest and drop it.
           if (chunk === "silent") this.#carriedRead = reading;
@@ -183,12 +187,13 @@ export class Session implements Asker {
         longer.set(prefix);
         longer.set(chunk, prefix.length);
         prefix = longer;
-        const mode = detectMode(prefix);
-        if (mode) {
-          this.#begin(mode);
-          return prefix;
+        const mode = detectMode(prefix, this.#options.maxFrameBytes);
+        if (mode === "line") greeting = readGreeting(prefix, this.#options.maxLineBytes);
+        if (mode && greeting !== GREETING_SO_FAR) {
+          this.#begin(mode, greeting);
+          return greeting ? prefix.subarray(greeting.bytes) : prefix;
         }
-        // Digits that may yet be a legacy header or a line: an input has begun, and must finish.
+        // A header, a line or a greeting has begun, and must finish.
         this.#liveness.heard(this.#options.clock(), true);
       }
     } finally {
@@ -196,10 +201,10 @@ export class Session implements Asker {
     }
   }
 
-  #begin(mode: Mode): void {
-    this.#wire = createWire(mode, this.#options);
+  #begin(mode: Mode, greeting: Greeting | null = null): void {
+    this.#wire = createWire(mode, this.#options, greeting?.name);
     if (mode !== "line" || this.#refusal) return;
-    welcomeGuest(this.#chat, this);
+    welcomeGuest(this.#chat, this, greeting?.name);
     this.#joinedAs = this.nick!;
   }
 

@@ -12,6 +12,7 @@ import {
 import { encodeLine, LineDecoder } from "../protocol/line.ts";
 import { type LineInput, parseLine } from "../protocol/slash_commands.ts";
 import { encodeLegacy, LegacyDecoder } from "../protocol/legacy.ts";
+import { linePrefix } from "../protocol/greeting.ts";
 import type { Mode } from "../protocol/mode.ts";
 import type { Encoder } from "./chat.ts";
 
@@ -64,12 +65,15 @@ export const nativeEncoder: Encoder = { encode: encodeFrame };
 const lineEncoder: Encoder = { encode: encodeLine };
 const legacyEncoder: Encoder = { encode: encodeLegacy };
 
-export function createWire(mode: Mode, limits: WireLimits): Wire {
+/** The wire for `mode`; `greeted`, in line mode, is the name a greeting client prefixes lines with. */
+export function createWire(mode: Mode, limits: WireLimits, greeted?: string): Wire {
   switch (mode) {
     case "native":
       return { mode, decoder: new NativeInputs(limits.maxFrameBytes), encoder: nativeEncoder };
-    case "line":
-      return { mode, decoder: new LineInputs(limits.maxLineBytes), encoder: lineEncoder };
+    case "line": {
+      const decoder = new LineInputs(limits.maxLineBytes, greeted);
+      return { mode, decoder, encoder: lineEncoder };
+    }
     case "legacy":
       return { mode, decoder: new LegacyInputs(limits.maxFrameBytes), encoder: legacyEncoder };
   }
@@ -157,10 +161,14 @@ class NativeInputs implements InputDecoder {
   }
 }
 
+// A client that greeted with its name (protocol/greeting.ts) puts `NAME : ` before every line:
+// that is taken off, so that others do not read the name twice.
 class LineInputs implements InputDecoder {
   #lines: LineDecoder;
-  constructor(maxLineBytes: number) {
+  #prefix: string | null;
+  constructor(maxLineBytes: number, greeted?: string) {
     this.#lines = new LineDecoder(maxLineBytes);
+    this.#prefix = greeted === undefined ? null : linePrefix(greeted);
   }
   get bufferedBytes(): number {
     return this.#lines.bufferedBytes;
@@ -171,7 +179,13 @@ class LineInputs implements InputDecoder {
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
     for (const line of this.#lines.push(chunk)) {
-      const input = line instanceof ProtocolError ? line : attempt(() => parseLine(line, "line"));
+      if (line instanceof ProtocolError) {
+        inputs.push(line);
+        continue;
+      }
+      const prefix = this.#prefix;
+      const text = prefix !== null && line.startsWith(prefix) ? line.slice(prefix.length) : line;
+      const input = attempt(() => parseLine(text, "line"));
       if (input) inputs.push(input);
     }
     return inputs;

@@ -6,6 +6,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
 import { detectMode, type Mode } from "../../protocol/mode.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../../protocol.ts";
 import { concatBytes } from "../../protocol/native.ts";
 import {
   type Json,
@@ -340,9 +341,17 @@ function legacyStream(r: Random): Uint8Array {
         () => mutate(r, message),
         () =>
           concatBytes([
-            bytesOf(r.pick(["0", "-5", " 5", "5x", "1e3", "0x10", "99999999999"]).padEnd(10)),
+            bytesOf(r.pick(["0", "-5", "5x", "1e3", "0x10", "1__0", "_5", "+-5"]).padEnd(10)),
             message,
           ]),
+        () => concatBytes([bytesOf("99999999999"), message]),
+        // What Python's int(header.strip()) reads, as the tutorial's server does: a good header.
+        () => {
+          const payload = bytesOf(fuzzText(r));
+          const length = String(payload.length);
+          const header = r.pick([` ${length}`, `+${length}`, `\t${length}\n`, `0_${length}`]);
+          return concatBytes([bytesOf(header.padEnd(10)), payload]);
+        },
         () => concatBytes([bytesOf(String(r.between(65530, 65540)).padEnd(10)), r.bytes(100)]),
         () => concatBytes([r.bytes(10), message]),
         () => concatBytes([bytesOf("3".padEnd(10)), r.bytes(3)]),
@@ -518,7 +527,7 @@ async function fuzzConnection(
 
   const output = concatBytes(received);
   tally.receivedBytes[kind] += output.length;
-  const mode = silentFirst ? "line" : detectMode(stream.subarray(0, sent));
+  const mode = silentFirst ? "line" : detectMode(stream.subarray(0, sent), DEFAULT_MAX_FRAME_BYTES);
   if (mode && sent > 0 && tally.problems.length < 20) {
     for (const problem of outputProblems(mode, output)) {
       tally.problems.push(`${kind} connection taken as ${mode}: ${problem}`);

@@ -1,6 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { encodeLegacy, encodeLegacyFrame, LegacyDecoder } from "../../protocol/legacy.ts";
+import {
+  encodeLegacy,
+  encodeLegacyFrame,
+  HEADER_SO_FAR,
+  LegacyDecoder,
+  NOT_A_HEADER,
+  scanLegacyHeader,
+} from "../../protocol/legacy.ts";
 import { ProtocolError } from "../../protocol.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -21,13 +28,69 @@ test("LegacyDecoder reads frames at every split point and one byte at a time", (
   assert.deepEqual(out, ["alice", "héllo 🎉", ""]);
 });
 
+// Each header as the tutorial's server reads it, int(header.strip()), checked with Python 3.
+const GOOD_HEADERS: Array<[string, number]> = [
+  ["5         ", 5], // the client's username header, f"{5:<10}"
+  [" 15       ", 15], // its message header, f"{15 :< 10}"
+  ["   5      ", 5],
+  ["+5        ", 5],
+  ["1_0       ", 10],
+  ["007       ", 7],
+  ["\t5\n\r\v\f    ", 5],
+  ["\x1c\x1d5\x1e\x1f     ", 5],
+  ["-0        ", 0],
+  ["        12", 12],
+];
+const BAD_HEADERS = [
+  "-5        ",
+  "+ 5       ",
+  "+-5       ",
+  "_5        ",
+  "5_        ",
+  "1__0      ",
+  "5 5       ",
+  "0x5       ",
+  "1e3       ",
+  "          ",
+  "+         ",
+  "5\x00        ",
+];
+
+test("scanLegacyHeader reads what Python's int(header.strip()) reads, and nothing else", () => {
+  for (const [header, length] of GOOD_HEADERS) {
+    assert.equal(header.length, 10, JSON.stringify(header));
+    assert.equal(scanLegacyHeader(bytes(header), 0, 10), length, JSON.stringify(header));
+    for (let end = 0; end < 10; end++) {
+      assert.equal(scanLegacyHeader(bytes(header), 0, end), HEADER_SO_FAR, JSON.stringify(header));
+    }
+  }
+  for (const header of BAD_HEADERS) {
+    assert.equal(scanLegacyHeader(bytes(header), 0, 10), NOT_A_HEADER, JSON.stringify(header));
+  }
+  assert.equal(scanLegacyHeader(bytes("xx12        "), 2, 12), 12, "from an offset");
+});
+
+test("LegacyDecoder takes the tutorial client's headers, leading space and all", () => {
+  const decoder = new LegacyDecoder(100);
+  const input = GOOD_HEADERS.map(([header, length]) => header + "x".repeat(length)).join("");
+  assert.deepEqual(
+    decoder.push(bytes(input)),
+    GOOD_HEADERS.map(([, length]) => "x".repeat(length)),
+  );
+});
+
 test("encodeLegacyFrame writes a left-aligned, space-padded byte length", () => {
   assert.deepEqual(encodeLegacyFrame("héllo"), bytes("6         héllo"));
 });
 
 test("LegacyDecoder fails for good on a header that is not a number, or too large", () => {
   for (
-    const [input, code] of [["abc       hello", "bad_header"], ["101       ", "frame_too_large"]]
+    const [input, code] of [
+      ["abc       hello", "bad_header"],
+      ["-5        hello", "bad_header"],
+      ["101       ", "frame_too_large"],
+      [" 101      ", "frame_too_large"],
+    ]
   ) {
     const decoder = new LegacyDecoder(100);
     const out = decoder.push(bytes(input));
