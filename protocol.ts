@@ -1,6 +1,7 @@
 // Parley's vocabulary, with no I/O: the messages, their validation, the limits, and the rules for
 // names and text. PROTOCOL.md is the specification; the codecs that put these messages on each
 // wire are in protocol/ (native.ts for length-prefixed frames).
+import { skeleton } from "./protocol/skeleton.ts";
 
 /** The TCP port a server listens on and a client connects to unless told otherwise. */
 export const DEFAULT_PORT = 9009;
@@ -257,17 +258,22 @@ export function parseServerMessage(value: unknown): ServerMessage {
   return value as ServerMessage;
 }
 
-// Whitespace, control and format characters (which can hide or reorder text), and the characters
-// that frame a nick in the text form (`<alice>`, `* alice`, `/cmd`).
-const FORBIDDEN_IN_NAMES = /[\s\p{Cc}\p{Cf}<>*/]/u;
+// Whitespace, control and format characters (which can hide or reorder text), invisible ones
+// (default-ignorable: U+034F, variation selectors, U+3164, ...; and U+2800, a blank), unpaired
+// surrogates (which are not text), and the characters that frame a nick in the text form
+// (`<alice>`, `* alice`, `/cmd`).
+const FORBIDDEN_IN_NAMES = /[\s\p{Cc}\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800<>*/]/u;
+// A combining mark at the start would join whatever stands before the name (`<`, a space).
+const LEADING_MARK = /^\p{M}/u;
 
 function checkName(name: string, what: string, maxChars: number): string | null {
   const chars = [...name].length;
   if (chars === 0) return `${what} must not be empty`;
   if (chars > maxChars) return `${what} is longer than ${maxChars} characters`;
   if (FORBIDDEN_IN_NAMES.test(name)) {
-    return `${what} must not contain spaces, control characters or any of < > * /`;
+    return `${what} must not contain spaces, control or invisible characters, or any of < > * /`;
   }
+  if (LEADING_MARK.test(name)) return `${what} must not begin with a combining mark`;
   return null;
 }
 
@@ -281,9 +287,29 @@ export function roomProblem(room: string): string | null {
   return checkName(room, "Room name", MAX_ROOM_CHARS);
 }
 
-/** Nicks and rooms are unique ignoring case: this is the key they are compared by. */
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * Nicks and rooms are unique ignoring case and Unicode compatibility forms (NFKC, as PRECIS
+ * compares nicknames): `josé` typed either way, and fullwidth `ａｌｉｃｅ` and `alice`, are one name.
+ * This is the key they are compared by.
+ */
 export function nameKey(name: string): string {
-  return name.toLowerCase();
+  // ASCII, nearly every name, is its own NFKC form: spared the normalisation.
+  return NON_ASCII.test(name) ? name.normalize("NFKC").toLowerCase() : name.toLowerCase();
+}
+
+/**
+ * The keys under which `nick` clashes with the nicks it could be taken for (UTS #39 skeletons):
+ * two nicks that share a key cannot both be in. The skeleton of the nick as written tells `I`
+ * from `i` (so `AIice` clashes with `alice`), and that of its lower case covers the other case
+ * variants (so `ΑLICE`, with a Greek Α, clashes with `alice`).
+ */
+export function lookalikeKeys(nick: string): string[] {
+  const compatible = nick.normalize("NFKC");
+  const asWritten = skeleton(compatible).toLowerCase();
+  const lowered = skeleton(compatible.toLowerCase()).toLowerCase();
+  return asWritten === lowered ? [asWritten] : [asWritten, lowered];
 }
 
 // C0 and C1 control characters would let one member move others' cursors or clear their screens.

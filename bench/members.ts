@@ -224,7 +224,7 @@ class ParleyMembers extends BaseMembers implements Members {
           this.reads++;
           if (!heard) {
             heard = true;
-            // Every native frame starts with 0x00; line mode's banner starts with "* ".
+            // Every native frame starts with 0x00; line mode's banner starts with "*** ".
             if (chunk[0] !== 0) {
               socket.destroy();
               resolve("line mode");

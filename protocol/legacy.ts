@@ -1,10 +1,11 @@
 // Legacy mode: the protocol of the classic socket-chatroom tutorial, exactly. A frame is a 10-byte
 // ASCII header holding the payload's length in decimal, left-aligned and padded with spaces, then
 // that many bytes of UTF-8. The client's first frame is its username, every later one a message.
-// The server sends each message as two frames, username then text; notices come from user `*`.
+// The server sends each message as two frames, username then text; notices come from user `*`,
+// which no member can be called.
 // No I/O here.
 import { ProtocolError, type ServerMessage } from "../protocol.ts";
-import { describe } from "./text.ts";
+import { describe, terminalText } from "./text.ts";
 
 export const LEGACY_HEADER_BYTES = 10;
 
@@ -131,15 +132,19 @@ function encodePair(username: string, text: string): Uint8Array {
 }
 
 /**
- * A server message as legacy frames: chat as a (sender, text) pair, a private message's text marked
- * as such; everything else as a notice from user `*`; null for what has no such form.
+ * A server message as legacy frames: what a member says or does as a (sender, text) pair, an
+ * action's text marked `* ` and a private message's `(private) `; everything else as a notice from
+ * user `*`; null for what has no such form. A member is never called `*`, so nothing it says or
+ * does can pass for a notice.
  */
 export function encodeLegacy(message: ServerMessage): Uint8Array | null {
-  if (message.type === "msg" && !message.action) {
-    const text = message.to === undefined ? message.text : `(private) ${message.text}`;
-    return encodePair(message.from, text);
+  if (message.type === "msg") {
+    const said = message.action ? `* ${message.text}` : message.text;
+    return encodePair(
+      message.from,
+      terminalText(message.to === undefined ? said : `(private) ${said}`),
+    );
   }
-  const line = describe(message);
-  if (line === null) return null;
-  return encodePair("*", line.startsWith("* ") ? line.slice(2) : line);
+  const line = describe(message, "");
+  return line === null ? null : encodePair("*", terminalText(line));
 }

@@ -1,7 +1,7 @@
 // Line mode: what people at `nc HOST PORT` or `telnet HOST PORT` speak. Text lines in, text lines
 // out, slash commands for the rest. No I/O here.
 import { ProtocolError, type ServerMessage } from "../protocol.ts";
-import { describe } from "./text.ts";
+import { describe, terminalText } from "./text.ts";
 
 export const DEFAULT_MAX_LINE_BYTES = 4096;
 
@@ -104,8 +104,11 @@ export class LineDecoder {
 
 const utf8 = new TextEncoder();
 
-/** A server message as the line a person reads (`<alice> hello`, `* bob joined`); null for none. */
+/** How line mode marks what the server says, apart from what members say and do (`* bob waves`). */
+export const NOTICE_MARK = "*** ";
+
+/** A server message as the line a person reads (`<alice> hello`, `*** bob joined`); null for none. */
 export function encodeLine(message: ServerMessage): Uint8Array | null {
-  const line = describe(message);
-  return line === null ? null : utf8.encode(`${line}\n`);
+  const line = describe(message, NOTICE_MARK);
+  return line === null ? null : utf8.encode(`${terminalText(line)}\n`);
 }

@@ -29,6 +29,19 @@ function describeChat(message: ChatMessage): string {
   return `${when}${where}${said}`;
 }
 
+// Bidirectional overrides, embeddings and isolates reorder what follows them on a terminal, and
+// line and paragraph separators break the line there: a member could make its words read as
+// someone else's. Text for terminals goes without the former, with a space for each of the latter.
+const REORDERING = /[\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+const REORDERINGS = /[\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+
+/** `text` as line and legacy members get it: see REORDERING. */
+export function terminalText(text: string): string {
+  // Testing first spares the common text a copy.
+  if (!REORDERING.test(text)) return text;
+  return text.replace(REORDERINGS, (char) => char === "\u2028" || char === "\u2029" ? " " : "");
+}
+
 // Nicks as a list, saying how many more there are when a large room named only some of `count`.
 function listed(nicks: string[], count = nicks.length): string {
   const more = count - nicks.length;
@@ -37,9 +50,12 @@ function listed(nicks: string[], count = nicks.length): string {
 
 /**
  * How a server message reads as one line of text, as the client and line-mode members show it;
- * null for messages that people need not see.
+ * null for messages that people need not see. Whatever does not come from a member (joins,
+ * errors, answers, notices) begins with `noticeMark`: line mode's `*** ` can never begin a chat
+ * line (`<alice> hi`, `*alice* psst`) or an action (`* alice waves`), since a nick cannot be empty
+ * or hold a `*`.
  */
-export function describe(message: ServerMessage): string | null {
+export function describe(message: ServerMessage, noticeMark = "* "): string | null {
   const where = "room" in message && message.room !== undefined && !isDefaultRoom(message.room)
     ? ` ${message.room}`
     : "";
@@ -47,31 +63,33 @@ export function describe(message: ServerMessage): string | null {
     case "msg":
       return describeChat(message);
     case "join":
-      return `* ${message.nick} joined${where}`;
+      return `${noticeMark}${message.nick} joined${where}`;
     case "leave":
-      return `* ${message.nick} left${where}`;
+      return `${noticeMark}${message.nick} left${where}`;
     case "nick":
-      return `* ${message.from} is now known as ${message.nick}`;
+      return `${noticeMark}${message.from} is now known as ${message.nick}`;
     case "who":
-      return `* in ${message.room}: ${listed(message.members, message.count)}`;
+      return `${noticeMark}in ${message.room}: ${listed(message.members, message.count)}`;
     case "rooms":
-      return `* rooms: ${
+      return `${noticeMark}rooms: ${
         message.rooms.map((room) => `${room.name} (${room.members})`).join(", ") || "none"
       }`;
     case "notice":
-      return `* ${message.text}`;
+      return `${noticeMark}${message.text}`;
     case "welcome": {
       const others = message.members.filter((nick) => nick !== message.nick);
       const othersInAll = message.count === undefined ? others.length : message.count - 1;
       const company = othersInAll === 0
         ? "nobody else is here yet"
         : `here: ${listed(others, othersInAll)}`;
-      return `* you are ${message.nick} in ${message.room}; ${company}`;
+      return `${noticeMark}you are ${message.nick} in ${message.room}; ${company}`;
     }
     case "joined":
-      return `* you joined ${message.room}; here: ${listed(message.members, message.count)}`;
+      return `${noticeMark}you joined ${message.room}; here: ${
+        listed(message.members, message.count)
+      }`;
     case "error":
-      return `* ${message.message}`;
+      return `${noticeMark}${message.message}`;
     case "history_end":
     case "ping":
     case "pong":

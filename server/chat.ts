@@ -6,6 +6,7 @@ import {
   type ChatMessage,
   cleanText,
   DEFAULT_ROOM,
+  lookalikeKeys,
   MAX_NICK_CHARS,
   nameKey,
   nickProblem,
@@ -116,6 +117,13 @@ export const LARGE_ROOM_MEMBERS = 1000;
 /** How many rooms one member may be in at once. */
 export const MAX_ROOMS_PER_MEMBER = 20;
 
+function nickTaken(nick: string, holder: Member): ProtocolError {
+  const message = nameKey(nick) === nameKey(holder.nick!)
+    ? `The nick ${nick} is taken; choose another`
+    : `The nick ${nick} looks like ${holder.nick}, who is here; choose another`;
+  return new ProtocolError("nick_taken", message);
+}
+
 function nickOf(member: Member): string {
   if (member.nick === null) {
     throw new ProtocolError("not_joined", 'Send "hello" with your nick before chatting');
@@ -133,13 +141,15 @@ function checkedText(text: string, textUtf8?: Uint8Array): string {
 }
 
 /**
- * All rooms and the nicks in use. Nicks are unique across the server, ignoring case; so are room
- * names. A room exists while someone is in it; its message ids go on where they left off.
+ * All rooms and the nicks in use. Nicks are unique across the server, ignoring case, and no nick
+ * may look like another (lookalikeKeys); room names are unique ignoring case. A room exists while someone is in it; its message ids go on where they left off.
  */
 // Synchronous throughout, because broadcast order is call order: whatever must await (a shared
 // engine, say) happens in the session before Chat is entered, never inside it.
 export class Chat {
   #byNick = new Map<string, Member>();
+  // Each member under every key of its nick's lookalikeKeys.
+  #byLookalike = new Map<string, Member>();
   #rooms = new Map<string, Room>();
   #history: History;
   #privateIds = 0;
@@ -172,11 +182,9 @@ export class Chat {
     if (nickIssue) throw new ProtocolError("bad_nick", nickIssue);
     const roomIssue = roomProblem(roomName);
     if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
-    if (this.#byNick.has(nameKey(nick))) {
-      throw new ProtocolError("nick_taken", `The nick ${nick} is taken; choose another`);
-    }
-    this.#byNick.set(nameKey(nick), member);
-    member.nick = nick;
+    const holder = this.#holderOf(nick);
+    if (holder) throw nickTaken(nick, holder);
+    this.#claim(member, nick);
     const room = this.#enter(member, roomName);
     return { type: "welcome", nick, room: room.name, ...this.#memberList(room) };
   }
@@ -237,7 +245,7 @@ export class Chat {
   leave(member: Member): void {
     const { nick } = member;
     if (nick === null) return;
-    this.#byNick.delete(nameKey(nick));
+    this.#release(nick);
     for (const room of member.rooms) {
       this.#remove(member, room);
       this.#announce(room, { type: "leave", nick, room: room.name });
@@ -329,14 +337,11 @@ export class Chat {
     const nick = nickOf(member);
     const problem = nickProblem(newNick);
     if (problem) throw new ProtocolError("bad_nick", problem);
-    const holder = this.#byNick.get(nameKey(newNick));
-    if (holder && holder !== member) {
-      throw new ProtocolError("nick_taken", `The nick ${newNick} is taken; choose another`);
-    }
+    const holder = this.#holderOf(newNick);
+    if (holder && holder !== member) throw nickTaken(newNick, holder);
     if (newNick === nick) return;
-    this.#byNick.delete(nameKey(nick));
-    this.#byNick.set(nameKey(newNick), member);
-    member.nick = newNick;
+    this.#release(nick);
+    this.#claim(member, newNick);
     const everyone = new Set<Member>([member]);
     for (const room of member.rooms) for (const other of room.members) everyone.add(other);
     deliver({ type: "nick", from: nick, nick: newNick, room: member.room!.name }, everyone);
@@ -366,8 +371,29 @@ export class Chat {
     return room;
   }
 
+  // Whoever holds `nick`, or a nick it could be taken for.
+  #holderOf(nick: string): Member | undefined {
+    const holder = this.#byNick.get(nameKey(nick));
+    if (holder) return holder;
+    for (const key of lookalikeKeys(nick)) {
+      const lookalike = this.#byLookalike.get(key);
+      if (lookalike) return lookalike;
+    }
+  }
+
+  #claim(member: Member, nick: string): void {
+    this.#byNick.set(nameKey(nick), member);
+    for (const key of lookalikeKeys(nick)) this.#byLookalike.set(key, member);
+    member.nick = nick;
+  }
+
+  #release(nick: string): void {
+    this.#byNick.delete(nameKey(nick));
+    for (const key of lookalikeKeys(nick)) this.#byLookalike.delete(key);
+  }
+
   isNickFree(nick: string): boolean {
-    return !this.#byNick.has(nameKey(nick));
+    return this.#holderOf(nick) === undefined;
   }
   /** `nick` if it is free, or else the first free one of nick2, nick3, ... */
   freeVariant(nick: string): string {

@@ -234,3 +234,25 @@ test("textProblem allows 4096 UTF-8 bytes but not 4097", () => {
   assertTextProblem("a".repeat(4092) + "🎉", null);
   assertTextProblem("a".repeat(4093) + "🎉", "text_too_long");
 });
+
+test("nickProblem refuses invisible characters, unpaired surrogates and a leading mark", () => {
+  const bad = [
+    "alice\u034f", // combining grapheme joiner, invisible
+    "alice\ufe0f", // variation selector 16
+    "alice\u3164", // Hangul filler, a letter that shows as nothing
+    "\u115falice", // Hangul choseong filler
+    "a\u2800b", // braille blank
+    "ali\ud800ce", // an unpaired high surrogate
+    "alice\udc00", // an unpaired low surrogate
+    "\u0301", // a mark alone
+    "\u0301\u0308",
+    "\u0301alice", // a mark with nothing of the nick's own to sit on
+  ];
+  for (const name of bad) {
+    assert.notEqual(nickProblem(name), null, `${JSON.stringify(name)} should be refused`);
+    assert.notEqual(roomProblem(name), null, `${JSON.stringify(name)} should be refused`);
+  }
+  for (const name of ["josé", "jose\u0301", "zoë", "ñandú", "Ωmega", "🦊", "аня"]) {
+    assert.equal(nickProblem(name), null, `${JSON.stringify(name)} should be allowed`);
+  }
+});

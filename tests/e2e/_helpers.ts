@@ -332,8 +332,8 @@ export class LineMember {
   /** Connects, says nothing, and reads the banner: the guest nick it was given. */
   static async join(port: number): Promise<{ member: LineMember; nick: string }> {
     const member = await LineMember.connect(port);
-    const welcome = await member.lines.waitFor(/^\* you are \S+ in /, "the line-mode banner");
-    await member.lines.waitFor(/^\* \d+ here\. /, "the banner's second line");
+    const welcome = await member.lines.waitFor(/^\*\*\* you are \S+ in /, "the line-mode banner");
+    await member.lines.waitFor(/^\*\*\* \d+ here\. /, "the banner's second line");
     return { member, nick: welcome.split(" ")[3] };
   }
 

@@ -36,13 +36,13 @@ async function lineJoin(
 ): Promise<{ member: LineMember; nick: string; history: string[] }> {
   const member = await LineMember.connect(port);
   const banner = await member.lines.next("the line-mode banner");
-  const nick = /^\* you are (\S+) in /.exec(banner ?? "")?.[1];
+  const nick = /^\*\*\* you are (\S+) in /.exec(banner ?? "")?.[1];
   if (nick === undefined) throw new Error(`expected the banner, got ${banner}`);
   const history: string[] = [];
   while (true) {
     const line = await member.lines.next("history or the banner's notice");
     if (line === null) throw new Error("closed before the banner's notice");
-    if (/^\* \d+ here\. /.test(line)) return { member, nick, history };
+    if (/^\*\*\* \d+ here\. /.test(line)) return { member, nick, history };
     history.push(line);
   }
 }
@@ -194,10 +194,9 @@ for (const runtime of RUNTIMES) {
 
       await using eve = await LegacyMember.connect(server.port, "eve");
       assert.deepEqual(await eve.next(), ["*", "you are eve in lobby; here: alice, carol, bob"]);
-      // The classic client gets history as it gets live chat, except that an action, a notice to it,
-      // shows the time as line mode does.
+      // The classic client gets history as it gets live chat, actions from their member too.
       assert.deepEqual(await eve.next(), ["alice", "m3"]);
-      assert.deepEqual(await eve.next(), ["*", `[${clock(said[3].ts)}] * alice m4`]);
+      assert.deepEqual(await eve.next(), ["alice", "* m4"]);
       assert.deepEqual(await eve.next(), ["alice", "m5"]);
 
       const { member: line, nick: guest, history } = await lineJoin(server.port);
@@ -247,7 +246,7 @@ for (const runtime of RUNTIMES) {
         history: true,
       });
       line.say("/join den");
-      assert.equal(await line.lines.next(), `* you joined den; here: alice, bob, ${guest}`);
+      assert.equal(await line.lines.next(), `*** you joined den; here: alice, bob, ${guest}`);
       assert.equal(await line.lines.next(), `[${clock(d1?.ts)}] [den] <alice> d1`);
       alice.send({ type: "msg", text: "live in the den" });
       assert.equal(await line.lines.next(), "[den] <alice> live in the den");
@@ -311,7 +310,7 @@ for (const runtime of RUNTIMES) {
     await bob.expect({ type: "join", nick: guest });
     await bob.expect({ type: "join", nick: "eve" });
     await bob.expect({ type: "msg", id: 3, text: "live" });
-    assert.equal(await line.lines.next(), "* eve joined");
+    assert.equal(await line.lines.next(), "*** eve joined");
     assert.equal(await line.lines.next(), "<alice> live");
     assert.deepEqual(await eve.next(), ["alice", "live"]);
     assert.deepEqual(await askHistory(bob, "lobby", 0), [{ type: "history_end", room: "lobby" }]);

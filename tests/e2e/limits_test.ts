@@ -238,11 +238,11 @@ for (const runtime of RUNTIMES) {
     const { member: calm, nick: calmGuest } = await LineMember.join(server.port);
     await using _calm = calm;
     await alice.expect({ type: "join", nick: calmGuest });
-    assert.equal(await mallory.lines.next(), `* ${calmGuest} joined`);
+    assert.equal(await mallory.lines.next(), `*** ${calmGuest} joined`);
     mallory.socket.write("a line with no end");
-    assert.deepEqual(await linesUntilClosed(mallory.lines), [`* ${READ_TIMEOUT}`]);
+    assert.deepEqual(await linesUntilClosed(mallory.lines), [`*** ${READ_TIMEOUT}`]);
     await alice.expect({ type: "leave", nick: guest });
-    assert.equal(await calm.lines.next(), `* ${guest} left`);
+    assert.equal(await calm.lines.next(), `*** ${guest} left`);
     calm.say("still here?");
     await alice.expect({ type: "msg", from: calmGuest, text: "still here?" });
     alice.send({ type: "msg", text: "yes" });
@@ -283,7 +283,7 @@ for (const runtime of RUNTIMES) {
       await using alice = await TestMember.join(server.port, "alice");
       await using mallory = await RawPeer.connect(server.port);
       mallory.socket.write("1234");
-      assert.equal((await mallory.untilClosed()).toString(), `* ${READ_TIMEOUT}\n`);
+      assert.equal((await mallory.untilClosed()).toString(), `*** ${READ_TIMEOUT}\n`);
       await using bob = await joinSeen(server.port, "bob", [alice]);
       await chatsWith(alice, "alice", "nobody else came", [bob]);
       assert.equal(await server.stop(), 0);
@@ -393,7 +393,10 @@ for (const runtime of RUNTIMES) {
       await using _line = line;
       await using bob = await LegacyMember.connect(server.port, "bob");
       await bob.waitFor("*", /^you are bob in lobby/);
-      assert.deepEqual(await linesUntilClosed(line.lines), ["* bob joined", `* ${IDLE_TIMEOUT}`]);
+      assert.deepEqual(await linesUntilClosed(line.lines), [
+        "*** bob joined",
+        `*** ${IDLE_TIMEOUT}`,
+      ]);
       // Bob may or may not hear of the guest's leave first: both fall silent at once.
       const toBob = await pairsUntilClosed(bob);
       assert.deepEqual(toBob.at(-1), ["*", IDLE_TIMEOUT]);
@@ -444,7 +447,7 @@ for (const runtime of RUNTIMES) {
       await using _line = line;
       await alice.expect({ type: "join", nick: guest });
       await using bob = await joinSeen(server.port, "bob", [alice]);
-      assert.equal(await line.lines.next(), "* bob joined");
+      assert.equal(await line.lines.next(), "*** bob joined");
       bob.sendBytes(floodFrames(10, "burst"));
       const times: number[] = [];
       for (let i = 0; i < 10; i++) {
@@ -539,9 +542,9 @@ for (const runtime of RUNTIMES) {
       }
       mallory.socket.write(lines(1000, "flood"));
       const told = await linesUntilClosed(mallory.lines);
-      assert.equal(told.at(-1), "* Disconnected for flooding", JSON.stringify(told));
+      assert.equal(told.at(-1), "*** Disconnected for flooding", JSON.stringify(told));
       for (const line of told.slice(0, -1)) {
-        assert.equal(line, "* You are sending too fast; your input is delayed");
+        assert.equal(line, "*** You are sending too fast; your input is delayed");
       }
       const heard: string[] = [];
       for (
@@ -600,7 +603,7 @@ for (const runtime of RUNTIMES) {
       await alice.expect({ type: "msg", from: guest, text: `flood ${i}` });
     }
     line.say("/who");
-    assert.equal(await line.lines.next(), `* in lobby: alice, ${guest}`);
+    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest}`);
     assert.equal(await server.stop(), 0);
   });
 
@@ -637,8 +640,8 @@ for (const runtime of RUNTIMES) {
         await using _nc = nc;
         turnedAway.push(nc.socket.localPort!);
         const [told, ...moreLines] = await linesUntilClosed(nc.lines);
-        assert.match(told, /^\* /);
-        assert.match(told.slice(2), refusal);
+        assert.match(told, /^\*\*\* /);
+        assert.match(told.slice(4), refusal);
         assert.deepEqual(moreLines, []);
 
         await using classic = await LegacyMember.connect(server.port, "erin");
@@ -652,13 +655,13 @@ for (const runtime of RUNTIMES) {
         await alice.expect({ type: "join", nick: guest });
         await alice.expect({ type: "join", nick: "bob" });
         alice.send({ type: "msg", text: "full house" });
-        assert.equal(await line.lines.next(), "* bob joined");
+        assert.equal(await line.lines.next(), "*** bob joined");
         assert.equal(await line.lines.next(), "<alice> full house");
         assert.deepEqual(await bob.next(), ["alice", "full house"]);
 
         const linePort = line.socket.localPort!;
         line.say("/quit");
-        assert.deepEqual(await linesUntilClosed(line.lines), ["* bye"]);
+        assert.deepEqual(await linesUntilClosed(line.lines), ["*** bye"]);
         await alice.expect({ type: "leave", nick: guest });
         for (const port of [...turnedAway, linePort]) await forgotten(port);
         await using dave = await LegacyMember.connect(server.port, "dave");
@@ -687,8 +690,8 @@ for (const runtime of RUNTIMES) {
       await alice.expect({ type: "join", nick: guest });
       await alice.expect({ type: "join", nick: "bob" });
       await alice.expect({ type: "join", nick: "mallory" });
-      assert.equal(await line.lines.next(), "* bob joined");
-      assert.equal(await line.lines.next(), "* mallory joined");
+      assert.equal(await line.lines.next(), "*** bob joined");
+      assert.equal(await line.lines.next(), "*** mallory joined");
       assert.deepEqual(await bob.next(), ["*", "mallory joined"]);
       // Flood control holds most of Mallory's hundred messages for twenty seconds; shutting down
       // does not wait for them.
@@ -707,7 +710,7 @@ for (const runtime of RUNTIMES) {
       });
       assert.ok(toAlice.slice(0, -1).every((m) => m.type === "msg" && m.from === "mallory"));
       const toLine = await linesUntilClosed(line.lines);
-      assert.equal(toLine.at(-1), `* ${SHUTDOWN}`);
+      assert.equal(toLine.at(-1), `*** ${SHUTDOWN}`);
       assert.ok(toLine.slice(0, -1).every((text) => text.startsWith("<mallory> flood ")));
       const toBob = await pairsUntilClosed(bob);
       assert.deepEqual(toBob.at(-1), ["*", SHUTDOWN]);

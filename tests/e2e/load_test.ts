@@ -448,11 +448,13 @@ function outputProblems(mode: Mode, output: Uint8Array): string[] {
       problems.push("line output that is not UTF-8");
     }
     for (const line of text.split("\n").slice(0, -1)) {
-      // `[12:00] ` on history, `[room] ` outside the lobby; `<nick> ` or `*nick* ` for chat.
-      const form = /^(\[\d\d:\d\d\] )?(\[\S+\] )?(\* |<[^\s<>*/]+> |\*[^\s<>*/]+\* )/.exec(line);
+      // `[12:00] ` on history, `[room] ` outside the lobby; `<nick> ` or `*nick* ` for chat,
+      // `* ` for an action, `*** ` for a notice.
+      const form = /^(\[\d\d:\d\d\] )?(\[\S+\] )?(\*\*\* |\* |<[^\s<>*/]+> |\*[^\s<>*/]+\* )/
+        .exec(line);
       if (!form) {
         problems.push(`a line that is neither chat nor a notice: ${JSON.stringify(line)}`);
-      } else if (form[3] !== "* " && CONTROL.test(line)) {
+      } else if (form[3] !== "*** " && CONTROL.test(line)) {
         problems.push(`chat with a control character: ${JSON.stringify(line)}`);
       }
     }

@@ -28,7 +28,7 @@ for (const runtime of RUNTIMES) {
     await using bob = await LegacyMember.connect(server.port, "bob");
     await bob.waitFor("*", `you are bob in lobby; here: alice, ${guest}`);
     await alice.expect({ type: "join", nick: "bob" });
-    assert.equal(await line.lines.next(), "* bob joined");
+    assert.equal(await line.lines.next(), "*** bob joined");
 
     alice.send({ type: "msg", text: "hello from native, ünïcode ✓" });
     assert.equal(await line.lines.next(), "<alice> hello from native, ünïcode ✓");
@@ -43,7 +43,7 @@ for (const runtime of RUNTIMES) {
     assert.equal(await line.lines.next(), "<bob> hello from legacy, ünïcode ✓");
 
     line.say("/who");
-    assert.equal(await line.lines.next(), `* in lobby: alice, ${guest}, bob`);
+    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest}, bob`);
     alice.send({ type: "who" });
     await alice.expect({ type: "who", room: "lobby" });
   });
@@ -58,7 +58,7 @@ for (const runtime of RUNTIMES) {
     await using _line = line;
     await using bob = await LegacyMember.connect(server.port, "bob");
     await bob.waitFor("*", /^you are bob/);
-    await line.lines.waitFor("* bob joined");
+    await line.lines.waitFor("*** bob joined");
     for (let i = 0; i < 50; i++) {
       alice.send({ type: "msg", text: `a${i}` });
       line.say(`l${i}`);
@@ -104,17 +104,17 @@ for (const runtime of RUNTIMES) {
     await using _line = line;
     await using bob = await LegacyMember.connect(server.port, "bob");
     await bob.waitFor("*", /^you are bob/);
-    await line.lines.waitFor("* bob joined");
+    await line.lines.waitFor("*** bob joined");
 
     line.say("/nick al");
-    assert.equal(await line.lines.next(), `* ${guest} is now known as al`);
+    assert.equal(await line.lines.next(), `*** ${guest} is now known as al`);
     await alice.expect({ type: "join", nick: guest });
     await alice.expect({ type: "join", nick: "bob" });
     await alice.expect({ type: "nick", from: guest, nick: "al", room: "lobby" });
     assert.deepEqual(await bob.next(), ["*", `${guest} is now known as al`]);
 
     line.say("/nick ALICE");
-    assert.equal(await line.lines.next(), "* The nick ALICE is taken; choose another");
+    assert.equal(await line.lines.next(), "*** The nick ALICE is taken; choose another");
     line.say("after");
     await alice.expect({ type: "msg", from: "al", text: "after" });
   });
@@ -136,17 +136,17 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "msg", from: guest, text: "/slashes/are/fine" });
 
     line.say("/dance");
-    assert.equal(await line.lines.next(), "* unknown command /dance, try /help");
+    assert.equal(await line.lines.next(), "*** unknown command /dance, try /help");
 
     line.say("/help");
-    assert.equal(await line.lines.next(), "* commands:");
+    assert.equal(await line.lines.next(), "*** commands:");
     const commands = ["/join", "/part", "/rooms", "/who", "/msg", "/nick", "/me", "/help", "/quit"];
     for (const command of [...commands, "//"]) {
-      assert.ok((await line.lines.next())!.startsWith(`*   ${command}`), command);
+      assert.ok((await line.lines.next())!.startsWith(`***   ${command}`), command);
     }
 
     line.say("/quit");
-    assert.equal(await line.lines.next(), "* bye");
+    assert.equal(await line.lines.next(), "*** bye");
     assert.equal(await line.lines.next("the close"), null);
     await alice.expect({ type: "leave", nick: guest });
   });
@@ -163,7 +163,7 @@ for (const runtime of RUNTIMES) {
       line.socket.write("x".repeat(60));
       line.socket.write("y".repeat(60));
       line.socket.write(`${"z".repeat(10_000)}\nshort one\n`);
-      assert.equal(await line.lines.next(), "* Line discarded: it is longer than 100 bytes");
+      assert.equal(await line.lines.next(), "*** Line discarded: it is longer than 100 bytes");
       await alice.expect({ type: "msg", from: guest, text: "short one" });
       line.say("x".repeat(100));
       await alice.expect({ type: "msg", from: guest, text: "x".repeat(100) });
@@ -233,7 +233,7 @@ for (const runtime of RUNTIMES) {
     const line = await LineMember.connect(server.port);
     await using _line = line;
     line.say("12345 is my number");
-    const banner = await line.lines.waitFor(/^\* you are guest\d+ in lobby/);
+    const banner = await line.lines.waitFor(/^\*\*\* you are guest\d+ in lobby/);
     const guest = banner.split(" ")[3];
     await alice.expect({ type: "join", nick: guest });
     await alice.expect({ type: "msg", from: guest, text: "12345 is my number" });
@@ -243,11 +243,11 @@ for (const runtime of RUNTIMES) {
     await using server = await start(["--mode", "line"]);
     const line = await LineMember.connect(server.port);
     await using _line = line;
-    await line.lines.waitFor(/^\* you are guest\d+ in lobby/);
+    await line.lines.waitFor(/^\*\*\* you are guest\d+ in lobby/);
     // Digits that auto mode would wait on as a possible legacy header.
     line.say("1234567890");
     line.say("/who");
-    assert.match(await line.lines.waitFor(/^\* in lobby: /), /^\* in lobby: guest\d+$/);
+    assert.match(await line.lines.waitFor(/^\*\*\* in lobby: /), /^\*\*\* in lobby: guest\d+$/);
   });
 
   test(name("--mode native answers a text line with an error and a close"), async () => {
@@ -286,7 +286,7 @@ for (const runtime of RUNTIMES) {
         } finally {
           members.forEach((member) => member.close());
         }
-        await person.lines.waitFor(/^\* you are guest\d+ in lobby/, "the line-mode banner");
+        await person.lines.waitFor(/^\*\*\* you are guest\d+ in lobby/, "the line-mode banner");
       },
     );
   }
@@ -295,7 +295,7 @@ for (const runtime of RUNTIMES) {
     await using server = await start();
     await using alice = await TestMember.join(server.port, "alice");
     await using nc = new Subprocess(["nc", "127.0.0.1", String(server.port)]);
-    const banner = await nc.stdout.waitFor(/^\* you are guest\d+ in lobby/, "nc's banner");
+    const banner = await nc.stdout.waitFor(/^\*\*\* you are guest\d+ in lobby/, "nc's banner");
     const guest = banner.split(" ")[3];
     await alice.expect({ type: "join", nick: guest });
     nc.write("hi from nc\n");
@@ -303,7 +303,7 @@ for (const runtime of RUNTIMES) {
     alice.send({ type: "msg", text: "hi nc" });
     await nc.stdout.waitFor("<alice> hi nc");
     nc.write("/quit\n");
-    await nc.stdout.waitFor("* bye");
+    await nc.stdout.waitFor("*** bye");
     await alice.expect({ type: "leave", nick: guest });
   });
 }

@@ -126,14 +126,14 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "join", nick: guest, room: "lobby" });
 
     line.say("/join den");
-    assert.equal(await line.lines.next(), `* you joined den; here: ${guest}`);
+    assert.equal(await line.lines.next(), `*** you joined den; here: ${guest}`);
     alice.send({ type: "join", room: "DEN" });
     assert.deepEqual(await alice.next(), {
       type: "joined",
       room: "den",
       members: [guest, "alice"],
     });
-    assert.equal(await line.lines.next(), "* alice joined den");
+    assert.equal(await line.lines.next(), "*** alice joined den");
     alice.send({ type: "msg", text: "hi den" });
     assert.equal(await line.lines.next(), "[den] <alice> hi den");
     line.say("hello den");
@@ -142,30 +142,30 @@ for (const runtime of RUNTIMES) {
     assert.equal(await line.lines.next(), "<alice> hi lobby");
 
     line.say("/rooms");
-    assert.equal(await line.lines.next(), "* rooms: den (2), lobby (2)");
+    assert.equal(await line.lines.next(), "*** rooms: den (2), lobby (2)");
     line.say("/who");
-    assert.equal(await line.lines.next(), `* in den: ${guest}, alice`);
+    assert.equal(await line.lines.next(), `*** in den: ${guest}, alice`);
     line.say("/who LOBBY");
-    assert.equal(await line.lines.next(), `* in lobby: alice, ${guest}`);
+    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest}`);
     line.say("/who attic");
-    assert.equal(await line.lines.next(), "* There is no room called attic");
+    assert.equal(await line.lines.next(), "*** There is no room called attic");
 
     // /join of a room one is in switches to it.
     line.say("/join Lobby");
-    assert.equal(await line.lines.next(), `* you joined lobby; here: alice, ${guest}`);
+    assert.equal(await line.lines.next(), `*** you joined lobby; here: alice, ${guest}`);
     line.say("to the lobby");
     await alice.expect({ type: "msg", from: guest, room: "lobby", text: "to the lobby" });
     line.say("/join den");
-    assert.equal(await line.lines.next(), `* you joined den; here: ${guest}, alice`);
+    assert.equal(await line.lines.next(), `*** you joined den; here: ${guest}, alice`);
 
     await using bob = await TestMember.join(server.port, "bob", "den");
-    assert.equal(await line.lines.next(), "* bob joined den");
+    assert.equal(await line.lines.next(), "*** bob joined den");
     bob.close();
-    assert.equal(await line.lines.next(), "* bob left den");
+    assert.equal(await line.lines.next(), "*** bob left den");
 
     line.say("/part");
-    assert.equal(await line.lines.next(), `* ${guest} left den`);
-    assert.equal(await line.lines.next(), "* you are now in lobby");
+    assert.equal(await line.lines.next(), `*** ${guest} left den`);
+    assert.equal(await line.lines.next(), "*** you are now in lobby");
     await alice.expect({ type: "join", nick: "bob", room: "den" });
     await alice.expect({ type: "leave", nick: "bob", room: "den" });
     await alice.expect({ type: "leave", nick: guest, room: "den" });
@@ -173,20 +173,20 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "msg", from: guest, room: "lobby", text: "in the lobby now" });
 
     line.say("/part");
-    assert.equal(await line.lines.next(), "* lobby is your only room; /join another first");
+    assert.equal(await line.lines.next(), "*** lobby is your only room; /join another first");
     line.say("/part den");
-    assert.equal(await line.lines.next(), "* You are not in den");
+    assert.equal(await line.lines.next(), "*** You are not in den");
     line.say("/join two words");
     assert.equal(
       await line.lines.next(),
-      "* Room name must not contain spaces, control characters or any of < > * /",
+      "*** Room name must not contain spaces, control or invisible characters, or any of < > * /",
     );
     line.say("/join");
-    assert.equal(await line.lines.next(), "* usage: /join ROOM");
+    assert.equal(await line.lines.next(), "*** usage: /join ROOM");
     line.say(`/join ${"x".repeat(33)}`);
-    assert.equal(await line.lines.next(), "* Room name is longer than 32 characters");
+    assert.equal(await line.lines.next(), "*** Room name is longer than 32 characters");
     line.say("/rooms");
-    assert.equal(await line.lines.next(), "* rooms: den (1), lobby (2)");
+    assert.equal(await line.lines.next(), "*** rooms: den (1), lobby (2)");
   });
 
   test(name("a legacy member lives in the lobby only, and /join is just text to it"), async () => {
@@ -228,7 +228,7 @@ for (const runtime of RUNTIMES) {
       await member.expect({ type: "join", nick: guest });
       await member.expect({ type: "join", nick: "bob" });
     }
-    assert.equal(await line.lines.next(), "* bob joined");
+    assert.equal(await line.lines.next(), "*** bob joined");
 
     // native to line, to legacy, and an action; the nick matches ignoring case.
     const before = Date.now();
@@ -268,9 +268,9 @@ for (const runtime of RUNTIMES) {
       [guest, undefined, "public from the line"],
     ]);
 
-    // A private action reaches the classic client as a notice, like any action.
+    // A private action reaches the classic client from its member, like any action.
     alice.send({ type: "msg", to: "bob", text: "nods", action: true });
-    assert.deepEqual(await bob.next(), ["*", "*alice* * nods"]);
+    assert.deepEqual(await bob.next(), ["alice", "(private) * nods"]);
 
     // The classic client has no /msg: what it types is said to the room.
     bob.send("/msg alice not so private");
@@ -286,9 +286,9 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "error", code: "no_such_nick" });
     line.say("/msg zed anyone?");
     assert.equal(await line.lines.next(), "<bob> /msg alice not so private");
-    assert.equal(await line.lines.next(), "* Nobody here is called zed");
+    assert.equal(await line.lines.next(), "*** Nobody here is called zed");
     line.say("/msg alice");
-    assert.equal(await line.lines.next(), "* usage: /msg NICK TEXT");
+    assert.equal(await line.lines.next(), "*** usage: /msg NICK TEXT");
   });
 
   test(
@@ -371,13 +371,13 @@ for (const runtime of RUNTIMES) {
       await alice.expect({ type: "join", nick: "eve" });
       await alice.expect({ type: "joined", room: "den" });
       await carol.expect({ type: "join", nick: "alice", room: "den" });
-      assert.equal(await line.lines.next(), "* eve joined");
+      assert.equal(await line.lines.next(), "*** eve joined");
 
       alice.send({ type: "nick", nick: "Al" });
       const renamed = { type: "nick", from: "alice", nick: "Al", room: "den" };
       assert.deepEqual(await alice.next(), renamed);
       assert.deepEqual(await carol.next(), renamed);
-      assert.equal(await line.lines.next(), "* alice is now known as Al");
+      assert.equal(await line.lines.next(), "*** alice is now known as Al");
       assert.deepEqual(await eve.next(), ["*", "alice is now known as Al"]);
       // Dave shares no room with alice. The rename was delivered before his ping was read, so
       // had it been queued for him, it would come before the pong.
@@ -385,7 +385,7 @@ for (const runtime of RUNTIMES) {
       assert.deepEqual(await dave.next(), { type: "pong" });
 
       line.say("/nick bob");
-      assert.equal(await line.lines.next(), `* ${guest} is now known as bob`);
+      assert.equal(await line.lines.next(), `*** ${guest} is now known as bob`);
       assert.deepEqual(await alice.next(), {
         type: "nick",
         from: guest,
@@ -407,7 +407,7 @@ for (const runtime of RUNTIMES) {
       alice.send({ type: "nick", nick: "two words" });
       await alice.expect({ type: "error", code: "bad_nick" });
       line.say("/nick al");
-      assert.equal(await line.lines.next(), "* The nick al is taken; choose another");
+      assert.equal(await line.lines.next(), "*** The nick al is taken; choose another");
       alice.send({ type: "who", room: "lobby" });
       assert.deepEqual(await alice.next(), {
         type: "who",
@@ -424,18 +424,18 @@ for (const runtime of RUNTIMES) {
     await using _line = line;
     line.say("/who"); // typed at once, so line mode needs no wait for silence
     const banner = await line.lines.next();
-    const guest = /^\* you are (\S+) in Lobby; here: alice$/.exec(banner ?? "")?.[1];
+    const guest = /^\*\*\* you are (\S+) in Lobby; here: alice$/.exec(banner ?? "")?.[1];
     assert.ok(guest, `${banner}`);
-    await line.lines.waitFor(/^\* 2 here\. /);
-    assert.equal(await line.lines.next(), `* in Lobby: alice, ${guest}`);
+    await line.lines.waitFor(/^\*\*\* 2 here\. /);
+    assert.equal(await line.lines.next(), `*** in Lobby: alice, ${guest}`);
     alice.send({ type: "msg", text: "hi" });
     alice.send({ type: "msg", text: "waves", action: true });
     assert.equal(await line.lines.next(), "<alice> hi");
     assert.equal(await line.lines.next(), "* alice waves");
     await using bob = await TestMember.join(server.port, "bob", "lobby");
-    assert.equal(await line.lines.next(), "* bob joined");
+    assert.equal(await line.lines.next(), "*** bob joined");
     bob.close();
-    assert.equal(await line.lines.next(), "* bob left");
+    assert.equal(await line.lines.next(), "*** bob left");
   });
 
   test(name("/me and native actions reach every mode as actions"), async () => {
@@ -447,19 +447,19 @@ for (const runtime of RUNTIMES) {
     await eve.waitFor("*", /^you are eve in lobby/);
     await alice.expect({ type: "join", nick: guest });
     await alice.expect({ type: "join", nick: "eve" });
-    assert.equal(await line.lines.next(), "* eve joined");
+    assert.equal(await line.lines.next(), "*** eve joined");
 
     line.say("/me waves");
     await alice.expect({ type: "msg", from: guest, room: "lobby", text: "waves", action: true });
-    assert.deepEqual(await eve.next(), ["*", `${guest} waves`]);
+    assert.deepEqual(await eve.next(), [guest, "* waves"]);
     alice.send({ type: "msg", text: "bows", action: true });
     assert.equal(await line.lines.next(), "* alice bows");
-    assert.deepEqual(await eve.next(), ["*", "alice bows"]);
+    assert.deepEqual(await eve.next(), ["alice", "* bows"]);
 
     alice.send({ type: "join", room: "den" });
     await alice.expect({ type: "joined", room: "den" });
     line.say("/join den");
-    await line.lines.waitFor(`* you joined den; here: alice, ${guest}`);
+    await line.lines.waitFor(`*** you joined den; here: alice, ${guest}`);
     await alice.expect({ type: "join", nick: guest, room: "den" });
     alice.send({ type: "msg", text: "nods", action: true });
     assert.equal(await line.lines.next(), "[den] * alice nods");
@@ -468,5 +468,85 @@ for (const runtime of RUNTIMES) {
     // Eve, in the lobby only, heard nothing of the den.
     alice.send({ type: "msg", room: "lobby", text: "lobby again" });
     assert.deepEqual(await eve.next(), ["alice", "lobby again"]);
+  });
+
+  // Look-alike nicks, and lines that could pass for the server's.
+
+  test(name("a nick that looks like one in use is refused, in every mode"), async () => {
+    await using server = await start();
+    await using alice = await TestMember.join(server.port, "alice");
+    await using _jose = await TestMember.join(server.port, "jos\u00e9");
+    await alice.expect({ type: "join", nick: "jos\u00e9" });
+    await using mallory = await TestMember.connect(server.port);
+    const lookalikes = [
+      "\u0430lice", // Cyrillic а
+      "al\u0131ce", // dotless ı
+      "\uff41\uff4c\uff49\uff43\uff45", // fullwidth
+      "jose\u0301", // e and a combining acute
+    ];
+    for (const nick of lookalikes) {
+      mallory.send({ type: "hello", nick });
+      await mallory.expect({ type: "error", code: "nick_taken" });
+    }
+    for (const nick of ["alice\u034f", "alice\ufe0f", "alice\u3164", "ali\ud800ce", "\u0301"]) {
+      mallory.send({ type: "hello", nick });
+      await mallory.expect({ type: "error", code: "bad_nick" });
+    }
+    mallory.send({ type: "hello", nick: "mallory" });
+    await mallory.expect({ type: "welcome", nick: "mallory" });
+
+    const { member: line } = await LineMember.join(server.port);
+    await using _line = line;
+    line.say("/nick \u0430lice");
+    assert.equal(
+      await line.lines.waitFor(/^\*\*\* The nick/),
+      "*** The nick \u0430lice looks like alice, who is here; choose another",
+    );
+    await using eve = await LegacyMember.connect(server.port, "al\u0131ce");
+    await eve.waitFor("*", /^you are al\u0131ce2 in lobby/);
+    // Nobody but the legacy member's numbered nick came in.
+    await alice.expect({ type: "join", nick: "mallory" });
+    await alice.expect({ type: "join" });
+    await alice.expect({ type: "join", nick: "al\u0131ce2" });
+  });
+
+  test(name("no action can pass for a notice in line or legacy mode"), async () => {
+    await using server = await start();
+    const { member: line, nick: guest } = await LineMember.join(server.port);
+    await using _line = line;
+    await using eve = await LegacyMember.connect(server.port, "eve");
+    await eve.waitFor("*", /^you are eve in lobby/);
+    assert.equal(await line.lines.next(), "*** eve joined");
+    await using bob = await TestMember.join(server.port, "bob");
+    await using the = await TestMember.join(server.port, "The");
+    assert.equal(await line.lines.next(), "*** bob joined");
+    assert.equal(await line.lines.next(), "*** The joined");
+    await eve.waitFor("*", "The joined");
+
+    bob.send({ type: "msg", text: "left", action: true });
+    assert.equal(await line.lines.next(), "* bob left");
+    assert.deepEqual(await eve.next(), ["bob", "* left"]);
+    the.send({ type: "msg", text: "server is shutting down", action: true });
+    assert.equal(await line.lines.next(), "* The server is shutting down");
+    assert.deepEqual(await eve.next(), ["The", "* server is shutting down"]);
+    bob.close();
+    assert.equal(await line.lines.next(), "*** bob left");
+    assert.deepEqual(await eve.next(), ["*", "bob left"]);
+
+    // Text that would reorder or break a terminal's line reaches line and legacy members without
+    // it, and native members as it was sent.
+    line.say(`/nick x${guest}`);
+    await line.lines.waitFor(`*** ${guest} is now known as x${guest}`);
+    const tricky = "fine\u2028*** bob left\u202e\u2066dlrow\u2069";
+    the.send({ type: "msg", text: tricky });
+    assert.equal(await line.lines.next(), "<The> fine *** bob leftdlrow");
+    await eve.waitFor("The", "fine *** bob leftdlrow");
+    line.say("/msg The over here");
+    await the.expect({ type: "msg", from: "bob", text: "left", action: true });
+    await the.expect({ type: "leave", nick: "bob" });
+    await the.expect({ type: "nick", nick: `x${guest}` });
+    await the.expect({ type: "msg", to: "The", text: "over here" });
+    eve.send(tricky);
+    await the.expect({ type: "msg", from: "eve", text: tricky });
   });
 }

@@ -42,7 +42,7 @@ for (const runtime of RUNTIMES) {
     await using jules = await HeaderTutorialClient.connect(r.server.port, "jules");
     await jules.waitFor("*", /^you are jules in lobby/);
     await r.ned.expect({ type: "join", nick: "jules" });
-    assert.equal(await r.line.lines.next(), "* jules joined");
+    assert.equal(await r.line.lines.next(), "*** jules joined");
 
     for (const text of ["hello there", "héllo wörld 🎉", "x".repeat(1000)]) {
       jules.type(text);
@@ -64,16 +64,16 @@ for (const runtime of RUNTIMES) {
     await using r = await room(runtime);
     await using person = await LineMember.connect(r.server.port);
     person.socket.write("123456789 apples are in the crate\n");
-    const welcome = await person.lines.waitFor(/^\* you are \S+ in lobby/, "the banner");
+    const welcome = await person.lines.waitFor(/^\*\*\* you are \S+ in lobby/, "the banner");
     const nick = welcome.split(" ")[3];
     await r.ned.expect({ type: "join", nick });
     await r.ned.expect({ type: "msg", from: nick, text: "123456789 apples are in the crate" });
-    assert.equal(await r.line.lines.next(), `* ${nick} joined`);
+    assert.equal(await r.line.lines.next(), `*** ${nick} joined`);
     assert.equal(await r.line.lines.next(), `<${nick}> 123456789 apples are in the crate`);
 
     // The nickname-first client named with nine digits begins the same way.
     await using digits = await NicknameFirstTutorialClient.connect(r.server.port, "123456789");
-    await digits.lines.waitFor(/^\* you are 123456789 in lobby/);
+    await digits.lines.waitFor(/^\*\*\* you are 123456789 in lobby/);
     await r.ned.expect({ type: "join", nick: "123456789" });
     digits.type("hello");
     await r.ned.expect({ type: "msg", from: "123456789", text: "hello" });
@@ -82,9 +82,9 @@ for (const runtime of RUNTIMES) {
   test(name("the nickname-first client joins under its name and is read once"), async () => {
     await using r = await room(runtime);
     await using jules = await NicknameFirstTutorialClient.connect(r.server.port, "jules");
-    await jules.lines.waitFor(/^\* you are jules in lobby; here: ned, guest\d+$/);
+    await jules.lines.waitFor(/^\*\*\* you are jules in lobby; here: ned, guest\d+$/);
     await r.ned.expect({ type: "join", nick: "jules" });
-    assert.equal(await r.line.lines.next(), "* jules joined");
+    assert.equal(await r.line.lines.next(), "*** jules joined");
 
     for (const text of ["hello", "second", "/me waves", "jules : twice"]) jules.type(text);
     await r.ned.expect({ type: "msg", from: "jules", text: "hello" });
@@ -110,9 +110,9 @@ for (const runtime of RUNTIMES) {
       );
       await r.ned.expect({ type: "join", nick: "jules" });
       await r.ned.expect({ type: "msg", from: "jules", text: "hello" });
-      assert.equal(await r.line.lines.next(), "* jules joined");
+      assert.equal(await r.line.lines.next(), "*** jules joined");
       assert.equal(await r.line.lines.next(), "<jules> hello");
-      await jules.lines.waitFor(/^\* you are jules in lobby/);
+      await jules.lines.waitFor(/^\*\*\* you are jules in lobby/);
     },
   );
 
@@ -121,9 +121,9 @@ for (const runtime of RUNTIMES) {
     async () => {
       await using r = await room(runtime);
       await using client = await NicknameFirstTutorialClient.connect(r.server.port, "ned");
-      const welcome = await client.lines.waitFor(/^\* you are guest\d+ in lobby/);
+      const welcome = await client.lines.waitFor(/^\*\*\* you are guest\d+ in lobby/);
       const nick = welcome.split(" ")[3];
-      assert.equal(await client.lines.next(), "* not ned: The nick ned is taken; choose another");
+      assert.equal(await client.lines.next(), "*** not ned: The nick ned is taken; choose another");
       await r.ned.expect({ type: "join", nick });
       client.type("hello");
       await r.ned.expect({ type: "msg", from: nick, text: "hello" });
@@ -133,7 +133,7 @@ for (const runtime of RUNTIMES) {
   test(name("the [Me] select client chats in raw lines"), async () => {
     await using r = await room(runtime);
     await using client = await SelectTutorialClient.connect(r.server.port, "[Me] ");
-    const welcome = await client.lines.waitFor(/^\* you are guest\d+ in lobby/);
+    const welcome = await client.lines.waitFor(/^\*\*\* you are guest\d+ in lobby/);
     const nick = welcome.split(" ")[3];
     await r.ned.expect({ type: "join", nick });
     client.type("client 1");
@@ -148,14 +148,14 @@ for (const runtime of RUNTIMES) {
     async () => {
       await using r = await room(runtime);
       await using client = await SelectTutorialClient.connect(r.server.port, null);
-      const welcome = await client.lines.waitFor(/^\* you are guest\d+ in lobby/);
+      const welcome = await client.lines.waitFor(/^\*\*\* you are guest\d+ in lobby/);
       const nick = welcome.split(" ")[3];
       await r.ned.expect({ type: "join", nick });
       r.ned.send({ type: "msg", text: "xin chào" });
       await client.lines.waitFor("<ned> xin chào");
       await client.crashOnTyping();
       await r.ned.expect({ type: "leave", nick });
-      assert.equal(await r.line.lines.waitFor(`* ${nick} left`), `* ${nick} left`);
+      assert.equal(await r.line.lines.waitFor(`*** ${nick} left`), `*** ${nick} left`);
     },
   );
 }

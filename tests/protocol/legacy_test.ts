@@ -8,7 +8,7 @@ import {
   NOT_A_HEADER,
   scanLegacyHeader,
 } from "../../protocol/legacy.ts";
-import { ProtocolError } from "../../protocol.ts";
+import { nickProblem, ProtocolError } from "../../protocol.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -116,4 +116,33 @@ test("encodeLegacy sends chat as a (sender, text) pair and the rest as notices f
     pair("*", "bob joined"),
   );
   assert.equal(encodeLegacy({ type: "pong" }), null);
+});
+
+test("encodeLegacy sends actions from their member: nothing a member says comes from *", () => {
+  const pair = (from: string, text: string) =>
+    new Uint8Array([...encodeLegacyFrame(from), ...encodeLegacyFrame(text)]);
+  const acted = { type: "msg", id: 1, from: "bob", room: "lobby", text: "left", ts: 0 } as const;
+  assert.deepEqual(encodeLegacy({ ...acted, action: true }), pair("bob", "* left"));
+  assert.deepEqual(
+    encodeLegacy({ ...acted, room: undefined, to: "eve", action: true }),
+    pair("bob", "(private) * left"),
+  );
+  assert.deepEqual(
+    encodeLegacy({ type: "leave", nick: "bob", room: "lobby" }),
+    pair("*", "bob left"),
+  );
+  assert.deepEqual(
+    encodeLegacy({ ...acted, text: "a\u202eb\u2028c\u2067d\u2069" }),
+    pair("bob", "ab cd"),
+  );
+  for (const from of ["bob", "The", "x", "\u00e9", "a-b"]) {
+    assert.equal(nickProblem(from), null);
+    for (const action of [undefined, true] as const) {
+      for (const where of [{ room: "lobby" }, { to: "eve" }]) {
+        const bytes = encodeLegacy({ ...acted, room: undefined, from, action, ...where })!;
+        const user = new LegacyDecoder(1000).push(bytes)[0];
+        assert.equal(user, from);
+      }
+    }
+  }
 });

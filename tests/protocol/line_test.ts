@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeLine, LineDecoder } from "../../protocol/line.ts";
-import { ProtocolError } from "../../protocol.ts";
+import { nickProblem, ProtocolError } from "../../protocol.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -53,7 +53,67 @@ test("encodeLine writes a server message as the line a person reads, or nothing"
   assert.deepEqual(encodeLine(said), bytes("<alice> héllo\n"));
   assert.deepEqual(
     encodeLine({ type: "join", nick: "bob", room: "lobby" }),
-    bytes("* bob joined\n"),
+    bytes("*** bob joined\n"),
   );
   assert.equal(encodeLine({ type: "pong" }), null);
+});
+
+const text = (bytes: Uint8Array | null) => new TextDecoder().decode(bytes!);
+
+test("encodeLine marks notices with *** and drops text's bidi controls and line separators", () => {
+  assert.equal(text(encodeLine({ type: "leave", nick: "bob", room: "lobby" })), "*** bob left\n");
+  assert.equal(
+    text(encodeLine({ type: "error", code: "server_shutdown", message: "The server is down" })),
+    "*** The server is down\n",
+  );
+  const said = { type: "msg", id: 1, from: "alice", room: "lobby", ts: 0 } as const;
+  assert.equal(text(encodeLine({ ...said, text: "left", action: true })), "* alice left\n");
+  assert.equal(
+    text(encodeLine({ ...said, text: "a\u202eb\u2066c\u2069\u202a\u202cd\u2028e\u2029f" })),
+    "<alice> abcd e f\n",
+  );
+});
+
+test("encodeLine: no chat line or action of any member takes a notice's shape", () => {
+  // Every nick of one to three characters from a pool with the framing characters in it, and the
+  // lines they could say or do.
+  const pool = ["*", "<", ">", " ", "a", "T", "-", "!", "[", "]", "\u2028", "\u202e", "\u0301"];
+  const nicks: string[] = [];
+  for (const a of pool) {
+    for (const b of ["", ...pool]) {
+      for (const c of ["", ...pool]) if (nickProblem(a + b + c) === null) nicks.push(a + b + c);
+    }
+  }
+  assert.ok(nicks.length > 200, `${nicks.length} nicks`);
+  const texts = ["left", "* x", "*** x", "\u2028*** x", "server is shutting down"];
+  const notices = new Set<string>();
+  for (const nick of nicks) {
+    for (
+      const message of [
+        { type: "join", nick, room: "lobby" },
+        { type: "leave", nick, room: "den" },
+        { type: "nick", from: nick, nick: "x", room: "lobby" },
+        { type: "notice", text: `${nick} left` },
+      ] as const
+    ) {
+      const line = text(encodeLine(message));
+      assert.ok(line.startsWith("*** "), line);
+      notices.add(line);
+    }
+  }
+  for (const from of nicks) {
+    for (const said of texts) {
+      for (const where of [{ room: "lobby" }, { room: "den" }, { to: "x" }]) {
+        for (const action of [undefined, true] as const) {
+          const line = text(
+            encodeLine({ type: "msg", id: 1, from, text: said, ts: 0, action, ...where }),
+          );
+          assert.ok(!line.startsWith("***"), line);
+          assert.ok(!notices.has(line), line);
+          assert.equal(line.indexOf("\n"), line.length - 1, line);
+          assert.ok(!/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(line), line);
+        }
+      }
+    }
+  }
 });

@@ -326,3 +326,41 @@ test("A large room stops announcing joins and leaves, and lists only some member
     ]);
   }
 });
+
+test("Chat.join and Chat.rename refuse a nick that looks like one in use", () => {
+  const chat = newChat();
+  const alice = joined(chat, "alice");
+  joined(chat, "josé");
+  const lookalikes = [
+    "\u0430lice", // Cyrillic а
+    "al\u0131ce", // dotless ı
+    "\uff41\uff4c\uff49\uff43\uff45", // fullwidth
+    "AIice", // capital I for l
+    "\u0391LICE", // Greek capital alpha, and ALICE is alice
+    "jose\u0301", // e and a combining acute: josé spelt another way
+    "JOSÉ",
+  ];
+  for (const nick of lookalikes) {
+    const member = new FakeMember();
+    assert.throws(
+      () => chat.join(member, nick),
+      (error) => error instanceof ProtocolError && error.code === "nick_taken",
+      `${JSON.stringify(nick)} should be taken`,
+    );
+    assert.equal(member.nick, null);
+  }
+  assert.throws(() => chat.join(new FakeMember(), "\u0430lice"), /looks like alice/);
+  assert.throws(() => chat.join(new FakeMember(), "alice"), /The nick alice is taken/);
+
+  const bob = joined(chat, "bob");
+  assertRefused(() => chat.rename(bob, "\u0430lice"), "nick_taken");
+  assert.equal(bob.nick, "bob");
+  chat.rename(bob, "b0b"); // a look-alike of its own nick is the member's to take
+  assert.equal(bob.nick, "b0b");
+  assertRefused(() => chat.join(new FakeMember(), "bob"), "nick_taken");
+  assert.equal(chat.isNickFree("BOB"), false);
+
+  chat.leave(alice);
+  assert.equal(chat.join(new FakeMember(), "\u0430lice").type, "welcome", "freed with alice");
+  assert.equal(chat.memberCount, 3);
+});

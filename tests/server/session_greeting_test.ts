@@ -65,17 +65,17 @@ test("Session joins a greeting client as its name, wherever its reads split", as
       ["* jules joined", "<jules> hello", "<jules> second"],
       `split at ${split}`,
     );
-    assert.match(sent, /^\* you are jules in lobby; here: ned\n/, `split at ${split}: ${sent}`);
+    assert.match(sent, /^\*\*\* you are jules in lobby; here: ned\n/, `split at ${split}: ${sent}`);
   }
 });
 
 test("Session joins a greeting client whose name is taken or not a nick as a guest, told why", async () => {
   for (
     const [name, why] of [
-      ["ned", "* not ned: The nick ned is taken; choose another"],
+      ["ned", "*** not ned: The nick ned is taken; choose another"],
       [
         "jules verne",
-        "* not jules verne: Nick must not contain spaces, control characters or any of < > * /",
+        "*** not jules verne: Nick must not contain spaces, control or invisible characters, or any of < > * /",
       ],
     ]
   ) {
@@ -85,7 +85,7 @@ test("Session joins a greeting client whose name is taken or not a nick as a gue
     const sent = await serve(chat, reads, () => heard.length >= 2);
     assert.deepEqual(heard.slice(0, 2), ["* guest1 joined", "<guest1> hello"], name);
     const [welcome, notice] = sent.split("\n");
-    assert.match(welcome, /^\* you are guest1 in lobby/, name);
+    assert.match(welcome, /^\*\*\* you are guest1 in lobby/, name);
     assert.equal(notice, why);
   }
 });
