@@ -46,6 +46,11 @@ export interface InputDecoder {
   readonly bufferedBytes: number;
   /** Whether an input has begun to arrive and is not complete. */
   readonly partial: boolean;
+  /**
+   * Inputs the last `push` read that ask for nothing (blank lines, empty legacy frames): not
+   * returned, but to be charged by flood control like any other.
+   */
+  readonly skipped: number;
 }
 
 export interface Wire {
@@ -152,6 +157,9 @@ class NativeInputs implements InputDecoder {
   get partial(): boolean {
     return this.#frames.partial;
   }
+  get skipped(): number {
+    return 0; // an empty frame is an error
+  }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     return this.#frames.pushWith(chunk, nativeInput);
   }
@@ -159,6 +167,7 @@ class NativeInputs implements InputDecoder {
 
 class LineInputs implements InputDecoder {
   #lines: LineDecoder;
+  skipped = 0;
   constructor(maxLineBytes: number) {
     this.#lines = new LineDecoder(maxLineBytes);
   }
@@ -170,9 +179,12 @@ class LineInputs implements InputDecoder {
   }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
-    for (const line of this.#lines.push(chunk)) {
+    const lines = this.#lines.push(chunk);
+    this.skipped = this.#lines.skipped;
+    for (const line of lines) {
       const input = line instanceof ProtocolError ? line : attempt(() => parseLine(line, "line"));
       if (input) inputs.push(input);
+      else this.skipped++; // spaces only
     }
     return inputs;
   }
@@ -182,6 +194,7 @@ class LineInputs implements InputDecoder {
 class LegacyInputs implements InputDecoder {
   #frames: LegacyDecoder;
   #named = false;
+  skipped = 0;
   constructor(maxPayloadBytes: number) {
     this.#frames = new LegacyDecoder(maxPayloadBytes);
   }
@@ -193,6 +206,7 @@ class LegacyInputs implements InputDecoder {
   }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
+    this.skipped = 0;
     for (const text of this.#frames.push(chunk)) {
       if (text instanceof ProtocolError) {
         inputs.push(text);
@@ -201,6 +215,8 @@ class LegacyInputs implements InputDecoder {
         inputs.push({ type: "hello", nick: text });
       } else if (text !== "") {
         inputs.push({ type: "msg", text });
+      } else {
+        this.skipped++;
       }
     }
     return inputs;
