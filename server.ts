@@ -49,11 +49,12 @@ Options:
   --max-line BYTES     longest line accepted in line mode (default ${DEFAULT_MAX_LINE_BYTES})
   --send-queue BYTES   output that may wait for one member before it is closed as too slow
                        (default ${SEND_QUEUE_BYTES})
-  --rate N             messages a member may send per second, on average; a faster one is
-                       slowed, and disconnected when far behind; 0 turns this off
-                       (default ${flood.ratePerSecond})
-  --burst N            messages a member may send at once before --rate applies
-                       (default ${flood.burst})
+  --rate N             messages a member may send per second, on average, and
+                       ${flood.bytesPerMessage} bytes for each: blank lines and bytes that form no
+                       message count too; a faster one is slowed, and disconnected when far
+                       behind; 0 turns this off (default ${flood.ratePerSecond})
+  --burst N            messages (and ${flood.bytesPerMessage} bytes each) a member may send at once
+                       before --rate applies (default ${flood.burst})
   --max-clients N      connections at once (default ${MAX_CLIENTS})
   --max-per-address N  connections at once from one address, 0 for no limit
                        (default ${MAX_PER_ADDRESS})

@@ -103,7 +103,10 @@ export class LegacyDecoder {
       }
       const end = offset + LEGACY_HEADER_BYTES + length;
       if (bytes.length < end) break;
-      out.push(lenientUtf8.decode(bytes.subarray(offset + LEGACY_HEADER_BYTES, end)));
+      // An empty frame is cheap to send by the thousand: it costs no view and no decoding here.
+      out.push(
+        length === 0 ? "" : lenientUtf8.decode(bytes.subarray(offset + LEGACY_HEADER_BYTES, end)),
+      );
       offset = end;
     }
     // A copy: the caller may reuse `chunk`, and a view would pin a large read buffer.

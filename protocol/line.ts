@@ -20,7 +20,8 @@ type TelnetState = "data" | "command" | "option" | "subnegotiation" | "subnegoti
 /**
  * Splits a byte stream into lines. `\r\n` and `\n` both end a line; telnet commands are dropped
  * wherever they fall. A line longer than `maxLineBytes` yields one error and is discarded up to its
- * newline, so memory stays bounded whatever the peer sends.
+ * newline, so memory stays bounded whatever the peer sends. Blank lines are not returned but
+ * counted in `skipped`, so that a caller can charge for them without a string for each.
  */
 export class LineDecoder {
   #pending: Uint8Array;
@@ -33,17 +34,27 @@ export class LineDecoder {
     this.#pending = new Uint8Array(Math.min(maxLineBytes, 1024));
   }
 
+  /** Blank lines (empty, or a lone `\r`) that the last `push` read and did not return. */
+  skipped = 0;
+
   get bufferedBytes(): number {
     return this.#length;
   }
 
   push(chunk: Uint8Array): Array<string | ProtocolError> {
     const out: Array<string | ProtocolError> = [];
+    this.skipped = 0;
     for (const byte of chunk) {
       if (this.#telnet !== "data" || byte === IAC) {
         this.#telnetByte(byte);
       } else if (byte === LF) {
-        if (!this.#discarding) out.push(this.#line());
+        if (this.#discarding) {
+          // the rest of an over-long line, already reported
+        } else if (this.#length === 0 || (this.#length === 1 && this.#pending[0] === CR)) {
+          this.skipped++;
+        } else {
+          out.push(this.#line());
+        }
         this.#discarding = false;
         this.#length = 0;
       } else if (!this.#discarding) {

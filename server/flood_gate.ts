@@ -4,12 +4,23 @@
 // else notices. A member whose backlog still grows gets a warning, and past a hard bound is
 // disconnected. No I/O and no clock of its own:
 // the caller passes the time, so tests can drive it without waiting.
-
+//
+// Every byte is paid for, not only the bytes that form a message: input is charged by messages and
+// by bytes, in two buckets that fill at the same pace (as IRC's fakelag charges by line length and
+// InspIRCd bounds its recvq), and waits for whichever is further behind. A blank line, an empty
+// legacy frame or an over-long line counts as a message; telnet commands and the discarded rest of
+// an over-long line count by their bytes. So a member who sends what is never a message is slowed
+// like one who chats too fast, and the work its input costs the server is bounded.
 export interface FloodLimits {
   /** Inputs per second allowed on average; 0 turns flood control off. */
   ratePerSecond: number;
   /** Inputs allowed at once before the rate applies. */
   burst: number;
+  /**
+   * Bytes each message's allowance covers: a member may send up to `ratePerSecond` times this many
+   * bytes a second on average, and `burst` times this many at once, whatever they hold.
+   */
+  bytesPerMessage: number;
   /** Backlog, in ms of waiting, past which the member is warned once. */
   warnAfterMs: number;
   /** Backlog, in ms of waiting, past which the member is disconnected. */
@@ -19,41 +30,47 @@ export interface FloodLimits {
 export const DEFAULT_FLOOD_LIMITS: FloodLimits = {
   ratePerSecond: 10,
   burst: 20,
+  bytesPerMessage: 4096,
   warnAfterMs: 5_000,
   disconnectAfterMs: 30_000,
 };
 
-/** What to do with one input: handle it after `delayMs`, and maybe warn, or disconnect now. */
-export type FloodVerdict =
-  | { action: "go"; delayMs: number; warn: boolean }
-  | { action: "disconnect" };
+/** Handle the input after `delayMs`, and maybe warn. */
+export type FloodGo = { action: "go"; delayMs: number; warn: boolean };
+
+/** What to do with one input: let it go (in time), or disconnect now. */
+export type FloodVerdict = FloodGo | { action: "disconnect" };
 
 // The common verdict, shared: an input goes at once.
 const GO: FloodVerdict = Object.freeze({ action: "go", delayMs: 0, warn: false });
 
 export class FloodGate {
-  #tokens: number;
+  #tokens: number; // messages that may come now; below zero, the debt
+  #byteTokens: number; // the same for bytes, counted in messages' allowances of bytesPerMessage
   #updatedAt: number;
   #warned = false;
 
   constructor(readonly limits: FloodLimits, now: number) {
     this.#tokens = limits.burst;
+    this.#byteTokens = limits.burst;
     this.#updatedAt = now;
   }
 
-  /** Charges one input arriving at `now` (ms). */
-  admit(now: number): FloodVerdict {
-    const { ratePerSecond, burst, warnAfterMs, disconnectAfterMs } = this.limits;
+  /** Charges `messages` inputs and `bytes` bytes arriving at `now` (ms): by default, one input. */
+  admit(now: number, messages = 1, bytes = 0): FloodVerdict {
+    const { ratePerSecond, burst, bytesPerMessage, warnAfterMs, disconnectAfterMs } = this.limits;
     if (ratePerSecond <= 0) return GO;
     const earned = (Math.max(0, now - this.#updatedAt) * ratePerSecond) / 1000;
-    this.#tokens = Math.min(burst, this.#tokens + earned) - 1;
+    this.#tokens = Math.min(burst, this.#tokens + earned) - messages;
+    this.#byteTokens = Math.min(burst, this.#byteTokens + earned) - bytes / bytesPerMessage;
     this.#updatedAt = now;
-    if (this.#tokens >= 0) {
+    const tokens = Math.min(this.#tokens, this.#byteTokens);
+    if (tokens >= 0) {
       this.#warned = false;
       return GO;
     }
     // In debt: this input may go once the debt is earned back.
-    const delayMs = (-this.#tokens * 1000) / ratePerSecond;
+    const delayMs = (-tokens * 1000) / ratePerSecond;
     if (delayMs > disconnectAfterMs) return { action: "disconnect" };
     const warn = delayMs > warnAfterMs && !this.#warned;
     if (warn) this.#warned = true;

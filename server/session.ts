@@ -16,7 +16,9 @@ import {
   type Wire,
   type WireLimits,
 } from "./wire.ts";
-import { FloodGate, type FloodLimits } from "./flood_gate.ts";
+import { FloodGate, type FloodGo, type FloodLimits, type FloodVerdict } from "./flood_gate.ts";
+import { InputBacklog } from "./input_backlog.ts";
+import { ReadWait } from "./read_wait.ts";
 import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
 
 // How long the silence that picks line mode is listened to again once its window is up; see
@@ -51,20 +53,16 @@ const LIVENESS_MESSAGES: Record<Exclude<LivenessVerdict, "ok" | "ping">, string>
 // backlog is charged at once, whatever size of reads the runtime makes, and no more.
 const READ_AHEAD_BYTES = 64 * 1024;
 
-/** An input charged by flood control, waiting to be handled at `releaseAt` (clock ms). */
-interface Held {
-  input: Input | ProtocolError;
-  releaseAt: number;
-  /** Bytes of input let go once it is handled: its chunk's, for the chunk's last input. */
-  bytes: number;
-}
+// Input handled before the loop lets the event loop turn, whatever the flags. A read of a socket
+// that always has data can settle without a turn, and would otherwise hold up every timer, write
+// and other member for as long as the data lasts. Checked once per read, so a turn handles at most
+// this much and one read more; one timer per turn is all it costs.
+const TURN_BYTES = 64 * 1024;
 
-/** A read in flight; `done` once `chunk` holds its result. */
-interface Read {
-  done: boolean;
-  chunk: Uint8Array | null;
-  promise: Promise<Uint8Array | null>;
-}
+// Input read and dropped once closing, so that a peer that was still sending sees an orderly end
+// rather than a reset that may destroy our last words; past it a flooder is not read at all, and
+// the connection is reset once the flush time is up.
+const DROP_BYTES = 64 * 1024;
 
 export class Session implements Asker {
   nick: string | null = null;
@@ -86,12 +84,9 @@ export class Session implements Asker {
   #refusal: ProtocolError | null = null;
   #floodGate: FloodGate;
   #liveness: Liveness;
-  #held: Held[] = []; // charged by flood control, in order, waiting their turn
-  #heldBytes = 0;
+  #backlog = new InputBacklog(); // charged by flood control, waiting their turn
   #listening = true; // false while held input keeps us from reading: that silence is ours
-  #reading: Read | null = null; // the read in flight, if any: one at a time
-  #endSleep: (() => void) | null = null; // set while #serve waits; see #wake
-  #sleepTimer: ReturnType<typeof setTimeout> | undefined;
+  #wait = new ReadWait(); // counts the input of each turn; see TURN_BYTES
 
   constructor(conn: Connection, chat: Chat, options: SessionOptions, address: string) {
     this.#conn = conn;
@@ -126,11 +121,12 @@ export class Session implements Asker {
 
   /** Serves the connection until it ends; never throws. */
   async run(): Promise<void> {
+    let ended = true; // the peer has ended its side: closing will not reset the connection
     try {
       const first = await this.#chooseWire();
       if (first !== null) {
         if (this.#refusal) this.closeWith(errorMessage(this.#refusal), this.#refusal.message);
-        await this.#serve(first);
+        ended = await this.#serve(first);
       }
       this.#closeReason ||= "end of stream";
     } catch (error) {
@@ -141,7 +137,7 @@ export class Session implements Asker {
         this.#closeReason,
       );
     }
-    this.#inputEnded.resolve();
+    if (ended) this.#inputEnded.resolve(); // else the flush time is waited out, then a reset
     this.#chat.leave(this);
     await this.#finish(null);
   }
@@ -212,9 +208,11 @@ export class Session implements Asker {
   // charges each input as it arrives and holds it until its turn. Meanwhile reading goes on, up to
   // READ_AHEAD_BYTES held, so that a flooder's backlog shows at once; past that nothing more is
   // read, and TCP slows the sender down. Once closing, held input is dropped, and the rest is read
-  // and dropped until the peer ends or the flush time is up: see #finish.
-  async #serve(first: Uint8Array): Promise<void> {
-    let read = this.#carriedRead ? this.#startRead(this.#carriedRead) : null;
+  // and dropped until the peer ends, DROP_BYTES are dropped, or the flush time is up: see #finish.
+  // After TURN_BYTES of input, the next read waits for a timer, so that the event loop turns.
+  // Returns whether the peer ended its side.
+  async #serve(first: Uint8Array): Promise<boolean> {
+    let read = this.#carriedRead ? this.#wait.start(this.#carriedRead) : null;
     this.#carriedRead = null;
     let ended = false;
     if (!this.#closing) this.#arrive(first);
@@ -225,86 +223,69 @@ export class Session implements Asker {
         read = null;
       }
       this.#handleDue();
-      if (this.#closing || (ended && this.#held.length === 0)) break;
-      this.#listen(!ended && this.#heldBytes < READ_AHEAD_BYTES);
-      if (this.#listening && !read) read = this.#startRead(this.#conn.read());
-      await this.#sleep(this.#held[0]?.releaseAt);
+      if (this.#closing || (ended && this.#backlog.empty)) break;
+      this.#listen(!ended && this.#backlog.bytes < READ_AHEAD_BYTES);
+      const nextAt = this.#backlog.nextAt;
+      let wakeIn = nextAt === undefined ? undefined : nextAt - this.#options.clock();
+      if (this.#listening && !read) {
+        if (this.#wait.turnBytes < TURN_BYTES) read = this.#wait.start(this.#conn.read());
+        else wakeIn = 0; // a turn first; the timer starts a new one
+      }
+      await this.#wait.sleep(wakeIn);
     }
-    this.#held = [];
-    this.#heldBytes = 0;
+    this.#backlog.clear();
     if (this.#closing) this.#chat.leave(this);
     if (read?.done) ended ||= read.chunk === null;
     else if (read) ended = (await read.promise) === null;
-    while (!ended) ended = (await this.#conn.read()) === null;
+    for (let dropped = 0; !ended && dropped < DROP_BYTES;) {
+      const chunk = await this.#conn.read();
+      if (chunk === null) ended = true;
+      else dropped += chunk.length;
+    }
+    return ended;
   }
 
-  // A member's read, and #serve's wait for it, last until the member's next input: for most of the
-  // session. Things that live that long are copied by every young-generation collection, so their
-  // callbacks are made once per session rather than for each read and each wait.
-  #startRead(promise: Promise<Uint8Array | null>): Read {
-    const read: Read = { done: false, chunk: null, promise };
-    this.#reading = read;
-    promise.then(this.#readSettled, this.#readFailed);
-    return read;
-  }
-
-  #readSettled = (chunk: Uint8Array | null): void => {
-    const read = this.#reading!;
-    read.done = true;
-    read.chunk = chunk;
-    this.#wake();
-  };
-
-  #readFailed = (): void => this.#readSettled(null);
-
-  // Waits until `at` (clock ms), or until a read is in or the session starts closing.
-  #sleep(at: number | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      this.#endSleep = resolve;
-      this.#sleepTimer = at === undefined
-        ? undefined
-        : setTimeout(this.#wake, Math.max(0, at - this.#options.clock()));
-    });
-  }
-
-  // Ends #serve's wait, if it is waiting.
-  #wake = (): void => {
-    const endSleep = this.#endSleep;
-    if (!endSleep) return;
-    this.#endSleep = null;
-    clearTimeout(this.#sleepTimer);
-    endSleep();
-  };
-
-  // Decodes a chunk and charges each of its inputs on arrival, so that the backlog a flooder builds
-  // shows at once.
+  // Decodes a chunk and charges it on arrival, so that the backlog a flooder builds shows at once:
+  // its bytes, and the inputs that ask for nothing, at once; then each input as it is taken.
   #arrive(chunk: Uint8Array): void {
     const decoder = this.#wire!.decoder;
     const inputs = decoder.push(chunk);
     const now = this.#options.clock();
+    this.#wait.turnBytes += chunk.length;
     this.#liveness.heard(now, decoder.partial);
+    const paid = this.#floodGate.admit(now, decoder.skipped, chunk.length);
+    if (!this.#heed(paid)) return;
+    if (inputs.length === 0 && paid.delayMs > 0) {
+      // Only bytes in debt: reading pauses behind them as behind an input.
+      this.#backlog.hold(null, now + paid.delayMs, chunk.length);
+    }
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i];
       const verdict = this.#floodGate.admit(now);
-      if (verdict.action === "disconnect") {
-        this.#reject(new ProtocolError("flood", "Disconnected for flooding", true));
-        return;
-      }
-      if (verdict.warn) {
-        this.#reject(new ProtocolError("flood", "You are sending too fast; your input is delayed"));
-      }
+      if (!this.#heed(verdict)) return;
       // Nothing waits before it, and it need not wait: it is acted on now, while what it refers to
       // in the read buffer is still there.
-      if (verdict.delayMs === 0 && this.#held.length === 0) {
+      if (verdict.delayMs === 0 && this.#backlog.empty) {
         if (this.#closing) return;
         this.#act(input);
         continue;
       }
       const bytes = i === inputs.length - 1 ? chunk.length : 0;
       const held = input instanceof ProtocolError ? input : detached(input);
-      this.#held.push({ input: held, releaseAt: now + verdict.delayMs, bytes });
-      this.#heldBytes += bytes;
+      this.#backlog.hold(held, now + verdict.delayMs, bytes);
     }
+  }
+
+  // Says what flood control decided, if anything; false once the member is disconnected.
+  #heed(verdict: FloodVerdict): verdict is FloodGo {
+    if (verdict.action === "disconnect") {
+      this.#reject(new ProtocolError("flood", "Disconnected for flooding", true));
+      return false;
+    }
+    if (verdict.warn) {
+      this.#reject(new ProtocolError("flood", "You are sending too fast; your input is delayed"));
+    }
+    return true;
   }
 
   #act(input: Input | ProtocolError): void {
@@ -318,15 +299,10 @@ export class Session implements Asker {
 
   // Handles, in order, every held input whose turn has come.
   #handleDue(): void {
-    let handled = 0;
     const now = this.#options.clock();
-    for (const { input, releaseAt, bytes } of this.#held) {
-      if (this.#closing || releaseAt > now) break;
-      handled++;
-      this.#heldBytes -= bytes;
-      this.#act(input);
+    for (let held; !this.#closing && (held = this.#backlog.takeDue(now));) {
+      if (held.input !== null) this.#act(held.input);
     }
-    this.#held.splice(0, handled);
   }
 
   // While held input keeps us from reading, the member's silence is ours: liveness is not judged,
@@ -338,7 +314,7 @@ export class Session implements Asker {
 
   #markClosing(): void {
     this.#closing = true;
-    this.#wake();
+    this.#wait.wake();
   }
 
   /** Pings a quiet member, or closes one that is too quiet. Called by the server's sweep. */

@@ -47,6 +47,11 @@ export interface InputDecoder {
   readonly bufferedBytes: number;
   /** Whether an input has begun to arrive and is not complete. */
   readonly partial: boolean;
+  /**
+   * Inputs the last `push` read that ask for nothing (blank lines, empty legacy frames): not
+   * returned, but to be charged by flood control like any other.
+   */
+  readonly skipped: number;
 }
 
 export interface Wire {
@@ -156,6 +161,9 @@ class NativeInputs implements InputDecoder {
   get partial(): boolean {
     return this.#frames.partial;
   }
+  get skipped(): number {
+    return 0; // an empty frame is an error
+  }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     return this.#frames.pushWith(chunk, nativeInput);
   }
@@ -166,6 +174,7 @@ class NativeInputs implements InputDecoder {
 class LineInputs implements InputDecoder {
   #lines: LineDecoder;
   #prefix: string | null;
+  skipped = 0;
   constructor(maxLineBytes: number, greeted?: string) {
     this.#lines = new LineDecoder(maxLineBytes);
     this.#prefix = greeted === undefined ? null : linePrefix(greeted);
@@ -178,7 +187,9 @@ class LineInputs implements InputDecoder {
   }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
-    for (const line of this.#lines.push(chunk)) {
+    const lines = this.#lines.push(chunk);
+    this.skipped = this.#lines.skipped;
+    for (const line of lines) {
       if (line instanceof ProtocolError) {
         inputs.push(line);
         continue;
@@ -187,6 +198,7 @@ class LineInputs implements InputDecoder {
       const text = prefix !== null && line.startsWith(prefix) ? line.slice(prefix.length) : line;
       const input = attempt(() => parseLine(text, "line"));
       if (input) inputs.push(input);
+      else this.skipped++; // spaces only
     }
     return inputs;
   }
@@ -196,6 +208,7 @@ class LineInputs implements InputDecoder {
 class LegacyInputs implements InputDecoder {
   #frames: LegacyDecoder;
   #named = false;
+  skipped = 0;
   constructor(maxPayloadBytes: number) {
     this.#frames = new LegacyDecoder(maxPayloadBytes);
   }
@@ -207,6 +220,7 @@ class LegacyInputs implements InputDecoder {
   }
   push(chunk: Uint8Array): Array<Input | ProtocolError> {
     const inputs: Array<Input | ProtocolError> = [];
+    this.skipped = 0;
     for (const text of this.#frames.push(chunk)) {
       if (text instanceof ProtocolError) {
         inputs.push(text);
@@ -215,6 +229,8 @@ class LegacyInputs implements InputDecoder {
         inputs.push({ type: "hello", nick: text });
       } else if (text !== "") {
         inputs.push({ type: "msg", text });
+      } else {
+        this.skipped++;
       }
     }
     return inputs;

@@ -750,3 +750,178 @@ for (const runtime of RUNTIMES) {
     );
   }
 }
+
+// --- input paid for by the byte and the read loop's turns (server/session.ts, flood_gate.ts) ---
+
+/** A connection that writes `noise` over and over, as fast as the server takes it. */
+class Flooder {
+  readonly socket: net.Socket;
+  readonly closed: Promise<Buffer>;
+  /** Bytes handed to the socket so far. */
+  written = 0;
+  #received: Buffer[] = [];
+  #stopped = false;
+  #flowing: Promise<void>;
+  #wake: () => void = () => {};
+
+  private constructor(socket: net.Socket, noise: Uint8Array) {
+    this.socket = socket;
+    socket.on("error", () => {});
+    socket.on("data", (chunk: Buffer) => this.#received.push(chunk));
+    socket.on("drain", () => this.#wake());
+    this.closed = new Promise((resolve) =>
+      socket.once("close", () => {
+        this.#wake();
+        resolve(Buffer.concat(this.#received));
+      })
+    );
+    this.#flowing = this.#flow(noise);
+  }
+
+  /** Connects, sends `first`, then `noise` until stopped or closed. */
+  static async start(port: number, first: Uint8Array, noise: Uint8Array): Promise<Flooder> {
+    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
+    await within(once(socket, "connect"), `a connection to port ${port}`);
+    socket.write(first);
+    return new Flooder(socket, noise);
+  }
+
+  // Bounded by count as well: 100,000 writes of 64 KiB is far more than any run takes.
+  async #flow(noise: Uint8Array): Promise<void> {
+    for (let i = 0; i < 100_000 && !this.#stopped && !this.socket.destroyed; i++) {
+      this.written += noise.length;
+      if (!this.socket.write(noise)) {
+        await new Promise<void>((resolve) => this.#wake = resolve);
+      }
+    }
+  }
+
+  /** Stops writing; what the server sent so far is still read. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake();
+    await this.#flowing;
+  }
+
+  /** Resolves once `bytes` are written, or the server has closed the connection. */
+  async wrote(bytes: number): Promise<void> {
+    for (let i = 0; i < 10_000 && this.written < bytes && !this.socket.destroyed; i++) {
+      const drained = new Promise((resolve) => this.socket.once("drain", resolve));
+      await within(Promise.race([drained, this.closed]), `${bytes} bytes written`);
+    }
+  }
+
+  /** Everything the server sent, once it has closed the connection. */
+  untilClosed(what = "the server to close the flooder"): Promise<Buffer> {
+    return within(this.closed, what);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+    this.socket.destroy();
+    await this.closed;
+  }
+}
+
+const NOISE_BYTES = 64 * 1024;
+const repeated = (pattern: string | number[], bytes = NOISE_BYTES) => {
+  const one = Buffer.from(pattern as string);
+  return Buffer.concat(Array.from({ length: Math.ceil(bytes / one.length) }, () => one));
+};
+
+/**
+ * Alice and Bob take turns saying `turns` things, each heard before the next is said; returns how
+ * long each took to arrive, in ms.
+ */
+async function converse(alice: TestMember, bob: TestMember, turns: number): Promise<number[]> {
+  const delays: number[] = [];
+  for (let i = 0; i < turns; i++) {
+    const [from, to, nick] = i % 2 === 0 ? [alice, bob, "alice"] : [bob, alice, "bob"];
+    const sentAt = performance.now();
+    from.send({ type: "msg", text: `turn ${i}` });
+    await expectChat(to, nick, `turn ${i}`);
+    delays.push(performance.now() - sentAt);
+  }
+  return delays;
+}
+
+for (const runtime of RUNTIMES) {
+  const name = (behaviour: string) => `limits [${runtime}] ${behaviour}`;
+  const start = (args: string[]) =>
+    ServerProcess.start(runtime, [...LOOPBACK_ARGS, "--quiet", ...args]);
+
+  test(
+    name("keeps chat prompt while one address floods input that forms no message"),
+    async () => {
+      await using server = await start([]);
+      // In a room of their own: the flooders' comings and goings are not theirs to hear.
+      await using alice = await TestMember.join(server.port, "alice", "den");
+      await using bob = await TestMember.join(server.port, "bob", "den");
+      await alice.expect({ type: "join", nick: "bob" });
+      await converse(alice, bob, 4); // before: the first messages of a process are slower
+      const port = server.port;
+      const overLong = Buffer.concat([repeated("x", NOISE_BYTES - 1), Buffer.from("\n")]);
+      await using blank = await Flooder.start(port, Buffer.from("\n"), repeated("\n"));
+      await using telnet = await Flooder.start(port, Buffer.from("hi\n"), repeated([255, 241]));
+      await using long = await Flooder.start(port, Buffer.from("hi\n"), overLong);
+      await using empty = await Flooder.start(
+        port,
+        LegacyMember.encode("mallory"),
+        repeated("0         "),
+      );
+      const flooders = [blank, telnet, long, empty];
+      for (const flooder of flooders) await flooder.wrote(256 * 1024); // in full flow
+      // Forty turns in all: as many as flood control lets Alice and Bob say at once (--burst).
+      const delays = await converse(alice, bob, 36);
+      const worst = Math.max(...delays);
+      assert.ok(worst < 1_000, `a message took ${worst.toFixed(0)} ms to arrive`);
+      // Those whose noise counts as messages are told, in their mode, and closed.
+      const toBlank = (await blank.untilClosed()).toString().split("\n").filter((l) => l);
+      assert.equal(toBlank.at(-1), "* Disconnected for flooding", JSON.stringify(toBlank));
+      const toEmpty = legacyPayloads(await empty.untilClosed());
+      assert.deepEqual(toEmpty.slice(-2), ["*", "Disconnected for flooding"]);
+      // Those who send only bytes are slowed to a trickle: TCP holds the rest.
+      for (const flooder of [telnet, long]) {
+        assert.ok(flooder.written < 64 * 1024 * 1024, `${flooder.written} bytes taken`);
+      }
+      for (const flooder of [telnet, long]) await flooder.stop();
+      await chatsWith(alice, "alice", "quiet again", [bob]);
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(
+    name("with --rate 0 still runs timers and other members while one member floods"),
+    async () => {
+      const args = ["--rate", "0", "--ping-after", "0.3", "--ping-timeout", "0.3"];
+      await using server = await start(args);
+      await using alice = await TestMember.join(server.port, "alice", "den");
+      await using bob = await TestMember.join(server.port, "bob", "den");
+      await alice.expect({ type: "join", nick: "bob" });
+      await converse(alice, bob, 4); // before: the first messages of a process are slower
+      // Mallory talks to a room of her own, always with more to say than the server can take.
+      const hello = frame({ type: "hello", nick: "mallory", room: "void" });
+      const noise = Buffer.concat(
+        Array.from({ length: 2_000 }, (_, i) => frame({ type: "msg", text: `noise ${i}` })),
+      );
+      await using mallory = await Flooder.start(server.port, hello, noise);
+      await mallory.wrote(1024 * 1024); // in full flow
+      await using silent = await TestMember.join(server.port, "silent", "attic");
+      const joinedAt = performance.now();
+      const delays = await converse(alice, bob, 20);
+      const worst = Math.max(...delays);
+      assert.ok(worst < 1_000, `a message took ${worst.toFixed(0)} ms to arrive`);
+      // The sweep still runs: pinged after 0.3 s, closed 0.3 s later, while Mallory goes on.
+      const told = await silent.untilClosed();
+      const closedAfter = performance.now() - joinedAt;
+      assert.deepEqual(told.map((message) => message.code ?? message.type), [
+        "ping",
+        "idle_timeout",
+      ]);
+      assert.ok(closedAfter < 3_000, `closed ${closedAfter.toFixed(0)} ms after joining`);
+      assert.ok(!mallory.socket.destroyed, "mallory is not closed for her flood");
+      await mallory.stop();
+      assert.equal(await server.stop(), 0);
+    },
+  );
+}

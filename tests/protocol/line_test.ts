@@ -13,8 +13,18 @@ test("LineDecoder splits lines at every split point, with \\n and \\r\\n, keepin
   const input = bytes("héllo wörld 🎉\r\nsecond\n\nthird\n");
   for (let split = 0; split <= input.length; split++) {
     const lines = pushAll(new LineDecoder(), [input.subarray(0, split), input.subarray(split)]);
-    assert.deepEqual(lines, ["héllo wörld 🎉", "second", "", "third"], `split at ${split}`);
+    assert.deepEqual(lines, ["héllo wörld 🎉", "second", "third"], `split at ${split}`);
   }
+});
+
+test("LineDecoder counts blank lines in skipped rather than returning them", () => {
+  const decoder = new LineDecoder();
+  assert.deepEqual(decoder.push(bytes("\n\r\n \nhi\n\n")), [" ", "hi"]);
+  assert.equal(decoder.skipped, 3);
+  assert.deepEqual(decoder.push(bytes("\r")), []);
+  assert.equal(decoder.skipped, 0, "a count for each push");
+  assert.deepEqual(decoder.push(bytes("\n")), []);
+  assert.equal(decoder.skipped, 1, "a \\r\\n split across pushes");
 });
 
 test("LineDecoder drops telnet commands wherever they fall", () => {

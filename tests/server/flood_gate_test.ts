@@ -5,6 +5,7 @@ import { DEFAULT_FLOOD_LIMITS, FloodGate, type FloodLimits } from "../../server/
 const limits: FloodLimits = {
   ratePerSecond: 10,
   burst: 5,
+  bytesPerMessage: 1_000,
   warnAfterMs: 1_000,
   disconnectAfterMs: 3_000,
 };
@@ -79,5 +80,38 @@ test("FloodGate with rate 0 never delays", () => {
   for (let i = 0; i < 100_000; i++) {
     const verdict = gate.admit(0);
     assert.ok(verdict.action === "go" && verdict.delayMs === 0);
+  }
+});
+
+test("FloodGate charges bytes that form no message, at the rate of messages' allowances", () => {
+  const gate = new FloodGate(limits, 0);
+  // A burst of five allowances of 1,000 bytes goes at once, in any number of inputs.
+  assert.deepEqual(gate.admit(0, 0, 5_000), { action: "go", delayMs: 0, warn: false });
+  // Each further 1,000 bytes waits 100 ms, as a message would.
+  const next = gate.admit(0, 0, 2_000);
+  assert.ok(next.action === "go" && Math.round(next.delayMs) === 200);
+  // Bytes in debt delay messages too, though the message bucket is full.
+  const message = gate.admit(0);
+  assert.ok(message.action === "go" && Math.round(message.delayMs) === 200);
+});
+
+test("FloodGate disconnects a member whose bytes alone pass disconnectAfterMs", () => {
+  const gate = new FloodGate(limits, 0);
+  const verdicts = Array.from({ length: 100 }, () => gate.admit(0, 0, 1_000));
+  // 3 s of backlog at 10 allowances a second, past a burst of 5: the 36th kilobyte.
+  assert.equal(verdicts.findIndex((verdict) => verdict.action === "disconnect"), 35);
+});
+
+test("FloodGate charges inputs that form no message as messages", () => {
+  const gate = new FloodGate(limits, 0);
+  const verdict = gate.admit(0, 10_000, 10_000); // ten thousand blank lines
+  assert.deepEqual(verdict, { action: "disconnect" });
+});
+
+test("FloodGate keeps a steady sender of long messages undelayed", () => {
+  const gate = new FloodGate(limits, 0);
+  // Ten a second of a full allowance each: the rate, in bytes as in messages.
+  for (let t = 0; t < 10_000; t += 100) {
+    assert.deepEqual(gate.admit(t, 1, 1_000), { action: "go", delayMs: 0, warn: false });
   }
 });
