@@ -44,7 +44,8 @@ Options:
   --max-clients N      connections at once (default ${MAX_CLIENTS})
   --max-per-address N  connections at once from one address, 0 for no limit
                        (default ${MAX_PER_ADDRESS})
-  --hello-timeout S    seconds a native or legacy connection has to introduce itself
+  --hello-timeout S    seconds a native or legacy connection has to join (a hello
+                       accepted), whatever else it sends meanwhile
                        (default ${inSeconds(live.helloTimeoutMs)})
   --read-timeout S     seconds a message that has begun to arrive has to finish
                        (default ${inSeconds(live.readTimeoutMs)})

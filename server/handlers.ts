@@ -54,6 +54,11 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
       }
       break;
     case "rooms":
+      // Which rooms exist, and how full, is for members: a connection that never joins learns
+      // nothing from the server.
+      if (asker.nick === null) {
+        throw new ProtocolError("not_joined", 'Send "hello" with your nick before listing rooms');
+      }
       asker.sendMessage(chat.rooms());
       break;
     case "who":
