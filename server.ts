@@ -4,6 +4,7 @@ import { ChatServer } from "./server/chat_server.ts";
 import { SqliteMessageStore } from "./server/sqlite/history.ts";
 import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
+import { descriptorBudget } from "./server/descriptor_budget.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "./protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
@@ -41,7 +42,8 @@ Options:
                        (default ${flood.ratePerSecond})
   --burst N            messages a member may send at once before --rate applies
                        (default ${flood.burst})
-  --max-clients N      connections at once (default ${MAX_CLIENTS})
+  --max-clients N      connections at once (default ${MAX_CLIENTS}); lowered, with a line
+                       on stderr, to what the limit on open files (ulimit -n) allows
   --max-per-address N  connections at once from one address, 0 for no limit
                        (default ${MAX_PER_ADDRESS})
   --hello-timeout S    seconds a native or legacy connection has to join (a hello
@@ -131,7 +133,26 @@ async function main(): Promise<number> {
   // Opened once every flag has passed, so that a usage error leaves no database behind.
   const store = values.data === undefined ? null : new SqliteMessageStore(values.data);
   const history = { limit: options.historyLimit, store };
-  const server = new ChatServer([listener], { ...options, history });
+  // Counted once the listener and the database are open: what is left is for connections.
+  const budget = descriptorBudget();
+  const maxConnections = budget?.connections ?? Infinity;
+  if (budget && budget.clients < 1) {
+    process.stderr.write(
+      `server: the limit of ${budget.limit} open files leaves no room for connections ` +
+        `(${budget.inUse} in use); raise it with ulimit -n\n`,
+    );
+    return 1;
+  }
+  if (budget && options.maxClients > budget.clients) {
+    process.stderr.write(
+      `server: serving at most ${budget.clients} connections at once, not ${options.maxClients} ` +
+        `(--max-clients): the limit of ${budget.limit} open files allows no more ` +
+        `(${budget.inUse} in use, the rest kept for turning connections away); raise it with ` +
+        `ulimit -n\n`,
+    );
+    options.maxClients = budget.clients;
+  }
+  const server = new ChatServer([listener], { ...options, history, maxConnections });
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

@@ -2,7 +2,52 @@
 // requests priced by their work, and a server at its file-descriptor limit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RUNTIMES, startQuietServer, TestMember, within } from "./_helpers.ts";
+import { readFileSync } from "node:fs";
+import {
+  type RuntimeName,
+  RUNTIMES,
+  scriptCommand,
+  ServerProcess,
+  startQuietServer,
+  TestMember,
+  within,
+} from "./_helpers.ts";
+
+/** A quiet server on 127.0.0.1 that may open at most `openFiles` files, sockets included. */
+async function startWithOpenFiles(
+  runtime: RuntimeName,
+  openFiles: number,
+  args: string[],
+): Promise<ServerProcess> {
+  const server = scriptCommand(runtime, "server.ts", [
+    ...["--port", "0", "--host", "127.0.0.1", "--quiet", ...args],
+  ]);
+  const limited = ["/bin/sh", "-c", `ulimit -n ${openFiles} && exec "$@"`, "sh", ...server];
+  const process = new ServerProcess(limited);
+  const line = await process.stdout.waitFor(/^listening on /, "the listening line");
+  process.port = Number(line.slice(line.lastIndexOf(":") + 1));
+  return process;
+}
+
+/** CPU time (user and system, in clock ticks of 1/100 s) that process `pid` has used so far. */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** How a connection that says hello ends up: served, or turned away with `code` and closed. */
+async function knock(port: number, nick: string): Promise<TestMember | string> {
+  const member = await TestMember.connect(port);
+  member.send({ type: "hello", nick });
+  const answer = await member.next(`an answer to ${nick}`);
+  if (answer?.type === "welcome") return member;
+  const rest = await member.untilClosed();
+  await member[Symbol.asyncDispose]();
+  if (answer?.type !== "error" || rest.length > 0) {
+    return `unexpected: ${JSON.stringify([answer, ...rest])}`;
+  }
+  return answer.code as string;
+}
 
 for (const runtime of RUNTIMES) {
   const name = (behaviour: string) => `admission [${runtime}] ${behaviour}`;
@@ -55,4 +100,49 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "pong" });
     assert.equal(await server.stop(), 0);
   });
+
+  // --- the file-descriptor limit ---
+
+  test(
+    name("caps --max-clients to the open-files limit and answers every connection past it"),
+    async () => {
+      await using server = await startWithOpenFiles(runtime, 128, ["--max-per-address", "0"]);
+      const served: TestMember[] = [];
+      const refused: string[] = [];
+      try {
+        // In waves of ten: more at once than the room kept for refusals would be closed unanswered.
+        for (let wave = 0; wave < 20; wave++) {
+          const nicks = Array.from({ length: 10 }, (_, i) => `m${wave * 10 + i}`);
+          for (const outcome of await Promise.all(nicks.map((nick) => knock(server.port, nick)))) {
+            if (typeof outcome === "string") refused.push(outcome);
+            else served.push(outcome);
+          }
+        }
+        // Told once, at the start, and kept to.
+        const capped = await server.stderr.waitFor(/^server: serving at most \d+ connections/);
+        const maxClients = Number(/at most (\d+)/.exec(capped)![1]);
+        assert.ok(maxClients > 40 && maxClients < 128, capped);
+        assert.equal(served.length, maxClients);
+        assert.deepEqual(new Set(refused), new Set(["too_many_connections"]));
+        assert.equal(served.length + refused.length, 200);
+        // Full, and idle: no accept is retried in a loop.
+        const before = cpuTicks(server.child.pid!);
+        const second = new Promise((resolve) => setTimeout(resolve, 1000));
+        await second;
+        const used = cpuTicks(server.child.pid!) - before;
+        assert.ok(used < 25, `the server used ${used}% of a core while full and idle`);
+        // Those served are served still: the first says something, and the last hears it.
+        served[0].send({ type: "msg", text: "still here" });
+        const last = served.at(-1)!;
+        let heard = await last.next("the first one's message");
+        for (let skipped = 0; heard?.type !== "msg" && skipped < 200; skipped++) {
+          heard = await last.next("the first one's message");
+        }
+        assert.equal(heard?.text, "still here");
+      } finally {
+        for (const member of served) await member[Symbol.asyncDispose]();
+      }
+      assert.equal(await server.stop(), 0);
+    },
+  );
 }
