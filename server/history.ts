@@ -102,17 +102,17 @@ export class History {
     return this.#limit === 0 ? [] : this.#recentOf(roomKey).all();
   }
 
-  /** The room's messages after `afterId`, oldest first, at most MAX_HISTORY_REPLY of them. */
-  since(roomKey: string, afterId: number): StoredMessage[] {
+  /** The room's messages after `afterId`, oldest first, at most `limit` of them. */
+  since(roomKey: string, afterId: number, limit = MAX_HISTORY_REPLY): StoredMessage[] {
     if (this.#limit === 0) return [];
     const recent = this.#recentOf(roomKey);
     const oldest = recent.oldest;
     const covered = oldest !== undefined && oldest.id <= afterId + 1;
     if (covered || !this.#store) {
       const newer = recent.all().filter((message) => message.id > afterId);
-      return newer.slice(0, MAX_HISTORY_REPLY);
+      return newer.slice(0, limit);
     }
-    return this.#store.since(roomKey, afterId, MAX_HISTORY_REPLY);
+    return this.#store.since(roomKey, afterId, limit);
   }
 
   /** Closes the store, which writes what waits. */

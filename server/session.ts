@@ -358,6 +358,10 @@ export class Session implements Asker {
     this.#queue.send(bytes);
   }
 
+  charge(inputs: number): void {
+    this.#floodGate.owe(inputs);
+  }
+
   /** Says `message` last, then closes once it is delivered or the flush time is up. */
   closeWith(message: ServerMessage, reason: string): void {
     if (this.#closing) return;

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
+  type Json,
   type RuntimeName,
   RUNTIMES,
   scriptCommand,
@@ -12,6 +13,18 @@ import {
   TestMember,
   within,
 } from "./_helpers.ts";
+
+/** Sends a history request and returns the whole reply, history_end (or an error) included. */
+async function askHistory(member: TestMember, request: Json): Promise<Json[]> {
+  member.send({ type: "history", ...request });
+  const reply: Json[] = [];
+  while (true) {
+    const message = await member.next("the history reply");
+    if (message === null) throw new Error("connection closed during a history reply");
+    reply.push(message);
+    if (message.type === "history_end" || message.type === "error") return reply;
+  }
+}
 
 /** A quiet server on 127.0.0.1 that may open at most `openFiles` files, sockets included. */
 async function startWithOpenFiles(
@@ -98,6 +111,51 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual((await eve.untilClosed()).map((answer) => answer.code), ["hello_timeout"]);
     alice.send({ type: "ping" });
     await alice.expect({ type: "pong" });
+    assert.equal(await server.stop(), 0);
+  });
+
+  // --- history, priced by its work ---
+
+  test(name("pages history replies and charges them by the messages they hold"), async () => {
+    await using server = await startQuietServer(runtime, ["--history", "1000"]);
+    await using reader = await TestMember.join(server.port, "reader");
+    const sayers: TestMember[] = [];
+    try {
+      for (let s = 0; s < 11; s++) sayers.push(await TestMember.join(server.port, `sayer${s}`));
+      for (const [s, sayer] of sayers.entries()) {
+        for (let i = 0; i < 20; i++) sayer.send({ type: "msg", text: `${s}.${i}` });
+      }
+      for (let heard = 0, seen = 0; heard < 220 && seen < 1000; seen++) {
+        const message = await reader.next("the 220 messages");
+        if (message?.type === "msg") heard++;
+      }
+    } finally {
+      for (const sayer of sayers) await sayer[Symbol.asyncDispose]();
+    }
+
+    const ids = (reply: Json[]) => reply.filter((m) => m.type === "msg").map((m) => m.id);
+    const first = await askHistory(reader, { room: "lobby", after: 0 });
+    assert.deepEqual(ids(first), Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.deepEqual(first.at(-1), { type: "history_end", room: "lobby", more: true });
+    const rest = await askHistory(reader, { room: "lobby", after: 200 });
+    assert.deepEqual(ids(rest), Array.from({ length: 20 }, (_, i) => i + 201));
+    assert.deepEqual(rest.at(-1), { type: "history_end", room: "lobby" });
+    const few = await askHistory(reader, { room: "lobby", after: 100, limit: 3 });
+    assert.deepEqual(ids(few), [101, 102, 103]);
+    assert.equal(few.at(-1)?.more, true);
+    const [refused] = await askHistory(reader, { room: "lobby", after: 0, limit: 0 });
+    assert.equal(refused.code, "bad_message");
+
+    // Each full page costs 11 inputs at --rate 10: five in a row take seconds, not milliseconds.
+    const startedAt = Date.now();
+    for (let i = 0; i < 5; i++) {
+      assert.equal(ids(await askHistory(reader, { room: "lobby", after: 0 })).length, 200);
+    }
+    const tookMs = Date.now() - startedAt;
+    assert.ok(tookMs >= 1_500, `five pages took ${tookMs} ms`);
+    // Slowed, never warned or closed for it.
+    reader.send({ type: "ping" });
+    await reader.expect({ type: "pong" });
     assert.equal(await server.stop(), 0);
   });
 
