@@ -62,7 +62,7 @@ export type ClientMessage =
   | { type: "part"; room: string }
   | { type: "rooms" }
   | { type: "who"; room?: string }
-  | { type: "history"; room: string; after: number }
+  | { type: "history"; room: string; after: number; limit?: number }
   | { type: "nick"; nick: string }
   | { type: "ping" }
   | { type: "pong" };
@@ -85,7 +85,8 @@ export type ServerMessage =
   | { type: "welcome"; nick: string; room: string; members: string[]; count?: number }
   | { type: "joined"; room: string; members: string[]; count?: number }
   | ChatMessage
-  | { type: "history_end"; room: string }
+  // `more` when messages after the last one sent were left for another request.
+  | { type: "history_end"; room: string; more?: true }
   | { type: "join"; nick: string; room: string }
   | { type: "leave"; nick: string; room: string }
   | { type: "nick"; from: string; nick: string; room: string }
@@ -135,6 +136,15 @@ function optionalId(value: Record<string, unknown>, field: string): number | und
   return id as number;
 }
 
+function optionalCount(value: Record<string, unknown>, field: string): number | undefined {
+  const count = value[field];
+  if (count === undefined) return undefined;
+  if (!Number.isSafeInteger(count) || (count as number) < 1) {
+    throw badMessage(`"${field}" must be a whole number from 1`);
+  }
+  return count as number;
+}
+
 /**
  * `message` without the fields that were not given, so that messages compare and print cleanly.
  * A copy, not `delete`: an object that loses a field is slow to read ever after.
@@ -177,7 +187,12 @@ export function parseClientMessage(value: unknown): ClientMessage {
     case "who":
       return defined({ type, room: optionalText(value, "room") });
     case "history":
-      return { type, room: text(value, "room"), after: optionalId(value, "after") ?? 0 };
+      return defined({
+        type,
+        room: text(value, "room"),
+        after: optionalId(value, "after") ?? 0,
+        limit: optionalCount(value, "limit"),
+      });
     case "nick":
       return { type, nick: text(value, "nick") };
     case "rooms":

@@ -13,6 +13,7 @@ import {
   wholeNumber,
 } from "./cli.ts";
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
+import { descriptorBudget } from "./server/descriptor_budget.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "./protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
@@ -55,10 +56,12 @@ Options:
                        behind; 0 turns this off (default ${flood.ratePerSecond})
   --burst N            messages (and ${flood.bytesPerMessage} bytes each) a member may send at once
                        before --rate applies (default ${flood.burst})
-  --max-clients N      connections at once (default ${MAX_CLIENTS})
+  --max-clients N      connections at once (default ${MAX_CLIENTS}); lowered, with a line
+                       on stderr, to what the limit on open files (ulimit -n) allows
   --max-per-address N  connections at once from one address, 0 for no limit
                        (default ${MAX_PER_ADDRESS})
-  --hello-timeout S    seconds a native or legacy connection has to introduce itself
+  --hello-timeout S    seconds a native or legacy connection has to join (a hello
+                       accepted), whatever else it sends meanwhile
                        (default ${inSeconds(live.helloTimeoutMs)})
   --read-timeout S     seconds a message that has begun to arrive has to finish
                        (default ${inSeconds(live.readTimeoutMs)})
@@ -176,7 +179,26 @@ async function main(): Promise<number> {
   const store = values.data === undefined ? null : openStore(values.data, options);
   const listener = runtime.listen(values.host, port);
   const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
-  const server = new ChatServer([listener], { ...options, history });
+  // Counted once the listener and the database are open: what is left is for connections.
+  const budget = descriptorBudget();
+  const maxConnections = budget?.connections ?? Infinity;
+  if (budget && budget.clients < 1) {
+    process.stderr.write(
+      `server: the limit of ${budget.limit} open files leaves no room for connections ` +
+        `(${budget.inUse} in use); raise it with ulimit -n\n`,
+    );
+    return 1;
+  }
+  if (budget && options.maxClients > budget.clients) {
+    process.stderr.write(
+      `server: serving at most ${budget.clients} connections at once, not ${options.maxClients} ` +
+        `(--max-clients): the limit of ${budget.limit} open files allows no more ` +
+        `(${budget.inUse} in use, the rest kept for turning connections away); raise it with ` +
+        `ulimit -n\n`,
+    );
+    options.maxClients = budget.clients;
+  }
+  const server = new ChatServer([listener], { ...options, history, maxConnections });
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

@@ -309,27 +309,31 @@ export class Chat {
     deliver(message, member.echo && target !== member ? [target, member] : [target]);
   }
 
-  /** The room's remembered messages (after `since`, if given), marked as history. */
-  replay(roomName: string, since?: number): ChatMessage[] {
+  /**
+   * The room's remembered messages (after `since`, if given, and at most `limit` of those), marked
+   * as history.
+   */
+  replay(roomName: string, since?: number, limit?: number): ChatMessage[] {
     const key = nameKey(roomName);
     const messages = since === undefined
       ? this.#history.recent(key)
-      : this.#history.since(key, since);
+      : this.#history.since(key, since, limit);
     return messages.map((message) => ({ type: "msg", ...message, history: true }));
   }
 
   /**
    * What `member` missed in one of its rooms: the room's own name, and its messages after
-   * `afterId`, marked as history.
+   * `afterId` (at most `limit`), marked as history.
    */
   history(
     member: Member,
     roomName: string,
     afterId: number,
+    limit?: number,
   ): { room: string; missed: ChatMessage[] } {
     nickOf(member);
     const room = this.#roomOf(member, roomName).name;
-    return { room, missed: this.replay(room, afterId) };
+    return { room, missed: this.replay(room, afterId, limit) };
   }
 
   /** Changes `member`'s nick and tells everyone who shares a room with it, it too, once each. */

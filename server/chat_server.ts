@@ -12,8 +12,14 @@ const ACCEPT_RETRY_MS = 100;
 const HELD_UP_MS = 100;
 
 export interface ServerOptions extends SessionOptions {
-  /** Connections served at once; past it a new one is turned away. */
+  /** Connections served at once; past it a new one is turned away, in its own mode. */
   maxClients: number;
+  /**
+   * Connections open at once, counting those being turned away: each holds a file descriptor
+   * (server.ts sets this from the process's limit). Past it a new one is closed at once,
+   * unanswered, so that accepting never runs out of descriptors. Infinity for no such limit.
+   */
+  maxConnections: number;
   /** Connections from one address at once; 0 for no limit. */
   maxPerAddress: number;
   history: HistoryOptions;
@@ -25,6 +31,7 @@ export class ChatServer {
   /** Every open session, with the promise that settles when it has closed. */
   readonly sessions = new Map<Session, Promise<void>>();
   #perAddress = new Map<string, number>();
+  #turningAway = 0; // sessions among `sessions` that were refused and are closing
   #listeners: readonly Listener[];
   #options: ServerOptions;
   #accepting: Promise<void>;
@@ -32,6 +39,7 @@ export class ChatServer {
   #sweepMs: number;
   #lastSweepAt: number;
   #skippedSweep = false;
+  #acceptFailing = false; // logged once until an accept succeeds again
 
   /** Serves every connection that `listeners` accept, each in the mode the options say. */
   constructor(listeners: readonly Listener[], options: ServerOptions) {
@@ -49,14 +57,21 @@ export class ChatServer {
   }
 
   // Accepting must outlive any one connection's trouble, and even the listener's: a failed accept
-  // (out of file descriptors, say) is logged, and accepting starts again a moment later.
+  // (out of file descriptors, say) is logged once, and accepting starts again a moment later, never
+  // at once, which would spin.
   async #acceptLoop(listener: Listener): Promise<void> {
     while (true) {
       try {
-        for await (const conn of listener) this.#serve(conn);
+        for await (const conn of listener) {
+          this.#acceptFailing = false;
+          this.#serve(conn);
+        }
         return; // the listener was closed
       } catch (error) {
-        this.#options.log(`accept failed: ${error}`);
+        if (!this.#acceptFailing) {
+          this.#options.log(`accept failed: ${error}; retrying every ${ACCEPT_RETRY_MS} ms`);
+        }
+        this.#acceptFailing = true;
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
       }
     }
@@ -64,16 +79,24 @@ export class ChatServer {
 
   #serve(conn: Connection): void {
     const address = formatAddress(conn.remoteHost, conn.remotePort);
+    if (this.sessions.size >= this.#options.maxConnections) {
+      // Even the room kept for answering refusals is taken: answering needs the connection's mode,
+      // and waiting for it would hold one more descriptor than there is.
+      this.#options.log(`refused ${address}: no file descriptor to spare`);
+      return conn.close();
+    }
     this.#options.log(`connect ${address}`);
     const session = new Session(conn, this.chat, this.#options, address);
     const refusal = this.#admit(conn.remoteHost);
     if (refusal) session.refuse(refusal);
+    if (refusal) this.#turningAway++;
     const fromHost = (this.#perAddress.get(conn.remoteHost) ?? 0) + 1;
     this.#perAddress.set(conn.remoteHost, fromHost);
     this.sessions.set(
       session,
       session.run().finally(() => {
         this.sessions.delete(session);
+        if (refusal) this.#turningAway--;
         const left = this.#perAddress.get(conn.remoteHost)! - 1;
         if (left === 0) this.#perAddress.delete(conn.remoteHost);
         else this.#perAddress.set(conn.remoteHost, left);
@@ -84,7 +107,7 @@ export class ChatServer {
   // Why a new connection from `host` must be turned away, or null if it may stay.
   #admit(host: string): ProtocolError | null {
     const { maxClients, maxPerAddress } = this.#options;
-    if (this.sessions.size >= maxClients) {
+    if (this.sessions.size - this.#turningAway >= maxClients) {
       return new ProtocolError(
         "too_many_connections",
         `The server is full (${maxClients} connections); try again later`,

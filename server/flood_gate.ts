@@ -41,6 +41,13 @@ export type FloodGo = { action: "go"; delayMs: number; warn: boolean };
 /** What to do with one input: let it go (in time), or disconnect now. */
 export type FloodVerdict = FloodGo | { action: "disconnect" };
 
+/**
+ * The most that work charged after the fact (owe) can put a member behind: enough to price a
+ * large history reply, short of the flood warning, so that a client catching up after a long
+ * absence is slowed but never warned or disconnected for it.
+ */
+export const MAX_WORK_DEBT_MS = 2_000;
+
 // The common verdict, shared: an input goes at once.
 const GO: FloodVerdict = Object.freeze({ action: "go", delayMs: 0, warn: false });
 
@@ -54,6 +61,15 @@ export class FloodGate {
     this.#tokens = limits.burst;
     this.#byteTokens = limits.burst;
     this.#updatedAt = now;
+  }
+
+  /**
+   * Charges `inputs` more for work an input turned out to cost (a history reply's messages): the
+   * member's next inputs wait for it, but never more than MAX_WORK_DEBT_MS on its account.
+   */
+  owe(inputs: number): void {
+    const floor = -(this.limits.ratePerSecond * MAX_WORK_DEBT_MS) / 1000;
+    this.#tokens = Math.max(this.#tokens - inputs, Math.min(this.#tokens, floor));
   }
 
   /** Charges `messages` inputs and `bytes` bytes arriving at `now` (ms): by default, one input. */

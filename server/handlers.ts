@@ -8,6 +8,15 @@ import type { Mode } from "../protocol/mode.ts";
 import { LINE_HELP } from "../protocol/slash_commands.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 
+/** The most messages one `history` request returns: what one request may cost the server at once. */
+export const MAX_HISTORY_PAGE = 200;
+/**
+ * History is priced by its work, through the member's flood control: each this many messages
+ * looked up count as one more input (on top of the request's own), so that asking for history
+ * costs about what it costs the server (some microseconds a message, read, copied and encoded).
+ */
+export const HISTORY_MESSAGES_PER_INPUT = 20;
+
 /** A session as its handlers see it: a member that can be answered and closed. */
 export interface Asker extends Member {
   echo: boolean;
@@ -15,6 +24,8 @@ export interface Asker extends Member {
   /** The send queue's cap: what history sent at once must leave room in. */
   readonly sendQueueBytes: number;
   sendMessage(message: ServerMessage): void;
+  /** Charges `inputs` more against the member's flood control, for work done for it. */
+  charge(inputs: number): void;
   /** Says `message` last, then closes. */
   closeWith(message: ServerMessage, reason: string): void;
 }
@@ -54,15 +65,23 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
       }
       break;
     case "rooms":
+      // Which rooms exist, and how full, is for members: a connection that never joins learns
+      // nothing from the server.
+      if (asker.nick === null) {
+        throw new ProtocolError("not_joined", 'Send "hello" with your nick before listing rooms');
+      }
       asker.sendMessage(chat.rooms());
       break;
     case "who":
       asker.sendMessage(chat.who(asker, input.room));
       break;
     case "history": {
-      const { room, missed } = chat.history(asker, input.room, input.after);
-      sendHistory(asker, missed, "oldest");
-      asker.sendMessage({ type: "history_end", room });
+      const limit = Math.min(input.limit ?? MAX_HISTORY_PAGE, MAX_HISTORY_PAGE);
+      // One more than asked for, to tell whether more is left.
+      const { room, missed } = chat.history(asker, input.room, input.after, limit + 1);
+      const page = missed.slice(0, limit);
+      const more = sendHistory(asker, page, "oldest") < missed.length;
+      asker.sendMessage(more ? { type: "history_end", room, more } : { type: "history_end", room });
       break;
     }
     case "nick":
@@ -138,19 +157,25 @@ function replay(chat: Chat, asker: Asker, room: string, since?: number): void {
 
 // History goes out only as far as it fits in half the send queue, so that a member who joins a
 // busy room is not closed as a slow reader before it has read anything. Whoever wants more asks
-// again after the last id it got.
-function sendHistory(asker: Asker, messages: ServerMessage[], keep: "newest" | "oldest"): void {
+// again after the last id it got. The member pays for the messages looked up. Returns how many of
+// `messages` were dealt with (sent, or with no form in the member's mode).
+function sendHistory(asker: Asker, messages: ServerMessage[], keep: "newest" | "oldest"): number {
+  if (messages.length > 0) asker.charge(messages.length / HISTORY_MESSAGES_PER_INPUT);
   const budget = asker.sendQueueBytes / 2;
   const ordered = keep === "newest" ? messages.toReversed() : messages;
   const fitting: Uint8Array[] = [];
   let total = 0;
+  let dealt = 0;
   for (const message of ordered) {
     const bytes = asker.encoder.encode(message);
-    if (!bytes) continue;
-    if (total + bytes.length > budget) break;
-    fitting.push(bytes);
-    total += bytes.length;
+    if (bytes) {
+      if (total + bytes.length > budget) break;
+      fitting.push(bytes);
+      total += bytes.length;
+    }
+    dealt++;
   }
   if (keep === "newest") fitting.reverse();
   for (const bytes of fitting) asker.send(bytes);
+  return dealt;
 }

@@ -192,17 +192,17 @@ export class History {
     return this.#limit === 0 ? [] : this.#roomOf(roomKey).recent.all();
   }
 
-  /** The room's messages after `afterId`, oldest first, at most MAX_HISTORY_REPLY of them. */
-  since(roomKey: string, afterId: number): StoredMessage[] {
+  /** The room's messages after `afterId`, oldest first, at most `limit` of them. */
+  since(roomKey: string, afterId: number, limit = MAX_HISTORY_REPLY): StoredMessage[] {
     if (this.#limit === 0) return [];
     const recent = this.#roomOf(roomKey).recent;
     const oldest = recent.oldest;
     const covered = oldest !== undefined && oldest.id <= afterId + 1;
     if (covered || !this.#store) {
       const newer = recent.all().filter((message) => message.id > afterId);
-      return newer.slice(0, MAX_HISTORY_REPLY);
+      return newer.slice(0, limit);
     }
-    return this.#store.since(roomKey, afterId, MAX_HISTORY_REPLY);
+    return this.#store.since(roomKey, afterId, limit);
   }
 
   /** Gives back what rooms reserved beyond their last ids, and closes the store. */

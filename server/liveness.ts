@@ -3,7 +3,10 @@
 import type { Mode } from "../protocol/mode.ts";
 
 export interface LivenessLimits {
-  /** A native or legacy connection must have said hello (or sent its username) within this. */
+  /**
+   * A native or legacy connection must have joined (a hello, or its username, accepted) within
+   * this, whatever else it sends meanwhile.
+   */
   helloTimeoutMs: number;
   /** An input that has begun to arrive must be complete within this (slowloris). */
   readTimeoutMs: number;
@@ -61,16 +64,16 @@ export class Liveness {
 
   /**
    * What to do about this connection at `now`, given its mode (null while undecided) and whether
-   * it has said hello yet (line members need not).
+   * it has joined yet (line members are joined as guests at once).
    */
-  check(now: number, mode: Mode | null, greeted: boolean): LivenessVerdict {
+  check(now: number, mode: Mode | null, joined: boolean): LivenessVerdict {
     const { helloTimeoutMs, readTimeoutMs, pingAfterMs, pongTimeoutMs, idleTimeoutMs } =
       this.limits;
     if (this.#partialSince !== null && now - this.#partialSince > readTimeoutMs) {
       return "read_timeout";
     }
     if (mode === null) return "ok";
-    if (!greeted && mode !== "line") {
+    if (!joined && mode !== "line") {
       return now - this.#connectedAt > helloTimeoutMs ? "hello_timeout" : "ok";
     }
     if (mode !== "native") {

@@ -80,7 +80,6 @@ export class Session implements Asker {
   #closing = false; // no more input is acted on and no more output accepted
   #closeReason = "";
   #joinedAs = ""; // for the disconnect log, after Chat has cleared `nick`
-  #greeted = false; // has sent a valid input: hello, its username, or any native frame
   #refusal: ProtocolError | null = null;
   #floodGate: FloodGate;
   #liveness: Liveness;
@@ -292,7 +291,6 @@ export class Session implements Asker {
     if (input instanceof ProtocolError) {
       this.#reject(input);
     } else {
-      this.#greeted = true;
       this.#handle(input);
     }
   }
@@ -320,7 +318,8 @@ export class Session implements Asker {
   /** Pings a quiet member, or closes one that is too quiet. Called by the server's sweep. */
   checkLiveness(now: number): void {
     if (this.#closing || !this.#listening) return;
-    const verdict = this.#liveness.check(now, this.mode, this.#greeted);
+    // Joined, not merely talking: pings or refused hellos do not keep a slot (PROTOCOL.md).
+    const verdict = this.#liveness.check(now, this.mode, this.nick !== null);
     if (verdict === "ok") return;
     if (verdict === "ping") return this.sendMessage({ type: "ping" });
     // No mode yet: only digits have come, which may begin a legacy header or a line. A person at
@@ -338,6 +337,10 @@ export class Session implements Asker {
 
   send(bytes: Uint8Array): void {
     this.#queue.send(bytes);
+  }
+
+  charge(inputs: number): void {
+    this.#floodGate.owe(inputs);
   }
 
   /** Says `message` last, then closes once it is delivered or the flush time is up. */

@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_FLOOD_LIMITS, FloodGate, type FloodLimits } from "../../server/flood_gate.ts";
+import {
+  DEFAULT_FLOOD_LIMITS,
+  FloodGate,
+  type FloodLimits,
+  MAX_WORK_DEBT_MS,
+} from "../../server/flood_gate.ts";
 
 const limits: FloodLimits = {
   ratePerSecond: 10,
@@ -114,4 +119,20 @@ test("FloodGate keeps a steady sender of long messages undelayed", () => {
   for (let t = 0; t < 10_000; t += 100) {
     assert.deepEqual(gate.admit(t, 1, 1_000), { action: "go", delayMs: 0, warn: false });
   }
+});
+
+test("FloodGate.owe makes the next input wait for work charged after the fact", () => {
+  const gate = new FloodGate(limits, 0);
+  gate.admit(0);
+  gate.owe(6); // 4 inputs were left of the burst: 2 are owed
+  const verdict = gate.admit(0);
+  assert.equal(verdict.action === "go" && Math.round(verdict.delayMs), 300);
+});
+
+test("FloodGate.owe never puts a member more than MAX_WORK_DEBT_MS behind", () => {
+  const gate = new FloodGate({ ...limits, disconnectAfterMs: 30_000, warnAfterMs: 5_000 }, 0);
+  for (let i = 0; i < 50; i++) gate.owe(100);
+  const verdict = gate.admit(0);
+  assert.equal(verdict.action === "go" && Math.round(verdict.delayMs), MAX_WORK_DEBT_MS + 100);
+  assert.equal(verdict.action === "go" && verdict.warn, false);
 });
