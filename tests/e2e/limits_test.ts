@@ -877,7 +877,7 @@ for (const runtime of RUNTIMES) {
       assert.ok(worst < 1_000, `a message took ${worst.toFixed(0)} ms to arrive`);
       // Those whose noise counts as messages are told, in their mode, and closed.
       const toBlank = (await blank.untilClosed()).toString().split("\n").filter((l) => l);
-      assert.equal(toBlank.at(-1), "* Disconnected for flooding", JSON.stringify(toBlank));
+      assert.equal(toBlank.at(-1), "*** Disconnected for flooding", JSON.stringify(toBlank));
       const toEmpty = legacyPayloads(await empty.untilClosed());
       assert.deepEqual(toEmpty.slice(-2), ["*", "Disconnected for flooding"]);
       // Those who send only bytes are slowed to a trickle: TCP holds the rest.
