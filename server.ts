@@ -2,7 +2,16 @@
 import process from "node:process";
 import { ChatServer } from "./server/chat_server.ts";
 import { SqliteMessageStore } from "./server/sqlite/history.ts";
-import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
+import {
+  listenOrExplain,
+  parseCommandLine,
+  programName,
+  runProgram,
+  seconds,
+  starting,
+  UsageError,
+  wholeNumber,
+} from "./cli.ts";
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "./protocol.ts";
@@ -22,15 +31,16 @@ const live = DEFAULT_LIVENESS_LIMITS;
 // The frame header is 32 bits, but a native client's first byte must be 0x00 (PROTOCOL.md).
 const LARGEST_MAX_FRAME_BYTES = 16 * 1024 * 1024 - 1;
 
-const USAGE = `Usage: server.ts [options]
+const USAGE = `Usage: ${programName()} [options]
 
 Runs a Parley chat server.
 
 Options:
   --host HOST          interface to listen on (default 0.0.0.0, all IPv4 interfaces)
   --port PORT          TCP port, 0 for any free one (default ${DEFAULT_PORT})
-  --mode MODE          auto, native, line or legacy: the protocol every connection speaks;
-                       auto tells each connection's from its first bytes (default auto)
+  --mode MODE          the protocol connections speak: native, line or legacy for all of
+                       them, or auto to recognise each one's from its first bytes
+                       (default auto)
   --max-frame BYTES    largest native or legacy frame payload accepted
                        (default ${DEFAULT_MAX_FRAME_BYTES})
   --max-line BYTES     longest line accepted in line mode (default ${DEFAULT_MAX_LINE_BYTES})
@@ -60,6 +70,12 @@ Options:
                        without it, history lives in memory
   --quiet              do not log connects and disconnects to stderr
   --help               show this help
+
+Exit status:
+  0  after a clean stop on SIGINT (Ctrl-C), SIGTERM or SIGHUP
+  1  it cannot start: the address cannot be listened on, or --data cannot be used
+     (one line on stderr says what and why)
+  2  a bad command line
 `;
 
 function positiveSeconds(text: string, what: string): number {
@@ -100,6 +116,7 @@ async function main(): Promise<number> {
   if (mode !== "auto" && !MODES.includes(mode)) {
     throw new UsageError(`--mode must be auto, native, line or legacy, not "${values.mode}"`);
   }
+  if (values.host === "") throw new UsageError("--host must not be empty");
   const quiet = values.quiet;
   const port = wholeNumber(values.port, "--port", 0, 65535);
   const options = {
@@ -126,15 +143,24 @@ async function main(): Promise<number> {
     clock: () => performance.now(),
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
   };
-  const listener = runtime.listen(values.host, port);
+  const listener = await listenOrExplain(
+    values.host,
+    port,
+    () => runtime.listen(values.host, port),
+  );
   // Opened once every flag has passed, so that a usage error leaves no database behind.
-  const store = values.data === undefined ? null : new SqliteMessageStore(values.data);
+  const store = values.data === undefined ? null : await starting(
+    `cannot use --data ${values.data}`,
+    () => new SqliteMessageStore(values.data!),
+  );
   const history = { limit: options.historyLimit, store };
   const server = new ChatServer([listener], { ...options, history });
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
+    // Closing the terminal or SSH session that runs the server: stop as cleanly as on SIGTERM.
+    process.once("SIGHUP", () => resolve("SIGHUP"));
   });
   process.stdout.write(`listening on ${formatAddress(listener.hostname, listener.port)}\n`);
 
