@@ -58,7 +58,8 @@ ${KEY_HELP.map((line) => `  ${line}`).join("\n")}
 
 Exit status:
   0        after leaving
-  1        the server cannot be reached, or goes away and cannot be reached again in time;
+  1        the server cannot be reached, does not answer in time or does not speak Parley's
+           protocol, or goes away and cannot be reached again in time;
            it refuses a script's --nick, disconnects the client for flooding, or
            sends what cannot be read; or output cannot be written
   2        a bad command line
