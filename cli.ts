@@ -1,14 +1,21 @@
 // What server.ts and client.ts share on the command line. node:util's parseArgs stands in for
 // @std/cli because JSR is not reachable from our machines, and it is built into Deno, Bun and Node.
+import { lookup } from "node:dns/promises";
+import path from "node:path";
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { formatAddress } from "./runtime.ts";
 
 /** A bad command line: the message is printed as one line, and the program exits with status 2. */
 export class UsageError extends Error {}
 
-/** A program that cannot start: the message is printed as one line, and it exits with `status`. */
+/**
+ * The program cannot start (a port in use, a host that does not resolve, a --data that cannot be
+ * used): the message, which says what failed and why, is printed as one line, and the program exits
+ * with `status`.
+ */
 export class StartupError extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(message: string, readonly status = 1) {
     super(message);
   }
 }
@@ -17,11 +24,35 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 
 export function parseCommandLine<T extends Options>(args: string[], options: T) {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({
+      args: joinNegativeValues(args, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     // parseArgs explains at length how to pass a positional that starts with "-": keep the news.
     throw new UsageError(String((error as Error).message).split(/\.\s/)[0]);
   }
+}
+
+// parseArgs takes "-1" for an option, and calls "--port -1" ambiguous; a value that reads as a
+// negative number belongs to the option before it, so that it gets the option's range message.
+function joinNegativeValues(args: string[], options: Options): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return [...joined, ...args.slice(i)];
+    const option = arg.startsWith("--") ? options[arg.slice(2)] : undefined;
+    const next = args[i + 1];
+    if (option?.type === "string" && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
 }
 
 /** `text` as a whole number from `min` to `max`, or a UsageError naming `what`. */
@@ -43,21 +74,85 @@ export function seconds(text: string, what: string): number {
 }
 
 /**
- * Runs `main`, turning a UsageError into one line on stderr and exit status 2, and a StartupError
- * into one line and its own status.
+ * The name the user ran the program by, for its usage text: the script's file name under a
+ * runtime (server.ts), or the binary's own name when it is a standalone binary (parley-server).
+ */
+export function programName(): string {
+  const executable = path.basename(process.execPath);
+  const script = process.argv[1];
+  const underRuntime = /^(deno|bun|node)(\.exe)?$/i.test(executable);
+  return underRuntime && script ? path.basename(script) : executable;
+}
+
+// What the system's error codes mean, in a few words; Deno and Bun both set `code` for these.
+const SYSTEM_ERRORS: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "that address is not one of this machine's",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOTFOUND: "no such host",
+  EEXIST: "a file is in the way",
+  ENOTDIR: "not a directory",
+  ENOENT: "no such file or directory",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+};
+
+/** Why a system call failed, in a few words on one line. */
+export function systemProblem(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && Object.hasOwn(SYSTEM_ERRORS, code)) return SYSTEM_ERRORS[code];
+  return String(error instanceof Error ? error.message : error).split("\n")[0];
+}
+
+/**
+ * Runs one step of starting up. If it fails, the StartupError says `what` and why: the one place
+ * where a failure to start becomes a line rather than a stack trace. A StartupError or UsageError
+ * from the step passes through as it is.
+ */
+export async function starting<T>(what: string, step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof StartupError) throw error;
+    throw new StartupError(`${what}: ${systemProblem(error)}`);
+  }
+}
+
+/**
+ * Listens with `listen`; a failure names the address and why. Bun does not say when a host does
+ * not resolve, so the host is looked up then to tell that case apart.
+ */
+export async function listenOrExplain<T>(host: string, port: number, listen: () => T): Promise<T> {
+  return await starting(`cannot listen on ${formatAddress(host, port)}`, async () => {
+    try {
+      return listen();
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code === "string" && Object.hasOwn(SYSTEM_ERRORS, code)) throw error;
+      throw await lookup(host).then(() => error, () => ({ code: "ENOTFOUND" }));
+    }
+  });
+}
+
+/**
+ * Runs `main`, and exits with the status it returns. A UsageError is printed as one line and exits
+ * with status 2; a StartupError as one line with its own status (1 unless it says otherwise).
  */
 export async function runProgram(name: string, main: () => Promise<number>): Promise<never> {
   let status: number;
   try {
     status = await main();
   } catch (error) {
-    if (error instanceof StartupError) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${name}: ${error.message} (try --help)\n`);
+      status = 2;
+    } else if (error instanceof StartupError) {
       process.stderr.write(`${name}: ${error.message}\n`);
-      process.exit(error.status);
+      status = error.status;
+    } else {
+      throw error;
     }
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${name}: ${error.message} (try --help)\n`);
-    status = 2;
   }
   process.exit(status);
 }

@@ -4,7 +4,14 @@
 // so scripts can chat too. When the connection drops it reconnects, rejoins its rooms, and fills
 // the gap from the server's history without showing anything twice.
 import process from "node:process";
-import { parseCommandLine, runProgram, seconds, UsageError, wholeNumber } from "./cli.ts";
+import {
+  parseCommandLine,
+  programName,
+  runProgram,
+  seconds,
+  UsageError,
+  wholeNumber,
+} from "./cli.ts";
 import { ChatClient } from "./client/chat_client.ts";
 import { printable } from "./client/format.ts";
 import { KEY_HELP } from "./client/line_editor.ts";
@@ -19,8 +26,9 @@ const DEFAULT_HOST = "127.0.0.1";
 // Longer than the server takes to notice a peer that vanished without a word (a ping after 60 s of
 // silence, 30 s to answer), so that our old session's nick is free again before we give up.
 const DEFAULT_RECONNECT_SECONDS = 120;
+const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 
-const USAGE = `Usage: client.ts [HOST] [PORT] [options]
+const USAGE = `Usage: ${programName()} [HOST] [PORT] [options]
 
 Joins the Parley chat server at HOST (default ${DEFAULT_HOST}) and PORT (default ${DEFAULT_PORT}).
 
@@ -33,8 +41,12 @@ up to 10 s apart), rejoins its rooms, and shows what was said meanwhile, each me
 Options:
   --nick NAME      join as NAME instead of being asked for a nick
   --room ROOM      join ROOM instead of the server's default room
-  --reconnect S    seconds to keep trying to reconnect before giving up, 0 for never
-                   (default ${DEFAULT_RECONNECT_SECONDS})
+  --reconnect S    seconds to keep trying to reconnect before giving up; 0 not to
+                   reconnect at all (default ${DEFAULT_RECONNECT_SECONDS})
+  --connect-timeout S
+                   seconds the server has to accept a connection and answer the client's
+                   first message, before the client gives up
+                   (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})
   --no-color       no colours (neither does NO_COLOR=1, nor output that is not a terminal)
   --help           show this help
 
@@ -46,7 +58,8 @@ ${KEY_HELP.map((line) => `  ${line}`).join("\n")}
 
 Exit status:
   0        after leaving
-  1        the server cannot be reached, or goes away and cannot be reached again in time;
+  1        the server cannot be reached, does not answer in time or does not speak Parley's
+           protocol, or goes away and cannot be reached again in time;
            it refuses a script's --nick, disconnects the client for flooding, or
            sends what cannot be read; or output cannot be written
   2        a bad command line
@@ -58,6 +71,7 @@ async function main(): Promise<number> {
     nick: { type: "string" },
     room: { type: "string" },
     reconnect: { type: "string", default: String(DEFAULT_RECONNECT_SECONDS) },
+    "connect-timeout": { type: "string", default: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) },
     "no-color": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
@@ -74,17 +88,21 @@ async function main(): Promise<number> {
   const roomIssue = room === undefined ? null : roomProblem(room);
   if (roomIssue) throw new UsageError(`--room "${printable(room!)}": ${roomIssue}`);
   const reconnectMs = seconds(values.reconnect, "--reconnect");
+  const answerTimeoutMs = seconds(values["connect-timeout"], "--connect-timeout");
+  if (answerTimeoutMs === 0) throw new UsageError("--connect-timeout must be more than 0 seconds");
 
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const address = formatAddress(host, port);
+  // A person sees that something is happening; a script's output holds only the chat.
+  if (interactive) process.stdout.write(`* connecting to ${address}...\n`);
   let conn: Connection;
   try {
-    conn = await runtime.connect(host, port);
+    conn = await connectWithin(host, port, answerTimeoutMs);
   } catch (error) {
-    process.stderr.write(
-      `client: cannot connect to ${formatAddress(host, port)}: ${connectProblem(error)}\n`,
-    );
+    process.stderr.write(`client: cannot connect to ${address}: ${connectProblem(error)}\n`);
     return 1;
   }
-  const ui = createUi(Boolean(process.stdin.isTTY && process.stdout.isTTY), {
+  const ui = createUi(interactive, {
     // https://no-color.org: any non-empty NO_COLOR turns colours off.
     colour: Boolean(process.stdout.isTTY) && !values["no-color"] && !process.env.NO_COLOR,
   });
@@ -96,6 +114,7 @@ async function main(): Promise<number> {
       room,
       canAskForNick: nick === undefined || Boolean(process.stdin.isTTY),
       reconnectMs,
+      answerTimeoutMs,
     },
     ui,
     (host, port) => runtime.connect(host, port),
@@ -105,6 +124,19 @@ async function main(): Promise<number> {
     process.on(signal, () => client.leave(status));
   }
   return await client.run(conn);
+}
+
+/** The runtime's connect, given up after `ms`; a connection that comes later is closed. */
+function connectWithin(host: string, port: number, ms: number): Promise<Connection> {
+  const connecting = runtime.connect(host, port);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      connecting.then((late) => late.close(), () => {});
+      reject(new Error(`no answer within ${ms / 1000} s`));
+    }, ms);
+  });
+  return Promise.race([connecting, timedOut]).finally(() => clearTimeout(timer));
 }
 
 await runProgram("client", main);

@@ -5,7 +5,9 @@ import { DataProblem, SqliteMessageStore } from "./server/sqlite/history.ts";
 import { DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_PER_ROOM } from "./server/sqlite/retention.ts";
 import { DEFAULT_IDLE_ROOMS } from "./server/history.ts";
 import {
+  listenOrExplain,
   parseCommandLine,
+  programName,
   runProgram,
   seconds,
   StartupError,
@@ -36,15 +38,16 @@ const live = DEFAULT_LIVENESS_LIMITS;
 // The frame header is 32 bits, but a native client's first byte must be 0x00 (PROTOCOL.md).
 const LARGEST_MAX_FRAME_BYTES = 16 * 1024 * 1024 - 1;
 
-const USAGE = `Usage: server.ts [options]
+const USAGE = `Usage: ${programName()} [options]
 
 Runs a Parley chat server.
 
 Options:
   --host HOST          interface to listen on (default 0.0.0.0, all IPv4 interfaces)
   --port PORT          TCP port, 0 for any free one (default ${DEFAULT_PORT})
-  --mode MODE          auto, native, line or legacy: the protocol every connection speaks;
-                       auto tells each connection's from its first bytes (default auto)
+  --mode MODE          the protocol connections speak: native, line or legacy for all of
+                       them, or auto to recognise each one's from its first bytes
+                       (default auto)
   --max-frame BYTES    largest native or legacy frame payload accepted
                        (default ${DEFAULT_MAX_FRAME_BYTES})
   --max-line BYTES     longest line accepted in line mode (default ${DEFAULT_MAX_LINE_BYTES})
@@ -85,9 +88,13 @@ Options:
   --quiet              do not log connects and disconnects to stderr
   --help               show this help
 
-Exit status: 0 after a clean stop (SIGINT, SIGTERM); 1 on an unexpected failure; 2 for a bad
-command line; 3 when --data cannot be used (not a directory, not writable, not an SQLite
-database, damaged); 4 when another running server uses --data.
+Exit status:
+  0  after a clean stop on SIGINT (Ctrl-C), SIGTERM or SIGHUP
+  1  it cannot start: the address cannot be listened on, or the limit on open files leaves no
+     room for connections (one line on stderr says what and why); or an unexpected failure
+  2  a bad command line
+  3  --data cannot be used (not a directory, not writable, not an SQLite database, damaged)
+  4  another running server uses --data
 `;
 
 function positiveSeconds(text: string, what: string): number {
@@ -146,6 +153,7 @@ async function main(): Promise<number> {
   if (mode !== "auto" && !MODES.includes(mode)) {
     throw new UsageError(`--mode must be auto, native, line or legacy, not "${values.mode}"`);
   }
+  if (values.host === "") throw new UsageError("--host must not be empty");
   const quiet = values.quiet;
   const port = wholeNumber(values.port, "--port", 0, 65535);
   const options = {
@@ -175,9 +183,13 @@ async function main(): Promise<number> {
     clock: () => performance.now(),
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
   };
+  const listener = await listenOrExplain(
+    values.host,
+    port,
+    () => runtime.listen(values.host, port),
+  );
   // Opened once every flag has passed, so that a usage error leaves no database behind.
   const store = values.data === undefined ? null : openStore(values.data, options);
-  const listener = runtime.listen(values.host, port);
   const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
   // Counted once the listener and the database are open: what is left is for connections.
   const budget = descriptorBudget();
@@ -203,6 +215,8 @@ async function main(): Promise<number> {
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
+    // Closing the terminal or SSH session that runs the server: stop as cleanly as on SIGTERM.
+    process.once("SIGHUP", () => resolve("SIGHUP"));
   });
   process.stdout.write(`listening on ${formatAddress(listener.hostname, listener.port)}\n`);
 

@@ -32,6 +32,8 @@ export interface ChatClientOptions {
   canAskForNick: boolean;
   /** How long to keep trying to reconnect; 0 for never. */
   reconnectMs: number;
+  /** How long the server has to answer each new connection before it counts as lost. */
+  answerTimeoutMs?: number;
 }
 
 // naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
@@ -361,7 +363,7 @@ export class ChatClient implements InputHandler {
     this.#link = new Link(conn, {
       message: (message) => this.#handle(message),
       written: () => this.#updateReading(),
-    });
+    }, this.#options.answerTimeoutMs);
     this.#pongs = [];
     this.#quietJoins.clear();
     this.#lastError = "";

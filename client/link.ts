@@ -4,6 +4,7 @@
 import { type ClientMessage, parseServerMessage, type ServerMessage } from "../protocol.ts";
 import { concatBytes, encodeFrame, FrameDecoder } from "../protocol/native.ts";
 import { type Connection, writeAll } from "../runtime.ts";
+import { printable } from "./format.ts";
 
 // Larger than any frame a client sends: a welcome lists every member of the room.
 const MAX_SERVER_FRAME_BYTES = 1024 * 1024;
@@ -28,10 +29,14 @@ export class Link {
   #writing: Promise<void> | null = null;
   #ended = false;
   #leaveTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #answerTimeoutMs: number;
+  #unanswered = false; // closed because the server said nothing in time
 
-  constructor(conn: Connection, events: LinkEvents) {
+  /** The server must send a whole frame within `answerTimeoutMs`, or receive() gives up. */
+  constructor(conn: Connection, events: LinkEvents, answerTimeoutMs = Infinity) {
     this.#conn = conn;
     this.#events = events;
+    this.#answerTimeoutMs = answerTimeoutMs;
   }
 
   /** Bytes sent but not yet written. */
@@ -65,16 +70,33 @@ export class Link {
 
   /**
    * Hands each message to the events until the connection ends. Resolves with null when the
-   * server closed it (or it failed), or with why the server's byte stream cannot be read.
+   * server closed it (or it failed), or with why the server's byte stream cannot be read: it said
+   * nothing in time, or its first bytes are not a Parley frame (a line-mode server, or no Parley
+   * server at all), or a later frame is broken.
    */
   async receive(): Promise<string | null> {
     const decoder = new FrameDecoder(MAX_SERVER_FRAME_BYTES);
+    let answered = false;
+    const answerTimer = Number.isFinite(this.#answerTimeoutMs)
+      ? setTimeout(() => {
+        this.#unanswered = true;
+        this.close();
+      }, this.#answerTimeoutMs)
+      : undefined;
     try {
       while (true) {
         const chunk = await this.#conn.read();
-        if (chunk === null) return null;
+        if (chunk === null) {
+          if (!this.#unanswered) return null;
+          return `no answer from the server within ${this.#answerTimeoutMs / 1000} s`;
+        }
         for (const frame of decoder.push(chunk)) {
           if (this.#ended) return null; // closed by a handler
+          if (!answered) {
+            if (!frame.ok) return notParley(chunk);
+            answered = true;
+            clearTimeout(answerTimer);
+          }
           if (frame.ok) {
             let message: ServerMessage;
             try {
@@ -90,6 +112,7 @@ export class Link {
         }
       }
     } finally {
+      clearTimeout(answerTimer);
       this.close();
     }
   }
@@ -116,6 +139,17 @@ export class Link {
     this.#outbox = [];
     this.#conn.close();
   }
+}
+
+const PREVIEW_CHARS = 40;
+
+// A Parley frame's first byte is 0 (PROTOCOL.md); text, such as a line-mode server's banner, is
+// read as an absurd length. The start of what it said tells the user what it is.
+function notParley(chunk: Uint8Array): string {
+  const line = new TextDecoder().decode(chunk.subarray(0, 4 * PREVIEW_CHARS)).split(/\r?\n/)[0];
+  const shown = printable(line).trim();
+  const said = shown.length > PREVIEW_CHARS ? `${shown.slice(0, PREVIEW_CHARS)}...` : shown;
+  return `this server does not speak Parley's protocol${said ? ` (it said "${said}")` : ""}`;
 }
 
 export const FIRST_RETRY_MS = 500;

@@ -130,9 +130,9 @@ export class Subprocess {
   readonly stderr: LineReader;
   readonly exited: Promise<number | null>;
 
-  constructor(argv: string[], env: Record<string, string> = {}) {
+  constructor(argv: string[], env: Record<string, string> = {}, cwd = ROOT) {
     this.child = spawn(argv[0], argv.slice(1), {
-      cwd: ROOT,
+      cwd,
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1", ...env },
     });

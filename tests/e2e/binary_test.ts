@@ -2,10 +2,12 @@
 // no Deno, Bun or Node on their PATH, and made to chat.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT, runtimeBinary, Subprocess } from "./_helpers.ts";
+import { remainingLines, ROOT, runtimeBinary, Subprocess, within } from "./_helpers.ts";
 
 async function build(entry: string, outfile: string): Promise<void> {
   await using bun = new Subprocess([
@@ -55,6 +57,41 @@ test("binaries [bun --compile] a compiled server and two compiled clients chat",
     process.kill(server.child.pid!, "SIGTERM");
     assert.equal(await server.exitCode(), 0);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// First steps with the binaries: their usage names them, and a failure to start is one line.
+test("binaries [bun --compile] say their own names and fail to start in one line", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "parley-binaries-"));
+  const taken = net.createServer().listen(0, "127.0.0.1");
+  const listening = once(taken, "listening");
+  try {
+    const serverBinary = path.join(dir, "parley-server");
+    const clientBinary = path.join(dir, "parley-client");
+    await build("server.ts", serverBinary);
+    await build("client.ts", clientBinary);
+    const bare = { PATH: "" };
+    for (const binary of [serverBinary, clientBinary]) {
+      await using help = new Subprocess([binary, "--help"], bare);
+      assert.equal(await help.exitCode(), 0);
+      const usage = await remainingLines(help.stdout);
+      assert.match(usage[0], new RegExp(`^Usage: ${path.basename(binary)} \\[`));
+    }
+
+    await within(listening, "a listener on a free port");
+    const { port } = taken.address() as net.AddressInfo;
+    await using server = new Subprocess(
+      [serverBinary, "--host", "127.0.0.1", "--port", String(port)],
+      bare,
+    );
+    assert.equal(await server.exitCode(), 1);
+    assert.deepEqual(await remainingLines(server.stderr), [
+      `server: cannot listen on 127.0.0.1:${port}: address already in use`,
+    ]);
+    assert.deepEqual(await remainingLines(server.stdout), []);
+  } finally {
+    taken.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -866,3 +866,96 @@ for (const runtime of RUNTIMES) {
     });
   }
 }
+
+/** A listener that accepts connections and never says a word; closed on dispose. */
+async function silentServer(): Promise<{ port: number } & AsyncDisposable> {
+  const sockets: net.Socket[] = [];
+  const listener = net.createServer((socket) => sockets.push(socket)).listen(0, "127.0.0.1");
+  await once(listener, "listening");
+  return {
+    port: (listener.address() as net.AddressInfo).port,
+    [Symbol.asyncDispose]: async () => {
+      for (const socket of sockets) socket.destroy();
+      listener.close();
+      await once(listener, "close");
+    },
+  };
+}
+
+// First steps: a client pointed at something that is not a Parley server, and negative values.
+for (const runtime of RUNTIMES) {
+  const serverRuntime = RUNTIMES.find((other) => other !== runtime)!;
+  const name = (behaviour: string) => `client [${runtime}] ${behaviour}`;
+
+  test(name("gives up on a server that never answers, with one line and status 1"), async () => {
+    await using silent = await silentServer();
+    await using client = startClient(runtime, silent.port, [
+      "--nick",
+      "bob",
+      "--connect-timeout",
+      "0.5",
+    ]);
+    // Its input stays open: the client must not wait for it.
+    assert.equal(
+      await client.stdout.next(),
+      "* disconnected: no answer from the server within 0.5 s",
+    );
+    await exitsQuietly(client, 1);
+  });
+
+  test(
+    name("says it is connecting, then that the server did not answer, in a terminal"),
+    async () => {
+      await using silent = await silentServer();
+      await using terminal = new TerminalSession(
+        scriptCommand(runtime, "client.ts", [
+          "127.0.0.1",
+          String(silent.port),
+          "--connect-timeout",
+          "0.5",
+        ]),
+      );
+      await terminal.until(
+        "the connecting status, then the timeout",
+        (screen) =>
+          screen.rows.some((row) =>
+            row.trimEnd() === `* connecting to 127.0.0.1:${silent.port}...`
+          ) &&
+          screen.rows.some((row) =>
+            row.trimEnd() === "* disconnected: no answer from the server within 0.5 s"
+          ),
+      );
+      assert.equal(await terminal.process.exitCode(), 1);
+    },
+  );
+
+  test(name("says a line-mode server does not speak Parley's protocol"), async () => {
+    await using server = await startServer(serverRuntime, ["--mode", "line"]);
+    await using client = startClient(runtime, server.port, ["--nick", "bob"]);
+    assert.match(
+      (await client.stdout.next()) ?? "",
+      /^\* disconnected: this server does not speak Parley's protocol \(it said "\* you are guest\d+ in lobby; .*"\)$/,
+    );
+    await exitsQuietly(client, 1);
+  });
+
+  for (
+    const [args, line] of [
+      [
+        ["--reconnect", "-1"],
+        'client: --reconnect must be a number of seconds, not "-1" (try --help)',
+      ],
+      [
+        ["--connect-timeout", "0"],
+        "client: --connect-timeout must be more than 0 seconds (try --help)",
+      ],
+    ] as const
+  ) {
+    test(name(`says what is wrong with ${args.join(" ")} in one line, and exits 2`), async () => {
+      await using bad = new Subprocess(scriptCommand(runtime, "client.ts", [...args]));
+      assert.equal(await bad.exitCode(), 2);
+      assert.deepEqual(await remainingLines(bad.stderr), [line]);
+      assert.deepEqual(await remainingLines(bad.stdout), [], "nothing on stdout");
+    });
+  }
+}

@@ -1,13 +1,26 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import os from "node:os";
+import path from "node:path";
 import {
   chatsWith,
   joinSeen,
   LOOPBACK_ARGS,
   remainingLines,
+  ROOT,
+  runtimeBinary,
+  type RuntimeName,
   RUNTIMES,
   scriptCommand,
   ServerProcess,
@@ -503,4 +516,160 @@ for (const runtime of RUNTIMES) {
       assert.equal(await server.stop(), 0);
     },
   );
+}
+
+/** server.ts with `args` under `runtime` must exit with `status` after exactly `line` on stderr. */
+async function failsWith(
+  runtime: RuntimeName,
+  args: string[],
+  status: number,
+  line: string,
+): Promise<void> {
+  await using bad = new Subprocess(scriptCommand(runtime, "server.ts", args));
+  assert.equal(await bad.exitCode(), status);
+  const errors = await remainingLines(bad.stderr);
+  assert.equal(errors.length, 1, `one line on stderr; got ${JSON.stringify(errors)}`);
+  assert.equal(errors[0], line);
+  assert.deepEqual(await remainingLines(bad.stdout), [], "nothing on stdout");
+}
+
+// First steps: what a newcomer meets when the server cannot start, on a negative number, on
+// SIGHUP (the terminal that runs it closes), and with `deno task`.
+for (const runtime of RUNTIMES) {
+  const name = (behaviour: string) => `server [${runtime}] ${behaviour}`;
+
+  test(name("says in one line that the port is in use, and exits 1"), async () => {
+    const taken = net.createServer().listen(0, "127.0.0.1");
+    await within(once(taken, "listening"), "a listener on a free port");
+    try {
+      const { port } = taken.address() as net.AddressInfo;
+      await failsWith(
+        runtime,
+        ["--host", "127.0.0.1", "--port", String(port)],
+        1,
+        `server: cannot listen on 127.0.0.1:${port}: address already in use`,
+      );
+    } finally {
+      taken.close();
+    }
+  });
+
+  for (const host of ["bogus.invalid", "256.1.1.1"]) {
+    test(name(`says in one line that --host ${host} is no such host, and exits 1`), async () => {
+      await failsWith(
+        runtime,
+        ["--host", host, "--port", "0"],
+        1,
+        `server: cannot listen on ${host}:0: no such host`,
+      );
+    });
+  }
+
+  test(name("says in one line that --data is a file, and exits non-zero"), async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "parley-first-steps-"));
+    try {
+      const file = path.join(dir, "a-file");
+      writeFileSync(file, "not a directory\n");
+      await using bad = new Subprocess(
+        scriptCommand(runtime, "server.ts", [...LOOPBACK_ARGS, "--port", "0", "--data", file]),
+      );
+      assert.notEqual(await bad.exitCode(), 0);
+      const errors = await remainingLines(bad.stderr);
+      assert.equal(errors.length, 1, `one line on stderr; got ${JSON.stringify(errors)}`);
+      assert.match(errors[0], /^server: /);
+      assert.doesNotMatch(errors[0], /\bat |Error/, "no stack trace");
+      assert.deepEqual(await remainingLines(bad.stdout), [], "nothing on stdout");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (
+    const [args, line] of [
+      [["--host="], "server: --host must not be empty (try --help)"],
+      [
+        ["--port", "-1"],
+        'server: --port must be a whole number from 0 to 65535, not "-1" (try --help)',
+      ],
+      [
+        ["--history", "-1"],
+        'server: --history must be a whole number from 0 to 100000, not "-1" (try --help)',
+      ],
+      [
+        ["--ping-after", "-0.5"],
+        'server: --ping-after must be a number of seconds, not "-0.5" (try --help)',
+      ],
+    ] as const
+  ) {
+    test(name(`says what is wrong with ${args.join(" ")} in one line, and exits 2`), async () => {
+      await failsWith(runtime, [...args], 2, line);
+    });
+  }
+
+  test(name("shuts down on SIGHUP as on SIGTERM: members told, history kept, exit 0"), async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "parley-first-steps-"));
+    try {
+      const args = [...LOOPBACK_ARGS, "--data", dir];
+      {
+        await using server = await ServerProcess.start(runtime, args);
+        await using alice = await TestMember.join(server.port, "alice");
+        await using bob = await joinSeen(server.port, "bob", [alice]);
+        await chatsWith(alice, "alice", "last words before the hangup", [bob]);
+        process.kill(server.child.pid!, "SIGHUP");
+        assert.equal(await server.exitCode("the server to exit after SIGHUP"), 0);
+        for (const member of [alice, bob]) {
+          const rest = await member.untilClosed();
+          assert.deepEqual(rest.map((message) => message.code), ["server_shutdown"]);
+        }
+        const log = await remainingLines(server.stderr);
+        assert.ok(log.includes(`SIGHUP: shutting down (${runtime})`), log.join("\n"));
+      }
+      await using again = await startServer(runtime, ["--data", dir]);
+      await using carol = await TestMember.join(again.port, "carol");
+      await carol.expect({ type: "msg", text: "last words before the hangup", history: true });
+      assert.equal(await again.stop(), 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+// `deno task` with the pinned Deno from node_modules and, in a copy without node_modules, with a
+// Deno found on the PATH, as someone who installed Deno has it.
+for (const withNodeModules of [true, false]) {
+  const where = withNodeModules ? "with node_modules" : "without node_modules";
+  test(`deno task runs the server, the client and the tests ${where}`, async () => {
+    const deno = realpathSync(runtimeBinary("deno"));
+    const dir = mkdtempSync(path.join(os.tmpdir(), "parley-deno-task-"));
+    try {
+      let cwd = ROOT;
+      if (!withNodeModules) {
+        cwd = path.join(dir, "parley");
+        const skipped = new Set(["node_modules", ".git", "dist"]);
+        cpSync(ROOT, cwd, {
+          recursive: true,
+          filter: (source) => !skipped.has(path.relative(ROOT, source).split(path.sep)[0]),
+        });
+      }
+      const bin = path.join(dir, "bin");
+      mkdirSync(bin);
+      symlinkSync(deno, path.join(bin, "deno"));
+      // The installed Deno first; then the system's tools, `env` among them.
+      const env = { PATH: `${bin}:/usr/bin:/bin` };
+      for (
+        const [task, usage] of [
+          ["start", /^Usage: server\.ts /],
+          ["client", /^Usage: client\.ts /],
+          ["test", /^Usage: deno test /],
+        ] as const
+      ) {
+        await using run = new Subprocess([deno, "task", task, "--help"], env, cwd);
+        assert.equal(await run.exitCode(`deno task ${task} --help`), 0, run.stderr.seen.join("\n"));
+        const output = await remainingLines(run.stdout);
+        assert.ok(output.some((line) => usage.test(line)), output.slice(0, 3).join("\n"));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }
