@@ -250,16 +250,17 @@ export class SendQueue {
     this.#endGrace();
     if (last && !this.#failed) this.#append(last);
     this.writeQueued();
-    const deadline = performance.now() + flushMs;
+    let deadline = performance.now() + flushMs;
     if (!await this.#within(this.#writesDone(), flushMs)) {
       // `last` is the latest append, and outboxes are taken whole: it waits while anything does.
-      const lastWaits = this.#queuedBytes > 0;
+      const lastWaits = last !== null && this.#queuedBytes > 0;
       this.#dropQueued();
-      if (lastWaits) this.#append(last!);
+      if (lastWaits) this.#append(last);
       this.#lingerCut = Promise.withResolvers<boolean>();
       if (this.#noLinger || !await this.#within(this.#writesDone(), LINGER_MS)) {
         return this.#conn.close();
       }
+      deadline = performance.now() + flushMs; // for the peer, who reads again, to end its side
     }
     const left = Math.max(0, deadline - performance.now());
     if (await this.#within(this.#conn.closeWrite().catch(() => {}), left)) {

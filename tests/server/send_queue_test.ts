@@ -228,6 +228,21 @@ test("SendQueue.close, past its deadline, finishes the write in flight, then `la
   assert.equal(conn.halfClosed, true, "the stream ends after the error");
 });
 
+test("SendQueue.close with no `last`, past its deadline, finishes only the write in flight", async () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const { queue } = queueOver(conn);
+  queue.send(bytes("in flight"));
+  await nextTurn();
+  queue.send(bytes("queued behind"));
+  const closed = queue.close(null, 30, Promise.resolve());
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  conn.finishWrite();
+  await closed;
+  assert.deepEqual(texts(conn), ["in flight"]);
+  assert.ok(conn.halfClosed && conn.closed);
+});
+
 test("SendQueue.close, past its deadline with nothing in flight, closes at once", async () => {
   const conn = new FakeConnection();
   const { queue } = queueOver(conn);
