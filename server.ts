@@ -42,7 +42,8 @@ Options:
                        byte more and it is closed as too slow (default ${SEND_QUEUE_BYTES})
   --send-queue-soft BYTES
                        output that may wait for one member for --send-queue-grace seconds;
-                       above it for longer, it is closed as too slow (default ${SEND_QUEUE_SOFT_BYTES})
+                       above it for longer, it is closed as too slow; taken as --send-queue
+                       where it is more (default ${SEND_QUEUE_SOFT_BYTES})
   --send-queue-grace S seconds a member's output may stay above --send-queue-soft
                        (default ${inSeconds(SEND_QUEUE_GRACE_MS)})
   --rate N             messages a member may send per second, on average; a faster one is
@@ -118,7 +119,6 @@ async function main(): Promise<number> {
     maxFrameBytes: wholeNumber(values["max-frame"], "--max-frame", 1, LARGEST_MAX_FRAME_BYTES),
     maxLineBytes: wholeNumber(values["max-line"], "--max-line", 1, LARGEST_MAX_FRAME_BYTES),
     sendQueueBytes: wholeNumber(values["send-queue"], "--send-queue", 1024, 2 ** 31),
-    // Above --send-queue it is --send-queue: a soft limit cannot outlast the hard one.
     sendQueueSoftBytes: wholeNumber(values["send-queue-soft"], "--send-queue-soft", 1024, 2 ** 31),
     sendQueueGraceMs: seconds(values["send-queue-grace"], "--send-queue-grace"),
     closeFlushMs: CLOSE_FLUSH_MS,
