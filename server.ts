@@ -23,7 +23,11 @@ import { type Mode, MODES } from "./protocol/mode.ts";
 import { formatAddress } from "./runtime.ts";
 import { runtime } from "./runtime/current.ts";
 
-const SEND_QUEUE_BYTES = 1024 * 1024;
+// A reader may fall 4 MiB behind for a moment, and 1 MiB behind for 10 s: enough for a burst in a
+// busy room, too little for a member who cannot keep up to hold the server's memory for long.
+const SEND_QUEUE_BYTES = 4 * 1024 * 1024;
+const SEND_QUEUE_SOFT_BYTES = 1024 * 1024;
+const SEND_QUEUE_GRACE_MS = 10_000;
 const CLOSE_FLUSH_MS = 2000;
 const MAX_CLIENTS = 10_000;
 const HISTORY = 50;
@@ -51,8 +55,14 @@ Options:
   --max-frame BYTES    largest native or legacy frame payload accepted
                        (default ${DEFAULT_MAX_FRAME_BYTES})
   --max-line BYTES     longest line accepted in line mode (default ${DEFAULT_MAX_LINE_BYTES})
-  --send-queue BYTES   output that may wait for one member before it is closed as too slow
-                       (default ${SEND_QUEUE_BYTES})
+  --send-queue BYTES   output that may wait for one member (queued or being written); one
+                       byte more and it is closed as too slow (default ${SEND_QUEUE_BYTES})
+  --send-queue-soft BYTES
+                       output that may wait for one member for --send-queue-grace seconds;
+                       above it for longer, it is closed as too slow; taken as --send-queue
+                       where it is more (default ${SEND_QUEUE_SOFT_BYTES})
+  --send-queue-grace S seconds a member's output may stay above --send-queue-soft
+                       (default ${inSeconds(SEND_QUEUE_GRACE_MS)})
   --rate N             messages a member may send per second, on average, and
                        ${flood.bytesPerMessage} bytes for each: blank lines and bytes that form no
                        message count too; a faster one is slowed, and disconnected when far
@@ -126,6 +136,8 @@ async function main(): Promise<number> {
     "max-frame": { type: "string", default: String(DEFAULT_MAX_FRAME_BYTES) },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE_BYTES) },
     "send-queue": { type: "string", default: String(SEND_QUEUE_BYTES) },
+    "send-queue-soft": { type: "string", default: String(SEND_QUEUE_SOFT_BYTES) },
+    "send-queue-grace": { type: "string", default: inSeconds(SEND_QUEUE_GRACE_MS) },
     rate: { type: "string", default: String(flood.ratePerSecond) },
     burst: { type: "string", default: String(flood.burst) },
     "max-clients": { type: "string", default: String(MAX_CLIENTS) },
@@ -161,6 +173,8 @@ async function main(): Promise<number> {
     maxFrameBytes: wholeNumber(values["max-frame"], "--max-frame", 1, LARGEST_MAX_FRAME_BYTES),
     maxLineBytes: wholeNumber(values["max-line"], "--max-line", 1, LARGEST_MAX_FRAME_BYTES),
     sendQueueBytes: wholeNumber(values["send-queue"], "--send-queue", 1024, 2 ** 31),
+    sendQueueSoftBytes: wholeNumber(values["send-queue-soft"], "--send-queue-soft", 1024, 2 ** 31),
+    sendQueueGraceMs: seconds(values["send-queue-grace"], "--send-queue-grace"),
     closeFlushMs: CLOSE_FLUSH_MS,
     historyLimit: wholeNumber(values.history, "--history", 0, 100_000),
     idleRooms: wholeNumber(values["idle-rooms"], "--idle-rooms", 0, 10_000_000),

@@ -25,7 +25,7 @@ const SUBSCRIBE_HEAD = ascii.encode("*3\r\n$9\r\nsubscribe\r\n");
 // How long a closing connection may take to be sent what waits for it, an error included.
 const CLOSE_FLUSH_MS = 2000;
 // Nothing is too slow for the relay: it has no cap, and so never overflows.
-const NO_CAP = Infinity;
+const NO_CAP = { capBytes: Infinity, softBytes: Infinity, graceMs: Infinity };
 const IGNORE = { overflow() {}, failed() {} };
 
 class Peer {

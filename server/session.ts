@@ -32,8 +32,11 @@ export interface SessionOptions extends WireLimits {
   liveness: LivenessLimits;
   /** Milliseconds from any fixed origin; tests may drive it. */
   clock: () => number;
-  /** Bytes queued or in flight to one member before it counts as too slow and is closed. */
+  /** Bytes queued or in flight to one member past which it is closed at once as too slow. */
   sendQueueBytes: number;
+  /** Bytes that may wait for one member for up to `sendQueueGraceMs` (default: the cap). */
+  sendQueueSoftBytes?: number;
+  sendQueueGraceMs?: number;
   /** How long a closing session may spend delivering what is queued for it. */
   closeFlushMs: number;
   log: (line: string) => void;
@@ -95,8 +98,9 @@ export class Session implements Asker {
     const now = options.clock();
     this.#floodGate = new FloodGate(options.flood, now);
     this.#liveness = new Liveness(options.liveness, now);
-    this.#queue = new SendQueue(conn, options.sendQueueBytes, {
-      overflow: () => this.#overflow(),
+    const { sendQueueBytes: capBytes, sendQueueSoftBytes: softBytes = capBytes } = options;
+    this.#queue = new SendQueue(conn, { capBytes, softBytes, graceMs: options.sendQueueGraceMs }, {
+      overflow: (why) => this.#overflow(why),
       failed: () => this.#writeFailed(),
     });
   }
@@ -115,7 +119,7 @@ export class Session implements Asker {
   }
 
   get sendQueueBytes(): number {
-    return this.#options.sendQueueBytes;
+    return this.#queue.softBytes;
   }
 
   /** Serves the connection until it ends; never throws. */
@@ -345,7 +349,7 @@ export class Session implements Asker {
 
   /** Says `message` last, then closes once it is delivered or the flush time is up. */
   closeWith(message: ServerMessage, reason: string): void {
-    if (this.#closing) return;
+    if (this.#closing) return this.#queue.stopLingering(); // a second close (shutdown) waits for no one
     this.#markClosing();
     this.#closeReason = reason;
     // A read may be pending: the queue half-closes our side once it is delivered, so that the
@@ -369,14 +373,10 @@ export class Session implements Asker {
   }
 
   // Called by the queue, which has dropped what it held: the member cannot read in time.
-  #overflow(): void {
+  #overflow(why: string): void {
     this.#chat.leave(this);
     this.closeWith(
-      {
-        type: "error",
-        code: "send_queue_full",
-        message: `You were too slow to read: over ${this.#options.sendQueueBytes} bytes waited`,
-      },
+      { type: "error", code: "send_queue_full", message: `You were too slow to read: ${why}` },
       "send queue full",
     );
   }

@@ -925,3 +925,134 @@ for (const runtime of RUNTIMES) {
     },
   );
 }
+
+// --- the output side: a member that reads too slowly, and what it reads once it is dropped ---
+// The publisher floods the room "flood" with no pause, so that the server always has its input to
+// read, and then stops. The slow member is in that room and in the lobby, where a watcher hears it
+// leave. (The publisher itself is not watched: a socket kept that busy writing may not be read in
+// time, whichever runtime runs the test.)
+
+// The server's close flush (server.ts): a member who reads only after it must still find its stream
+// ending on a frame boundary, with the error last. The flush is a time, not an event the test
+// can await: it waits out this long.
+const PAST_THE_FLUSH_MS = 2_500;
+const pastTheFlush = () => new Promise((resolve) => setTimeout(resolve, PAST_THE_FLUSH_MS));
+
+const SLOW_QUEUE_BYTES = 1024 * 1024;
+const SLOW_QUEUE = ["--rate", "0", "--send-queue", String(SLOW_QUEUE_BYTES)];
+const TOO_SLOW = new RegExp(`^You were too slow to read: over ${SLOW_QUEUE_BYTES} bytes waited`);
+const floodText = (seq: number) => `flood ${seq} `.padEnd(500, ".");
+// More than the kernel buffers of a loopback connection hold here (net.ipv4.tcp_rmem's 32 MiB
+// and tcp_wmem's 4 MiB) and the send queue's cap, together.
+const FLOOD_BYTES = 96 * 1024 * 1024;
+
+/** The native frames in `bytes`, as JSON, and how many bytes follow the last whole one. */
+function nativeMessages(bytes: Buffer): { messages: Json[]; partial: number } {
+  const messages: Json[] = [];
+  let at = 0;
+  while (at + 4 <= bytes.length && at + 4 + bytes.readUInt32BE(at) <= bytes.length) {
+    const end = at + 4 + bytes.readUInt32BE(at);
+    messages.push(JSON.parse(bytes.subarray(at + 4, end).toString("utf8")));
+    at = end;
+  }
+  return { messages, partial: bytes.length - at };
+}
+
+/** Sends FLOOD_BYTES of numbered messages as fast as the socket takes them. */
+async function flood(publisher: net.Socket): Promise<void> {
+  for (let seq = 0, bytes = 0; bytes < FLOOD_BYTES;) {
+    const batch = Buffer.concat(
+      Array.from({ length: 64 }, () => frame({ type: "msg", text: floodText(seq++) })),
+    );
+    bytes += batch.length;
+    if (!publisher.write(batch)) await within(once(publisher, "drain"), "the publisher's drain");
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  const name = (behaviour: string) => `limits [${runtime}] ${behaviour}`;
+  const start = (args: string[]) =>
+    ServerProcess.start(runtime, [...LOOPBACK_ARGS, "--quiet", ...args]);
+
+  test(
+    name(
+      "drops a native member that stops reading; later it reads whole frames, the error, the end",
+    ),
+    async () => {
+      await using server = await start(SLOW_QUEUE);
+      await using watcher = await TestMember.join(server.port, "watcher");
+      await using publisher = await TestMember.join(server.port, "publisher", "flood");
+      await using slow = await RawPeer.connect(server.port);
+      slow.socket.write(frame({ type: "hello", nick: "slow" }));
+      await watcher.expect({ type: "join", nick: "slow" });
+      slow.socket.write(frame({ type: "join", room: "flood" }));
+      await publisher.expect({ type: "join", nick: "slow" });
+      slow.socket.pause();
+      await flood(publisher.socket);
+      await watcher.expect({ type: "leave", nick: "slow" });
+      await pastTheFlush();
+      slow.socket.resume();
+      const { messages, partial } = nativeMessages(await slow.untilClosed());
+      assert.equal(partial, 0, "the stream ends where a frame ends");
+      const last = messages.pop()!;
+      assert.equal(last.code, "send_queue_full", JSON.stringify(last).slice(0, 200));
+      assert.match(last.message as string, TOO_SLOW);
+      const chat = messages.slice(messages.findIndex((message) => message.type === "joined") + 1);
+      chat.forEach((message, seq) => assert.equal(message.text, floodText(seq)));
+      await using late = await joinSeen(server.port, "late", [watcher]);
+      await chatsWith(watcher, "watcher", "still here", [late]);
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(
+    name("drops a line member that stops reading; later it reads whole lines, the error, the end"),
+    async () => {
+      await using server = await start(SLOW_QUEUE);
+      await using watcher = await TestMember.join(server.port, "watcher");
+      await using publisher = await TestMember.join(server.port, "publisher", "flood");
+      const { member: slow, nick } = await LineMember.join(server.port);
+      await using _slow = slow;
+      await watcher.expect({ type: "join", nick });
+      slow.say("/join flood");
+      await publisher.expect({ type: "join", nick });
+      slow.socket.pause();
+      await flood(publisher.socket);
+      await watcher.expect({ type: "leave", nick });
+      await pastTheFlush();
+      slow.socket.resume();
+      const lines = await linesUntilClosed(slow.lines);
+      assert.match(lines.pop()!, new RegExp(`^\\*\\*\\* ${TOO_SLOW.source.slice(1)}`));
+      const chat = lines.slice(
+        lines.findIndex((line) => line.startsWith("*** you joined flood")) + 1,
+      );
+      chat.forEach((line, seq) => assert.equal(line, `[flood] <publisher> ${floodText(seq)}`));
+      assert.equal(await server.stop(), 0);
+    },
+  );
+
+  test(
+    name("drops a member above --send-queue-soft for --send-queue-grace, and says so"),
+    async () => {
+      const soft = ["--send-queue", String(256 * 1024 * 1024), "--send-queue-soft", "65536"];
+      await using server = await start([...SLOW_QUEUE, ...soft, "--send-queue-grace", "0.5"]);
+      await using watcher = await TestMember.join(server.port, "watcher");
+      await using publisher = await TestMember.join(server.port, "publisher", "flood");
+      await using slow = await TestMember.join(server.port, "slow");
+      await watcher.expect({ type: "join", nick: "slow" });
+      slow.send({ type: "join", room: "flood" });
+      await publisher.expect({ type: "join", nick: "slow" });
+      slow.socket.pause();
+      await flood(publisher.socket);
+      await watcher.expect({ type: "leave", nick: "slow" });
+      slow.socket.resume();
+      const rest = await slow.untilClosed();
+      assert.deepEqual(rest.at(-1), {
+        type: "error",
+        code: "send_queue_full",
+        message: "You were too slow to read: over 65536 bytes waited for 0.5 s",
+      });
+      assert.equal(await server.stop(), 0);
+    },
+  );
+}

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SendQueue } from "../../server/send_queue.ts";
+import { Buffer } from "node:buffer";
+import { MAX_WRITE_BYTES, SendQueue } from "../../server/send_queue.ts";
 import { FakeConnection } from "./_fake_connection.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -9,10 +10,14 @@ const texts = (conn: FakeConnection) => conn.written.map((b) => new TextDecoder(
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A queue over `conn`, and what it told its owner. */
-function queueOver(conn: FakeConnection, capBytes = 1 << 20) {
+function queueOver(
+  conn: FakeConnection,
+  capBytes = 1 << 20,
+  soft: { softBytes: number; graceMs?: number } = { softBytes: capBytes },
+) {
   const told: string[] = [];
-  const queue = new SendQueue(conn, capBytes, {
-    overflow: () => told.push("overflow"),
+  const queue = new SendQueue(conn, { capBytes, ...soft }, {
+    overflow: (why) => told.push(why),
     failed: () => told.push("failed"),
   });
   return { queue, told };
@@ -50,13 +55,13 @@ test("SendQueue keeps one write in flight, and writes what came meanwhile next, 
   assert.equal(conn.mostInFlight, 1);
 });
 
-test("SendQueue lets one turn fan out past the cap before anything is written", async () => {
+test("SendQueue counts every send against its cap, even before its first write", async () => {
   const conn = new FakeConnection();
   const { queue, told } = queueOver(conn, 4);
   for (const part of ["12", "34", "56"]) queue.send(bytes(part));
-  await nextTurn();
-  assert.deepEqual(texts(conn), ["123456"]);
-  assert.deepEqual(told, []);
+  assert.deepEqual(told, ["over 4 bytes waited"], "at the send that passed the cap");
+  await queue.close(bytes("error: too slow"), 1000, Promise.resolve());
+  assert.deepEqual(texts(conn), ["error: too slow"]);
 });
 
 test("SendQueue over its cap drops what waits, tells its owner, and sends only the final error", async () => {
@@ -68,7 +73,7 @@ test("SendQueue over its cap drops what waits, tells its owner, and sends only t
   queue.send(bytes("5678")); // 8 waiting, the 4 in flight counted
   assert.deepEqual(told, []);
   queue.send(bytes("9abc")); // 12
-  assert.deepEqual(told, ["overflow"]);
+  assert.deepEqual(told, ["over 10 bytes waited"]);
   const closed = queue.close(bytes("error: too slow"), 1000, Promise.resolve());
   queue.send(bytes("later"));
   conn.finishWrite();
@@ -76,7 +81,94 @@ test("SendQueue over its cap drops what waits, tells its owner, and sends only t
   await closed;
   assert.deepEqual(texts(conn), ["1234", "error: too slow"]);
   assert.ok(conn.halfClosed && conn.closed);
-  assert.deepEqual(told, ["overflow"]);
+  assert.deepEqual(told, ["over 10 bytes waited"]);
+});
+
+test("SendQueue cuts what waits into writes of at most MAX_WRITE_BYTES, where a send ended", async () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const { queue } = queueOver(conn, 16 * MAX_WRITE_BYTES);
+  const third = Math.floor(MAX_WRITE_BYTES / 3) + 1; // three do not fit in one write; two do
+  const sends = Array.from({ length: 7 }, (_, i) => new Uint8Array(third).fill(i));
+  for (const send of sends) queue.send(send);
+  const large = new Uint8Array(MAX_WRITE_BYTES + 1).fill(9); // one frame larger than a write
+  queue.send(large);
+  queue.send(bytes("end"));
+  for (let turn = 0; turn < 10 && conn.heldWrites > 0; turn++) {
+    conn.finishWrite();
+    await nextTurn();
+  }
+  const lengths = conn.written.map((write) => write.length);
+  assert.deepEqual(lengths, [2 * third, 2 * third, 2 * third, third, MAX_WRITE_BYTES + 1, 3]);
+  const expected = Buffer.concat([...sends, large, bytes("end")]);
+  assert.ok(Buffer.concat(conn.written).equals(expected), "every byte, in order");
+});
+
+test("SendQueue writes at once once a write's worth waits, without waiting for the turn to end", () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const { queue } = queueOver(conn, 16 * MAX_WRITE_BYTES);
+  queue.send(new Uint8Array(MAX_WRITE_BYTES - 10));
+  assert.equal(conn.heldWrites, 0, "less than a write's worth waits for the turn to end");
+  queue.send(new Uint8Array(20));
+  assert.equal(conn.heldWrites, 1, "a busy turn does not hold a write's worth back");
+  assert.equal(conn.written[0].length, MAX_WRITE_BYTES - 10);
+});
+
+test("SendQueue over its cap drops only whole sends: the final error follows the write in flight", async () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const { queue, told } = queueOver(conn, 4 * MAX_WRITE_BYTES);
+  const half = new Uint8Array(MAX_WRITE_BYTES / 2);
+  for (let i = 0; i < 9; i++) queue.send(half.fill(i).slice());
+  assert.deepEqual(told, [`over ${4 * MAX_WRITE_BYTES} bytes waited`]);
+  const closed = queue.close(bytes("error"), 1000, Promise.resolve());
+  for (let turn = 0; turn < 10 && conn.heldWrites > 0; turn++) {
+    conn.finishWrite();
+    await nextTurn();
+  }
+  await closed;
+  assert.deepEqual(conn.written.map((write) => write.length), [MAX_WRITE_BYTES, 5]);
+  assert.deepEqual(texts(conn)[1], "error");
+});
+
+test("SendQueue drops a member that stays above its soft limit for longer than the grace", async () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const overflowed = Promise.withResolvers<string>();
+  const queue = new SendQueue(conn, { capBytes: 100, softBytes: 10, graceMs: 20 }, {
+    overflow: (why) => overflowed.resolve(why),
+    failed: () => overflowed.reject(new Error("failed")),
+  });
+  queue.send(bytes("0123456789ab")); // 12: above the soft limit, far below the cap
+  const started = performance.now();
+  assert.equal(await overflowed.promise, "over 10 bytes waited for 0.02 s");
+  assert.ok(performance.now() - started >= 15, "not before the grace is over");
+  queue.send(bytes("later"));
+  const closed = queue.close(bytes("error"), 1000, Promise.resolve());
+  conn.finishWrite();
+  conn.finishWrite();
+  await closed;
+  assert.deepEqual(texts(conn), ["0123456789ab", "error"]);
+});
+
+test("SendQueue keeps a member that reads back below its soft limit within the grace", async () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const { queue, told } = queueOver(conn, 100, { softBytes: 10, graceMs: 30 });
+  queue.send(bytes("0123456789ab")); // above the soft limit
+  await nextTurn();
+  conn.finishWrite(); // read: nothing waits
+  queue.send(bytes("more")); // below it
+  // Nothing can be awaited for a drop that must not come: wait out twice the grace.
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.deepEqual(told, []);
+  queue.send(bytes("0123456789ab")); // above it again, from the start of a new grace
+  conn.finishWrite();
+  await nextTurn();
+  assert.deepEqual(told, []);
+  queue.close(null, 1000, Promise.resolve());
+  while (conn.heldWrites > 0) conn.finishWrite();
 });
 
 test("SendQueue on a failed write drops what waits, tells its owner, and closes the connection", async () => {
@@ -112,14 +204,79 @@ test("SendQueue.close delivers what waits and then `last`, half-closes, and wait
   assert.ok(conn.closed);
 });
 
-test("SendQueue.close closes at its deadline when the peer does not read", async () => {
+test("SendQueue.close, past its deadline, finishes the write in flight, then `last` alone", async () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const { queue } = queueOver(conn);
+  queue.send(bytes("in flight"));
+  await nextTurn();
+  queue.send(bytes("queued behind"));
+  const closed = queue.close(bytes("error"), 30, new Promise(() => {}));
+  const started = performance.now();
+  // The peer reads again well after the flush: the write that was cut where its buffers ended
+  // goes on, and the error follows it; what waited behind is gone.
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(conn.closed, false, "a write in flight keeps the connection past the flush");
+  conn.finishWrite();
+  await nextTurn();
+  assert.equal(conn.heldWrites, 1, "then the error");
+  conn.finishWrite();
+  await closed;
+  assert.ok(performance.now() - started >= 55);
+  assert.deepEqual(texts(conn), ["in flight", "error"]);
+  assert.ok(conn.closed);
+  assert.equal(conn.halfClosed, true, "the stream ends after the error");
+});
+
+test("SendQueue.close with no `last`, past its deadline, finishes only the write in flight", async () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const { queue } = queueOver(conn);
+  queue.send(bytes("in flight"));
+  await nextTurn();
+  queue.send(bytes("queued behind"));
+  const closed = queue.close(null, 30, Promise.resolve());
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  conn.finishWrite();
+  await closed;
+  assert.deepEqual(texts(conn), ["in flight"]);
+  assert.ok(conn.halfClosed && conn.closed);
+});
+
+test("SendQueue.close, past its deadline with nothing in flight, closes at once", async () => {
+  const conn = new FakeConnection();
+  const { queue } = queueOver(conn);
+  queue.send(bytes("read"));
+  const started = performance.now();
+  await queue.close(null, 30, new Promise(() => {})); // the peer never ends its side
+  assert.ok(performance.now() - started >= 25);
+  assert.ok(conn.closed && conn.halfClosed);
+});
+
+test("SendQueue.stopLingering closes a connection whose peer does not read, at once", async () => {
   const conn = new FakeConnection();
   conn.holdWrites = true;
   const { queue } = queueOver(conn);
   queue.send(bytes("unread"));
-  const started = performance.now();
-  await queue.close(null, 30, new Promise(() => {}));
-  assert.ok(performance.now() - started >= 25);
+  const closed = queue.close(null, 30, new Promise(() => {}));
+  await new Promise((resolve) => setTimeout(resolve, 60)); // lingering by now
+  assert.equal(conn.closed, false);
+  queue.stopLingering();
+  await closed;
   assert.ok(conn.closed);
   assert.equal(conn.halfClosed, false, "no end-of-stream behind bytes that were never taken");
+  conn.finishWrite(new Error("closed"));
+});
+
+test("SendQueue.stopLingering before the deadline closes at the deadline", async () => {
+  const conn = new FakeConnection();
+  conn.holdWrites = true;
+  const { queue } = queueOver(conn);
+  queue.send(bytes("unread"));
+  const closed = queue.close(null, 30, new Promise(() => {}));
+  queue.stopLingering();
+  const started = performance.now();
+  await closed;
+  assert.ok(performance.now() - started >= 25 && conn.closed);
+  conn.finishWrite(new Error("closed"));
 });
