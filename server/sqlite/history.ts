@@ -93,6 +93,15 @@ function openDatabase(file: string): DatabaseSync {
         COMMIT;
       `);
     }
+    // SQLite opens a file it cannot write read-only, without a word, and root passes every mode
+    // check: taking the write lock is what tells, now rather than at the first message.
+    // (In WAL mode the lock alone is granted: a row written and rolled back is what fails.)
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec("INSERT OR REPLACE INTO rooms (room_key, reserved) VALUES ('', 0)");
+    } finally {
+      db.exec("ROLLBACK");
+    }
     // From here on a busy database is retried on a timer, never waited for on the event loop.
     db.exec("PRAGMA busy_timeout = 0");
     return db;

@@ -934,7 +934,7 @@ for (const runtime of RUNTIMES) {
     await using client = startClient(runtime, server.port, ["--nick", "bob"]);
     assert.match(
       (await client.stdout.next()) ?? "",
-      /^\* disconnected: this server does not speak Parley's protocol \(it said "\* you are guest\d+ in lobby; .*"\)$/,
+      /^\* disconnected: this server does not speak Parley's protocol \(it said "\*\*\* you are guest\d+ in lobby; .*"\)$/,
     );
     await exitsQuietly(client, 1);
   });

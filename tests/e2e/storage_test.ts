@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   openSync,
   rmSync,
+  statSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -93,13 +94,38 @@ const texts = (messages: Json[]) => messages.map((message) => message.text);
 
 /** Runs server.ts, expecting it to refuse to start: returns its exit status and its stderr. */
 async function refusal(runtime: RuntimeName, args: string[]): Promise<[number | null, string[]]> {
-  await using server = new Subprocess(
+  return await refusalOf(
     scriptCommand(runtime, "server.ts", [...LOOPBACK_ARGS, "--port", "0", ...args]),
   );
+}
+
+/** Runs a server `command` that must refuse to start: its exit status and what it said. */
+async function refusalOf(command: string[]): Promise<[number | null, string[]]> {
+  await using server = new Subprocess(command);
   const status = await server.exitCode("the server to refuse to start");
   const lines = await remainingLines(server.stderr);
   assert.deepEqual(await remainingLines(server.stdout), [], "it never says it is listening");
   return [status, lines];
+}
+
+/** As refusal(), with `target` (a file or directory) read-only for the server, even as root. */
+async function refusalReadOnly(
+  runtime: RuntimeName,
+  target: string,
+  args: string[],
+): Promise<[number | null, string[]]> {
+  const command = scriptCommand(runtime, "server.ts", [...LOOPBACK_ARGS, "--port", "0", ...args]);
+  if (process.getuid?.() !== 0) {
+    const mode = statSync(target).mode & 0o777;
+    chmodSync(target, mode & ~0o222);
+    try {
+      return await refusalOf(command);
+    } finally {
+      chmodSync(target, mode);
+    }
+  }
+  const mountReadOnly = 'mount --bind -o ro "$0" "$0" && exec "$@"';
+  return await refusalOf(["unshare", "--mount", "sh", "-c", mountReadOnly, target, ...command]);
 }
 
 for (const runtime of RUNTIMES) {
@@ -223,27 +249,26 @@ for (const runtime of RUNTIMES) {
     }
   });
 
-  test(
-    name("a read-only directory or database is one line, exit 3"),
-    { skip: process.getuid?.() === 0 ? "root may write in any directory and file" : false },
-    async () => {
-      using dir = temporaryDirectory();
-      const readOnlyDir = path.join(dir.path, "read-only");
-      {
-        await using server = await start(readOnlyDir);
-        assert.equal(await server.stop(), 0);
-      }
-      chmodSync(path.join(readOnlyDir, "parley.db"), 0o444);
-      const [status, lines] = await refusal(runtime, ["--data", readOnlyDir]);
-      assert.equal(status, 3);
-      assert.match(lines.join("\n"), /^server: cannot use --data: .*parley\.db is read-only$/);
-      chmodSync(readOnlyDir, 0o555);
-      const [dirStatus, dirLines] = await refusal(runtime, ["--data", readOnlyDir]);
-      chmodSync(readOnlyDir, 0o755);
-      assert.equal(dirStatus, 3);
-      assert.match(dirLines.join("\n"), /^server: cannot use --data: cannot write in .*/);
-    },
-  );
+  // Root writes through any file mode, so as root the test makes the path read-only the way root
+  // cannot write through either: a read-only bind mount, in a mount namespace of the server's own.
+  test(name("a read-only directory or database is one line, exit 3"), async () => {
+    using dir = temporaryDirectory();
+    const readOnlyDir = path.join(dir.path, "read-only");
+    {
+      await using server = await start(readOnlyDir);
+      assert.equal(await server.stop(), 0);
+    }
+    const database = path.join(readOnlyDir, "parley.db");
+    const [status, lines] = await refusalReadOnly(runtime, database, ["--data", readOnlyDir]);
+    assert.equal(status, 3);
+    assert.match(lines.join("\n"), /^server: cannot use --data: .*parley\.db is read-only$/);
+    const [dirStatus, dirLines] = await refusalReadOnly(runtime, readOnlyDir, [
+      "--data",
+      readOnlyDir,
+    ]);
+    assert.equal(dirStatus, 3);
+    assert.match(dirLines.join("\n"), /^server: cannot use --data: cannot write in .*/);
+  });
 
   test(name("--retain-messages keeps each room's newest messages in the database"), async () => {
     using dir = temporaryDirectory();
