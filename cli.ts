@@ -4,7 +4,7 @@ import { lookup } from "node:dns/promises";
 import path from "node:path";
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { formatAddress } from "./runtime.ts";
+import { formatAddress, knownProblem, systemProblem } from "./runtime.ts";
 
 /** A bad command line: the message is printed as one line, and the program exits with status 2. */
 export class UsageError extends Error {}
@@ -84,27 +84,6 @@ export function programName(): string {
   return underRuntime && script ? path.basename(script) : executable;
 }
 
-// What the system's error codes mean, in a few words; Deno and Bun both set `code` for these.
-const SYSTEM_ERRORS: Record<string, string> = {
-  EADDRINUSE: "address already in use",
-  EADDRNOTAVAIL: "that address is not one of this machine's",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  ENOTFOUND: "no such host",
-  EEXIST: "a file is in the way",
-  ENOTDIR: "not a directory",
-  ENOENT: "no such file or directory",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on the device",
-};
-
-/** Why a system call failed, in a few words on one line. */
-export function systemProblem(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && Object.hasOwn(SYSTEM_ERRORS, code)) return SYSTEM_ERRORS[code];
-  return String(error instanceof Error ? error.message : error).split("\n")[0];
-}
-
 /**
  * Runs one step of starting up. If it fails, the StartupError says `what` and why: the one place
  * where a failure to start becomes a line rather than a stack trace. A StartupError or UsageError
@@ -128,8 +107,7 @@ export async function listenOrExplain<T>(host: string, port: number, listen: () 
     try {
       return listen();
     } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (typeof code === "string" && Object.hasOwn(SYSTEM_ERRORS, code)) throw error;
+      if (knownProblem(error) !== null) throw error;
       throw await lookup(host).then(() => error, () => ({ code: "ENOTFOUND" }));
     }
   });

@@ -15,11 +15,10 @@ import {
 import { ChatClient } from "./client/chat_client.ts";
 import { printable } from "./client/format.ts";
 import { KEY_HELP } from "./client/line_editor.ts";
-import { connectProblem } from "./client/link.ts";
 import { createUi } from "./client/ui.ts";
 import { DEFAULT_PORT, nickProblem, roomProblem } from "./protocol.ts";
 import { helpLines } from "./protocol/slash_commands.ts";
-import { type Connection, formatAddress } from "./runtime.ts";
+import { type Connection, formatAddress, systemProblem } from "./runtime.ts";
 import { runtime } from "./runtime/current.ts";
 
 const DEFAULT_HOST = "127.0.0.1";
@@ -99,7 +98,7 @@ async function main(): Promise<number> {
   try {
     conn = await connectWithin(host, port, answerTimeoutMs);
   } catch (error) {
-    process.stderr.write(`client: cannot connect to ${address}: ${connectProblem(error)}\n`);
+    process.stderr.write(`client: cannot connect to ${address}: ${systemProblem(error)}\n`);
     return 1;
   }
   const ui = createUi(interactive, {

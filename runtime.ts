@@ -53,3 +53,36 @@ export function writeAll(conn: Connection, bytes: Uint8Array): Promise<void> {
 export function formatAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+// What the system's error codes mean, in a few words. Deno and Bun both set `code`; their messages
+// say less ("Failed to connect") or more (a path, a stack) than a person needs.
+const SYSTEM_ERRORS: Record<string, string> = {
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "that address is not one of this machine's",
+  ECONNREFUSED: "connection refused",
+  EHOSTUNREACH: "no route to host",
+  ENETUNREACH: "network is unreachable",
+  ETIMEDOUT: "timed out",
+  ENOTFOUND: "no such host",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EEXIST: "already exists",
+  ENOTDIR: "not a directory",
+  ENOENT: "no such file or directory",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+};
+
+/** The words for `error`'s system error code, or null when it has none this table knows. */
+export function knownProblem(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && Object.hasOwn(SYSTEM_ERRORS, code)
+    ? SYSTEM_ERRORS[code]
+    : null;
+}
+
+/** Why a system call failed, in a few words on one line. */
+export function systemProblem(error: unknown): string {
+  return knownProblem(error) ??
+    String(error instanceof Error ? error.message : error).split("\n")[0];
+}

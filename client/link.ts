@@ -3,7 +3,7 @@
 // this file only carries it.
 import { type ClientMessage, parseServerMessage, type ServerMessage } from "../protocol.ts";
 import { concatBytes, encodeFrame, FrameDecoder } from "../protocol/native.ts";
-import { type Connection, writeAll } from "../runtime.ts";
+import { type Connection, systemProblem, writeAll } from "../runtime.ts";
 import { printable } from "./format.ts";
 
 // Larger than any frame a client sends: a welcome lists every member of the room.
@@ -209,7 +209,7 @@ export class Reconnection {
       if (!stillWanted()) return null;
       const connecting = this.#connect();
       const conn = await this.#pause(left - wait, connecting).catch((error) => {
-        this.problem = connectProblem(error);
+        this.problem = systemProblem(error);
         return null;
       });
       if (conn && stillWanted()) return conn;
@@ -236,20 +236,4 @@ export class Reconnection {
       this.#wake = null;
     });
   }
-}
-
-// Bun says only "Failed to connect" for a refused connection; the error code says more.
-const CONNECT_ERRORS: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ENOTFOUND: "no such host",
-  ETIMEDOUT: "timed out",
-  EHOSTUNREACH: "no route to host",
-  ENETUNREACH: "network is unreachable",
-};
-
-/** Why a connection could not be made, in a few words. */
-export function connectProblem(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && Object.hasOwn(CONNECT_ERRORS, code)) return CONNECT_ERRORS[code];
-  return String(error instanceof Error ? error.message : error).split("\n")[0];
 }

@@ -5,6 +5,7 @@
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
+import { systemProblem } from "../../runtime.ts";
 
 /** Why a data directory cannot be used, as one line naming the path. */
 export class DataProblem extends Error {
@@ -12,21 +13,6 @@ export class DataProblem extends Error {
   constructor(message: string, readonly inUse = false) {
     super(message);
   }
-}
-
-/** The cause of a failed file operation, without the stack or the path Node puts in messages. */
-export function causeOf(error: unknown): string {
-  const { code, message } = error as { code?: string; message?: string };
-  const known: Record<string, string> = {
-    EACCES: "permission denied",
-    EPERM: "permission denied",
-    EROFS: "read-only file system",
-    ENOTDIR: "not a directory",
-    ENOENT: "no such file or directory",
-    ENOSPC: "no space left on device",
-    EEXIST: "already exists",
-  };
-  return (code && known[code]) ?? String(message ?? error).split("\n")[0];
 }
 
 function pidIn(file: string): number {
@@ -61,7 +47,7 @@ export class DataLock {
     try {
       writeFileSync(mine, `${process.pid}\n`);
     } catch (error) {
-      throw new DataProblem(`cannot write in ${dir}: ${causeOf(error)}`);
+      throw new DataProblem(`cannot write in ${dir}: ${systemProblem(error)}`);
     }
     try {
       // Two attempts: the second after clearing a lock its holder left when it crashed.
@@ -71,7 +57,7 @@ export class DataLock {
           return new DataLock(file);
         } catch (error) {
           if ((error as { code?: string }).code !== "EEXIST") {
-            throw new DataProblem(`cannot lock ${file}: ${causeOf(error)}`);
+            throw new DataProblem(`cannot lock ${file}: ${systemProblem(error)}`);
           }
         }
         const holder = pidIn(file);

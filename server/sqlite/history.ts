@@ -7,7 +7,8 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import type { MessageStore, ReserveDone, StoredMessage } from "../history.ts";
-import { causeOf, DataLock, DataProblem } from "./data_lock.ts";
+import { DataLock, DataProblem } from "./data_lock.ts";
+import { systemProblem } from "../../runtime.ts";
 import { Retention, type RetentionOptions } from "./retention.ts";
 
 export { DataProblem } from "./data_lock.ts";
@@ -108,7 +109,7 @@ function openDatabase(file: string): DatabaseSync {
   } catch (error) {
     db?.close();
     if (error instanceof DataProblem) throw error;
-    const cause = causeOf(error);
+    const cause = systemProblem(error);
     if (/not a database/.test(cause)) throw new DataProblem(`${file} is not an SQLite database`);
     if (/malformed|corrupt/.test(cause)) throw new DataProblem(`${file} is damaged (${cause})`);
     if (/readonly/.test(cause)) throw new DataProblem(`${file} is read-only`);
@@ -155,7 +156,7 @@ export class SqliteMessageStore implements MessageStore {
     try {
       mkdirSync(dataDir, { recursive: true });
     } catch (error) {
-      throw new DataProblem(`cannot create ${dataDir}: ${causeOf(error)}`);
+      throw new DataProblem(`cannot create ${dataDir}: ${systemProblem(error)}`);
     }
     this.file = path.join(dataDir, "parley.db");
     this.#lock = DataLock.acquire(dataDir);
@@ -316,7 +317,7 @@ export class SqliteMessageStore implements MessageStore {
   #report(error: unknown): void {
     const what = isBusy(error)
       ? `${this.file} is locked by another process; retrying, chat goes on`
-      : `cannot use ${this.file}: ${causeOf(error)}; retrying, chat goes on`;
+      : `cannot use ${this.file}: ${systemProblem(error)}; retrying, chat goes on`;
     if (what !== this.#failure) this.#log(`history: ${what}`);
     this.#failure = what;
   }
