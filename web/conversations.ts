@@ -47,13 +47,14 @@ export class Conversation {
   }
 
   /** Appends `entry`, after a day separator if it is the first of its local day here. */
-  append(entry: Entry, nextSeq: () => number): void {
+  append(entry: DistributiveOmit<Entry, "seq">, nextSeq: () => number): void {
     const day = localDay(entry.ts);
     if (day !== this.#lastDay) {
       this.#lastDay = day;
       this.entries.push({ seq: nextSeq(), kind: "day", ts: entry.ts });
     }
-    this.entries.push(entry);
+    // Numbered after its separator: the view draws entries in the order of their numbers.
+    this.entries.push({ ...entry, seq: nextSeq() } as Entry);
     if (this.entries.length > MAX_ENTRIES) {
       this.entries.splice(0, this.entries.length - MAX_ENTRIES);
     }
@@ -165,7 +166,7 @@ export class Conversations {
     counts = false,
     mention = false,
   ): void {
-    conversation.append({ ...entry, seq: this.nextSeq() } as Entry, this.nextSeq);
+    conversation.append(entry, this.nextSeq);
     if (!counts || (this.visible && this.#activeKey === conversation.key)) return;
     conversation.unread++;
     if (mention) conversation.mentions++;

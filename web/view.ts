@@ -37,7 +37,7 @@ function entryItem(entry: Entry): HTMLLIElement {
     case "notice":
       return element("li", entry.error ? "notice error" : "notice", entry.text);
     case "chat": {
-      const classes = ["chat"];
+      const classes = ["said"];
       if (entry.action) classes.push("action");
       if (entry.mine) classes.push("mine");
       if (entry.mention) classes.push("mention");
@@ -47,7 +47,7 @@ function entryItem(entry: Entry): HTMLLIElement {
       time.dateTime = new Date(entry.ts).toISOString();
       const from = element("span", "from", entry.action ? `* ${entry.from}` : entry.from);
       from.style.setProperty("--hue", String(hue(entry.from)));
-      item.append(time, from, element("span", "text", entry.text));
+      item.append(time, " ", from, " ", element("span", "text", entry.text));
       return item;
     }
   }

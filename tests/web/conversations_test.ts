@@ -18,6 +18,9 @@ test("Conversations keep a log's newest entries, numbered in one sequence", () =
     conversations.add(lobby, { kind: "notice", ts: 0, text: `${i}`, error: false });
   }
   conversations.add(den, { kind: "notice", ts: 0, text: "den", error: false }, true);
+  // The view draws what follows the last number it drew: a separator comes before its line.
+  assert.deepEqual(den.entries.map(({ kind }) => kind), ["day", "notice"]);
+  assert.ok(den.entries[0].seq < den.entries[1].seq);
   assert.equal(lobby.entries.length, MAX_ENTRIES);
   const last = lobby.entries.at(-1)!;
   assert.equal(last.kind === "notice" && last.text, `${MAX_ENTRIES + 9}`);
