@@ -128,6 +128,8 @@ export function startParley(
     "127.0.0.1",
     "--port",
     "0",
+    "--http-port",
+    "off",
     ...(settings.logFile ? [] : ["--quiet"]),
     "--rate",
     "0",
