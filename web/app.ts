@@ -184,6 +184,10 @@ if ("Notification" in globalThis && Notification.permission === "default") {
     view.notify.hidden = Notification.permission !== "default";
   });
 }
+// The header counts down to the next attempt.
+setInterval(() => {
+  if (state.phase === "reconnecting") redraw();
+}, 1000);
 state.conversations.setVisible(document.visibilityState === "visible");
 view.render(state);
 view.loginNick.focus();

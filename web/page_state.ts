@@ -52,7 +52,8 @@ export class PageState {
   problem = "";
   /** The room asked for on the nick form. */
   firstRoom = "";
-  /** When the next attempt to connect is due, while reconnecting. */
+  /** While reconnecting: why the last connection ended or failed, and when the next try is due. */
+  offline = "";
   retryAt = 0;
   readonly #events: PageEvents;
   readonly #now: () => number;
@@ -107,11 +108,12 @@ export class PageState {
       this.#attempts = 0;
       if (this.#lastError === "server_shutdown") why = "the server shut down";
     }
+    // The drop is told in every conversation; the attempts after it, in the status line only.
+    if (this.phase === "chatting") this.#noticeAll(`disconnected: ${why}; reconnecting`, true);
     this.phase = "reconnecting";
+    this.offline = why;
     const wait = this.#nextWait();
     this.retryAt = this.#now() + wait;
-    const when = wait < 1000 ? "now" : `in ${Math.round(wait / 1000)} s`;
-    this.#noticeAll(`disconnected: ${why}; reconnecting ${when}`, true);
     return wait;
   }
 

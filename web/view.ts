@@ -53,6 +53,25 @@ function entryItem(entry: Entry): HTMLLIElement {
   }
 }
 
+// What the header says of the connection: nothing while all is well.
+function status(state: PageState): string {
+  switch (state.phase) {
+    case "chatting":
+    case "naming":
+      return "";
+    case "joining":
+      return "connecting…";
+    case "rejoining":
+      return "reconnecting…";
+    case "reconnecting": {
+      const seconds = Math.ceil((state.retryAt - Date.now()) / 1000);
+      return seconds > 0
+        ? `${state.offline}; trying again in ${seconds} s`
+        : `${state.offline}; reconnecting…`;
+    }
+  }
+}
+
 /** The page's elements, redrawn from a PageState by render(). */
 export class View {
   readonly login = byId<HTMLFormElement>("login");
@@ -86,11 +105,7 @@ export class View {
     }
     const active = state.conversations.active;
     this.#name.textContent = active ? (active.kind === "pm" ? `@${active.name}` : active.name) : "";
-    this.#status.textContent = state.phase === "joining"
-      ? "connecting…"
-      : state.phase === "chatting"
-      ? ""
-      : "reconnecting…";
+    this.#status.textContent = status(state);
     this.#drawList(state);
     this.#drawLog(active);
     this.#members.replaceChildren(...state.members().map((nick) => element("li", "", nick)));

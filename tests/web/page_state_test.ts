@@ -185,15 +185,20 @@ test("PageState reconnects with backoff and shows every missed message once", ()
   assert.equal(state.disconnected("the server closed the connection"), 0, "at once, first");
   assert.equal(state.phase, "reconnecting");
   const lobby = state.conversations.get("room", "lobby")!;
+  const notices = () => lobby.entries.filter((entry) => entry.kind === "notice").length;
   const last = lobby.entries.at(-1)!;
   assert.equal(
     last.kind === "notice" && last.text,
-    "disconnected: the server closed the connection; reconnecting now",
+    "disconnected: the server closed the connection; reconnecting",
   );
+  const noticed = notices();
   state.typed("typed while away");
   // Failed attempts wait 0.5 s, 1 s, 2 s, ... up to 10 s.
   const waits = [1, 2, 3, 4, 5, 6].map(() => state.disconnected("connection refused"));
   assert.deepEqual(waits, [500, 1000, 2000, 4000, 8000, 10000]);
+  assert.equal(notices(), noticed + 1, "failed attempts are not told in the log");
+  assert.equal(state.offline, "connection refused");
+  assert.equal(state.retryAt, NOON + 10000);
 
   state.connected();
   assert.equal(state.phase, "rejoining");
