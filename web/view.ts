@@ -20,11 +20,15 @@ function byId<T extends HTMLElement>(id: string): T {
   return document.getElementById(id) as T;
 }
 
-// A nick's hue, the same on every page, so that a reader can follow one speaker.
+// A nick's hue, the same on every page, so that a reader can follow one speaker: an FNV-1a hash,
+// spread round the colour wheel by the golden angle so that similar nicks differ.
 function hue(nick: string): number {
-  let hash = 0;
-  for (const unit of nick.toLowerCase()) hash = (hash * 31 + unit.codePointAt(0)!) >>> 0;
-  return hash % 360;
+  let hash = 0x811c9dc5;
+  for (const unit of nick.toLowerCase()) {
+    hash ^= unit.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return Math.round((hash % 64) * 137.508) % 360;
 }
 
 function entryItem(entry: Entry): HTMLLIElement {

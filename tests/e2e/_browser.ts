@@ -66,9 +66,8 @@ export class WebPage {
 
   /** Waits until the conversation on screen shows `count` chat lines or more, and returns them. */
   async waitForSaid(count: number, ms = EVENT_TIMEOUT_MS): Promise<Said[]> {
-    // A string, evaluated in the page: this file is typed without the DOM's names.
-    const shown = `document.querySelectorAll("#log li.said").length >= ${count}`;
-    await this.page.waitForFunction(shown, undefined, { timeout: ms });
+    // A locator, not a function evaluated in the page: the page's policy forbids eval.
+    await this.page.locator("#log li.said").nth(count - 1).waitFor({ timeout: ms });
     return this.said();
   }
 }
