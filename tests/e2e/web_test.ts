@@ -15,7 +15,7 @@ import {
   TestMember,
   within,
 } from "./_helpers.ts";
-import { BINARY, CLOSE, RawWebSocket, TEXT, WebMember, webPortOf } from "./_websocket.ts";
+import { CLOSE, RawWebSocket, TEXT, WebMember, webPortOf } from "./_websocket.ts";
 
 /** A quiet server on the loopback with a web port, and that port. */
 async function startWeb(
