@@ -201,6 +201,18 @@ for (const runtime of RUNTIMES) {
     },
   );
 
+  test(name("a WebSocket member speaks native JSON, whatever --mode pins TCP to"), async () => {
+    const { server, web } = await startWeb(runtime, ["--mode", "line"]);
+    await using _server = server;
+    await using browser = await WebMember.join(web, "webby");
+    const { member: nc } = await LineMember.join(server.port);
+    await using _nc = nc;
+    await browser.expect({ type: "join" });
+    browser.send({ type: "msg", text: "hello nc" });
+    await nc.lines.waitFor("<webby> hello nc");
+    assert.equal(await server.stop(), 0);
+  });
+
   test(name("refuses WebSocket upgrades from other sites' pages, unless allowed"), async () => {
     const { server, web } = await startWeb(runtime, ["--allow-origin", "https://chat.example"]);
     await using _server = server;
