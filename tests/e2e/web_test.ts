@@ -4,14 +4,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import type net from "node:net";
+import net from "node:net";
 import { frame } from "../_frames.ts";
 import {
   type Json,
   LineMember,
   LOOPBACK_ARGS,
+  remainingLines,
   RUNTIMES,
+  scriptCommand,
   ServerProcess,
+  Subprocess,
   TestMember,
   within,
 } from "./_helpers.ts";
@@ -330,6 +333,27 @@ for (const runtime of RUNTIMES) {
     await nc.lines.waitFor("*** webby left");
     await counted(web, 'parley_connections_closed_total{reason="peer_closed"}', 1);
     assert.equal(await server.stop(), 0);
+  });
+
+  test(name("says in one line that the web port is taken, or not a port, and exits"), async () => {
+    const taken = net.createServer().listen(0, "127.0.0.1");
+    await within(once(taken, "listening"), "a listener on a free port");
+    try {
+      const { port } = taken.address() as net.AddressInfo;
+      const args = [...LOOPBACK_ARGS, "--port", "0", "--http-port", String(port)];
+      await using busy = new Subprocess(scriptCommand(runtime, "server.ts", args));
+      assert.equal(await busy.exitCode(), 1);
+      assert.deepEqual(await remainingLines(busy.stderr), [
+        `server: cannot listen on 127.0.0.1:${port}: address already in use`,
+      ]);
+      await using bad = new Subprocess(scriptCommand(runtime, "server.ts", ["--http-port", "web"]));
+      assert.equal(await bad.exitCode(), 2);
+      assert.deepEqual(await remainingLines(bad.stderr), [
+        'server: --http-port must be a whole number from 0 to 65535 or off, not "web" (try --help)',
+      ]);
+    } finally {
+      taken.close();
+    }
   });
 
   test(name("serves the page with its security headers, and nothing else"), async () => {
