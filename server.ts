@@ -120,6 +120,15 @@ function positiveSeconds(text: string, what: string): number {
   return ms;
 }
 
+function webPort(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) {
+    throw new UsageError(
+      `--http-port must be a whole number from 0 to 65535 or off, not "${text}"`,
+    );
+  }
+  return Number(text);
+}
+
 // The address to open in a browser: a wildcard host is reachable here as localhost.
 function webUrl(host: string, port: number): string {
   const local = host === "0.0.0.0" || host === "::" ? "localhost" : host;
@@ -188,9 +197,7 @@ async function main(): Promise<number> {
   if (values.host === "") throw new UsageError("--host must not be empty");
   const quiet = values.quiet;
   const port = wholeNumber(values.port, "--port", 0, 65535);
-  const httpPort = values["http-port"] === "off"
-    ? null
-    : wholeNumber(values["http-port"], "--http-port", 0, 65535);
+  const httpPort = values["http-port"] === "off" ? null : webPort(values["http-port"]);
   const metrics = new Metrics();
   const options = {
     mode,

@@ -12,6 +12,7 @@ import type {
   WriteDone,
 } from "../runtime.ts";
 import { FRAME_HEADER_BYTES } from "../protocol/native.ts";
+import type { ServerMessage } from "../protocol.ts";
 
 // Past this many unread bytes the socket is paused where the runtime can; where it cannot (Deno),
 // past UNREAD_LIMIT_BYTES the member is closed: flood control would have closed it long before
@@ -24,16 +25,16 @@ const CLOSE_NORMAL = 1000;
 const CLOSE_UNSUPPORTED_DATA = 1003;
 const CLOSE_POLICY_VIOLATION = 1008;
 
-const BINARY_ERROR = JSON.stringify({
-  type: "error",
-  code: "binary_message",
-  message: "Cannot accept a binary message: send each JSON message as text",
-});
-const FLOOD_ERROR = JSON.stringify({
-  type: "error",
-  code: "flood",
-  message: "Disconnected for flooding",
-});
+const BINARY_ERROR = JSON.stringify(
+  {
+    type: "error",
+    code: "binary_message",
+    message: "Cannot accept a binary message: send each JSON message as text",
+  } satisfies ServerMessage,
+);
+const FLOOD_ERROR = JSON.stringify(
+  { type: "error", code: "flood", message: "Disconnected for flooding" } satisfies ServerMessage,
+);
 
 const utf8 = new TextEncoder();
 
