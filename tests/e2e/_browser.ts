@@ -36,7 +36,9 @@ export class WebPage {
     nick: string,
     viewport = { width: 1000, height: 640 },
   ): Promise<WebPage> {
-    const web = new WebPage(await browser.newPage({ viewport }));
+    // A context of its own, as another person's browser would be; more tabs may open in it.
+    const context = await browser.newContext({ viewport });
+    const web = new WebPage(await context.newPage());
     await web.page.goto(url);
     await web.page.fill("#login-nick", nick);
     await web.page.press("#login-nick", "Enter");

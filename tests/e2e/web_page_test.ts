@@ -183,6 +183,14 @@ for (const runtime of RUNTIMES) {
         { from: "ann", text: "hi bob" },
       ]);
       assert.equal(await ann.page.title(), "bob · Parley");
+
+      // Another tab of the same browser remembers the nick, and is told it is taken.
+      const again = await ann.page.context().newPage();
+      await again.goto(ann.page.url());
+      assert.equal(await again.inputValue("#login-nick"), "ann");
+      await again.press("#login-nick", "Enter");
+      await again.locator("#login-problem", { hasText: "taken" }).waitFor();
+      assert.equal(await again.locator("#login").isVisible(), true);
     },
   );
 }
