@@ -227,4 +227,8 @@ test("layout: the browser page imports only protocol code, the client's I/O-free
   }
   const naming = page.filter((file) => /\b(Deno|Bun)\b/.test(code(file)));
   assert.deepEqual(naming, []);
+  const long = page.filter((file) =>
+    readFileSync(path.join(ROOT, file), "utf8").split("\n").length > MAX_PRODUCT_LINES
+  );
+  assert.deepEqual(long, []);
 });

@@ -117,10 +117,15 @@ export class View {
 
   #drawList(state: PageState): void {
     const active = state.conversations.active;
+    // The list is drawn anew: a button that had the keyboard's focus keeps it.
+    const focused = this.#list.contains(document.activeElement)
+      ? (document.activeElement as HTMLElement).dataset.key
+      : undefined;
     this.#list.replaceChildren(...state.conversations.list.map((conversation) => {
       const item = element("li", conversation.kind);
       const button = element("button");
       button.type = "button";
+      button.dataset.key = conversation.key;
       if (conversation.unread > 0) item.classList.add("unread");
       if (conversation.mentions > 0) item.classList.add("mentioned");
       button.setAttribute("aria-current", String(conversation === active));
@@ -134,6 +139,9 @@ export class View {
       item.append(button);
       return item;
     }));
+    if (focused !== undefined) {
+      this.#list.querySelector<HTMLElement>(`button[data-key="${CSS.escape(focused)}"]`)?.focus();
+    }
   }
 
   // Draws what is new in the conversation on screen, or all of it when another one comes on
