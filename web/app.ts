@@ -53,6 +53,7 @@ function socketUrl(): string {
 
 function connect(): void {
   clearTimeout(retry);
+  if (state.phase === "naming") return; // the user left meanwhile
   const ws = new WebSocket(socketUrl());
   let opened = false;
   socket = ws;

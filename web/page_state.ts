@@ -13,7 +13,7 @@ import {
   type ServerMessage,
   textProblem,
 } from "../protocol.ts";
-import { helpLines, parseLine } from "../protocol/slash_commands.ts";
+import { helpLines, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
 import { describe } from "../protocol/text.ts";
 import { mentions } from "../client/format.ts";
 import { ClientRooms } from "../client/rooms.ts";
@@ -104,12 +104,12 @@ export class PageState {
       this.problem ||= `Cannot join: ${why}`;
       return null;
     }
+    // The drop is told in every conversation; the attempts after it, in the status line only.
     if (this.phase === "chatting") {
       this.#attempts = 0;
       if (this.#lastError === "server_shutdown") why = "the server shut down";
+      this.#noticeAll(`disconnected: ${why}; reconnecting`, true);
     }
-    // The drop is told in every conversation; the attempts after it, in the status line only.
-    if (this.phase === "chatting") this.#noticeAll(`disconnected: ${why}; reconnecting`, true);
     this.phase = "reconnecting";
     this.offline = why;
     const wait = this.#nextWait();
@@ -144,7 +144,9 @@ export class PageState {
   /** A line the user typed into the active conversation. */
   typed(text: string): void {
     if (this.phase === "naming") return;
-    if (this.phase !== "chatting") {
+    // /help and /quit are answered here, connected or not.
+    const local = ["/help", "/quit"].includes(slashCommandOf(text, "client")?.name ?? "");
+    if (this.phase !== "chatting" && !local) {
       if (text.trim() === "") return;
       this.#waiting.push(text);
       return this.#notice(`not connected: "${text}" goes out once reconnected`);

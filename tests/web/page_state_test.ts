@@ -243,6 +243,22 @@ test("PageState reconnects with backoff and shows every missed message once", ()
   assert.equal(state.disconnected("reset"), 0);
 });
 
+test("PageState answers /help and /quit while reconnecting, and then stays out", () => {
+  const { state, sent, closes } = joined();
+  state.disconnected("reset");
+  const lobby = state.conversations.active!;
+  state.typed("/help");
+  assert.ok(
+    lobby.entries.some((entry) => entry.kind === "notice" && entry.text.startsWith("/who")),
+  );
+  state.typed("/quit");
+  assert.equal(state.phase, "naming");
+  assert.equal(closes(), 1);
+  assert.equal(state.disconnected("closed"), null);
+  state.connected();
+  assert.deepEqual(sent, [], "no hello after leaving");
+});
+
 test("PageState waits the longest before coming back after a flood", () => {
   const { state, receive } = joined();
   receive({ type: "error", code: "flood", message: "You are flooding" });
