@@ -119,11 +119,10 @@ function tab(input: HTMLInputElement): void {
 
 function keydown(event: KeyboardEvent): void {
   const input = view.line;
-  const switching = (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) ||
-    (event.ctrlKey && (event.key === "PageUp" || event.key === "PageDown"));
-  if (switching) {
+  // Alt: the browser keeps Ctrl+PageUp and Ctrl+PageDown for its own tabs.
+  if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
     event.preventDefault();
-    return switchBy(event.key === "ArrowUp" || event.key === "PageUp" ? -1 : 1);
+    return switchBy(event.key === "ArrowUp" ? -1 : 1);
   }
   if (event.target !== input) {
     if (event.key === "Escape") input.focus();

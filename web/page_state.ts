@@ -39,7 +39,7 @@ const MAX_RETRY_MS = 10_000;
 /** The page's keys, after the commands in /help. */
 export const PAGE_KEYS = [
   "keys: Tab completes a nick, a command or a room; Up and Down recall what you sent",
-  "      Alt+Up and Alt+Down (or Ctrl+PageUp and Ctrl+PageDown) switch conversations",
+  "      Alt+Up and Alt+Down switch conversations",
   "      Escape comes back to the line",
 ];
 
