@@ -7,6 +7,7 @@ import type {
   Connection,
   HttpServer,
   Listener,
+  SendStatus,
   WebSocketEvents,
   WebSocketPeer,
   WriteDone,
@@ -74,20 +75,33 @@ export class WebSocketMember implements Connection, WebSocketEvents {
   // is sent as one text message. One the runtime says it holds too much after is finished only
   // once it has drained, so what waits is counted by the send queue, never by the runtime alone.
   write(bytes: Uint8Array, done: WriteDone): void {
+    this.#writing = bytes;
+    this.#status = "sent";
+    this.#peer.batch(this.#sendWriting);
+    this.#writing = null;
+    const status = this.#status as SendStatus; // set by #sendWriting, which TypeScript cannot see
+    if (status === "closed") done(new Error("connection closed"));
+    else if (status === "wait") this.#waitingWrite = done;
+    else done();
+  }
+
+  // The write in flight, sent by #sendWriting; made once per member, for `batch`.
+  #writing: Uint8Array | null = null;
+  #status: SendStatus = "sent";
+
+  #sendWriting = (): void => {
+    const bytes = this.#writing!;
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    let wait = false;
     for (let at = 0; at + FRAME_HEADER_BYTES <= bytes.length;) {
       const end = at + FRAME_HEADER_BYTES + buffer.readUInt32BE(at);
       const status = this.#closed
         ? "closed"
         : this.#peer.send(buffer.toString("utf8", at + FRAME_HEADER_BYTES, end));
-      if (status === "closed") return done(new Error("connection closed"));
-      wait ||= status === "wait";
+      if (status === "closed") return void (this.#status = "closed");
+      if (status === "wait") this.#status = "wait";
       at = end;
     }
-    if (wait) this.#waitingWrite = done;
-    else done();
-  }
+  };
 
   closeWrite(): Promise<void> {
     if (!this.#closed) this.#peer.close(CLOSE_NORMAL, "");

@@ -18,6 +18,9 @@ class FakePeer implements WebSocketPeer {
     if (this.status !== "closed") this.sent.push(text);
     return this.status;
   }
+  batch(sends: () => void): void {
+    sends();
+  }
   pause(): boolean {
     this.paused = this.canPause;
     return this.canPause;
