@@ -76,6 +76,11 @@ export interface WebSocketPeer {
   readonly remotePort: number;
   /** Sends one text message. */
   send(text: string): SendStatus;
+  /**
+   * Runs `sends`, whose messages the runtime may then write together: one system call for many
+   * messages rather than one each.
+   */
+  batch(sends: () => void): void;
   /** Stops reading, so that TCP holds the peer back; false where the runtime cannot. */
   pause(): boolean;
   resume(): void;

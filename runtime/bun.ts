@@ -217,6 +217,11 @@ class BunWebSocketPeer implements WebSocketPeer {
     return status > 0 ? "sent" : status === -1 ? "wait" : "closed";
   }
 
+  batch(sends: () => void): void {
+    // Outside Bun's own handlers, each send is a write of its own unless corked.
+    this.#ws.cork(sends);
+  }
+
   pause(): boolean {
     this.#ws.pause();
     return true;

@@ -190,6 +190,10 @@ class DenoWebSocketPeer implements WebSocketPeer {
     this.#polling = undefined;
   }
 
+  batch(sends: () => void): void {
+    sends(); // Deno writes each message on its own, whatever we do
+  }
+
   pause(): boolean {
     return false; // Deno reads every message as it comes
   }

@@ -7,11 +7,12 @@ import type {
   Connection,
   HttpServer,
   Listener,
+  SendStatus,
   WebSocketEvents,
   WebSocketPeer,
   WriteDone,
 } from "../runtime.ts";
-import { FRAME_HEADER_BYTES } from "../protocol/native.ts";
+import { FRAME_HEADER_BYTES, isFrameSlab } from "../protocol/native.ts";
 import type { ServerMessage } from "../protocol.ts";
 
 // Past this many unread bytes the socket is paused where the runtime can; where it cannot (Deno),
@@ -37,6 +38,24 @@ const FLOOD_ERROR = JSON.stringify(
 );
 
 const utf8 = new TextEncoder();
+
+// A broadcast hands every member the same frame, cut from a slab whose bytes never change: its
+// text is decoded once, for the first member written to, and kept while its slab is the latest
+// one seen (at most a slab's worth of text). Frames copied elsewhere are decoded each time.
+let textsSlab: ArrayBufferLike | null = null;
+const textsAt = new Map<number, string>(); // by the frame's offset in textsSlab
+
+function frameText(buffer: Buffer, start: number, end: number): string {
+  if (!isFrameSlab(buffer.buffer)) return buffer.toString("utf8", start, end);
+  if (buffer.buffer !== textsSlab) {
+    textsSlab = buffer.buffer;
+    textsAt.clear();
+  }
+  const at = buffer.byteOffset + start;
+  let text = textsAt.get(at);
+  if (text === undefined) textsAt.set(at, text = buffer.toString("utf8", start, end));
+  return text;
+}
 
 export class WebSocketMember implements Connection, WebSocketEvents {
   readonly remoteHost: string;
@@ -74,20 +93,33 @@ export class WebSocketMember implements Connection, WebSocketEvents {
   // is sent as one text message. One the runtime says it holds too much after is finished only
   // once it has drained, so what waits is counted by the send queue, never by the runtime alone.
   write(bytes: Uint8Array, done: WriteDone): void {
+    this.#writing = bytes;
+    this.#status = "sent";
+    this.#peer.batch(this.#sendWriting);
+    this.#writing = null;
+    const status = this.#status as SendStatus; // set by #sendWriting, which TypeScript cannot see
+    if (status === "closed") done(new Error("connection closed"));
+    else if (status === "wait") this.#waitingWrite = done;
+    else done();
+  }
+
+  // The write in flight, sent by #sendWriting; made once per member, for `batch`.
+  #writing: Uint8Array | null = null;
+  #status: SendStatus = "sent";
+
+  #sendWriting = (): void => {
+    const bytes = this.#writing!;
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    let wait = false;
     for (let at = 0; at + FRAME_HEADER_BYTES <= bytes.length;) {
       const end = at + FRAME_HEADER_BYTES + buffer.readUInt32BE(at);
       const status = this.#closed
         ? "closed"
-        : this.#peer.send(buffer.toString("utf8", at + FRAME_HEADER_BYTES, end));
-      if (status === "closed") return done(new Error("connection closed"));
-      wait ||= status === "wait";
+        : this.#peer.send(frameText(buffer, at + FRAME_HEADER_BYTES, end));
+      if (status === "closed") return void (this.#status = "closed");
+      if (status === "wait") this.#status = "wait";
       at = end;
     }
-    if (wait) this.#waitingWrite = done;
-    else done();
-  }
+  };
 
   closeWrite(): Promise<void> {
     if (!this.#closed) this.#peer.close(CLOSE_NORMAL, "");

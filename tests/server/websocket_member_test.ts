@@ -18,6 +18,9 @@ class FakePeer implements WebSocketPeer {
     if (this.status !== "closed") this.sent.push(text);
     return this.status;
   }
+  batch(sends: () => void): void {
+    sends();
+  }
   pause(): boolean {
     this.paused = this.canPause;
     return this.canPause;
@@ -53,6 +56,26 @@ test("WebSocketMember writes each native frame as one text message", () => {
   member.write(bytes(...frames), (error) => done = error);
   assert.equal(done, undefined);
   assert.deepEqual(peer.sent.map((text) => JSON.parse(text)), frames);
+});
+
+test("WebSocketMember sends a broadcast frame's text to every member, decoded once or not", () => {
+  const peers = [new FakePeer(), new FakePeer()];
+  const members = peers.map((peer) => new WebSocketMember(peer));
+  const shared = encodeFrame({ type: "msg", id: 1, from: "ä", room: "lobby", text: "é", ts: 2 });
+  const other = encodeFrame({ type: "msg", id: 2, from: "b", room: "lobby", text: "x", ts: 3 });
+  for (const member of members) member.write(shared, () => {});
+  members[0].write(other, () => {});
+  members[1].write(bytes({ type: "pong" }), () => {}); // not from a slab
+  assert.deepEqual(peers[0].sent.map((text) => JSON.parse(text).id), [1, 2]);
+  assert.deepEqual(JSON.parse(peers[1].sent[0]), {
+    type: "msg",
+    id: 1,
+    from: "ä",
+    room: "lobby",
+    text: "é",
+    ts: 2,
+  });
+  assert.deepEqual(JSON.parse(peers[1].sent[1]), { type: "pong" });
 });
 
 test("WebSocketMember finishes a write the runtime holds too much after only on drain", () => {
