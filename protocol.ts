@@ -38,6 +38,7 @@ export type ErrorCode =
   | "hello_timeout"
   | "idle_timeout"
   | "too_many_connections"
+  | "binary_message"
   | "send_queue_full"
   | "server_shutdown"
   | "storage_busy"

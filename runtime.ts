@@ -29,10 +29,80 @@ export interface Connection {
   close(): void;
 }
 
+/** How members reach the server: plain TCP, TLS, or WebSocket (over HTTP or HTTPS). */
+export type Transport = "tcp" | "tls" | "ws";
+
 export interface Listener extends AsyncIterable<Connection> {
   readonly hostname: string;
   readonly port: number;
+  /** What its connections come over; "tcp" when not said. */
+  readonly transport?: Transport;
   /** Stops accepting; connections already accepted stay open. */
+  close(): void;
+}
+
+/** As much of an HTTP request as Parley looks at. */
+export interface HttpRequest {
+  readonly method: string;
+  /** The URL's path, without its query. */
+  readonly path: string;
+  readonly headers: Headers;
+  readonly remoteHost: string;
+  readonly remotePort: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+/** The answer that turns the request into a WebSocket: `open` is called once it is open. */
+export interface WebSocketUpgrade {
+  upgrade(peer: WebSocketPeer): WebSocketEvents;
+}
+
+export type HttpAnswer = HttpResponse | WebSocketUpgrade;
+
+/**
+ * What `send` says: "sent"; "wait" (sent, but the runtime holds more unsent bytes than it should:
+ * send no more until `drain`); or "closed" (not sent: the socket is closed).
+ */
+export type SendStatus = "sent" | "wait" | "closed";
+
+/** The server's end of one WebSocket. */
+export interface WebSocketPeer {
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  /** Sends one text message. */
+  send(text: string): SendStatus;
+  /**
+   * Runs `sends`, whose messages the runtime may then write together: one system call for many
+   * messages rather than one each.
+   */
+  batch(sends: () => void): void;
+  /** Stops reading, so that TCP holds the peer back; false where the runtime cannot. */
+  pause(): boolean;
+  resume(): void;
+  /** Starts the closing handshake: the peer's close ends the stream of messages. */
+  close(code: number, reason: string): void;
+  /** Drops the connection at once. */
+  terminate(): void;
+}
+
+/** What the runtime tells about one WebSocket, in order. */
+export interface WebSocketEvents {
+  message(data: string | Uint8Array): void;
+  /** The runtime took what it held after a send said "wait". */
+  drain(): void;
+  /** The connection has closed, either way; nothing more comes. */
+  closed(): void;
+}
+
+export interface HttpServer {
+  readonly hostname: string;
+  readonly port: number;
+  /** Stops accepting; WebSockets already open stay open. */
   close(): void;
 }
 
@@ -40,6 +110,16 @@ export interface Runtime {
   readonly name: "deno" | "bun";
   listen(hostname: string, port: number): Listener;
   connect(hostname: string, port: number): Promise<Connection>;
+  /**
+   * Serves HTTP on `hostname:port`, answering each request with what `answer` says. A WebSocket
+   * message longer than `maxMessageBytes` may close its connection.
+   */
+  serveHttp(
+    hostname: string,
+    port: number,
+    answer: (request: HttpRequest) => HttpAnswer,
+    maxMessageBytes: number,
+  ): HttpServer;
 }
 
 /** Writes `bytes` and settles once they are written: for callers that can afford a promise. */

@@ -22,6 +22,9 @@ import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
 import { formatAddress } from "./runtime.ts";
 import { runtime } from "./runtime/current.ts";
+import { Metrics, type Snapshot, timedReads } from "./server/metrics.ts";
+import { DEFAULT_HTTP_PORT, openWeb } from "./server/web.ts";
+import { assets } from "./web/assets.ts";
 
 // A reader may fall 4 MiB behind for a moment, and 1 MiB behind for 10 s: enough for a burst in a
 // busy room, too little for a member who cannot keep up to hold the server's memory for long.
@@ -49,6 +52,10 @@ Runs a Parley chat server.
 Options:
   --host HOST          interface to listen on (default 0.0.0.0, all IPv4 interfaces)
   --port PORT          TCP port, 0 for any free one (default ${DEFAULT_PORT})
+  --http-port PORT     port of the web client, its WebSockets (/ws), /metrics and
+                       /healthz; 0 for any free one, off for none (default ${DEFAULT_HTTP_PORT})
+  --allow-origin URL   let pages from URL (scheme://host[:port]) join over /ws, besides the
+                       server's own; repeatable; * for any page
   --mode MODE          the protocol connections speak: native, line or legacy for all of
                        them, or auto to recognise each one's from its first bytes
                        (default auto)
@@ -113,9 +120,29 @@ function positiveSeconds(text: string, what: string): number {
   return ms;
 }
 
+function webPort(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) {
+    throw new UsageError(
+      `--http-port must be a whole number from 0 to 65535 or off, not "${text}"`,
+    );
+  }
+  return Number(text);
+}
+
+// The address to open in a browser: a wildcard host is reachable here as localhost.
+function webUrl(host: string, port: number): string {
+  const local = host === "0.0.0.0" || host === "::" ? "localhost" : host;
+  return `http://${formatAddress(local, port)}/`;
+}
+
 function openStore(
   dir: string,
-  options: { retainMs: number; retainPerRoom: number; log: (line: string) => void },
+  options: {
+    retainMs: number;
+    retainPerRoom: number;
+    log: (line: string) => void;
+    committed: (seconds: number) => void;
+  },
 ): SqliteMessageStore {
   try {
     // Problems with the database after start are logged even with --quiet: history is at stake.
@@ -133,6 +160,8 @@ async function main(): Promise<number> {
     host: { type: "string", default: "0.0.0.0" },
     port: { type: "string", default: String(DEFAULT_PORT) },
     mode: { type: "string", default: "auto" },
+    "http-port": { type: "string", default: String(DEFAULT_HTTP_PORT) },
+    "allow-origin": { type: "string", multiple: true, default: [] },
     "max-frame": { type: "string", default: String(DEFAULT_MAX_FRAME_BYTES) },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE_BYTES) },
     "send-queue": { type: "string", default: String(SEND_QUEUE_BYTES) },
@@ -168,6 +197,8 @@ async function main(): Promise<number> {
   if (values.host === "") throw new UsageError("--host must not be empty");
   const quiet = values.quiet;
   const port = wholeNumber(values.port, "--port", 0, 65535);
+  const httpPort = values["http-port"] === "off" ? null : webPort(values["http-port"]);
+  const metrics = new Metrics();
   const options = {
     mode,
     maxFrameBytes: wholeNumber(values["max-frame"], "--max-frame", 1, LARGEST_MAX_FRAME_BYTES),
@@ -196,14 +227,28 @@ async function main(): Promise<number> {
     },
     clock: () => performance.now(),
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
+    metrics,
   };
   const listener = await listenOrExplain(
     values.host,
     port,
     () => runtime.listen(values.host, port),
   );
+  let snapshot = (): Snapshot => ({ connections: new Map(), rooms: 0, members: 0 });
+  const web = httpPort === null
+    ? null
+    : await listenOrExplain(values.host, httpPort, () =>
+      openWeb(runtime, values.host, httpPort, {
+        assets,
+        allowOrigins: values["allow-origin"],
+        metrics: () => metrics.render(snapshot()),
+      }, options.maxFrameBytes));
   // Opened once every flag has passed, so that a usage error leaves no database behind.
-  const store = values.data === undefined ? null : openStore(values.data, options);
+  const committed = (seconds: number) => metrics.storeCommitSeconds.observe(seconds);
+  const opened = values.data === undefined
+    ? null
+    : openStore(values.data, { ...options, committed });
+  const store = opened && timedReads(opened, metrics.storeReadSeconds);
   const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
   // Counted once the listener and the database are open: what is left is for connections.
   const budget = descriptorBudget();
@@ -224,7 +269,9 @@ async function main(): Promise<number> {
     );
     options.maxClients = budget.clients;
   }
-  const server = new ChatServer([listener], { ...options, history, maxConnections });
+  const listeners = web ? [listener, web] : [listener];
+  const server = new ChatServer(listeners, { ...options, history, maxConnections });
+  snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
@@ -233,6 +280,7 @@ async function main(): Promise<number> {
     process.once("SIGHUP", () => resolve("SIGHUP"));
   });
   process.stdout.write(`listening on ${formatAddress(listener.hostname, listener.port)}\n`);
+  if (web) process.stdout.write(`web client at ${webUrl(values.host, web.port)}\n`);
 
   await signal;
   if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);

@@ -35,6 +35,7 @@ import {
   installCleanup,
   runningServer,
   type Server,
+  startBunRoom,
   startParley,
   startRedis,
   startRelay,
@@ -153,6 +154,8 @@ function startServer(
   };
   const cpu = setup.pinning.serverCpu;
   if (target.kind === "redis") return startRedis(options.redisServer, cpu, settings);
+  if (target.kind === "bun-room") return startBunRoom(cpu, settings);
+  if (target.kind === "parley-ws") return startParley(target.runtime!, cpu, settings, true);
   const start = target.kind === "parley" ? startParley : startRelay;
   return start(target.runtime!, cpu, settings);
 }

@@ -18,6 +18,7 @@ import {
 import { FrameScanner, RespScanner } from "./scanners.ts";
 import { Histogram } from "./histogram.ts";
 import { SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
+import { WebSocketMembers } from "./ws_members.ts";
 
 /** Tries at joining one Parley member before the run fails. */
 const MAX_JOIN_ATTEMPTS = 5;
@@ -27,7 +28,8 @@ export function clockUs(): number {
   return Math.floor(performance.now() * 1000);
 }
 
-export type TargetKind = "parley" | "redis";
+/** What the members speak: Parley's native frames, Redis's RESP, or Parley over WebSocket. */
+export type TargetKind = "parley" | "redis" | "ws";
 
 export interface MemberOptions {
   host: string;
@@ -75,6 +77,7 @@ export interface Members {
 }
 
 export function createMembers(kind: TargetKind, options: MemberOptions): Members {
+  if (kind === "ws") return new WebSocketMembers(options);
   return kind === "parley" ? new ParleyMembers(options) : new RedisMembers(options);
 }
 

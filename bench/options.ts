@@ -15,7 +15,9 @@ be 0). Starts each server itself, fresh for every run, on its own core where the
 Servers:
   --target T         parley, redis, relay, or a comma list of them; both is parley,redis
                      (default parley). relay is bench/relay.ts: Parley's runtime edge and write
-                     path with nothing else, speaking Redis's protocol, on each --runtime
+                     path with nothing else, speaking Redis's protocol, on each --runtime;
+                     parley-ws is Parley with its members over WebSocket (/ws); bun-room is
+                     bench/bun_room.ts, a room on Bun.serve's own pub/sub (always on Bun)
   --runtime R        deno, bun or both: what Parley's server and the relay run on (default deno)
   --host HOST        with --port: measure a server that is already running, not one of ours
   --port PORT        its port (then --target names one protocol, parley or redis)
@@ -66,7 +68,7 @@ Examples:
   npm run bench -- --target both --runtime both --idle 10000
 `;
 
-const TARGET_KINDS = ["parley", "relay", "redis"] as const;
+const TARGET_KINDS = ["parley", "relay", "redis", "parley-ws", "bun-room"] as const;
 
 export interface Target {
   kind: typeof TARGET_KINDS[number];
@@ -202,7 +204,8 @@ function chooseTargets(target: string, runtime: string): Target[] {
   const unknown = kinds.find((kind) => !TARGET_KINDS.includes(kind));
   if (unknown !== undefined) {
     throw new UsageError(
-      `--target must be parley, redis, relay, a comma list of them, or both, not "${unknown}"`,
+      `--target must be parley, redis, relay, parley-ws, bun-room, a comma list of them, or ` +
+        `both, not "${unknown}"`,
     );
   }
   const runtimes: RuntimeName[] = runtime === "both" ? ["deno", "bun"] : [runtime as RuntimeName];
@@ -210,13 +213,21 @@ function chooseTargets(target: string, runtime: string): Target[] {
     throw new UsageError(`--runtime must be deno, bun or both, not "${runtime}"`);
   }
   return kinds.flatMap((kind): Target[] =>
-    kind === "redis" ? [{ kind, runtime: null }] : runtimes.map((name) => ({ kind, runtime: name }))
+    kind === "redis"
+      ? [{ kind, runtime: null }]
+      : kind === "bun-room"
+      ? [{ kind, runtime: "bun" }]
+      : runtimes.map((name) => ({ kind, runtime: name }))
   );
 }
 
 // The protocol that the members speak to a target: the relay speaks Redis's.
 export const protocolOf = (target: Target): TargetKind =>
-  target.kind === "parley" ? "parley" : "redis";
+  target.kind === "parley"
+    ? "parley"
+    : target.kind === "parley-ws" || target.kind === "bun-room"
+    ? "ws"
+    : "redis";
 
 export const nameOf = (options: Options, target: Target) =>
   options.external

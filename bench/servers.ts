@@ -117,17 +117,25 @@ export function runtimeBinary(runtime: RuntimeName): string {
   return binary;
 }
 
-/** server.ts under `runtime`, on a free loopback port, with the limits a benchmark trips lifted. */
+/**
+ * server.ts under `runtime`, on a free loopback port, with the limits a benchmark trips lifted;
+ * with `web`, the port returned is its web port, where members join over WebSocket.
+ */
 export function startParley(
   runtime: RuntimeName,
   cpu: number | null,
   settings: ServerSettings,
+  web = false,
 ): Promise<Server> {
-  return startScript(`parley-${runtime}`, "server.ts", runtime, cpu, settings, [
+  const name = web ? `parley-ws-${runtime}` : `parley-${runtime}`;
+  const portLine = web ? /^web client at http:\/\/(.+):(\d+)\/$/m : LISTENING;
+  return startScript(name, "server.ts", runtime, cpu, settings, portLine, [
     "--host",
     "127.0.0.1",
     "--port",
     "0",
+    "--http-port",
+    web ? "0" : "off",
     ...(settings.logFile ? [] : ["--quiet"]),
     "--rate",
     "0",
@@ -147,8 +155,17 @@ export function startRelay(
   cpu: number | null,
   settings: ServerSettings,
 ): Promise<Server> {
-  return startScript(`relay-${runtime}`, "bench/relay.ts", runtime, cpu, settings, ["0"]);
+  return startScript(`relay-${runtime}`, "bench/relay.ts", runtime, cpu, settings, LISTENING, [
+    "0",
+  ]);
 }
+
+/** bench/bun_room.ts on a free loopback port: Bun.serve's own WebSocket pub/sub, nothing else. */
+export function startBunRoom(cpu: number | null, settings: ServerSettings): Promise<Server> {
+  return startScript("bun-room", "bench/bun_room.ts", "bun", cpu, settings, LISTENING, ["0"]);
+}
+
+const LISTENING = /^listening on (.+):(\d+)$/m;
 
 // Starts `script` (relative to the repository) under `runtime`, and waits for the line that says
 // where it listens.
@@ -158,6 +175,7 @@ async function startScript(
   runtime: RuntimeName,
   cpu: number | null,
   settings: ServerSettings,
+  portLine: RegExp,
   args: string[],
 ): Promise<Server> {
   const file = path.join(ROOT, script);
@@ -176,7 +194,7 @@ async function startScript(
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (text: string) => {
       out += text;
-      const match = out.match(/^listening on (.+):(\d+)$/m);
+      const match = out.match(portLine);
       if (match) {
         clearTimeout(timer);
         resolve(Number(match[2]));

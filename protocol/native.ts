@@ -204,6 +204,15 @@ export function concatBytes(
 const SLAB_BYTES = 256 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
+const slabs = new WeakSet<ArrayBufferLike>([slab.buffer]);
+
+/**
+ * Whether `buffer` is a slab that encodeFrame cuts frames from: bytes where a frame was cut there
+ * never change, so what is read from them may be kept (server/websocket_member.ts).
+ */
+export function isFrameSlab(buffer: ArrayBufferLike): boolean {
+  return slabs.has(buffer);
+}
 
 /** One frame for `message`: the length header, then its JSON. The bytes are never reused. */
 export function encodeFrame(
@@ -225,6 +234,7 @@ export function encodeFrame(
 function reserve(most: number): number {
   if (slab.length - slabUsed < most) {
     slab = new Uint8Array(Math.max(SLAB_BYTES, most));
+    slabs.add(slab.buffer);
     slabUsed = 0;
   }
   return slabUsed;

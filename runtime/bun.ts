@@ -1,7 +1,20 @@
-// Bun behind the runtime seam: Bun.listen and Bun.connect. Bun pushes events into shared handlers;
-// this file turns them into the pull-style Connection that the rest of Parley reads with await.
-import type { Socket, SocketHandler, TCPSocketListener } from "bun";
-import type { Connection, Listener, Runtime, WriteDone } from "../runtime.ts";
+// Bun behind the runtime seam: Bun.listen and Bun.connect; Bun.serve for HTTP and WebSocket. Bun
+// pushes events into shared handlers; this file turns them into the pull-style Connection that the
+// rest of Parley reads with await.
+import type { ServerWebSocket, Socket, SocketHandler, TCPSocketListener } from "bun";
+import type {
+  Connection,
+  HttpAnswer,
+  HttpRequest,
+  HttpServer,
+  Listener,
+  Runtime,
+  SendStatus,
+  WebSocketEvents,
+  WebSocketPeer,
+  WebSocketUpgrade,
+  WriteDone,
+} from "../runtime.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input.
@@ -176,6 +189,105 @@ class BunListener implements Listener {
   }
 }
 
+// Bun drops what is sent past its backpressure limit (16 MiB by default) and only says so in the
+// return value. Parley waits for `drain` after every send Bun calls backpressured, so Bun never
+// holds more than one write of the send queue (a frame at most, past 256 KiB); the limit is set
+// well above that, so that dropping never happens.
+const WEBSOCKET_BACKPRESSURE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+interface BunSocketData {
+  upgrade: WebSocketUpgrade;
+  remotePort: number;
+  events: WebSocketEvents | null;
+}
+
+class BunWebSocketPeer implements WebSocketPeer {
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  #ws: ServerWebSocket<BunSocketData>;
+
+  constructor(ws: ServerWebSocket<BunSocketData>) {
+    this.#ws = ws;
+    this.remoteHost = ws.remoteAddress;
+    this.remotePort = ws.data.remotePort;
+  }
+
+  send(text: string): SendStatus {
+    const status = this.#ws.sendText(text);
+    return status > 0 ? "sent" : status === -1 ? "wait" : "closed";
+  }
+
+  batch(sends: () => void): void {
+    // Outside Bun's own handlers, each send is a write of its own unless corked.
+    this.#ws.cork(sends);
+  }
+
+  pause(): boolean {
+    this.#ws.pause();
+    return true;
+  }
+
+  resume(): void {
+    this.#ws.resume();
+  }
+
+  close(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+}
+
+function serveHttp(
+  hostname: string,
+  port: number,
+  answer: (request: HttpRequest) => HttpAnswer,
+  maxMessageBytes: number,
+): HttpServer {
+  const server = Bun.serve<BunSocketData>({
+    hostname,
+    port,
+    fetch(request, server) {
+      const remote = server.requestIP(request);
+      const reply = answer({
+        method: request.method,
+        path: new URL(request.url).pathname,
+        headers: request.headers,
+        remoteHost: remote?.address ?? "",
+        remotePort: remote?.port ?? 0,
+      });
+      if (!("upgrade" in reply)) return new Response(reply.body as BodyInit, reply);
+      const data = { upgrade: reply, remotePort: remote?.port ?? 0, events: null };
+      if (server.upgrade(request, { data })) return undefined;
+      return new Response("Expected a WebSocket upgrade\n", { status: 400 });
+    },
+    websocket: {
+      maxPayloadLength: maxMessageBytes,
+      backpressureLimit: WEBSOCKET_BACKPRESSURE_LIMIT_BYTES,
+      idleTimeout: 0, // Parley pings its own members
+      sendPings: false,
+      perMessageDeflate: false,
+      open(ws) {
+        ws.binaryType = "uint8array";
+        ws.data.events = ws.data.upgrade.upgrade(new BunWebSocketPeer(ws));
+      },
+      message: (ws, data) => ws.data.events?.message(data as string | Uint8Array),
+      drain: (ws) => ws.data.events?.drain(),
+      close(ws) {
+        ws.data.events?.closed();
+        ws.data.events = null;
+      },
+    },
+  });
+  return {
+    hostname: server.hostname ?? hostname,
+    port: server.port ?? port,
+    close: () => void server.stop(false),
+  };
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   listen: (hostname, port) => new BunListener(hostname, port),
@@ -189,4 +301,5 @@ export const bunRuntime: Runtime = {
       }).catch(reject);
     });
   },
+  serveHttp,
 };

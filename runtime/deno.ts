@@ -1,5 +1,17 @@
-// Deno behind the runtime seam: Deno.listen and Deno.connect.
-import type { Connection, Listener, Runtime, WriteDone } from "../runtime.ts";
+// Deno behind the runtime seam: Deno.listen and Deno.connect; Deno.serve and
+// Deno.upgradeWebSocket for HTTP and WebSocket.
+import type {
+  Connection,
+  HttpAnswer,
+  HttpRequest,
+  HttpServer,
+  Listener,
+  Runtime,
+  SendStatus,
+  WebSocketEvents,
+  WebSocketPeer,
+  WriteDone,
+} from "../runtime.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
 // fills them, so that a busy one is read in few calls.
@@ -139,6 +151,108 @@ class DenoListener implements Listener {
   }
 }
 
+// Deno's WebSocket buffers whatever is sent, without bound, and says nothing when it has written
+// it: past this many unsent bytes a send says "wait", and bufferedAmount is polled until it is
+// back under, so that Parley's send queue, which counts what waits, is what bites.
+const WEBSOCKET_HIGH_WATER_BYTES = 256 * 1024;
+const DRAIN_POLL_MS = 5;
+
+class DenoWebSocketPeer implements WebSocketPeer {
+  events: WebSocketEvents | null = null;
+  #socket: WebSocket;
+  #polling: ReturnType<typeof setInterval> | undefined;
+
+  constructor(socket: WebSocket, readonly remoteHost: string, readonly remotePort: number) {
+    this.#socket = socket;
+  }
+
+  send(text: string): SendStatus {
+    if (this.#socket.readyState !== WebSocket.OPEN) return "closed";
+    try {
+      this.#socket.send(text);
+    } catch {
+      return "closed";
+    }
+    if (this.#socket.bufferedAmount <= WEBSOCKET_HIGH_WATER_BYTES) return "sent";
+    this.#polling ??= setInterval(this.#poll, DRAIN_POLL_MS);
+    return "wait";
+  }
+
+  #poll = (): void => {
+    const open = this.#socket.readyState === WebSocket.OPEN;
+    if (open && this.#socket.bufferedAmount > WEBSOCKET_HIGH_WATER_BYTES) return;
+    this.stopPolling();
+    if (open) this.events?.drain();
+  };
+
+  stopPolling(): void {
+    clearInterval(this.#polling);
+    this.#polling = undefined;
+  }
+
+  batch(sends: () => void): void {
+    sends(); // Deno writes each message on its own, whatever we do
+  }
+
+  pause(): boolean {
+    return false; // Deno reads every message as it comes
+  }
+
+  resume(): void {}
+
+  close(code: number, reason: string): void {
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  terminate(): void {
+    this.close(1000, "");
+  }
+}
+
+function serveHttp(
+  hostname: string,
+  port: number,
+  answer: (request: HttpRequest) => HttpAnswer,
+): HttpServer {
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, (request, info) => {
+    const remote = info.remoteAddr;
+    const reply = answer({
+      method: request.method,
+      path: new URL(request.url).pathname,
+      headers: request.headers,
+      remoteHost: remote.hostname,
+      remotePort: remote.port,
+    });
+    if (!("upgrade" in reply)) {
+      return new Response(reply.body as BodyInit, reply);
+    }
+    // Parley pings its own members: Deno's pings would only add a second clock.
+    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
+    socket.binaryType = "arraybuffer";
+    const peer = new DenoWebSocketPeer(socket, remote.hostname, remote.port);
+    socket.onopen = () => peer.events = reply.upgrade(peer);
+    socket.onmessage = (event) => {
+      const data = event.data;
+      peer.events?.message(typeof data === "string" ? data : new Uint8Array(data));
+    };
+    socket.onclose = () => {
+      peer.stopPolling();
+      peer.events?.closed();
+      peer.events = null;
+    };
+    return response;
+  });
+  return {
+    hostname: server.addr.hostname,
+    port: server.addr.port,
+    close: () => void server.shutdown().catch(() => {}),
+  };
+}
+
 export const denoRuntime: Runtime = {
   name: "deno",
   listen(hostname, port) {
@@ -147,4 +261,5 @@ export const denoRuntime: Runtime = {
   async connect(hostname, port) {
     return new DenoConnection(await Deno.connect({ hostname, port, transport: "tcp" }));
   },
+  serveHttp,
 };

@@ -419,4 +419,8 @@ export class Chat {
   get memberCount(): number {
     return this.#byNick.size;
   }
+
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
 }

@@ -1,10 +1,11 @@
 // The running server: accepts connections, serves each as a Session, sweeps for quiet ones, and
 // shuts down gracefully.
-import { type Connection, formatAddress, type Listener } from "../runtime.ts";
+import { type Connection, formatAddress, type Listener, type Transport } from "../runtime.ts";
 import { Chat } from "./chat.ts";
 import { History, type HistoryOptions } from "./history.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { ProtocolError } from "../protocol.ts";
+import type { Snapshot } from "./metrics.ts";
 
 const ACCEPT_RETRY_MS = 100;
 // A sweep this much later than its time means the server itself was held up (a loaded machine, a
@@ -34,6 +35,7 @@ export class ChatServer {
   #turningAway = 0; // sessions among `sessions` that were refused and are closing
   #listeners: readonly Listener[];
   #options: ServerOptions;
+  #webOptions: ServerOptions; // a WebSocket member speaks native JSON, whatever --mode says
   #accepting: Promise<void>;
   #sweeper: ReturnType<typeof setInterval>;
   #sweepMs: number;
@@ -44,6 +46,7 @@ export class ChatServer {
   /** Serves every connection that `listeners` accept, each in the mode the options say. */
   constructor(listeners: readonly Listener[], options: ServerOptions) {
     this.#options = options;
+    this.#webOptions = { ...options, mode: "native" };
     this.#history = new History(options.history);
     this.chat = new Chat(this.#history);
     this.#listeners = listeners;
@@ -64,7 +67,7 @@ export class ChatServer {
       try {
         for await (const conn of listener) {
           this.#acceptFailing = false;
-          this.#serve(conn);
+          this.#serve(conn, listener.transport ?? "tcp");
         }
         return; // the listener was closed
       } catch (error) {
@@ -77,7 +80,7 @@ export class ChatServer {
     }
   }
 
-  #serve(conn: Connection): void {
+  #serve(conn: Connection, transport: Transport): void {
     const address = formatAddress(conn.remoteHost, conn.remotePort);
     if (this.sessions.size >= this.#options.maxConnections) {
       // Even the room kept for answering refusals is taken: answering needs the connection's mode,
@@ -86,7 +89,8 @@ export class ChatServer {
       return conn.close();
     }
     this.#options.log(`connect ${address}`);
-    const session = new Session(conn, this.chat, this.#options, address);
+    const options = transport === "ws" ? this.#webOptions : this.#options;
+    const session = new Session(conn, this.chat, options, address, transport);
     const refusal = this.#admit(conn.remoteHost);
     if (refusal) session.refuse(refusal);
     if (refusal) this.#turningAway++;
@@ -127,7 +131,11 @@ export class ChatServer {
   #sweep(): void {
     // Timers run on real time, whatever clock the options give liveness.
     const firedAt = performance.now();
-    const late = firedAt - this.#lastSweepAt - this.#sweepMs > HELD_UP_MS;
+    const lateMs = firedAt - this.#lastSweepAt - this.#sweepMs;
+    if (this.#options.metrics) {
+      this.#options.metrics.eventLoopLagSeconds = Math.max(0, lateMs) / 1000;
+    }
+    const late = lateMs > HELD_UP_MS;
     this.#lastSweepAt = firedAt;
     // Held up: what members sent meanwhile is read before anyone is judged silent. Only once in
     // a row, so that a server kept busy still closes the connections that are really quiet.
@@ -135,6 +143,16 @@ export class ChatServer {
     if (this.#skippedSweep) return;
     const now = this.#options.clock();
     for (const session of this.sessions.keys()) session.checkLiveness(now);
+  }
+
+  /** The numbers of /metrics that are read from the state rather than counted. */
+  snapshot(): Snapshot {
+    const connections = new Map<string, number>();
+    for (const session of this.sessions.keys()) {
+      const key = `${session.transport} ${session.mode ?? "none"}`;
+      connections.set(key, (connections.get(key) ?? 0) + 1);
+    }
+    return { connections, rooms: this.chat.roomCount, members: this.chat.memberCount };
   }
 
   /**

@@ -1,7 +1,8 @@
 // One member's connection, as the loop it is served by: work out its mode from its first bytes,
 // read, decode, let each input through flood control, handle it (handlers.ts), and close, with
 // what is queued for it delivered first (send_queue.ts).
-import type { Connection } from "../runtime.ts";
+import type { Connection, Transport } from "../runtime.ts";
+import type { Metrics } from "./metrics.ts";
 import type { Chat, Encoder, Room } from "./chat.ts";
 import { ProtocolError, type ServerMessage } from "../protocol.ts";
 import { SendQueue } from "./send_queue.ts";
@@ -40,6 +41,8 @@ export interface SessionOptions extends WireLimits {
   /** How long a closing session may spend delivering what is queued for it. */
   closeFlushMs: number;
   log: (line: string) => void;
+  /** Where the session counts what it does, if anywhere. */
+  metrics?: Metrics;
 }
 
 function errorMessage(error: ProtocolError): ServerMessage {
@@ -82,6 +85,7 @@ export class Session implements Asker {
   #queue: SendQueue;
   #closing = false; // no more input is acted on and no more output accepted
   #closeReason = "";
+  #closeCode = "peer_closed"; // the reason, for metrics: the final error's code, if any
   #joinedAs = ""; // for the disconnect log, after Chat has cleared `nick`
   #refusal: ProtocolError | null = null;
   #floodGate: FloodGate;
@@ -90,7 +94,13 @@ export class Session implements Asker {
   #listening = true; // false while held input keeps us from reading: that silence is ours
   #wait = new ReadWait(); // counts the input of each turn; see TURN_BYTES
 
-  constructor(conn: Connection, chat: Chat, options: SessionOptions, address: string) {
+  constructor(
+    conn: Connection,
+    chat: Chat,
+    options: SessionOptions,
+    address: string,
+    readonly transport: Transport = "tcp",
+  ) {
     this.#conn = conn;
     this.#chat = chat;
     this.#options = options;
@@ -202,6 +212,7 @@ export class Session implements Asker {
 
   #begin(mode: Mode, greeting: Greeting | null = null): void {
     this.#wire = createWire(mode, this.#options, greeting?.name);
+    this.#options.metrics?.accepted(this.transport, mode);
     if (mode !== "line" || this.#refusal) return;
     welcomeGuest(this.#chat, this, greeting?.name);
     this.#joinedAs = this.nick!;
@@ -266,6 +277,7 @@ export class Session implements Asker {
       const input = inputs[i];
       const verdict = this.#floodGate.admit(now);
       if (!this.#heed(verdict)) return;
+      if (verdict.delayMs > 0 && this.#options.metrics) this.#options.metrics.floodDelays++;
       // Nothing waits before it, and it need not wait: it is acted on now, while what it refers to
       // in the read buffer is still there.
       if (verdict.delayMs === 0 && this.#backlog.empty) {
@@ -340,6 +352,11 @@ export class Session implements Asker {
   }
 
   send(bytes: Uint8Array): void {
+    const metrics = this.#options.metrics;
+    if (metrics) {
+      metrics.deliveriesOut++;
+      metrics.bytesOut += bytes.length;
+    }
     this.#queue.send(bytes);
   }
 
@@ -352,12 +369,14 @@ export class Session implements Asker {
     if (this.#closing) return this.#queue.stopLingering(); // a second close (shutdown) waits for no one
     this.#markClosing();
     this.#closeReason = reason;
+    if (message.type === "error") this.#closeCode = message.code;
     // A read may be pending: the queue half-closes our side once it is delivered, so that the
     // peer sees the end, and closes the connection, which ends that read.
     this.#finish(this.encoder.encode(message));
   }
 
   #handle(input: Input): void {
+    if (this.#options.metrics) this.#options.metrics.messagesIn++;
     try {
       handle(this.#chat, this, input);
     } catch (error) {
@@ -384,7 +403,9 @@ export class Session implements Asker {
   // Called by the queue, which closes the connection next.
   #writeFailed(): void {
     this.#markClosing();
-    this.#closeReason ||= "write failed";
+    if (this.#closeReason) return;
+    this.#closeReason = "write failed";
+    this.#closeCode = "write_failed";
   }
 
   #finished: Promise<void> | null = null;
@@ -396,6 +417,8 @@ export class Session implements Asker {
     this.#finished ??= (async () => {
       this.#markClosing();
       await this.#queue.close(last, this.#options.closeFlushMs, this.#inputEnded.promise);
+      if (!this.#wire) this.#options.metrics?.accepted(this.transport, "none");
+      this.#options.metrics?.closed(this.#closeCode);
       const who = this.#joinedAs ? ` ${this.#joinedAs}` : "";
       this.#options.log(`disconnect ${this.address}${who} (${this.#closeReason})`);
     })();

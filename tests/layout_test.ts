@@ -198,3 +198,37 @@ test("layout: no product file is longer than its limit", () => {
   })).filter(({ lines }) => lines > MAX_PRODUCT_LINES);
   assert.deepEqual(long, []);
 });
+
+test("layout: the browser page imports only protocol code, the client's I/O-free parts and web/", () => {
+  // Browser code: nothing that needs a runtime (node: modules, Deno, Bun), no server code.
+  const clientParts = ["client/rooms.ts", "client/completion.ts", "client/format.ts"];
+  const page = sources("web").filter((file) => file !== "web/assets.ts");
+  assert.ok(page.includes("web/page_state.ts"));
+  const problems = page.flatMap((file) =>
+    importsOf(file).filter((imported) =>
+      !isProtocol(imported) && !inFolder(imported, "web") && !clientParts.includes(imported)
+    ).map((imported) => `${file} imports ${imported}`)
+  );
+  assert.deepEqual(problems, []);
+  // What the page takes from the client imports nothing else at run time.
+  for (const part of clientParts) {
+    const runtimeImports = importsIn(
+      readFileSync(path.join(ROOT, part), "utf8").replace(
+        /^import type .*$/gm,
+        "",
+      ),
+    );
+    for (const imported of runtimeImports) {
+      assert.ok(
+        imported.startsWith("../protocol"),
+        `${part}: ${imported}`,
+      );
+    }
+  }
+  const naming = page.filter((file) => /\b(Deno|Bun)\b/.test(code(file)));
+  assert.deepEqual(naming, []);
+  const long = page.filter((file) =>
+    readFileSync(path.join(ROOT, file), "utf8").split("\n").length > MAX_PRODUCT_LINES
+  );
+  assert.deepEqual(long, []);
+});

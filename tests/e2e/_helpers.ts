@@ -162,12 +162,17 @@ export class Subprocess {
   }
 }
 
+/** Server flags that turn the web port off; a later --http-port wins. */
+export const NO_WEB = ["--http-port", "off"];
+
 /** A server.ts subprocess on a free port, ready once it has printed its listening line. */
 export class ServerProcess extends Subprocess {
   port = 0;
 
   static async start(runtime: RuntimeName, args: string[] = []): Promise<ServerProcess> {
-    const server = new ServerProcess(scriptCommand(runtime, "server.ts", ["--port", "0", ...args]));
+    // No web port unless a test asks for one: the default port would be shared by every test.
+    const command = scriptCommand(runtime, "server.ts", ["--port", "0", ...NO_WEB, ...args]);
+    const server = new ServerProcess(command);
     const line = await server.stdout.waitFor(/^listening on /, "the listening line");
     server.port = Number(line.slice(line.lastIndexOf(":") + 1));
     return server;

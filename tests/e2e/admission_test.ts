@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
   type Json,
+  NO_WEB,
   type RuntimeName,
   RUNTIMES,
   scriptCommand,
@@ -33,7 +34,7 @@ async function startWithOpenFiles(
   args: string[],
 ): Promise<ServerProcess> {
   const server = scriptCommand(runtime, "server.ts", [
-    ...["--port", "0", "--host", "127.0.0.1", "--quiet", ...args],
+    ...["--port", "0", "--host", "127.0.0.1", "--quiet", ...NO_WEB, ...args],
   ]);
   const limited = ["/bin/sh", "-c", `ulimit -n ${openFiles} && exec "$@"`, "sh", ...server];
   const process = new ServerProcess(limited);

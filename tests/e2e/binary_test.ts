@@ -33,7 +33,7 @@ test("binaries [bun --compile] a compiled server and two compiled clients chat",
     const bare = { PATH: "" };
 
     await using server = new Subprocess(
-      [serverBinary, "--host", "127.0.0.1", "--port", "0", "--quiet"],
+      [serverBinary, "--host", "127.0.0.1", "--port", "0", "--quiet", "--http-port", "off"],
       bare,
     );
     const listening = await server.stdout.waitFor(/^listening on /, "the listening line");

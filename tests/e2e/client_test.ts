@@ -10,6 +10,7 @@ import path from "node:path";
 import { nickColour } from "../../client/format.ts";
 import {
   LOOPBACK_ARGS,
+  NO_WEB,
   remainingLines,
   type RuntimeName,
   RUNTIMES,
@@ -35,6 +36,7 @@ async function startServerOn(
     scriptCommand(runtime, "server.ts", [
       "--port",
       String(port),
+      ...NO_WEB,
       ...LOOPBACK_ARGS,
       "--quiet",
       ...args,

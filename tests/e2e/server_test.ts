@@ -17,6 +17,7 @@ import {
   chatsWith,
   joinSeen,
   LOOPBACK_ARGS,
+  NO_WEB,
   remainingLines,
   ROOT,
   runtimeBinary,
@@ -571,7 +572,14 @@ for (const runtime of RUNTIMES) {
       const file = path.join(dir, "a-file");
       writeFileSync(file, "not a directory\n");
       await using bad = new Subprocess(
-        scriptCommand(runtime, "server.ts", [...LOOPBACK_ARGS, "--port", "0", "--data", file]),
+        scriptCommand(runtime, "server.ts", [
+          ...LOOPBACK_ARGS,
+          "--port",
+          "0",
+          ...NO_WEB,
+          "--data",
+          file,
+        ]),
       );
       assert.notEqual(await bad.exitCode(), 0);
       const errors = await remainingLines(bad.stderr);

@@ -20,6 +20,7 @@ import process from "node:process";
 import {
   type Json,
   LOOPBACK_ARGS,
+  NO_WEB,
   remainingLines,
   runtimeBinary,
   type RuntimeName,
@@ -95,7 +96,7 @@ const texts = (messages: Json[]) => messages.map((message) => message.text);
 /** Runs server.ts, expecting it to refuse to start: returns its exit status and its stderr. */
 async function refusal(runtime: RuntimeName, args: string[]): Promise<[number | null, string[]]> {
   return await refusalOf(
-    scriptCommand(runtime, "server.ts", [...LOOPBACK_ARGS, "--port", "0", ...args]),
+    scriptCommand(runtime, "server.ts", [...LOOPBACK_ARGS, "--port", "0", ...NO_WEB, ...args]),
   );
 }
 
@@ -114,7 +115,13 @@ async function refusalReadOnly(
   target: string,
   args: string[],
 ): Promise<[number | null, string[]]> {
-  const command = scriptCommand(runtime, "server.ts", [...LOOPBACK_ARGS, "--port", "0", ...args]);
+  const command = scriptCommand(runtime, "server.ts", [
+    ...LOOPBACK_ARGS,
+    "--port",
+    "0",
+    ...NO_WEB,
+    ...args,
+  ]);
   if (process.getuid?.() !== 0) {
     const mode = statSync(target).mode & 0o777;
     chmodSync(target, mode & ~0o222);

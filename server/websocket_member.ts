@@ -1,0 +1,241 @@
+// A WebSocket member as a Connection, so that it is served by the same Session as a TCP one in
+// native mode: the same decoder, flood control, limits, history and errors. Each text message
+// received reads as one native frame (its length, then its UTF-8); each native frame written goes
+// out as one text message (PROTOCOL.md, "WebSocket").
+import { Buffer } from "node:buffer";
+import type {
+  Connection,
+  HttpServer,
+  Listener,
+  SendStatus,
+  WebSocketEvents,
+  WebSocketPeer,
+  WriteDone,
+} from "../runtime.ts";
+import { FRAME_HEADER_BYTES, isFrameSlab } from "../protocol/native.ts";
+import type { ServerMessage } from "../protocol.ts";
+
+// Past this many unread bytes the socket is paused where the runtime can; where it cannot (Deno),
+// past UNREAD_LIMIT_BYTES the member is closed: flood control would have closed it long before
+// so much of its input was read (30 s behind at 4 KiB a message is some 1.2 MiB).
+const PAUSE_AT_UNREAD_BYTES = 256 * 1024;
+const UNREAD_LIMIT_BYTES = 4 * 1024 * 1024;
+
+// WebSocket close codes (RFC 6455, 7.4.1).
+const CLOSE_NORMAL = 1000;
+const CLOSE_UNSUPPORTED_DATA = 1003;
+const CLOSE_POLICY_VIOLATION = 1008;
+
+const BINARY_ERROR = JSON.stringify(
+  {
+    type: "error",
+    code: "binary_message",
+    message: "Cannot accept a binary message: send each JSON message as text",
+  } satisfies ServerMessage,
+);
+const FLOOD_ERROR = JSON.stringify(
+  { type: "error", code: "flood", message: "Disconnected for flooding" } satisfies ServerMessage,
+);
+
+const utf8 = new TextEncoder();
+
+// A broadcast hands every member the same frame, cut from a slab whose bytes never change: its
+// text is decoded once, for the first member written to, and kept while its slab is the latest
+// one seen (at most a slab's worth of text). Frames copied elsewhere are decoded each time.
+let textsSlab: ArrayBufferLike | null = null;
+const textsAt = new Map<number, string>(); // by the frame's offset in textsSlab
+
+function frameText(buffer: Buffer, start: number, end: number): string {
+  if (!isFrameSlab(buffer.buffer)) return buffer.toString("utf8", start, end);
+  if (buffer.buffer !== textsSlab) {
+    textsSlab = buffer.buffer;
+    textsAt.clear();
+  }
+  const at = buffer.byteOffset + start;
+  let text = textsAt.get(at);
+  if (text === undefined) textsAt.set(at, text = buffer.toString("utf8", start, end));
+  return text;
+}
+
+export class WebSocketMember implements Connection, WebSocketEvents {
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  #peer: WebSocketPeer;
+  #unread: Uint8Array[] = [];
+  #unreadBytes = 0;
+  #paused = false;
+  #ended = false; // nothing more will be read
+  #closed = false;
+  #reader: ((chunk: Uint8Array | null) => void) | null = null;
+  #waitingWrite: WriteDone | null = null; // a write that waits for the runtime to drain
+
+  constructor(peer: WebSocketPeer) {
+    this.#peer = peer;
+    this.remoteHost = peer.remoteHost;
+    this.remotePort = peer.remotePort;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#unread.shift();
+    if (chunk) {
+      this.#unreadBytes -= chunk.length;
+      if (this.#paused && this.#unreadBytes < PAUSE_AT_UNREAD_BYTES / 2) {
+        this.#paused = false;
+        this.#peer.resume();
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.#reader = resolve);
+  }
+
+  // The bytes are whole native frames (the send queue cuts its writes where a send ended): each
+  // is sent as one text message. One the runtime says it holds too much after is finished only
+  // once it has drained, so what waits is counted by the send queue, never by the runtime alone.
+  write(bytes: Uint8Array, done: WriteDone): void {
+    this.#writing = bytes;
+    this.#status = "sent";
+    this.#peer.batch(this.#sendWriting);
+    this.#writing = null;
+    const status = this.#status as SendStatus; // set by #sendWriting, which TypeScript cannot see
+    if (status === "closed") done(new Error("connection closed"));
+    else if (status === "wait") this.#waitingWrite = done;
+    else done();
+  }
+
+  // The write in flight, sent by #sendWriting; made once per member, for `batch`.
+  #writing: Uint8Array | null = null;
+  #status: SendStatus = "sent";
+
+  #sendWriting = (): void => {
+    const bytes = this.#writing!;
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let at = 0; at + FRAME_HEADER_BYTES <= bytes.length;) {
+      const end = at + FRAME_HEADER_BYTES + buffer.readUInt32BE(at);
+      const status = this.#closed
+        ? "closed"
+        : this.#peer.send(frameText(buffer, at + FRAME_HEADER_BYTES, end));
+      if (status === "closed") return void (this.#status = "closed");
+      if (status === "wait") this.#status = "wait";
+      at = end;
+    }
+  };
+
+  closeWrite(): Promise<void> {
+    if (!this.#closed) this.#peer.close(CLOSE_NORMAL, "");
+    return Promise.resolve();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#peer.terminate();
+    this.closed();
+  }
+
+  message(data: string | Uint8Array): void {
+    if (this.#ended) return;
+    if (typeof data !== "string") {
+      // Nothing in it can be read as the protocol's, and nothing after it can be trusted to be.
+      this.#peer.send(BINARY_ERROR);
+      this.#peer.close(CLOSE_UNSUPPORTED_DATA, "binary message");
+      return this.#endInput();
+    }
+    const payload = utf8.encode(data);
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
+    new DataView(frame.buffer).setUint32(0, payload.length);
+    frame.set(payload, FRAME_HEADER_BYTES);
+    if (this.#reader) {
+      const reader = this.#reader;
+      this.#reader = null;
+      return reader(frame);
+    }
+    this.#unread.push(frame);
+    this.#unreadBytes += frame.length;
+    if (!this.#paused && this.#unreadBytes >= PAUSE_AT_UNREAD_BYTES) {
+      this.#paused = this.#peer.pause();
+      if (!this.#paused && this.#unreadBytes > UNREAD_LIMIT_BYTES) {
+        this.#peer.send(FLOOD_ERROR);
+        this.#peer.close(CLOSE_POLICY_VIOLATION, "flood");
+        this.#endInput();
+      }
+    }
+  }
+
+  drain(): void {
+    const done = this.#waitingWrite;
+    this.#waitingWrite = null;
+    done?.();
+  }
+
+  closed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#endInput();
+    const done = this.#waitingWrite;
+    this.#waitingWrite = null;
+    done?.(new Error("connection closed"));
+  }
+
+  #endInput(): void {
+    this.#ended = true;
+    this.#unread = [];
+    this.#unreadBytes = 0;
+    this.#reader?.(null);
+    this.#reader = null;
+  }
+}
+
+/** The WebSocket members that an HTTP server's /ws accepts, as a Listener for the ChatServer. */
+export class WebSocketListener implements Listener {
+  readonly transport = "ws";
+  #accepted: WebSocketMember[] = [];
+  #waiter: ((member: WebSocketMember | null) => void) | null = null;
+  #closed = false;
+  #http: HttpServer | null = null;
+
+  get hostname(): string {
+    return this.#http?.hostname ?? "";
+  }
+
+  get port(): number {
+    return this.#http?.port ?? 0;
+  }
+
+  /** The HTTP server whose /ws hands its WebSockets to `accept`: closing this closes it. */
+  serving(http: HttpServer): this {
+    this.#http = http;
+    return this;
+  }
+
+  /** Takes a new WebSocket; returns where the runtime sends its events. */
+  accept(peer: WebSocketPeer): WebSocketEvents {
+    const member = new WebSocketMember(peer);
+    if (this.#closed) {
+      member.close();
+    } else if (this.#waiter) {
+      const waiter = this.#waiter;
+      this.#waiter = null;
+      waiter(member);
+    } else {
+      this.#accepted.push(member);
+    }
+    return member;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
+    while (true) {
+      const member = this.#accepted.shift() ??
+        (this.#closed ? null : await new Promise<WebSocketMember | null>((r) => this.#waiter = r));
+      if (!member) return;
+      yield member;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#http?.close();
+    this.#waiter?.(null);
+    this.#waiter = null;
+  }
+}
