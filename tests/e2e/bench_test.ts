@@ -139,6 +139,25 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+for (
+  const [target, runtime] of [["parley-ws", "deno"], ["parley-ws", "bun"], ["bun-room", "bun"]]
+) {
+  test(`bench [${target}-${runtime}] members over WebSocket get every message once, in order`, async () => {
+    const report = await bench([
+      ...["--target", target, "--runtime", runtime, "--members", "4", "--messages", "50"],
+      ...["--window", "3", "--warmup", "5", "--pin", "off"],
+    ]);
+    const [{ target: name, median: run }] = report.results;
+    assert.equal(name, `${target}-${runtime}`);
+    assert.ok((run.deliveries as number) >= 4 * 50 * 3);
+    assert.deepEqual(
+      [run.lost, run.duplicated, run.outOfOrder, run.unexpected, run.stalled],
+      [0, 0, 0, 0, false],
+    );
+    assert.deepEqual(run.failures, []);
+  });
+}
+
 /** What `socket` receives, as text; the inbox ends when the connection closes. */
 function received(socket: net.Socket): Inbox<string> {
   const inbox = new Inbox<string>();
