@@ -11,7 +11,15 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { EVENT_TIMEOUT_MS, remainingLines, ROOT, Subprocess, within } from "./_helpers.ts";
+import {
+  EVENT_TIMEOUT_MS,
+  remainingLines,
+  ROOT,
+  RUNTIMES,
+  scriptCommand,
+  Subprocess,
+  within,
+} from "./_helpers.ts";
 
 const VERSION = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
 const OUT = mkdtempSync(path.join(tmpdir(), "parley-release-"));
@@ -215,3 +223,14 @@ test("release [linux-x64] says its own name, and fails to start in one line", as
     taken.close();
   }
 });
+
+// From a checkout, as from a binary: the version is package.json's, the commit git's.
+for (const runtime of RUNTIMES) {
+  test(`release [${runtime}] server.ts, client.ts and parley.ts say the version and the commit`, async () => {
+    for (const script of ["server.ts", "client.ts", "parley.ts"]) {
+      await using version = new Subprocess(scriptCommand(runtime, script, ["--version"]));
+      assert.equal(await version.exitCode(), 0, script);
+      assert.match((await remainingLines(version.stdout))[0] ?? "", expectedVersion(), script);
+    }
+  });
+}
