@@ -63,9 +63,9 @@ function build(commit: string, outfile: string, target?: string): void {
   const bun = spawnSync(process.execPath, args, { encoding: "utf8", timeout: BUILD_TIMEOUT_MS });
   if (bun.status !== 0) {
     process.stderr.write(`${bun.stdout}${bun.stderr}`);
-    throw new Error(
-      `bun build for ${target ?? "this machine"} failed (${bun.error ?? bun.status})`,
-    );
+    const why = bun.error ? bun.error.message : `status ${bun.status ?? bun.signal}`;
+    process.stderr.write(`release: bun build for ${target ?? "this machine"} failed (${why})\n`);
+    process.exit(1);
   }
 }
 
@@ -86,7 +86,7 @@ function main(): void {
   if (values.host) {
     const outfile = path.join(out, process.platform === "win32" ? "parley.exe" : "parley");
     build(built, outfile);
-    console.log(`${path.relative(process.cwd(), outfile)}  ${megabytes(outfile)} MB`);
+    console.log(`${path.join(values.out, path.basename(outfile))}  ${megabytes(outfile)} MB`);
     return;
   }
   // A release is exactly the files of one build: an earlier one's binaries would be listed nowhere.
