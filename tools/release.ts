@@ -29,12 +29,14 @@ export const TARGETS = [
   "windows-x64",
 ];
 const BUILD_TIMEOUT_MS = 10 * 60_000;
+const GIT_TIMEOUT_MS = 10_000;
 
 function git(args: string[]): string {
   return execFileSync("git", args, {
     cwd: ROOT,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"],
+    timeout: GIT_TIMEOUT_MS,
   })
     .trim();
 }
