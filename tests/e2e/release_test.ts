@@ -7,7 +7,8 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -22,7 +23,14 @@ import {
 } from "./_helpers.ts";
 
 const VERSION = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
-const OUT = mkdtempSync(path.join(tmpdir(), "parley-release-"));
+// One place per checkout, emptied first: a run that stops early (or filters out the last test, so
+// that `after` is not called) leaves at most one release behind, not one per run.
+const OUT = path.join(
+  tmpdir(),
+  `parley-release-test-${createHash("sha256").update(ROOT).digest("hex").slice(0, 12)}`,
+);
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(OUT);
 after(() => rmSync(OUT, { recursive: true, force: true }));
 
 // About a minute once Bun has every platform's runtime in its cache; the first build fetches each
