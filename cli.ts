@@ -1,10 +1,17 @@
 // What server.ts and client.ts share on the command line. node:util's parseArgs stands in for
 // @std/cli because JSR is not reachable from our machines, and it is built into Deno, Bun and Node.
+import { execFileSync } from "node:child_process";
 import { lookup } from "node:dns/promises";
 import path from "node:path";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import packageJson from "./package.json" with { type: "json" };
 import { formatAddress, knownProblem, systemProblem } from "./runtime.ts";
+
+// The commit a release binary was built from, set by tools/release.ts (`bun build --define`).
+declare const PARLEY_COMMIT: string | undefined;
+const GIT_TIMEOUT_MS = 5000;
 
 /** A bad command line: the message is printed as one line, and the program exits with status 2. */
 export class UsageError extends Error {}
@@ -75,13 +82,36 @@ export function seconds(text: string, what: string): number {
 
 /**
  * The name the user ran the program by, for its usage text: the script's file name under a
- * runtime (server.ts), or the binary's own name when it is a standalone binary (parley-server).
+ * runtime (server.ts, parley.ts), or the binary's own name when it is a standalone binary (parley).
  */
 export function programName(): string {
   const executable = path.basename(process.execPath);
   const script = process.argv[1];
   const underRuntime = /^(deno|bun|node)(\.exe)?$/i.test(executable);
   return underRuntime && script ? path.basename(script) : executable;
+}
+
+/**
+ * What `--version` prints: package.json's version, which a binary carries inside, and the commit
+ * it was built from; from a checkout, the commit git says it is at ("unknown" without git).
+ */
+export function versionLine(): string {
+  return `parley ${packageJson.version} (commit ${builtFrom()})\n`;
+}
+
+function builtFrom(): string {
+  if (typeof PARLEY_COMMIT === "string") return PARLEY_COMMIT;
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+      cwd: path.dirname(fileURLToPath(import.meta.url)),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: GIT_TIMEOUT_MS,
+    }).trim();
+    return commit || "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /**

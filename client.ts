@@ -10,6 +10,7 @@ import {
   runProgram,
   seconds,
   UsageError,
+  versionLine,
   wholeNumber,
 } from "./cli.ts";
 import { ChatClient } from "./client/chat_client.ts";
@@ -27,7 +28,8 @@ const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_RECONNECT_SECONDS = 120;
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 
-const USAGE = `Usage: ${programName()} [HOST] [PORT] [options]
+const usage = (name: string) =>
+  `Usage: ${name} [HOST] [PORT] [options]
 
 Joins the Parley chat server at HOST (default ${DEFAULT_HOST}) and PORT (default ${DEFAULT_PORT}).
 
@@ -47,6 +49,7 @@ Options:
                    first message, before the client gives up
                    (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})
   --no-color       no colours (neither does NO_COLOR=1, nor output that is not a terminal)
+  --version        print the version and the commit it was built from
   --help           show this help
 
 Commands:
@@ -65,17 +68,23 @@ Exit status:
   128 + N  after signal N (SIGINT, SIGTERM, SIGHUP), on which the client leaves politely
 `;
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseCommandLine(process.argv.slice(2), {
+/** The client's command line `args`, run; `name` is how its usage names it. */
+export async function main(args: string[], name = programName()): Promise<number> {
+  const { values, positionals } = parseCommandLine(args, {
     nick: { type: "string" },
     room: { type: "string" },
     reconnect: { type: "string", default: String(DEFAULT_RECONNECT_SECONDS) },
     "connect-timeout": { type: "string", default: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) },
     "no-color": { type: "boolean", default: false },
+    version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage(name));
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(versionLine());
     return 0;
   }
   if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
@@ -138,4 +147,5 @@ function connectWithin(host: string, port: number, ms: number): Promise<Connecti
   return Promise.race([connecting, timedOut]).finally(() => clearTimeout(timer));
 }
 
-await runProgram("client", main);
+// Run as a script; parley.ts runs main() itself.
+if (import.meta.main) await runProgram("client", () => main(process.argv.slice(2)));

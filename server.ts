@@ -12,6 +12,7 @@ import {
   seconds,
   StartupError,
   UsageError,
+  versionLine,
   wholeNumber,
 } from "./cli.ts";
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
@@ -45,7 +46,8 @@ const live = DEFAULT_LIVENESS_LIMITS;
 // The frame header is 32 bits, but a native client's first byte must be 0x00 (PROTOCOL.md).
 const LARGEST_MAX_FRAME_BYTES = 16 * 1024 * 1024 - 1;
 
-const USAGE = `Usage: ${programName()} [options]
+const usage = (name: string) =>
+  `Usage: ${name} [options]
 
 Runs a Parley chat server.
 
@@ -103,6 +105,7 @@ Options:
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
                        (default ${DEFAULT_RETAIN_PER_ROOM})
   --quiet              do not log connects and disconnects to stderr
+  --version            print the version and the commit it was built from
   --help               show this help
 
 Exit status:
@@ -155,8 +158,9 @@ function openStore(
   }
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseCommandLine(process.argv.slice(2), {
+/** The server's command line `args`, run; `name` is how its usage names it. */
+export async function main(args: string[], name = programName()): Promise<number> {
+  const { values, positionals } = parseCommandLine(args, {
     host: { type: "string", default: "0.0.0.0" },
     port: { type: "string", default: String(DEFAULT_PORT) },
     mode: { type: "string", default: "auto" },
@@ -182,10 +186,15 @@ async function main(): Promise<number> {
     "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
     quiet: { type: "boolean", default: false },
+    version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage(name));
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(versionLine());
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -288,4 +297,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-await runProgram("server", main);
+// Run as a script; parley.ts runs main() itself.
+if (import.meta.main) await runProgram("server", () => main(process.argv.slice(2)));

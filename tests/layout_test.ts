@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DOORS = ["server", "client", "protocol", "runtime"];
-const TOP_LEVEL_TS = ["cli.ts", ...DOORS.map((door) => `${door}.ts`)];
+// parley.ts is the one program of the release binaries: `parley server` and `parley client`.
+const TOP_LEVEL_TS = ["cli.ts", "parley.ts", ...DOORS.map((door) => `${door}.ts`)];
 const MAX_PRODUCT_LINES = 440;
 // Modules that touch the disk, the network or processes. The I/O-free core imports none of them.
 const IO_MODULES = /^node:(fs|fs\/promises|sqlite|net|tls|http|https|child_process|process|os)$/;
@@ -92,7 +93,7 @@ const f = await import("./f.ts");
   assert.ok(importsOf("server.ts").includes("runtime/current.ts"));
 });
 
-test("layout: the top level holds only the doors and cli.ts, each door with its folder", () => {
+test("layout: the top level holds only the doors, cli.ts and parley.ts, each door with its folder", () => {
   const topLevel = readdirSync(ROOT).filter((entry) => entry.endsWith(".ts")).sort();
   assert.deepEqual(topLevel, [...TOP_LEVEL_TS].sort());
   for (const door of DOORS) assert.ok(statSync(path.join(ROOT, door)).isDirectory(), door);

@@ -46,6 +46,9 @@ export class Inbox<T> {
   #ended = false;
   #waiter: (() => void) | null = null;
 
+  /** `timeoutMs` bounds each wait in `next()`. */
+  constructor(readonly timeoutMs = EVENT_TIMEOUT_MS) {}
+
   push(...items: T[]): void {
     this.#items.push(...items);
     this.#wake();
@@ -58,7 +61,7 @@ export class Inbox<T> {
 
   async next(what: string): Promise<T | null> {
     while (this.#items.length === 0 && !this.#ended) {
-      await within(new Promise<void>((resolve) => this.#waiter = resolve), what);
+      await within(new Promise<void>((resolve) => this.#waiter = resolve), what, this.timeoutMs);
     }
     return this.#items.shift() ?? null;
   }
@@ -88,12 +91,14 @@ export function nativeFrames(socket: net.Socket): Inbox<Json> {
 
 /** Reads a stream line by line; `next()` awaits the next line, or null at its end. */
 export class LineReader {
-  #lines = new Inbox<string>();
+  #lines: Inbox<string>;
   #partial = "";
   /** Every line seen so far, for failure messages. */
   readonly seen: string[] = [];
 
-  constructor(stream: NodeJS.ReadableStream) {
+  /** `timeoutMs` bounds each wait for a line. */
+  constructor(stream: NodeJS.ReadableStream, timeoutMs = EVENT_TIMEOUT_MS) {
+    this.#lines = new Inbox<string>(timeoutMs);
     stream.setEncoding("utf8");
     stream.on("data", (text: string) => {
       const parts = (this.#partial + text).split("\n");
@@ -123,21 +128,29 @@ export class LineReader {
   }
 }
 
-/** A subprocess with line readers on its output, stopped (SIGKILL if need be) on dispose. */
+/**
+ * A subprocess with line readers on its output, stopped (SIGKILL if need be) on dispose. Each wait
+ * for a line or the exit may take `timeoutMs` (longer for one run under an emulator).
+ */
 export class Subprocess {
   readonly child: ChildProcess;
   readonly stdout: LineReader;
   readonly stderr: LineReader;
   readonly exited: Promise<number | null>;
 
-  constructor(argv: string[], env: Record<string, string> = {}, cwd = ROOT) {
+  constructor(
+    argv: string[],
+    env: Record<string, string> = {},
+    cwd = ROOT,
+    readonly timeoutMs = EVENT_TIMEOUT_MS,
+  ) {
     this.child = spawn(argv[0], argv.slice(1), {
       cwd,
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, NO_COLOR: "1", ...env },
     });
-    this.stdout = new LineReader(this.child.stdout!);
-    this.stderr = new LineReader(this.child.stderr!);
+    this.stdout = new LineReader(this.child.stdout!, timeoutMs);
+    this.stderr = new LineReader(this.child.stderr!, timeoutMs);
     this.exited = once(this.child, "exit").then(([code]) => code as number | null);
   }
 
@@ -151,7 +164,7 @@ export class Subprocess {
 
   /** The exit status, failing the test if it does not come in time. */
   exitCode(what = "the process to exit"): Promise<number | null> {
-    return within(this.exited, what);
+    return within(this.exited, what, this.timeoutMs);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
