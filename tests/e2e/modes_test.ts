@@ -185,6 +185,27 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "msg", from: joined.nick as string, text: "hello" });
   });
 
+  test(name("Backspace and DEL from a character-mode client are applied"), async () => {
+    await using server = await start();
+    await using alice = await TestMember.join(server.port, "alice");
+    const { member: line, nick } = await LineMember.join(server.port);
+    await using _line = line;
+    await alice.expect({ type: "join", nick });
+    // As telnet in character mode sends a typo put right, byte by byte: 0x08 or 0x7F each.
+    for (const byte of Buffer.from("helo\blo wox\x7frld\r\n")) line.socket.write(Buffer.of(byte));
+    await alice.expect({ type: "msg", from: nick, text: "hello world" });
+  });
+
+  test(name("0xFF 0xFE that is not telnet negotiation is text"), async () => {
+    await using server = await start();
+    await using alice = await TestMember.join(server.port, "alice");
+    const { member: line, nick } = await LineMember.join(server.port);
+    await using _line = line;
+    await alice.expect({ type: "join", nick });
+    line.socket.write(Buffer.concat([Buffer.of(0xff, 0xfe), Buffer.from("hello\n")]));
+    await alice.expect({ type: "msg", from: nick, text: "\ufffd\ufffdhello" });
+  });
+
   test(name("a bad legacy header gets a notice and closes only that member"), async () => {
     await using server = await start();
     await using alice = await TestMember.join(server.port, "alice");
