@@ -297,11 +297,15 @@ export class ChatClient implements InputHandler {
   #welcome(message: Extract<ServerMessage, { type: "welcome" }>): void {
     if (this.#phase === "joining") {
       this.#nick = message.nick;
+      this.#rooms.newEpoch(message.epoch);
       this.#rooms.enter(message.room, message.members);
       this.#ui.show(notice(describe(message)!));
     } else if (this.#phase === "rejoining") {
       this.#rooms.enter(message.room, message.members);
       this.#ui.show(notice("* reconnected"));
+      // The server answered our `since` from the old epoch with all it has.
+      const restarted = this.#rooms.newEpoch(message.epoch);
+      if (restarted) this.#ui.show(notice("* the server restarted; showing what was said since"));
       // The other rooms: each joined again, its history after the last id shown.
       const others = this.#rooms.names.filter((room) => nameKey(room) !== nameKey(message.room));
       for (const room of others) {
@@ -385,7 +389,8 @@ export class ChatClient implements InputHandler {
     const room = this.#rooms.current;
     this.#rooms.beginCatchUp(room);
     const since = this.#rooms.lastId(room);
-    this.#send({ type: "hello", nick: this.#nick, room, since, echo: true });
+    const { epoch } = this.#rooms;
+    this.#send({ type: "hello", nick: this.#nick, room, since, epoch, echo: true });
     this.#ping(() => this.#caughtUp([room]));
   }
 

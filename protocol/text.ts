@@ -90,6 +90,13 @@ export function describe(message: ServerMessage, noticeMark = "* "): string | nu
       }`;
     case "error":
       return `${noticeMark}${message.message}`;
+    case "history_gap": {
+      const { missed } = message;
+      const messages = missed === 1 ? "message" : "messages";
+      const are = missed === 1 ? "is" : "are";
+      const inRoom = where === "" ? "" : ` in${where}`;
+      return `${noticeMark}${missed} earlier ${messages}${inRoom} ${are} no longer available`;
+    }
     case "history_end":
     case "ping":
     case "pong":

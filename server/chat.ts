@@ -186,7 +186,8 @@ export class Chat {
     if (holder) throw nickTaken(nick, holder);
     this.#claim(member, nick);
     const room = this.#enter(member, roomName);
-    return { type: "welcome", nick, room: room.name, ...this.#memberList(room) };
+    const epoch = this.#history.epoch;
+    return { type: "welcome", nick, room: room.name, ...this.#memberList(room), epoch };
   }
 
   /**
@@ -319,6 +320,16 @@ export class Chat {
       ? this.#history.recent(key)
       : this.#history.since(key, since, limit);
     return messages.map((message) => ({ type: "msg", ...message, history: true }));
+  }
+
+  /** The sequence message ids belong to (History.epoch): a client's `since` is good only in it. */
+  get epoch(): string {
+    return this.#history.epoch;
+  }
+
+  /** How many of the room's messages after `afterId` it no longer remembers (History.missing). */
+  missing(roomName: string, afterId: number): number {
+    return this.#history.missing(nameKey(roomName), afterId);
   }
 
   /**

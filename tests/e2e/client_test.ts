@@ -624,6 +624,57 @@ for (const runtime of RUNTIMES) {
     },
   );
 
+  test(
+    name("says a server restarted without --data did, and shows what was said since, once each"),
+    async () => {
+      await using first = await startServer(serverRuntime, ["--history", "3"]);
+      const port = first.port;
+      await using proxy = await Proxy.start(port);
+      await using client = startClient(runtime, proxy.port, ["--nick", "bob"]);
+      assert.equal(await client.stdout.next(), "* you are bob in lobby; nobody else is here yet");
+      {
+        await using alice = await TestMember.join(port, "alice");
+        assert.equal(await client.stdout.next(), "* alice joined");
+        for (const text of ["old one", "old two"]) {
+          alice.send({ type: "msg", text });
+          assert.equal(await client.stdout.next(), `<alice> ${text}`);
+        }
+      }
+      assert.equal(await client.stdout.next(), "* alice left");
+      proxy.cutAndHold();
+      assert.equal(
+        await client.stdout.next(),
+        "* disconnected: the server closed the connection; reconnecting",
+      );
+      assert.equal(await first.stop(), 0);
+      // The new life numbers from 1 again: bob's last id, 2, would hide all but the last two.
+      await using second = await startServerOn(serverRuntime, port, ["--history", "3"]);
+      await using alice = await TestMember.join(port, "alice");
+      for (const text of ["new one", "new two", "new three", "new four"]) {
+        alice.send({ type: "msg", text });
+      }
+      alice.send({ type: "ping" });
+      await alice.expect({ type: "pong" });
+      await proxy.release();
+      assert.equal(await client.stdout.next(), "* reconnected");
+      assert.equal(
+        await client.stdout.next(),
+        "* the server restarted; showing what was said since",
+      );
+      assert.equal(await client.stdout.next(), "* 1 earlier message is no longer available");
+      for (const text of ["new two", "new three", "new four"]) {
+        assert.match((await client.stdout.next())!, historyLine(`<alice> ${text}`));
+      }
+      await alice.expect({ type: "join", nick: "bob" });
+      alice.send({ type: "msg", text: "after" });
+      assert.equal(await client.stdout.next(), "<alice> after");
+      client.endInput();
+      await alice.expect({ type: "leave", nick: "bob" });
+      await exitsQuietly(client, 0); // and nothing shown twice
+      assert.equal(await second.stop(), 0);
+    },
+  );
+
   test(name("gives up reconnecting after --reconnect seconds, and exits 1"), async () => {
     await using server = await startServer(serverRuntime);
     await using client = startClient(runtime, server.port, ["--nick", "bob", "--reconnect", "1"]);

@@ -288,6 +288,78 @@ for (const runtime of RUNTIMES) {
     await dave.expect({ type: "msg", id: 11, text: "d11" });
   });
 
+  test(
+    name("a since from another epoch, or past the room's ids, gets all the room has"),
+    async () => {
+      await using server = await start(["--history", "50", "--rate", "0"]);
+      await using alice = await TestMember.connect(server.port);
+      alice.send({ type: "hello", nick: "alice" });
+      const { epoch } = await alice.expect({ type: "welcome" });
+      assert.equal(typeof epoch, "string");
+      for (let i = 1; i <= 120; i++) alice.send({ type: "msg", text: `m${i}` });
+      alice.send({ type: "ping" });
+      await alice.expect({ type: "pong" });
+
+      // What a member coming back gets: the welcome, then what is gone, then what is kept.
+      const comeBack = async (nick: string, hello: Json) => {
+        const member = await TestMember.connect(server.port);
+        member.send({ type: "hello", nick, ...hello });
+        await member.expect({ type: "welcome", epoch });
+        member.send({ type: "ping" });
+        const heard: string[] = [];
+        for (
+          let message = await member.next();
+          message?.type !== "pong";
+          message = await member.next()
+        ) {
+          heard.push(message?.type === "msg" ? `${message.id}` : `gap ${message?.missed}`);
+        }
+        return { member, heard };
+      };
+      const kept = range(71, 120).map(String);
+      // 120 missed, 50 kept: the other 70 are said to be gone.
+      const cases: Array<[string, Json, string[]]> = [
+        ["bob", { since: 0, epoch }, ["gap 70", ...kept]],
+        ["carol", { since: 100, epoch: "an earlier life" }, ["gap 70", ...kept]],
+        ["dave", { since: 500 }, ["gap 70", ...kept]],
+        ["erin", { since: 100, epoch }, range(101, 120).map(String)],
+        ["fred", { since: 100 }, range(101, 120).map(String)],
+      ];
+      for (const [nick, hello, expected] of cases) {
+        const { member, heard } = await comeBack(nick, hello);
+        await using _member = member;
+        assert.deepEqual(heard, expected, `${nick}: ${JSON.stringify(hello)}`);
+      }
+      await using gina = await TestMember.join(server.port, "gina");
+      gina.send({ type: "ping" });
+      await skipTo(gina, { type: "pong" }); // past the history of her join
+      const reply = await askHistory(gina, "lobby", 10);
+      assert.deepEqual(reply[0], { type: "history_gap", room: "lobby", missed: 60 });
+      assert.deepEqual(reply.slice(1, -1).map((message) => message.id), range(71, 120));
+    },
+  );
+
+  test(
+    name("the epoch is the database's with --data, and new at every start without"),
+    async () => {
+      await using dir = await temporaryDirectory();
+      const epochOf = async (args: string[]) => {
+        await using server = await start(args);
+        await using alice = await TestMember.connect(server.port);
+        alice.send({ type: "hello", nick: "alice" });
+        const { epoch } = await alice.expect({ type: "welcome" });
+        return epoch;
+      };
+      const withData = ["--data", dir.path];
+      const stored = await epochOf(withData);
+      assert.equal(await epochOf(withData), stored);
+      const first = await epochOf([]);
+      const second = await epochOf([]);
+      assert.notEqual(first, second);
+      assert.notEqual(first, stored);
+    },
+  );
+
   test(name("--history 0 replays nothing, in any mode"), async () => {
     await using server = await start(["--history", "0"]);
     await using alice = await TestMember.join(server.port, "alice");

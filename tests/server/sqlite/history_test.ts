@@ -85,6 +85,38 @@ test("SqliteMessageStore keeps DIR/parley.db, and reads see appends not yet comm
   assert.ok(existsSync(path.join(dir.path, "nested", "parley.db")));
 });
 
+test("SqliteMessageStore keeps its epoch for as long as its database lives", () => {
+  using dir = dataDir();
+  const first = new SqliteMessageStore(dir.path, KEEP_ALL);
+  const { epoch } = first;
+  first.close();
+  const again = new SqliteMessageStore(dir.path, KEEP_ALL);
+  assert.equal(again.epoch, epoch);
+  again.close();
+  using other = dataDir();
+  const elsewhere = new SqliteMessageStore(other.path, KEEP_ALL);
+  assert.notEqual(elsewhere.epoch, epoch);
+  elsewhere.close();
+});
+
+test("SqliteMessageStore.oldestId is the oldest kept, committed or not, and tells what retention took", () => {
+  using dir = dataDir();
+  const store = new SqliteMessageStore(dir.path, KEEP_ALL);
+  assert.equal(store.oldestId("lobby"), undefined);
+  store.append("lobby", message(1));
+  assert.equal(store.oldestId("lobby"), 1, "not committed yet");
+  store.close();
+  const first = sqliteHistory(2, dir.path); // through History, which reserves the room's ids
+  say(first, range(2, 10));
+  first.close();
+  const pruned = new SqliteMessageStore(dir.path, { ...KEEP_ALL, retainPerRoom: 4 });
+  assert.equal(pruned.oldestId("lobby"), 7);
+  const history = new History({ limit: 2, store: pruned });
+  assert.equal(history.missing("lobby", 0), 6);
+  assert.equal(history.missing("lobby", 8), 0);
+  history.close();
+});
+
 test("SqliteMessageStore keeps reservations: a store opened after a crash goes on past them", () => {
   using dir = dataDir();
   const crashed = new SqliteMessageStore(dir.path, KEEP_ALL);
