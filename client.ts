@@ -46,6 +46,7 @@ Options:
                    seconds the server has to accept a connection and answer the client's
                    first message, before the client gives up
                    (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})
+  --timestamps     show the time on every line, as on history (/timestamps toggles it)
   --no-color       no colours (neither does NO_COLOR=1, nor output that is not a terminal)
   --help           show this help
 
@@ -71,6 +72,7 @@ async function main(): Promise<number> {
     room: { type: "string" },
     reconnect: { type: "string", default: String(DEFAULT_RECONNECT_SECONDS) },
     "connect-timeout": { type: "string", default: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) },
+    timestamps: { type: "boolean", default: false },
     "no-color": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
@@ -114,6 +116,7 @@ async function main(): Promise<number> {
       canAskForNick: nick === undefined || Boolean(process.stdin.isTTY),
       reconnectMs,
       answerTimeoutMs,
+      timestamps: values.timestamps,
     },
     ui,
     (host, port) => runtime.connect(host, port),

@@ -3,11 +3,21 @@
 
 import { type ChatMessage, DEFAULT_ROOM, nameKey, type ServerMessage } from "../protocol.ts";
 
-/** `ts` as the local time of day, `HH:MM`: when a message from history was said. */
-export function clock(ts: number): string {
+/**
+ * When a message was said, `ts`, as read at `now`, both in ms since the Unix epoch: the local time
+ * of day, `HH:MM`, on the local day of `now`; else the local date too, `YYYY-MM-DD HH:MM`, since a
+ * time alone would read as today's. "Local" is this process's time zone, days are calendar days
+ * there (so 23:59 and 00:01 are a day apart, and a day of a clock change is still one day).
+ */
+export function clock(ts: number, now: number): string {
   const time = new Date(ts);
+  const today = new Date(now);
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+  const hhmm = `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+  const sameDay = time.getFullYear() === today.getFullYear() &&
+    time.getMonth() === today.getMonth() && time.getDate() === today.getDate();
+  if (sameDay) return hhmm;
+  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${hhmm}`;
 }
 
 // The default room goes unnamed in text, however the member who opened it spelt it.
@@ -25,7 +35,7 @@ function describeChat(message: ChatMessage): string {
   const where = message.room !== undefined && !isDefaultRoom(message.room)
     ? `[${message.room}] `
     : "";
-  const when = message.history ? `[${clock(message.ts)}] ` : "";
+  const when = message.history ? `[${clock(message.ts, Date.now())}] ` : "";
   return `${when}${where}${said}`;
 }
 

@@ -224,6 +224,30 @@ for (const runtime of RUNTIMES) {
     await exitsQuietly(client, 0);
   });
 
+  test(
+    name("stamps live lines with --timestamps, and /timestamps turns that off and on"),
+    async () => {
+      await using server = await startServer(serverRuntime);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using client = startClient(runtime, server.port, ["--nick", "bob", "--timestamps"]);
+      await alice.expect({ type: "join", nick: "bob" });
+      assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+      alice.send({ type: "msg", text: "stamped" });
+      assert.match((await client.stdout.next())!, historyLine("<alice> stamped"));
+      client.write("/timestamps\n");
+      assert.equal(await client.stdout.next(), "* time stamps off");
+      alice.send({ type: "msg", text: "plain" });
+      assert.equal(await client.stdout.next(), "<alice> plain");
+      client.write("/TIMESTAMPS\n");
+      assert.equal(await client.stdout.next(), "* time stamps on");
+      alice.send({ type: "msg", text: "stamped again", action: true });
+      assert.match((await client.stdout.next())!, historyLine("* alice stamped again"));
+      client.endInput();
+      await alice.expect({ type: "leave", nick: "bob" });
+      await exitsQuietly(client, 0);
+    },
+  );
+
   test(name("asks the server /who, acts with /me, and changes nick with /nick"), async () => {
     await using server = await startServer(serverRuntime);
     await using alice = await TestMember.join(server.port, "alice");

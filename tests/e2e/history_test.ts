@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import {
   type Json,
   LegacyMember,
@@ -359,6 +360,33 @@ for (const runtime of RUNTIMES) {
       assert.notEqual(first, stored);
     },
   );
+
+  test(name("history from another day says its date, in line mode"), async () => {
+    await using dir = await temporaryDirectory();
+    {
+      await using server = await start(["--data", dir.path]);
+      assert.equal(await server.stop(), 0); // it has made the database
+    }
+    const now = Date.now();
+    const yesterday = now - 24 * 3600_000;
+    const db = new DatabaseSync(path.join(dir.path, "parley.db"));
+    const insert = db.prepare(
+      "INSERT INTO messages (room_key, id, room, sender, text, ts) VALUES ('lobby', ?, 'lobby', 'alice', ?, ?)",
+    );
+    insert.run(1, "said yesterday", yesterday);
+    insert.run(2, "said today", now);
+    db.close();
+    await using server = await start(["--data", dir.path]);
+    const { member, history } = await lineJoin(server.port);
+    await using _member = member;
+    const day = new Date(yesterday);
+    const date = [day.getFullYear(), day.getMonth() + 1, day.getDate()]
+      .map((n) => String(n).padStart(2, "0")).join("-");
+    assert.deepEqual(history, [
+      `[${date} ${clock(yesterday)}] <alice> said yesterday`,
+      `[${clock(now)}] <alice> said today`,
+    ]);
+  });
 
   test(name("--history 0 replays nothing, in any mode"), async () => {
     await using server = await start(["--history", "0"]);

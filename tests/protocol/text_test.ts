@@ -19,10 +19,31 @@ test("describe says how many more a large room's lists leave out", () => {
   );
 });
 
-test("clock gives a message's local time as HH:MM", () => {
-  assert.equal(clock(new Date(2026, 0, 2, 9, 5, 59).getTime()), "09:05");
-  assert.equal(clock(new Date(2026, 0, 2, 23, 59).getTime()), "23:59");
-  assert.equal(clock(new Date(2026, 0, 2, 0, 0).getTime()), "00:00");
+// Local times, made with the local Date constructor: the tests hold in any time zone.
+const at = (y: number, mo: number, d: number, h: number, mi: number, s = 0) =>
+  new Date(y, mo - 1, d, h, mi, s).getTime();
+
+test("clock gives a message's local time as HH:MM on the day it is read", () => {
+  const noon = at(2026, 1, 2, 12, 0);
+  assert.equal(clock(at(2026, 1, 2, 9, 5, 59), noon), "09:05");
+  assert.equal(clock(at(2026, 1, 2, 0, 0), noon), "00:00", "the first minute of the day");
+  assert.equal(clock(at(2026, 1, 2, 23, 59), at(2026, 1, 2, 0, 1)), "23:59", "later today");
+});
+
+test("clock adds the local date when the message is not from today", () => {
+  const justAfterMidnight = at(2026, 1, 2, 0, 1);
+  assert.equal(clock(at(2026, 1, 1, 23, 59), justAfterMidnight), "2026-01-01 23:59");
+  assert.equal(clock(at(2025, 12, 31, 23, 0), justAfterMidnight), "2025-12-31 23:00");
+  assert.equal(clock(at(2025, 1, 2, 8, 0), at(2026, 1, 2, 9, 0)), "2025-01-02 08:00", "a year ago");
+  assert.equal(
+    clock(at(2026, 1, 3, 0, 0), at(2026, 1, 2, 23, 59)),
+    "2026-01-03 00:00",
+    "a clock ahead",
+  );
+  // Days are local calendar days, whatever their length: 24 h apart is another day, and so is 2
+  // minutes apart across midnight; 23 h 58 apart on one day is the same day.
+  assert.equal(clock(at(2026, 3, 29, 0, 1), at(2026, 3, 29, 23, 59)), "00:01");
+  assert.equal(clock(at(2026, 10, 25, 0, 1), at(2026, 10, 25, 23, 59)), "00:01");
 });
 
 test("a history gap reads the same in the client, line mode and legacy mode", () => {
