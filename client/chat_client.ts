@@ -7,7 +7,7 @@ import { type ChatMessage, type ClientMessage, nameKey, type ServerMessage } fro
 import { describe } from "../protocol/text.ts";
 import type { Connection } from "../runtime.ts";
 import { chatCompleter } from "./completion.ts";
-import { chatLine, eventLine, mentions, notice } from "./format.ts";
+import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Link, Reconnection } from "./link.ts";
 import { ClientRooms } from "./rooms.ts";
 import { answeredLocally, helpText, typedLine } from "./typed_line.ts";
@@ -288,7 +288,7 @@ export class ChatClient implements InputHandler {
         rooms.listed(message.rooms.map((room) => room.name));
         break;
     }
-    this.#ui.show(eventLine(message, rooms.current, this.#timestamps));
+    this.#ui.show(eventLine(message, rooms.current, this.#timestamps, this.#nick));
   }
 
   #showChat(message: ChatMessage): void {
@@ -336,7 +336,7 @@ export class ChatClient implements InputHandler {
     const switching = this.#rooms.has(message.room);
     this.#rooms.enter(message.room, message.members);
     this.#updatePrompt();
-    this.#ui.show(notice(switching ? `* you are now in ${message.room}` : describe(message)!));
+    this.#ui.show(joinedLine(message, switching, this.#nick));
   }
 
   #parted(room: string): void {
@@ -387,8 +387,7 @@ export class ChatClient implements InputHandler {
     this.#updateReading();
   }
 
-  // Hello again, as the same nick, in the room the user talks in, asking for what it missed
-  // there; the other rooms follow the welcome.
+  // Hello again as the same nick, asking what it missed in its room; the others follow the welcome.
   #rejoin(): void {
     this.#phase = "rejoining";
     const room = this.#rooms.current;

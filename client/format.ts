@@ -120,16 +120,33 @@ export function timeStamp(ts: number, now = Date.now()): Styled {
 }
 
 /**
+ * The answer to a join: who is in the room; or, in a room the user was in already, only that it is
+ * the one they talk in now.
+ */
+export function joinedLine(
+  message: Extract<ServerMessage, { type: "joined" }>,
+  switching: boolean,
+  me: string,
+): Line {
+  return notice(switching ? `* you are now in ${message.room}` : describe(message, "* ", me)!);
+}
+
+/**
  * How a server message other than chat looks while the user talks in `current`: an error in
  * yellow, comings, goings and renames with coloured nicks, the rest as a dim notice; with
  * `timestamps`, after the time it came.
  */
-export function eventLine(message: ServerMessage, current: string, timestamps = false): Line {
-  const line = eventWords(message, current);
+export function eventLine(
+  message: ServerMessage,
+  current: string,
+  timestamps = false,
+  me?: string,
+): Line {
+  const line = eventWords(message, current, me);
   return timestamps ? [timeStamp(Date.now()), ...line] : line;
 }
 
-function eventWords(message: ServerMessage, current: string): Line {
+function eventWords(message: ServerMessage, current: string, me?: string): Line {
   switch (message.type) {
     case "error":
       return [{ text: `* ${message.message}`, sgr: YELLOW }];
@@ -145,7 +162,7 @@ function eventWords(message: ServerMessage, current: string): Line {
         nickPiece(message.nick, message.nick),
       ];
     default:
-      return notice(describe(message) ?? "");
+      return notice(describe(message, "* ", me) ?? "");
   }
 }
 

@@ -173,8 +173,15 @@ const utf8 = new TextEncoder();
 /** How line mode marks what the server says, apart from what members say and do (`* bob waves`). */
 export const NOTICE_MARK = "*** ";
 
-/** A server message as the line a person reads (`<alice> hello`, `*** bob joined`); null for none. */
-export function encodeLine(message: ServerMessage): Uint8Array | null {
-  const line = describe(message, NOTICE_MARK);
+/**
+ * A server message as the line a person reads (`<alice> hello`, `*** bob joined`); null for none.
+ * `me` is the nick of the member it is for, when it is for one only (describe).
+ */
+export function encodeLine(
+  message: ServerMessage,
+  _textUtf8?: Uint8Array,
+  me?: string,
+): Uint8Array | null {
+  const line = describe(message, NOTICE_MARK, me);
   return line === null ? null : utf8.encode(`${terminalText(line)}\n`);
 }

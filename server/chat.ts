@@ -21,8 +21,9 @@ export interface Encoder {
   /**
    * `message` as bytes for a member, or null for what its mode does not show. `textUtf8`, when
    * given, is `message.text` as UTF-8 that JSON need not escape, for an encoder to copy as it is.
+   * `me`, when the message is for one member only, is its nick, which lists in text mark.
    */
-  encode(message: ServerMessage, textUtf8?: Uint8Array): Uint8Array | null;
+  encode(message: ServerMessage, textUtf8?: Uint8Array, me?: string): Uint8Array | null;
 }
 
 export interface Member {

@@ -52,7 +52,13 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
         // Switching to a room the member is in already replays nothing it has seen, unless it
         // asks with `since`.
         const switching = [...asker.rooms].some((r) => nameKey(r.name) === nameKey(input.room));
-        asker.sendMessage(chat.enter(asker, input.room));
+        const joined = chat.enter(asker, input.room);
+        // A person switching back to a room hears where they are now, not that they joined again.
+        if (switching && asker.mode === "line") {
+          asker.sendMessage({ type: "notice", text: `you are now in ${asker.room!.name}` });
+        } else {
+          asker.sendMessage(joined);
+        }
         if (!switching || input.since !== undefined) {
           replay(chat, asker, asker.room!.name, sinceInThisEpoch(chat, asker, input.since));
         }
@@ -103,8 +109,9 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
 }
 
 /**
- * A person at nc or telnet is in at once, as a guest, and told how to go on. A client that greeted
- * with a name is in under that name, or, if it is not a nick or is taken, as a guest told why.
+ * A person at nc or telnet is in at once, as a guest, and told how to go on, then hears what the
+ * room said last. A client that greeted with a name is in under that name, or, if it is not a nick
+ * or is taken, as a guest told why.
  */
 export function welcomeGuest(chat: Chat, asker: Asker, greeted?: string): void {
   let refused: string | null = null;
@@ -118,12 +125,12 @@ export function welcomeGuest(chat: Chat, asker: Asker, greeted?: string): void {
   }
   if (asker.nick === null) asker.sendMessage(chat.join(asker, chat.guestNick()));
   if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
-  replay(chat, asker, asker.room!.name);
   const count = asker.room!.members.size;
   asker.sendMessage({
     type: "notice",
     text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
   });
+  replay(chat, asker, asker.room!.name);
 }
 
 function hello(chat: Chat, asker: Asker, input: Extract<Input, { type: "hello" }>): void {

@@ -42,7 +42,7 @@ test("binaries [bun --compile] a compiled server and two compiled clients chat",
     await using alice = new Subprocess([clientBinary, "127.0.0.1", port, "--nick", "alice"], bare);
     assert.equal(await alice.stdout.next(), "* you are alice in lobby; nobody else is here yet");
     await using bob = new Subprocess([clientBinary, "127.0.0.1", port, "--nick", "bob"], bare);
-    assert.equal(await bob.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.equal(await bob.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
     assert.equal(await alice.stdout.next(), "* bob joined");
     alice.write("hello from a binary\n");
     assert.equal(await bob.stdout.next(), "<alice> hello from a binary");

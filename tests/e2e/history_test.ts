@@ -29,8 +29,9 @@ async function temporaryDirectory(): Promise<AsyncDisposable & { path: string }>
 }
 
 /**
- * Connects a line-mode member and reads what it gets on joining: the banner, the lines between it
- * and the "N here" notice (the room's history), and its guest nick.
+ * Connects a line-mode member and reads what it gets on joining: the banner's two lines, then the
+ * room's history, which ends where the answer to a /who sent after the banner begins; and its
+ * guest nick.
  */
 async function lineJoin(
   port: number,
@@ -39,11 +40,13 @@ async function lineJoin(
   const banner = await member.lines.next("the line-mode banner");
   const nick = /^\*\*\* you are (\S+) in /.exec(banner ?? "")?.[1];
   if (nick === undefined) throw new Error(`expected the banner, got ${banner}`);
+  assert.match((await member.lines.next("the banner's notice"))!, /^\*\*\* \d+ here\. /);
+  member.say("/who");
   const history: string[] = [];
   while (true) {
-    const line = await member.lines.next("history or the banner's notice");
-    if (line === null) throw new Error("closed before the banner's notice");
-    if (/^\*\*\* \d+ here\. /.test(line)) return { member, nick, history };
+    const line = await member.lines.next("history or the answer to /who");
+    if (line === null) throw new Error("closed before the answer to /who");
+    if (line.startsWith("*** in ")) return { member, nick, history };
     history.push(line);
   }
 }
@@ -194,7 +197,10 @@ for (const runtime of RUNTIMES) {
       for (const message of asHistory(said.slice(2))) assert.deepEqual(await bob.next(), message);
 
       await using eve = await LegacyMember.connect(server.port, "eve");
-      assert.deepEqual(await eve.next(), ["*", "you are eve in lobby; here: alice, carol, bob"]);
+      assert.deepEqual(await eve.next(), [
+        "*",
+        "you are eve in lobby; here: alice, carol, bob, eve (you)",
+      ]);
       // The classic client gets history as it gets live chat, actions from their member too.
       assert.deepEqual(await eve.next(), ["alice", "m3"]);
       assert.deepEqual(await eve.next(), ["alice", "* m4"]);
@@ -247,7 +253,7 @@ for (const runtime of RUNTIMES) {
         history: true,
       });
       line.say("/join den");
-      assert.equal(await line.lines.next(), `*** you joined den; here: alice, bob, ${guest}`);
+      assert.equal(await line.lines.next(), `*** you joined den; here: alice, bob, ${guest} (you)`);
       assert.equal(await line.lines.next(), `[${clock(d1?.ts)}] [den] <alice> d1`);
       alice.send({ type: "msg", text: "live in the den" });
       assert.equal(await line.lines.next(), "[den] <alice> live in the den");
@@ -402,7 +408,10 @@ for (const runtime of RUNTIMES) {
     await using _line = line;
     assert.deepEqual(history, []);
     await using eve = await LegacyMember.connect(server.port, "eve");
-    assert.deepEqual(await eve.next(), ["*", `you are eve in lobby; here: alice, bob, ${guest}`]);
+    assert.deepEqual(await eve.next(), [
+      "*",
+      `you are eve in lobby; here: alice, bob, ${guest}, eve (you)`,
+    ]);
     await alice.expect({ type: "join", nick: guest });
     await alice.expect({ type: "join", nick: "eve" });
 
@@ -413,7 +422,11 @@ for (const runtime of RUNTIMES) {
     assert.equal(await line.lines.next(), "*** eve joined");
     assert.equal(await line.lines.next(), "<alice> live");
     assert.deepEqual(await eve.next(), ["alice", "live"]);
-    assert.deepEqual(await askHistory(bob, "lobby", 0), [{ type: "history_end", room: "lobby" }]);
+    // Asked for, history says only that all three are gone.
+    assert.deepEqual(await askHistory(bob, "lobby", 0), [
+      { type: "history_gap", room: "lobby", missed: 3 },
+      { type: "history_end", room: "lobby" },
+    ]);
 
     // Nothing is kept, yet a room that empties and opens again numbers on.
     bob.send({ type: "join", room: "den" });
@@ -585,17 +598,17 @@ for (const runtime of RUNTIMES) {
         return await readNative(member);
       },
       "line": async () => {
-        const { member, history } = await lineJoin(port);
-        await using _member = member;
-        const view: Heard[] = history.map((line) => {
-          const match = /^\[\d\d:\d\d\] <(\S+)> (.*)$/.exec(line);
-          return match ? { from: match[1], text: match[2], history: true } : { other: line };
-        });
+        // History follows the banner, stamped; live lines are not.
+        await using member = await LineMember.connect(port);
+        await member.lines.waitFor(/^\*\*\* \d+ here\. /, "the banner's second line");
+        const view: Heard[] = [];
         for (let live = 0; live < LIVE;) {
           const line = await member.lines.next("the joiner's next line");
           if (line === null) throw new Error("the joiner was disconnected");
+          const old = /^\[\d\d:\d\d\] <(\S+)> (.*)$/.exec(line);
           const match = /^<(\S+)> (.*)$/.exec(line);
-          view.push(match ? { from: match[1], text: match[2] } : { other: line });
+          if (old) view.push({ from: old[1], text: old[2], history: true });
+          else view.push(match ? { from: match[1], text: match[2] } : { other: line });
           if (match) live++;
         }
         return view;

@@ -11,11 +11,40 @@ test("describe says how many more a large room's lists leave out", () => {
   );
   assert.equal(
     describe({ type: "welcome", nick: "me", room: "lobby", members: ["a", "me"], count: 5 }),
-    "* you are me in lobby; here: a and 3 more",
+    "* you are me in lobby; here: a, me (you) and 3 more",
   );
   assert.equal(
-    describe({ type: "joined", room: "den", members: ["a"], count: 2 }),
+    describe({ type: "joined", room: "den", members: ["a"], count: 2 }, "* ", "me"),
     "* you joined den; here: a and 1 more",
+  );
+});
+
+test("describe lists everyone in a room, the member it speaks to marked, in every answer", () => {
+  const members = ["alice", "bob"];
+  assert.equal(
+    describe({ type: "welcome", nick: "bob", room: "lobby", members }),
+    "* you are bob in lobby; here: alice, bob (you)",
+  );
+  assert.equal(
+    describe({ type: "joined", room: "den", members }, "*** ", "bob"),
+    "*** you joined den; here: alice, bob (you)",
+  );
+  assert.equal(
+    describe({ type: "who", room: "den", members }, "* ", "bob"),
+    "* in den: alice, bob (you)",
+  );
+  assert.equal(
+    describe({ type: "who", room: "den", members }, "* ", "carol"),
+    "* in den: alice, bob",
+  );
+  // Alone, there is no list to give.
+  assert.equal(
+    describe({ type: "welcome", nick: "bob", room: "lobby", members: ["bob"] }),
+    "* you are bob in lobby; nobody else is here yet",
+  );
+  assert.equal(
+    describe({ type: "joined", room: "den", members: ["bob"] }, "* ", "bob"),
+    "* you joined den; nobody else is here yet",
   );
 });
 
