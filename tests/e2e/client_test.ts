@@ -341,7 +341,7 @@ for (const runtime of RUNTIMES) {
     peer.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve", "m\x1b[31mallory"] });
     assert.equal(
       await client.stdout.next(),
-      "* you are eve in lobby; here: m[31mallory, eve (you)",
+      "* you are eve in lobby; here: eve (you), m[31mallory",
     );
     peer.send({ type: "ping" });
     assert.deepEqual(await peer.next(), { type: "pong" });
@@ -751,7 +751,7 @@ for (const runtime of RUNTIMES) {
       const ts = Date.now();
       first.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve", "bob"] });
       first.send({ type: "msg", id: 5, from: "bob", room: "lobby", text: "hello", ts });
-      assert.equal(await client.stdout.next(), "* you are eve in lobby; here: bob, eve (you)");
+      assert.equal(await client.stdout.next(), "* you are eve in lobby; here: eve (you), bob");
       assert.equal(await client.stdout.next(), "<bob> hello");
       client.write("/join den\n");
       assert.deepEqual(await first.next(), { type: "join", room: "den" });
@@ -881,7 +881,7 @@ for (const runtime of RUNTIMES) {
       "a mention in bold",
     );
     assert.equal(terminal.raw.split("\x07").length - 1, 1, "one bell, for the mention");
-    assert.ok(terminal.raw.includes("\x1b[2m* you are zoe in lobby; here: bob\x1b[0m, zoe (you)"));
+    assert.ok(terminal.raw.includes("\x1b[2m* you are zoe in lobby; here: bob, zoe (you)\x1b[0m"));
   });
 
   for (
