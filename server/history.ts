@@ -65,6 +65,8 @@ export interface MessageStore {
   since(roomKey: string, afterId: number, limit: number): StoredMessage[];
   /** The id of the room's oldest message still kept, or undefined when it keeps none. */
   oldestId(roomKey: string): number | undefined;
+  /** The highest id retention has deleted messages up to in the room (0 for none). */
+  prunedThrough(roomKey: string): number;
   /** Writes what waits and lets go of the store; nothing is called after it. */
   close(): void;
 }
@@ -235,22 +237,23 @@ export class History {
 
   /**
    * How many of the room's messages after `afterId` are no longer kept, before the first one that
-   * is: pushed out of the ring by newer ones, or, with a store, deleted by retention. Without a
-   * store it counts only this process's messages (ids below `openedAt` may never have been the
-   * room's: see #forgottenIds). With one it counts the ids in between, which after a crash include
-   * ids the crash skipped: at most that many, then.
+   * is. Without a store, those pushed out of the ring by newer ones, counting only this process's
+   * (ids below `openedAt` may never have been the room's: see #forgottenIds). With one, those
+   * retention deleted: the ids up to where it deleted, which after a crash may include ids the
+   * crash skipped (so at most that many). Never the ids a crash skipped alone: they were no
+   * messages, or messages lost with the crash that the store never held.
    */
   missing(roomKey: string, afterId: number): number {
     const room = this.#roomOf(roomKey);
     const store = this.#store;
-    const oldest = this.#limit === 0
-      ? undefined
-      : store
-      ? store.oldestId(roomKey)
-      : room.recent.oldest?.id;
-    const firstKept = oldest ?? room.lastId + 1;
-    const from = store && oldest !== undefined ? afterId : Math.max(afterId, room.openedAt);
-    return Math.max(0, firstKept - 1 - from);
+    const thisLife = Math.max(afterId, room.openedAt);
+    if (this.#limit === 0) return Math.max(0, room.lastId - thisLife);
+    if (!store) {
+      const firstKept = room.recent.oldest?.id ?? room.lastId + 1;
+      return Math.max(0, firstKept - 1 - thisLife);
+    }
+    const firstKept = store.oldestId(roomKey) ?? room.lastId + 1;
+    return Math.max(0, Math.min(store.prunedThrough(roomKey), firstKept - 1) - afterId);
   }
 
   /** Gives back what rooms reserved beyond their last ids, and closes the store. */

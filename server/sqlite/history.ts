@@ -82,10 +82,16 @@ function openDatabase(file: string): { db: DatabaseSync; epoch: string } {
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS rooms (
         room_key TEXT PRIMARY KEY,
-        reserved INTEGER NOT NULL
+        reserved INTEGER NOT NULL,
+        pruned_through INTEGER NOT NULL DEFAULT 0
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `);
+    // A database from before retention said how far it deleted: nothing is known to be deleted.
+    const pruning = db.prepare("SELECT 1 FROM pragma_table_info('rooms') WHERE name = ?");
+    if (!pruning.get("pruned_through")) {
+      db.exec("ALTER TABLE rooms ADD COLUMN pruned_through INTEGER NOT NULL DEFAULT 0");
+    }
     const { user_version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
     if (user_version === 0) {
       // A database from before reservations: its rooms go on from their last messages.
@@ -142,6 +148,7 @@ export class SqliteMessageStore implements MessageStore {
   #last: StatementSync;
   #since: StatementSync;
   #oldest: StatementSync;
+  #pruned: StatementSync;
   #retention: Retention;
   // What waits to be committed: messages by room, oldest first, and rooms' reservations.
   #pending = new Map<string, StoredMessage[]>();
@@ -195,6 +202,7 @@ export class SqliteMessageStore implements MessageStore {
       "SELECT * FROM messages WHERE room_key = ? AND id > ? ORDER BY id LIMIT ?",
     );
     this.#oldest = db.prepare("SELECT min(id) AS id FROM messages WHERE room_key = ?");
+    this.#pruned = db.prepare("SELECT pruned_through AS id FROM rooms WHERE room_key = ?");
     this.#retention = new Retention(db, options, (error) => this.#report(error));
   }
 
@@ -256,6 +264,14 @@ export class SqliteMessageStore implements MessageStore {
   oldestId(roomKey: string): number | undefined {
     const row = this.#read(() => this.#oldest.get(roomKey) as { id: number | null }, { id: null });
     return row.id ?? this.#pending.get(roomKey)?.[0]?.id;
+  }
+
+  prunedThrough(roomKey: string): number {
+    const row = this.#read(
+      () => this.#pruned.get(roomKey) as { id: number } | undefined,
+      undefined,
+    );
+    return row?.id ?? 0;
   }
 
   close(): void {

@@ -111,10 +111,33 @@ test("SqliteMessageStore.oldestId is the oldest kept, committed or not, and tell
   first.close();
   const pruned = new SqliteMessageStore(dir.path, { ...KEEP_ALL, retainPerRoom: 4 });
   assert.equal(pruned.oldestId("lobby"), 7);
+  assert.equal(pruned.prunedThrough("lobby"), 6);
   const history = new History({ limit: 2, store: pruned });
   assert.equal(history.missing("lobby", 0), 6);
   assert.equal(history.missing("lobby", 8), 0);
   history.close();
+});
+
+test("SqliteMessageStore opens a database from before epochs and pruning marks", () => {
+  using dir = dataDir();
+  const old = new DatabaseSync(path.join(dir.path, "parley.db"));
+  old.exec(`
+    CREATE TABLE messages (room_key TEXT NOT NULL, id INTEGER NOT NULL, room TEXT NOT NULL,
+      sender TEXT NOT NULL, text TEXT NOT NULL, ts INTEGER NOT NULL,
+      action INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (room_key, id)) WITHOUT ROWID;
+    CREATE TABLE rooms (room_key TEXT PRIMARY KEY, reserved INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO messages VALUES ('lobby', 1, 'lobby', 'alice', 'old', 1, 0);
+    INSERT INTO messages VALUES ('lobby', 2, 'lobby', 'alice', 'old too', 2, 0);
+    INSERT INTO rooms VALUES ('lobby', 2);
+    PRAGMA user_version = 1;
+  `);
+  old.close();
+  const store = new SqliteMessageStore(dir.path, { ...KEEP_ALL, retainPerRoom: 1 });
+  assert.match(store.epoch, /^[0-9a-f]{16}$/);
+  assert.equal(store.lastId("lobby"), 2);
+  assert.equal(store.prunedThrough("lobby"), 1, "retention, run at start, says how far it went");
+  assert.equal(store.oldestId("lobby"), 2);
+  store.close();
 });
 
 test("SqliteMessageStore keeps reservations: a store opened after a crash goes on past them", () => {
