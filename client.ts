@@ -48,6 +48,7 @@ Options:
                    seconds the server has to accept a connection and answer the client's
                    first message, before the client gives up
                    (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})
+  --timestamps     show the time on every line, as on history (/timestamps toggles it)
   --no-color       no colours (neither does NO_COLOR=1, nor output that is not a terminal)
   --version        print the version and the commit it was built from
   --help           show this help
@@ -75,6 +76,7 @@ export async function main(args: string[], name = programName()): Promise<number
     room: { type: "string" },
     reconnect: { type: "string", default: String(DEFAULT_RECONNECT_SECONDS) },
     "connect-timeout": { type: "string", default: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) },
+    timestamps: { type: "boolean", default: false },
     "no-color": { type: "boolean", default: false },
     version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -123,6 +125,7 @@ export async function main(args: string[], name = programName()): Promise<number
       canAskForNick: nick === undefined || Boolean(process.stdin.isTTY),
       reconnectMs,
       answerTimeoutMs,
+      timestamps: values.timestamps,
     },
     ui,
     (host, port) => runtime.connect(host, port),

@@ -57,7 +57,15 @@ export class ProtocolError extends Error {
 }
 
 export type ClientMessage =
-  | { type: "hello"; nick: string; room?: string; since?: number; echo?: boolean }
+  | {
+    type: "hello";
+    nick: string;
+    room?: string;
+    since?: number;
+    /** The server life `since` belongs to: the `epoch` of the welcome it was seen after. */
+    epoch?: string;
+    echo?: boolean;
+  }
   | { type: "msg"; text: string; action?: boolean; room?: string; to?: string }
   | { type: "join"; room: string; since?: number }
   | { type: "part"; room: string }
@@ -83,11 +91,21 @@ export type ChatMessage = {
 
 export type ServerMessage =
   // `count` only where `members` names some of them: a large room (server/chat.ts).
-  | { type: "welcome"; nick: string; room: string; members: string[]; count?: number }
+  // `epoch` names the sequence the server's message ids belong to (PROTOCOL.md).
+  | {
+    type: "welcome";
+    nick: string;
+    room: string;
+    members: string[];
+    count?: number;
+    epoch?: string;
+  }
   | { type: "joined"; room: string; members: string[]; count?: number }
   | ChatMessage
   // `more` when messages after the last one sent were left for another request.
   | { type: "history_end"; room: string; more?: true }
+  // Before history that begins later than asked: `missed` messages are no longer remembered.
+  | { type: "history_gap"; room: string; missed: number }
   | { type: "join"; nick: string; room: string }
   | { type: "leave"; nick: string; room: string }
   | { type: "nick"; from: string; nick: string; room: string }
@@ -170,6 +188,7 @@ export function parseClientMessage(value: unknown): ClientMessage {
         nick: text(value, "nick"),
         room: optionalText(value, "room"),
         since: optionalId(value, "since"),
+        epoch: optionalText(value, "epoch"),
         echo: optionalFlag(value, "echo") || undefined,
       });
     case "msg": {
@@ -214,6 +233,7 @@ const SERVER_FIELDS: Record<ServerMessage["type"], Record<string, FieldKind>> = 
   joined: { room: "string", members: "strings" },
   msg: { id: "number", from: "string", text: "string", ts: "number" },
   history_end: { room: "string" },
+  history_gap: { room: "string", missed: "number" },
   join: { nick: "string", room: "string" },
   leave: { nick: "string", room: "string" },
   nick: { from: "string", nick: "string" },

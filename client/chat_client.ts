@@ -7,17 +7,15 @@ import { type ChatMessage, type ClientMessage, nameKey, type ServerMessage } fro
 import { describe } from "../protocol/text.ts";
 import type { Connection } from "../runtime.ts";
 import { chatCompleter } from "./completion.ts";
-import { chatLine, eventLine, mentions, notice } from "./format.ts";
+import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Link, Reconnection } from "./link.ts";
 import { ClientRooms } from "./rooms.ts";
 import { answeredLocally, helpText, typedLine } from "./typed_line.ts";
 import type { InputHandler, Ui } from "./ui.ts";
 
-// Input from a pipe is paused while this much waits to go out, so that piping in a large file
-// takes bounded memory.
+// Input from a pipe is paused while this much waits to go out: a large file takes bounded memory.
 const OUTBOX_PAUSE_BYTES = 256 * 1024;
-// After we half-close, the server closes once it has told the room we left. This bounds the wait
-// for a server that never does.
+// After we half-close, the server closes once the room is told we left; this bounds the wait.
 const LEAVE_TIMEOUT_MS = 3000;
 
 /** Opens a connection to the server; rejects with why it cannot. */
@@ -34,6 +32,8 @@ export interface ChatClientOptions {
   reconnectMs: number;
   /** How long the server has to answer each new connection before it counts as lost. */
   answerTimeoutMs?: number;
+  /** Whether live lines say when they were said, as history does (/timestamps toggles it). */
+  timestamps?: boolean;
 }
 
 // naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
@@ -52,6 +52,7 @@ export class ChatClient implements InputHandler {
   #phase: Phase = "naming";
   #nick = "";
   #nickRefused = false;
+  #timestamps: boolean;
   #inputEnded = false;
   #waiting: string[] = []; // input lines that arrived while joining or reconnecting
   #leaveStatus = 0;
@@ -68,6 +69,7 @@ export class ChatClient implements InputHandler {
     this.#ui = ui;
     this.#connect = connect;
     this.#nick = options.nick ?? "";
+    this.#timestamps = options.timestamps ?? false;
   }
 
   /** What Tab offers; the Ui asks. */
@@ -239,6 +241,9 @@ export class ChatClient implements InputHandler {
       case "help":
         for (const line of helpText(this.#ui.interactive)) this.#ui.show(notice(`* ${line}`));
         return;
+      case "timestamps":
+        this.#timestamps = !this.#timestamps;
+        return this.#ui.show(notice(`* time stamps ${this.#timestamps ? "on" : "off"}`));
       case "quit":
         return this.leave(0);
     }
@@ -283,7 +288,7 @@ export class ChatClient implements InputHandler {
         rooms.listed(message.rooms.map((room) => room.name));
         break;
     }
-    this.#ui.show(eventLine(message, rooms.current));
+    this.#ui.show(eventLine(message, rooms.current, this.#timestamps, this.#nick));
   }
 
   #showChat(message: ChatMessage): void {
@@ -291,17 +296,21 @@ export class ChatClient implements InputHandler {
     if (message.from === this.#nick && !message.history && !this.#ui.interactive) return;
     const live = !message.history && message.from !== this.#nick;
     if (live && (message.to !== undefined || mentions(message.text, this.#nick))) this.#ui.bell();
-    this.#ui.show(chatLine(message, this.#rooms.current, this.#nick));
+    this.#ui.show(chatLine(message, this.#rooms.current, this.#nick, this.#timestamps));
   }
 
   #welcome(message: Extract<ServerMessage, { type: "welcome" }>): void {
     if (this.#phase === "joining") {
       this.#nick = message.nick;
+      this.#rooms.newEpoch(message.epoch);
       this.#rooms.enter(message.room, message.members);
       this.#ui.show(notice(describe(message)!));
     } else if (this.#phase === "rejoining") {
       this.#rooms.enter(message.room, message.members);
       this.#ui.show(notice("* reconnected"));
+      // The server answered our `since` from the old epoch with all it has.
+      const restarted = this.#rooms.newEpoch(message.epoch);
+      if (restarted) this.#ui.show(notice("* the server restarted; showing what was said since"));
       // The other rooms: each joined again, its history after the last id shown.
       const others = this.#rooms.names.filter((room) => nameKey(room) !== nameKey(message.room));
       for (const room of others) {
@@ -327,7 +336,7 @@ export class ChatClient implements InputHandler {
     const switching = this.#rooms.has(message.room);
     this.#rooms.enter(message.room, message.members);
     this.#updatePrompt();
-    this.#ui.show(notice(switching ? `* you are now in ${message.room}` : describe(message)!));
+    this.#ui.show(joinedLine(message, switching, this.#nick));
   }
 
   #parted(room: string): void {
@@ -378,14 +387,13 @@ export class ChatClient implements InputHandler {
     this.#updateReading();
   }
 
-  // Hello again, as the same nick, in the room the user talks in, asking for what it missed
-  // there; the other rooms follow the welcome.
+  // Hello again as the same nick, asking what it missed in its room; the others follow the welcome.
   #rejoin(): void {
     this.#phase = "rejoining";
     const room = this.#rooms.current;
     this.#rooms.beginCatchUp(room);
-    const since = this.#rooms.lastId(room);
-    this.#send({ type: "hello", nick: this.#nick, room, since, echo: true });
+    const { epoch } = this.#rooms, since = this.#rooms.lastId(room);
+    this.#send({ type: "hello", nick: this.#nick, room, since, epoch, echo: true });
     this.#ping(() => this.#caughtUp([room]));
   }
 

@@ -87,10 +87,19 @@ function roomTag(room: string | undefined, current: string): string {
   return room !== undefined && nameKey(room) !== nameKey(current) ? `[${room}] ` : "";
 }
 
-/** A chat message as `me` sees it while talking in `current`; bold where it mentions `me`. */
-export function chatLine(message: ChatMessage, current: string, me: string): Line {
+/**
+ * A chat message as `me` sees it while talking in `current`; bold where it mentions `me`. History
+ * says when it was said; so does every message with `timestamps` (--timestamps, /timestamps).
+ */
+export function chatLine(
+  message: ChatMessage,
+  current: string,
+  me: string,
+  timestamps = false,
+  now = Date.now(),
+): Line {
   const { from, text } = message;
-  const line: Line = message.history ? [{ text: `[${clock(message.ts)}] `, sgr: DIM }] : [];
+  const line: Line = message.history || timestamps ? [timeStamp(message.ts, now)] : [];
   const said = from !== me && mentions(text, me) ? { text, sgr: BOLD } : text;
   if (message.to !== undefined && from === me) {
     // One's own, back from the server: it says whom it went to.
@@ -105,11 +114,39 @@ export function chatLine(message: ChatMessage, current: string, me: string): Lin
   return line;
 }
 
+/** `[HH:MM] ` (with the date when not today): when something was said or happened. */
+export function timeStamp(ts: number, now = Date.now()): Styled {
+  return { text: `[${clock(ts, now)}] `, sgr: DIM };
+}
+
+/**
+ * The answer to a join: who is in the room; or, in a room the user was in already, only that it is
+ * the one they talk in now.
+ */
+export function joinedLine(
+  message: Extract<ServerMessage, { type: "joined" }>,
+  switching: boolean,
+  me: string,
+): Line {
+  return notice(switching ? `* you are now in ${message.room}` : describe(message, "* ", me)!);
+}
+
 /**
  * How a server message other than chat looks while the user talks in `current`: an error in
- * yellow, comings, goings and renames with coloured nicks, the rest as a dim notice.
+ * yellow, comings, goings and renames with coloured nicks, the rest as a dim notice; with
+ * `timestamps`, after the time it came.
  */
-export function eventLine(message: ServerMessage, current: string): Line {
+export function eventLine(
+  message: ServerMessage,
+  current: string,
+  timestamps = false,
+  me?: string,
+): Line {
+  const line = eventWords(message, current, me);
+  return timestamps ? [timeStamp(Date.now()), ...line] : line;
+}
+
+function eventWords(message: ServerMessage, current: string, me?: string): Line {
   switch (message.type) {
     case "error":
       return [{ text: `* ${message.message}`, sgr: YELLOW }];
@@ -125,7 +162,7 @@ export function eventLine(message: ServerMessage, current: string): Line {
         nickPiece(message.nick, message.nick),
       ];
     default:
-      return notice(describe(message) ?? "");
+      return notice(describe(message, "* ", me) ?? "");
   }
 }
 

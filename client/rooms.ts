@@ -30,6 +30,8 @@ export class ClientRooms {
   // replayed on joining it again shows only what was missed.
   #lastIds = new Map<string, number>();
   #listed: string[] = []; // from the last /rooms
+  /** The server's epoch (PROTOCOL.md): the sequence the last ids belong to. */
+  epoch: string | undefined;
 
   /** The rooms the client is in, in the order it joined them. */
   get names(): string[] {
@@ -42,6 +44,18 @@ export class ClientRooms {
 
   lastId(room: string): number {
     return this.#lastIds.get(nameKey(room)) ?? 0;
+  }
+
+  /**
+   * A welcome said `epoch`: true if it is not the one the last ids belong to, as after a restart
+   * of a server without --data. Then they are forgotten: the new life numbers from 1 again, and
+   * everything its history holds is new to the user.
+   */
+  newEpoch(epoch: string | undefined): boolean {
+    const changed = epoch !== undefined && this.epoch !== undefined && epoch !== this.epoch;
+    this.epoch = epoch ?? this.epoch;
+    if (changed) this.#lastIds.clear();
+    return changed;
   }
 
   /** In `room` with `members`, which becomes the current room: a welcome or a joined. */

@@ -1,6 +1,6 @@
 // What a line the user typed asks of the client, by the slash-command grammar: a message for the
-// server, with the room the user talks in filled in; /help or /quit, which the client answers
-// itself; or a problem to show instead of sending anything. No I/O.
+// server, with the room the user talks in filled in; /help, /quit or /timestamps, which the client
+// answers itself; or a problem to show instead of sending anything. No I/O.
 import { type ClientMessage, ProtocolError, textProblem } from "../protocol.ts";
 import { helpLines, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
 import { KEY_HELP } from "./line_editor.ts";
@@ -9,6 +9,7 @@ export type TypedLine =
   | { type: "send"; message: ClientMessage }
   | { type: "help" }
   | { type: "quit" }
+  | { type: "timestamps" }
   | { type: "problem"; text: string };
 
 /** What `text` asks for while the user talks in `current`; null for a blank line. */
@@ -36,16 +37,17 @@ export function typedLine(text: string, current: string): TypedLine | null {
       return { type: "send", message: { type: input.type, room: input.room ?? current } };
     case "help":
     case "quit":
+    case "timestamps":
       return { type: input.type };
     default:
       return { type: "send", message: input };
   }
 }
 
-/** Whether `text` is a command the client answers without the server: /help and /quit. */
+/** Whether `text` is a command the client answers without the server: /help, /quit, /timestamps. */
 export function answeredLocally(text: string): boolean {
   const name = slashCommandOf(text, "client")?.name;
-  return name === "/help" || name === "/quit";
+  return name === "/help" || name === "/quit" || name === "/timestamps";
 }
 
 /** What /help shows: the commands, and on a terminal the keys. */

@@ -140,7 +140,11 @@ function encodePair(username: string, text: string): Uint8Array {
  * user `*`; null for what has no such form. A member is never called `*`, so nothing it says or
  * does can pass for a notice.
  */
-export function encodeLegacy(message: ServerMessage): Uint8Array | null {
+export function encodeLegacy(
+  message: ServerMessage,
+  _textUtf8?: Uint8Array,
+  me?: string,
+): Uint8Array | null {
   if (message.type === "msg") {
     const said = message.action ? `* ${message.text}` : message.text;
     return encodePair(
@@ -148,6 +152,6 @@ export function encodeLegacy(message: ServerMessage): Uint8Array | null {
       terminalText(message.to === undefined ? said : `(private) ${said}`),
     );
   }
-  const line = describe(message, "");
+  const line = describe(message, "", me);
   return line === null ? null : encodePair("*", terminalText(line));
 }

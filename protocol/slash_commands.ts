@@ -33,7 +33,8 @@ export type LineInput =
   | ClientMessage
   | { type: "part"; room?: string }
   | { type: "help" }
-  | { type: "quit" };
+  | { type: "quit" }
+  | { type: "timestamps" };
 
 export const SLASH_COMMANDS: readonly SlashCommand[] = [
   {
@@ -99,6 +100,14 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
     help: "list these commands",
     where: "both",
     input: () => ({ type: "help" }),
+  },
+  {
+    name: "/timestamps",
+    argument: "none",
+    usage: "/timestamps",
+    help: "show the time on every line, or stop",
+    where: "client",
+    input: () => ({ type: "timestamps" }),
   },
   {
     name: "/quit",

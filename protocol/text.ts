@@ -3,11 +3,21 @@
 
 import { type ChatMessage, DEFAULT_ROOM, nameKey, type ServerMessage } from "../protocol.ts";
 
-/** `ts` as the local time of day, `HH:MM`: when a message from history was said. */
-export function clock(ts: number): string {
+/**
+ * When a message was said, `ts`, as read at `now`, both in ms since the Unix epoch: the local time
+ * of day, `HH:MM`, on the local day of `now`; else the local date too, `YYYY-MM-DD HH:MM`, since a
+ * time alone would read as today's. "Local" is this process's time zone, days are calendar days
+ * there (so 23:59 and 00:01 are a day apart, and a day of a clock change is still one day).
+ */
+export function clock(ts: number, now: number): string {
   const time = new Date(ts);
+  const today = new Date(now);
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+  const hhmm = `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+  const sameDay = time.getFullYear() === today.getFullYear() &&
+    time.getMonth() === today.getMonth() && time.getDate() === today.getDate();
+  if (sameDay) return hhmm;
+  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${hhmm}`;
 }
 
 // The default room goes unnamed in text, however the member who opened it spelt it.
@@ -25,7 +35,7 @@ function describeChat(message: ChatMessage): string {
   const where = message.room !== undefined && !isDefaultRoom(message.room)
     ? `[${message.room}] `
     : "";
-  const when = message.history ? `[${clock(message.ts)}] ` : "";
+  const when = message.history ? `[${clock(message.ts, Date.now())}] ` : "";
   return `${when}${where}${said}`;
 }
 
@@ -42,10 +52,18 @@ export function terminalText(text: string): string {
   return text.replace(REORDERINGS, (char) => char === "\u2028" || char === "\u2029" ? " " : "");
 }
 
-// Nicks as a list, saying how many more there are when a large room named only some of `count`.
-function listed(nicks: string[], count = nicks.length): string {
+// Nicks as a list, `me` among them marked, saying how many more there are when a large room
+// named only some of `count`.
+function listed(nicks: string[], count = nicks.length, me?: string): string {
   const more = count - nicks.length;
-  return more > 0 ? `${nicks.join(", ")} and ${more} more` : nicks.join(", ");
+  const names = nicks.map((nick) => nick === me ? `${nick} (you)` : nick).join(", ");
+  return more > 0 ? `${names} and ${more} more` : names;
+}
+
+// Who is in a room the member has just entered: everyone, the member too, marked; or nobody else.
+function company(members: string[], count = members.length, me?: string): string {
+  const alone = count === 1 && (me === undefined || members[0] === me);
+  return alone ? "nobody else is here yet" : `here: ${listed(members, count, me)}`;
 }
 
 /**
@@ -53,9 +71,9 @@ function listed(nicks: string[], count = nicks.length): string {
  * null for messages that people need not see. Whatever does not come from a member (joins,
  * errors, answers, notices) begins with `noticeMark`: line mode's `*** ` can never begin a chat
  * line (`<alice> hi`, `*alice* psst`) or an action (`* alice waves`), since a nick cannot be empty
- * or hold a `*`.
+ * or hold a `*`. Lists of members name everyone, `me` (the member the line is for) marked `(you)`.
  */
-export function describe(message: ServerMessage, noticeMark = "* "): string | null {
+export function describe(message: ServerMessage, noticeMark = "* ", me?: string): string | null {
   const where = "room" in message && message.room !== undefined && !isDefaultRoom(message.room)
     ? ` ${message.room}`
     : "";
@@ -69,7 +87,7 @@ export function describe(message: ServerMessage, noticeMark = "* "): string | nu
     case "nick":
       return `${noticeMark}${message.from} is now known as ${message.nick}`;
     case "who":
-      return `${noticeMark}in ${message.room}: ${listed(message.members, message.count)}`;
+      return `${noticeMark}in ${message.room}: ${listed(message.members, message.count, me)}`;
     case "rooms":
       return `${noticeMark}rooms: ${
         message.rooms.map((room) => `${room.name} (${room.members})`).join(", ") || "none"
@@ -77,19 +95,22 @@ export function describe(message: ServerMessage, noticeMark = "* "): string | nu
     case "notice":
       return `${noticeMark}${message.text}`;
     case "welcome": {
-      const others = message.members.filter((nick) => nick !== message.nick);
-      const othersInAll = message.count === undefined ? others.length : message.count - 1;
-      const company = othersInAll === 0
-        ? "nobody else is here yet"
-        : `here: ${listed(others, othersInAll)}`;
-      return `${noticeMark}you are ${message.nick} in ${message.room}; ${company}`;
+      const here = company(message.members, message.count, message.nick);
+      return `${noticeMark}you are ${message.nick} in ${message.room}; ${here}`;
     }
     case "joined":
-      return `${noticeMark}you joined ${message.room}; here: ${
-        listed(message.members, message.count)
+      return `${noticeMark}you joined ${message.room}; ${
+        company(message.members, message.count, me)
       }`;
     case "error":
       return `${noticeMark}${message.message}`;
+    case "history_gap": {
+      const { missed } = message;
+      const messages = missed === 1 ? "message" : "messages";
+      const are = missed === 1 ? "is" : "are";
+      const inRoom = where === "" ? "" : ` in${where}`;
+      return `${noticeMark}${missed} earlier ${messages}${inRoom} ${are} no longer available`;
+    }
     case "history_end":
     case "ping":
     case "pong":

@@ -21,8 +21,9 @@ export interface Encoder {
   /**
    * `message` as bytes for a member, or null for what its mode does not show. `textUtf8`, when
    * given, is `message.text` as UTF-8 that JSON need not escape, for an encoder to copy as it is.
+   * `me`, when the message is for one member only, is its nick, which lists in text mark.
    */
-  encode(message: ServerMessage, textUtf8?: Uint8Array): Uint8Array | null;
+  encode(message: ServerMessage, textUtf8?: Uint8Array, me?: string): Uint8Array | null;
 }
 
 export interface Member {
@@ -186,7 +187,8 @@ export class Chat {
     if (holder) throw nickTaken(nick, holder);
     this.#claim(member, nick);
     const room = this.#enter(member, roomName);
-    return { type: "welcome", nick, room: room.name, ...this.#memberList(room) };
+    const epoch = this.#history.epoch;
+    return { type: "welcome", nick, room: room.name, ...this.#memberList(room), epoch };
   }
 
   /**
@@ -319,6 +321,16 @@ export class Chat {
       ? this.#history.recent(key)
       : this.#history.since(key, since, limit);
     return messages.map((message) => ({ type: "msg", ...message, history: true }));
+  }
+
+  /** The sequence message ids belong to (History.epoch): a client's `since` is good only in it. */
+  get epoch(): string {
+    return this.#history.epoch;
+  }
+
+  /** How many of the room's messages after `afterId` it no longer remembers (History.missing). */
+  missing(roomName: string, afterId: number): number {
+    return this.#history.missing(nameKey(roomName), afterId);
   }
 
   /**

@@ -34,7 +34,7 @@ export interface Asker extends Member {
 export function handle(chat: Chat, asker: Asker, input: Input): void {
   switch (input.type) {
     case "hello":
-      hello(chat, asker, input.nick, input.room, input.since, input.echo);
+      hello(chat, asker, input);
       break;
     case "msg":
       if (input.to !== undefined) {
@@ -52,9 +52,15 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
         // Switching to a room the member is in already replays nothing it has seen, unless it
         // asks with `since`.
         const switching = [...asker.rooms].some((r) => nameKey(r.name) === nameKey(input.room));
-        asker.sendMessage(chat.enter(asker, input.room));
+        const joined = chat.enter(asker, input.room);
+        // A person switching back to a room hears where they are now, not that they joined again.
+        if (switching && asker.mode === "line") {
+          asker.sendMessage({ type: "notice", text: `you are now in ${asker.room!.name}` });
+        } else {
+          asker.sendMessage(joined);
+        }
         if (!switching || input.since !== undefined) {
-          replay(chat, asker, asker.room!.name, input.since);
+          replay(chat, asker, asker.room!.name, sinceInThisEpoch(chat, asker, input.since));
         }
         break;
       }
@@ -79,6 +85,7 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
       const limit = Math.min(input.limit ?? MAX_HISTORY_PAGE, MAX_HISTORY_PAGE);
       // One more than asked for, to tell whether more is left.
       const { room, missed } = chat.history(asker, input.room, input.after, limit + 1);
+      tellGap(chat, asker, room, input.after);
       const page = missed.slice(0, limit);
       const more = sendHistory(asker, page, "oldest") < missed.length;
       asker.sendMessage(more ? { type: "history_end", room, more } : { type: "history_end", room });
@@ -102,8 +109,9 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
 }
 
 /**
- * A person at nc or telnet is in at once, as a guest, and told how to go on. A client that greeted
- * with a name is in under that name, or, if it is not a nick or is taken, as a guest told why.
+ * A person at nc or telnet is in at once, as a guest, and told how to go on, then hears what the
+ * room said last. A client that greeted with a name is in under that name, or, if it is not a nick
+ * or is taken, as a guest told why.
  */
 export function welcomeGuest(chat: Chat, asker: Asker, greeted?: string): void {
   let refused: string | null = null;
@@ -117,22 +125,16 @@ export function welcomeGuest(chat: Chat, asker: Asker, greeted?: string): void {
   }
   if (asker.nick === null) asker.sendMessage(chat.join(asker, chat.guestNick()));
   if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
-  replay(chat, asker, asker.room!.name);
   const count = asker.room!.members.size;
   asker.sendMessage({
     type: "notice",
     text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
   });
+  replay(chat, asker, asker.room!.name);
 }
 
-function hello(
-  chat: Chat,
-  asker: Asker,
-  nick: string,
-  room: string | undefined,
-  since: number | undefined,
-  echo = false,
-): void {
+function hello(chat: Chat, asker: Asker, input: Extract<Input, { type: "hello" }>): void {
+  const { nick, room, echo = false } = input;
   if (asker.mode === "legacy" && asker.nick === null) {
     // The classic client cannot choose again: a taken nick gets a number, a bad one a close.
     try {
@@ -145,13 +147,34 @@ function hello(
     asker.sendMessage(chat.join(asker, nick, room));
     asker.echo = echo;
   }
-  replay(chat, asker, asker.room!.name, since);
+  replay(chat, asker, asker.room!.name, sinceInThisEpoch(chat, asker, input.since, input.epoch));
+}
+
+// A `since` from another epoch (a server life before a restart without --data), or beyond
+// anything the room has said, counts ids of another sequence: the member missed everything the
+// room remembers, and is sent all of it.
+function sinceInThisEpoch(
+  chat: Chat,
+  asker: Asker,
+  since: number | undefined,
+  epoch?: string,
+): number | undefined {
+  if (since === undefined) return undefined;
+  const otherEpoch = epoch !== undefined && epoch !== chat.epoch;
+  return otherEpoch || since > asker.room!.lastId ? 0 : since;
+}
+
+// Before history that begins later than the member asked, how much of it is gone.
+function tellGap(chat: Chat, asker: Asker, room: string, since: number): void {
+  const missed = chat.missing(room, since);
+  if (missed > 0) asker.sendMessage({ type: "history_gap", room, missed });
 }
 
 // The room's remembered messages, straight after the answer to a join and before anything live:
 // all in one turn of the event loop, so nothing is missed or doubled at the boundary. The newest
 // ones when the member asks for none in particular; those after `since` when it does.
 function replay(chat: Chat, asker: Asker, room: string, since?: number): void {
+  if (since !== undefined) tellGap(chat, asker, room, since);
   sendHistory(asker, chat.replay(room, since), since === undefined ? "newest" : "oldest");
 }
 

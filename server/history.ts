@@ -40,6 +40,11 @@ export type ReserveDone = () => void;
  * their key (nameKey).
  */
 export interface MessageStore {
+  /**
+   * The store's own epoch, made when it was created: its ids never start again, so a client's
+   * last id stays good across restarts for as long as the store lives.
+   */
+  readonly epoch: string;
   append(roomKey: string, message: StoredMessage): void;
   /**
    * The highest id the room may have given, in this process or any before it: its last message's
@@ -58,6 +63,10 @@ export interface MessageStore {
   last(roomKey: string, limit: number): StoredMessage[];
   /** The room's messages after `afterId`, oldest first, at most `limit` of them. */
   since(roomKey: string, afterId: number, limit: number): StoredMessage[];
+  /** The id of the room's oldest message still kept, or undefined when it keeps none. */
+  oldestId(roomKey: string): number | undefined;
+  /** The highest id retention has deleted messages up to in the room (0 for none). */
+  prunedThrough(roomKey: string): number;
   /** Writes what waits and lets go of the store; nothing is called after it. */
   close(): void;
 }
@@ -69,6 +78,13 @@ export interface HistoryOptions {
   store: MessageStore | null;
   /** Rooms nobody is in whose messages stay in memory (DEFAULT_IDLE_ROOMS if not given). */
   idleRooms?: number;
+  /** This server life's epoch, when there is no store (a new random one if not given). */
+  epoch?: string;
+}
+
+/** A new epoch: random, so that two lives of a server never share one. */
+export function newEpoch(): string {
+  return crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 }
 
 /** A room's last messages: at most `limit`, the oldest overwritten, as a ring. */
@@ -107,13 +123,17 @@ class RecentMessages {
 /** What History holds for one room while it is open or remembered. */
 class RoomHistory {
   reserving = false;
+  /** The last id given before this process opened the room: every id above it is a message. */
+  readonly openedAt: number;
   constructor(
     readonly recent: RecentMessages,
     /** The id of the last message recorded. */
     public lastId: number,
     /** Ids up to here are the room's in the store; Infinity without one. */
     public reservedThrough: number,
-  ) {}
+  ) {
+    this.openedAt = lastId;
+  }
 }
 
 export class History {
@@ -125,11 +145,21 @@ export class History {
   // above it, so that forgetting a room never makes its ids start again.
   #forgottenIds = 0;
   #store: MessageStore | null;
+  #epoch: string;
 
   constructor(options: HistoryOptions) {
     this.#limit = options.limit;
     this.#store = options.store;
     this.#idleRooms = options.idleRooms ?? DEFAULT_IDLE_ROOMS;
+    this.#epoch = options.store?.epoch ?? options.epoch ?? newEpoch();
+  }
+
+  /**
+   * The sequence that message ids belong to: the store's, which never starts its ids again, or
+   * without one this server life's, since the next life numbers every room from 1 again.
+   */
+  get epoch(): string {
+    return this.#epoch;
   }
 
   /**
@@ -203,6 +233,27 @@ export class History {
       return newer.slice(0, limit);
     }
     return this.#store.since(roomKey, afterId, limit);
+  }
+
+  /**
+   * How many of the room's messages after `afterId` are no longer kept, before the first one that
+   * is. Without a store, those pushed out of the ring by newer ones, counting only this process's
+   * (ids below `openedAt` may never have been the room's: see #forgottenIds). With one, those
+   * retention deleted: the ids up to where it deleted, which after a crash may include ids the
+   * crash skipped (so at most that many). Never the ids a crash skipped alone: they were no
+   * messages, or messages lost with the crash that the store never held.
+   */
+  missing(roomKey: string, afterId: number): number {
+    const room = this.#roomOf(roomKey);
+    const store = this.#store;
+    const thisLife = Math.max(afterId, room.openedAt);
+    if (this.#limit === 0) return Math.max(0, room.lastId - thisLife);
+    if (!store) {
+      const firstKept = room.recent.oldest?.id ?? room.lastId + 1;
+      return Math.max(0, firstKept - 1 - thisLife);
+    }
+    const firstKept = store.oldestId(roomKey) ?? room.lastId + 1;
+    return Math.max(0, Math.min(store.prunedThrough(roomKey), firstKept - 1) - afterId);
   }
 
   /** Gives back what rooms reserved beyond their last ids, and closes the store. */

@@ -156,12 +156,15 @@ export function timedReads(store: MessageStore, histogram: Histogram): MessageSt
     return found;
   };
   return {
+    epoch: store.epoch,
     append: (roomKey, message) => store.append(roomKey, message),
     lastId: (roomKey) => store.lastId(roomKey),
     reserve: (roomKey, throughId, done) => store.reserve(roomKey, throughId, done),
     release: (roomKey, lastId) => store.release(roomKey, lastId),
     last: (roomKey, limit) => timed(() => store.last(roomKey, limit)),
     since: (roomKey, afterId, limit) => timed(() => store.since(roomKey, afterId, limit)),
+    oldestId: (roomKey) => store.oldestId(roomKey),
+    prunedThrough: (roomKey) => store.prunedThrough(roomKey),
     close: () => store.close(),
   };
 }

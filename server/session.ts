@@ -347,7 +347,7 @@ export class Session implements Asker {
 
   /** Queues a message for this member. */
   sendMessage(message: ServerMessage): void {
-    const bytes = this.encoder.encode(message);
+    const bytes = this.encoder.encode(message, undefined, this.nick ?? undefined);
     if (bytes) this.send(bytes);
   }
 

@@ -180,6 +180,8 @@ export class PageState {
       case "help":
         for (const line of [...helpLines("client"), ...PAGE_KEYS]) this.#notice(line);
         return;
+      case "timestamps":
+        return this.#notice("every line here shows its time");
       case "quit":
         this.phase = "naming";
         this.problem = "You left.";
@@ -268,12 +270,17 @@ export class PageState {
     const { conversations, rooms } = this;
     if (this.phase === "joining") {
       this.nick = message.nick;
+      rooms.newEpoch(message.epoch);
       rooms.enter(message.room, message.members);
       this.show(conversations.open("room", message.room));
       this.#notice(describe(message, "")!);
     } else if (this.phase === "rejoining") {
       rooms.enter(message.room, message.members);
       this.#noticeAll("reconnected");
+      // The server answered a `since` from another life with all it has.
+      if (rooms.newEpoch(message.epoch)) {
+        this.#noticeAll("the server restarted; showing what was said since");
+      }
       const others = rooms.names.filter((room) => nameKey(room) !== nameKey(message.room));
       for (const room of others) {
         rooms.beginCatchUp(room);
@@ -375,8 +382,9 @@ export class PageState {
     this.phase = "rejoining";
     const room = this.rooms.current;
     this.rooms.beginCatchUp(room);
-    const since = this.rooms.lastId(room);
-    this.#send({ type: "hello", nick: this.nick, room, since, echo: true });
+    const { epoch } = this.rooms, since = this.rooms.lastId(room);
+    const life = epoch === undefined ? {} : { epoch };
+    this.#send({ type: "hello", nick: this.nick, room, since, ...life, echo: true });
     this.#ping(() => this.#caughtUp([room]));
   }
 

@@ -47,7 +47,8 @@ function entryItem(entry: Entry): HTMLLIElement {
       if (entry.mention) classes.push("mention");
       const item = element("li", classes.join(" "));
       item.dataset.id = String(entry.id);
-      const time = element("time", "", clock(entry.ts));
+      // Day separators say the date, so a line says only its time.
+      const time = element("time", "", clock(entry.ts, entry.ts));
       time.dateTime = new Date(entry.ts).toISOString();
       const from = element("span", "from", entry.action ? `* ${entry.from}` : entry.from);
       from.style.setProperty("--hue", String(hue(entry.from)));

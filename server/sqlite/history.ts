@@ -6,7 +6,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync, statSync } from "node:fs";
 import path from "node:path";
-import type { MessageStore, ReserveDone, StoredMessage } from "../history.ts";
+import { type MessageStore, newEpoch, type ReserveDone, type StoredMessage } from "../history.ts";
 import { DataLock, DataProblem } from "./data_lock.ts";
 import { systemProblem } from "../../runtime.ts";
 import { Retention, type RetentionOptions } from "./retention.ts";
@@ -55,8 +55,10 @@ function toMessage(row: Row): StoredMessage {
 
 const isBusy = (error: unknown) => /database is (locked|busy)/i.test(String(error));
 
-// Opens DIR/parley.db, checks it and makes its tables; throws DataProblem naming the file.
-function openDatabase(file: string): DatabaseSync {
+// Opens DIR/parley.db, checks it and makes its tables; throws DataProblem naming the file. The
+// epoch is the database's: made with it (or on the first start of a version that has epochs), and
+// kept as long as it lives, as its ids go on.
+function openDatabase(file: string): { db: DatabaseSync; epoch: string } {
   let db: DatabaseSync | null = null;
   try {
     db = new DatabaseSync(file);
@@ -82,9 +84,16 @@ function openDatabase(file: string): DatabaseSync {
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS rooms (
         room_key TEXT PRIMARY KEY,
-        reserved INTEGER NOT NULL
+        reserved INTEGER NOT NULL,
+        pruned_through INTEGER NOT NULL DEFAULT 0
       ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `);
+    // A database from before retention said how far it deleted: nothing is known to be deleted.
+    const pruning = db.prepare("SELECT 1 FROM pragma_table_info('rooms') WHERE name = ?");
+    if (!pruning.get("pruned_through")) {
+      db.exec("ALTER TABLE rooms ADD COLUMN pruned_through INTEGER NOT NULL DEFAULT 0");
+    }
     const { user_version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
     if (user_version === 0) {
       // A database from before reservations: its rooms go on from their last messages.
@@ -105,9 +114,13 @@ function openDatabase(file: string): DatabaseSync {
     } finally {
       db.exec("ROLLBACK");
     }
+    db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)").run(newEpoch());
+    const { value: epoch } = db.prepare("SELECT value FROM meta WHERE key = 'epoch'").get() as {
+      value: string;
+    };
     // From here on a busy database is retried on a timer, never waited for on the event loop.
     db.exec("PRAGMA busy_timeout = 0");
-    return db;
+    return { db, epoch };
   } catch (error) {
     db?.close();
     if (error instanceof DataProblem) throw error;
@@ -126,6 +139,7 @@ function openDatabase(file: string): DatabaseSync {
 // newest first or from an id on.
 export class SqliteMessageStore implements MessageStore {
   readonly file: string;
+  readonly epoch: string;
   #db: DatabaseSync;
   #lock: DataLock;
   #log: (line: string) => void;
@@ -136,6 +150,8 @@ export class SqliteMessageStore implements MessageStore {
   #reserved: StatementSync;
   #last: StatementSync;
   #since: StatementSync;
+  #oldest: StatementSync;
+  #pruned: StatementSync;
   #retention: Retention;
   // What waits to be committed: messages by room, oldest first, and rooms' reservations.
   #pending = new Map<string, StoredMessage[]>();
@@ -164,7 +180,7 @@ export class SqliteMessageStore implements MessageStore {
     this.file = path.join(dataDir, "parley.db");
     this.#lock = DataLock.acquire(dataDir);
     try {
-      this.#db = openDatabase(this.file);
+      ({ db: this.#db, epoch: this.epoch } = openDatabase(this.file));
     } catch (error) {
       this.#lock.release();
       throw error;
@@ -189,6 +205,8 @@ export class SqliteMessageStore implements MessageStore {
     this.#since = db.prepare(
       "SELECT * FROM messages WHERE room_key = ? AND id > ? ORDER BY id LIMIT ?",
     );
+    this.#oldest = db.prepare("SELECT min(id) AS id FROM messages WHERE room_key = ?");
+    this.#pruned = db.prepare("SELECT pruned_through AS id FROM rooms WHERE room_key = ?");
     this.#retention = new Retention(db, options, (error) => this.#report(error));
   }
 
@@ -245,6 +263,19 @@ export class SqliteMessageStore implements MessageStore {
       if (message.id > after) found.push(message);
     }
     return found;
+  }
+
+  oldestId(roomKey: string): number | undefined {
+    const row = this.#read(() => this.#oldest.get(roomKey) as { id: number | null }, { id: null });
+    return row.id ?? this.#pending.get(roomKey)?.[0]?.id;
+  }
+
+  prunedThrough(roomKey: string): number {
+    const row = this.#read(
+      () => this.#pruned.get(roomKey) as { id: number } | undefined,
+      undefined,
+    );
+    return row?.id ?? 0;
   }
 
   close(): void {

@@ -30,13 +30,16 @@ export class Retention {
   #newest: StatementSync;
   #oldBefore: StatementSync;
   #oldest: StatementSync;
+  #db: DatabaseSync;
   #delete: StatementSync;
+  #pruned: StatementSync;
   #cursor = ""; // the last room pruned in this pass
   #timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(db: DatabaseSync, options: RetentionOptions, report: (error: unknown) => void) {
     this.#options = options;
     this.#report = report;
+    this.#db = db;
     this.#nextRoom = db.prepare(
       "SELECT room_key FROM rooms WHERE room_key > ? ORDER BY room_key LIMIT 1",
     );
@@ -52,6 +55,10 @@ export class Retention {
       "SELECT id FROM messages WHERE room_key = ? ORDER BY id LIMIT 1 OFFSET ?",
     );
     this.#delete = db.prepare("DELETE FROM messages WHERE room_key = ? AND id <= ?");
+    // How far deleting has gone, so that a client asking for older messages is told they are gone.
+    this.#pruned = db.prepare(
+      "UPDATE rooms SET pruned_through = max(pruned_through, ?) WHERE room_key = ?",
+    );
     if (options.retainMs === 0 && options.retainPerRoom === 0) return;
     try {
       this.pass();
@@ -99,8 +106,27 @@ export class Retention {
       cut = Math.max(cut, idOf(this.#oldBefore.get(key, PRUNE_ROWS, now - retainMs)));
     }
     if (cut > 0) cut = Math.min(cut, idOf(this.#oldest.get(key, PRUNE_ROWS - 1)) || cut);
-    const deleted = cut > 0 ? Number(this.#delete.run(key, cut).changes) : 0;
+    const deleted = cut > 0 ? this.#deleteThrough(key, cut) : 0;
     if (deleted < PRUNE_ROWS) this.#cursor = key;
     return deleted;
+  }
+
+  // Deletes the room's messages up to `cut`, and notes how far, in one transaction: a crash leaves
+  // both or neither.
+  #deleteThrough(key: string, cut: number): number {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const deleted = Number(this.#delete.run(key, cut).changes);
+      if (deleted > 0) this.#pruned.run(cut, key);
+      this.#db.exec("COMMIT");
+      return deleted;
+    } catch (error) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch {
+        // a failed COMMIT ended the transaction already
+      }
+      throw error;
+    }
   }
 }

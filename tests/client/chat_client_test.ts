@@ -124,7 +124,7 @@ test("ChatClient joins, parses typed lines and leaves, through a fake Ui and con
     { type: "part", room: "lobby" },
   ]);
   assert.deepEqual(ui.shown, [
-    "* you are alice in lobby; here: bob",
+    "* you are alice in lobby; here: alice (you), bob",
     "* usage: /join ROOM",
     "* unknown command /dance, try /help",
   ]);

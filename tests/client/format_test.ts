@@ -10,6 +10,7 @@ import {
   plainText,
   printable,
 } from "../../client/format.ts";
+import { clock } from "../../protocol/text.ts";
 
 test("printable drops control and bidirectional characters, and turns tabs into spaces", () => {
   assert.equal(
@@ -63,9 +64,26 @@ test("chatLine and eventLine say who, where and when, in the words pipes get", (
   );
   assert.equal(plainText(chatLine({ ...msg, to: "alice" }, "lobby", "alice")), "*bob* hi alice");
   assert.equal(plainText(chatLine({ ...msg, to: "eve" }, "lobby", "bob")), "-> *eve* hi alice");
+  const now = Date.now();
+  const today = { ...msg, ts: now };
   assert.match(
-    plainText(chatLine({ ...msg, room: "den", history: true }, "den", "x")),
+    plainText(chatLine({ ...today, room: "den", history: true }, "den", "x")),
     /^\[\d\d:\d\d\] <bob> hi alice$/,
+  );
+  assert.equal(plainText(chatLine({ ...today, room: "den" }, "den", "x")), "<bob> hi alice");
+  // With time stamps on, live lines say when too, as history does.
+  assert.match(
+    plainText(chatLine({ ...today, room: "den" }, "den", "x", true)),
+    /^\[\d\d:\d\d\] <bob> hi alice$/,
+  );
+  assert.match(
+    plainText(eventLine({ type: "join", nick: "bob", room: "den" }, "den", true)),
+    /^\[\d\d:\d\d\] \* bob joined$/,
+  );
+  assert.equal(
+    plainText(chatLine({ ...msg, room: "den", history: true }, "den", "x", false, 3_600_000)),
+    `[${clock(0, 3_600_000)}] <bob> hi alice`,
+    "the clock of the moment it is shown",
   );
   assert.deepEqual(chatLine({ ...msg, room: "den" }, "den", "alice").at(-1), {
     text: "hi alice",

@@ -48,3 +48,16 @@ test("ClientRooms shows each message once across a reconnect, and ends a gap it 
   rooms.enter("den", ["bob", "eve"]);
   assert.deepEqual(shown(said([3, 4, 5], true)), [5]);
 });
+
+test("ClientRooms forgets its last ids when the server's epoch changes, and only then", () => {
+  const rooms = new ClientRooms();
+  rooms.enter("lobby", ["bob"]);
+  assert.equal(rooms.newEpoch("first"), false, "the first epoch is no change");
+  rooms.arrived({ type: "msg", id: 7, from: "alice", room: "lobby", text: "hi", ts: 1 });
+  assert.equal(rooms.newEpoch("first"), false);
+  assert.equal(rooms.lastId("lobby"), 7);
+  assert.equal(rooms.newEpoch(undefined), false, "a server without epochs says nothing");
+  assert.equal(rooms.newEpoch("second"), true);
+  assert.equal(rooms.lastId("lobby"), 0);
+  assert.equal(rooms.epoch, "second");
+});

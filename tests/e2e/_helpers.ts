@@ -450,3 +450,13 @@ export async function chatsWith(from: TestMember, nick: string, text: string, to
   from.send({ type: "msg", text });
   for (const member of to) await member.expect({ type: "msg", from: nick, text });
 }
+
+/** A welcome as the tests compare it: its epoch, random per server, checked and left out. */
+export function withoutEpoch(message: Json | null): Json | null {
+  if (message?.type !== "welcome") return message;
+  const { epoch, ...rest } = message;
+  if (typeof epoch !== "string") {
+    throw new Error(`a welcome without an epoch: ${JSON.stringify(message)}`);
+  }
+  return rest;
+}

@@ -109,7 +109,7 @@ for (const clientRuntime of RUNTIMES) {
           "* you are alice in lobby; nobody else is here yet",
         );
         await using bob = startClient(clientRuntime, server.port, ["--nick", "bob"]);
-        assert.equal(await bob.stdout.next(), "* you are bob in lobby; here: alice");
+        assert.equal(await bob.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
         assert.equal(await alice.stdout.next(), "* bob joined");
         alice.write("hello bob\n");
         assert.equal(await bob.stdout.next(), "<alice> hello bob");
@@ -139,7 +139,7 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "join", nick: "carol" });
     await alice.expect({ type: "msg", from: "carol", text: "hello all" });
     // No prompt on a pipe: the welcome is the first thing printed.
-    assert.equal(await carol.stdout.next(), "* you are carol in lobby; here: alice");
+    assert.equal(await carol.stdout.next(), "* you are carol in lobby; here: alice, carol (you)");
     carol.endInput();
     await exitsQuietly(carol, 0);
   });
@@ -154,7 +154,10 @@ for (const runtime of RUNTIMES) {
     client.endInput();
     assert.equal(await client.stdout.next(), "* The nick ALICE is taken; choose another");
     assert.match((await client.stdout.next())!, /^\* Nick must not contain spaces/);
-    assert.equal(await client.stdout.next(), "* you are alicia in lobby; here: alice");
+    assert.equal(
+      await client.stdout.next(),
+      "* you are alicia in lobby; here: alice, alicia (you)",
+    );
     await alice.expect({ type: "join", nick: "alicia" });
     await alice.expect({ type: "msg", from: "alicia", text: "hi" });
     await alice.expect({ type: "leave", nick: "alicia" });
@@ -184,7 +187,7 @@ for (const runtime of RUNTIMES) {
       await alice.expect({ type: "msg", from: "bob", text });
     }
     await alice.expect({ type: "leave", nick: "bob" });
-    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
     await exitsQuietly(client, 0);
   });
 
@@ -196,7 +199,7 @@ for (const runtime of RUNTIMES) {
     client.write("before\n/quit\nafter\n"); // and the input stays open
     await alice.expect({ type: "msg", from: "bob", text: "before" });
     await alice.expect({ type: "leave", nick: "bob" });
-    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
     await exitsQuietly(client, 0);
   });
 
@@ -205,7 +208,7 @@ for (const runtime of RUNTIMES) {
     await using alice = await TestMember.join(server.port, "alice");
     await using client = startClient(runtime, server.port, ["--nick", "bob"]);
     await alice.expect({ type: "join", nick: "bob" });
-    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
     client.write(`/help\n/frobnicate now\n//slash\n${"x".repeat(5000)}\n`);
     const help = [];
     for (
@@ -226,14 +229,38 @@ for (const runtime of RUNTIMES) {
     await exitsQuietly(client, 0);
   });
 
+  test(
+    name("stamps live lines with --timestamps, and /timestamps turns that off and on"),
+    async () => {
+      await using server = await startServer(serverRuntime);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using client = startClient(runtime, server.port, ["--nick", "bob", "--timestamps"]);
+      await alice.expect({ type: "join", nick: "bob" });
+      assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
+      alice.send({ type: "msg", text: "stamped" });
+      assert.match((await client.stdout.next())!, historyLine("<alice> stamped"));
+      client.write("/timestamps\n");
+      assert.equal(await client.stdout.next(), "* time stamps off");
+      alice.send({ type: "msg", text: "plain" });
+      assert.equal(await client.stdout.next(), "<alice> plain");
+      client.write("/TIMESTAMPS\n");
+      assert.equal(await client.stdout.next(), "* time stamps on");
+      alice.send({ type: "msg", text: "stamped again", action: true });
+      assert.match((await client.stdout.next())!, historyLine("* alice stamped again"));
+      client.endInput();
+      await alice.expect({ type: "leave", nick: "bob" });
+      await exitsQuietly(client, 0);
+    },
+  );
+
   test(name("asks the server /who, acts with /me, and changes nick with /nick"), async () => {
     await using server = await startServer(serverRuntime);
     await using alice = await TestMember.join(server.port, "alice");
     await using client = startClient(runtime, server.port, ["--nick", "bob"]);
     await alice.expect({ type: "join", nick: "bob" });
-    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
     client.write("/who\n");
-    assert.equal(await client.stdout.next(), "* in lobby: alice, bob");
+    assert.equal(await client.stdout.next(), "* in lobby: alice, bob (you)");
     client.write("/me waves\n");
     await alice.expect({ type: "msg", from: "bob", text: "waves", action: true });
     client.write("/nick\n");
@@ -255,7 +282,7 @@ for (const runtime of RUNTIMES) {
     await using lobby = await TestMember.join(server.port, "alice");
     await using den = await TestMember.join(server.port, "carol", "den");
     await using client = startClient(runtime, server.port, ["--nick", "bob", "--room", "den"]);
-    assert.equal(await client.stdout.next(), "* you are bob in den; here: carol");
+    assert.equal(await client.stdout.next(), "* you are bob in den; here: carol, bob (you)");
     await den.expect({ type: "join", nick: "bob", room: "den" });
     client.write("hi den\n");
     await den.expect({ type: "msg", from: "bob", room: "den", text: "hi den" });
@@ -270,7 +297,7 @@ for (const runtime of RUNTIMES) {
     await using server = await startServer(serverRuntime);
     await using alice = await TestMember.join(server.port, "alice");
     await using client = startClient(runtime, server.port, ["--nick", "bob"]);
-    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
     process.kill(client.child.pid!, "SIGTERM");
     await alice.expect({ type: "join", nick: "bob" });
     await alice.expect({ type: "leave", nick: "bob" });
@@ -282,7 +309,7 @@ for (const runtime of RUNTIMES) {
     await using alice = await TestMember.join(server.port, "alice");
     await using client = startClient(runtime, server.port, ["--nick", "bob"]);
     await alice.expect({ type: "join", nick: "bob" });
-    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
     client.child.stdout!.destroy();
     alice.send({ type: "msg", text: "anyone there?" });
     await alice.expect({ type: "leave", nick: "bob" });
@@ -314,7 +341,10 @@ for (const runtime of RUNTIMES) {
     const peer = await server.accept();
     assert.deepEqual(await peer.next(), { type: "hello", nick: "eve", echo: true });
     peer.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve", "m\x1b[31mallory"] });
-    assert.equal(await client.stdout.next(), "* you are eve in lobby; here: m[31mallory");
+    assert.equal(
+      await client.stdout.next(),
+      "* you are eve in lobby; here: eve (you), m[31mallory",
+    );
     peer.send({ type: "ping" });
     assert.deepEqual(await peer.next(), { type: "pong" });
     // Skipped: a type from the future, a frame that is not JSON, fields of the wrong types, a chat
@@ -401,7 +431,8 @@ for (const runtime of RUNTIMES) {
     await terminal.until(
       "the welcome and the chat prompt",
       (screen) =>
-        screen.line(1) === "* you are zoe in lobby; here: bob" && screen.line() === "zoe>",
+        screen.line(1) === "* you are zoe in lobby; here: bob, zoe (you)" &&
+        screen.line() === "zoe>",
     );
 
     terminal.type(`hello wrld${LEFT}${LEFT}${LEFT}`);
@@ -468,12 +499,12 @@ for (const runtime of RUNTIMES) {
     alice.send({ type: "msg", text: "earlier" });
     await using carol = await TestMember.join(server.port, "carol", "den");
     await using client = startClient(runtime, server.port, ["--nick", "bob"]);
-    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
     assert.match((await client.stdout.next())!, historyLine("<alice> earlier"));
     await alice.expect({ type: "join", nick: "bob" });
 
     client.write("/join den\n");
-    assert.equal(await client.stdout.next(), "* you joined den; here: carol, bob");
+    assert.equal(await client.stdout.next(), "* you joined den; here: carol, bob (you)");
     await carol.expect({ type: "join", nick: "bob", room: "den" });
     client.write("hi den\n");
     await carol.expect({ type: "msg", from: "bob", room: "den", text: "hi den" });
@@ -485,8 +516,8 @@ for (const runtime of RUNTIMES) {
 
     client.write("/rooms\n/who lobby\n/who\n/who nowhere\n");
     assert.equal(await client.stdout.next(), "* rooms: den (2), lobby (2)");
-    assert.equal(await client.stdout.next(), "* in lobby: alice, bob");
-    assert.equal(await client.stdout.next(), "* in den: carol, bob");
+    assert.equal(await client.stdout.next(), "* in lobby: alice, bob (you)");
+    assert.equal(await client.stdout.next(), "* in den: carol, bob (you)");
     assert.equal(await client.stdout.next(), "* There is no room called nowhere");
 
     client.write("/part\n");
@@ -508,7 +539,10 @@ for (const runtime of RUNTIMES) {
     await using carol = await TestMember.join(server.port, "carol");
     await alice.expect({ type: "join", nick: "carol" });
     await using client = startClient(runtime, server.port, ["--nick", "bob"]);
-    assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, carol");
+    assert.equal(
+      await client.stdout.next(),
+      "* you are bob in lobby; here: alice, carol, bob (you)",
+    );
     await alice.expect({ type: "join", nick: "bob" });
     await carol.expect({ type: "join", nick: "bob" });
 
@@ -535,12 +569,12 @@ for (const runtime of RUNTIMES) {
       await using alice = await TestMember.join(server.port, "alice");
       await using carol = await TestMember.join(server.port, "carol", "den");
       await using client = startClient(runtime, proxy.port, ["--nick", "bob"]);
-      assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice");
+      assert.equal(await client.stdout.next(), "* you are bob in lobby; here: alice, bob (you)");
       await alice.expect({ type: "join", nick: "bob" });
       alice.send({ type: "msg", text: "one" });
       assert.equal(await client.stdout.next(), "<alice> one");
       client.write("/join den\n");
-      assert.equal(await client.stdout.next(), "* you joined den; here: carol, bob");
+      assert.equal(await client.stdout.next(), "* you joined den; here: carol, bob (you)");
       await carol.expect({ type: "join", nick: "bob", room: "den" });
 
       proxy.cutAndHold();
@@ -626,6 +660,57 @@ for (const runtime of RUNTIMES) {
     },
   );
 
+  test(
+    name("says a server restarted without --data did, and shows what was said since, once each"),
+    async () => {
+      await using first = await startServer(serverRuntime, ["--history", "3"]);
+      const port = first.port;
+      await using proxy = await Proxy.start(port);
+      await using client = startClient(runtime, proxy.port, ["--nick", "bob"]);
+      assert.equal(await client.stdout.next(), "* you are bob in lobby; nobody else is here yet");
+      {
+        await using alice = await TestMember.join(port, "alice");
+        assert.equal(await client.stdout.next(), "* alice joined");
+        for (const text of ["old one", "old two"]) {
+          alice.send({ type: "msg", text });
+          assert.equal(await client.stdout.next(), `<alice> ${text}`);
+        }
+      }
+      assert.equal(await client.stdout.next(), "* alice left");
+      proxy.cutAndHold();
+      assert.equal(
+        await client.stdout.next(),
+        "* disconnected: the server closed the connection; reconnecting",
+      );
+      assert.equal(await first.stop(), 0);
+      // The new life numbers from 1 again: bob's last id, 2, would hide all but the last two.
+      await using second = await startServerOn(serverRuntime, port, ["--history", "3"]);
+      await using alice = await TestMember.join(port, "alice");
+      for (const text of ["new one", "new two", "new three", "new four"]) {
+        alice.send({ type: "msg", text });
+      }
+      alice.send({ type: "ping" });
+      await alice.expect({ type: "pong" });
+      await proxy.release();
+      assert.equal(await client.stdout.next(), "* reconnected");
+      assert.equal(
+        await client.stdout.next(),
+        "* the server restarted; showing what was said since",
+      );
+      assert.equal(await client.stdout.next(), "* 1 earlier message is no longer available");
+      for (const text of ["new two", "new three", "new four"]) {
+        assert.match((await client.stdout.next())!, historyLine(`<alice> ${text}`));
+      }
+      await alice.expect({ type: "join", nick: "bob" });
+      alice.send({ type: "msg", text: "after" });
+      assert.equal(await client.stdout.next(), "<alice> after");
+      client.endInput();
+      await alice.expect({ type: "leave", nick: "bob" });
+      await exitsQuietly(client, 0); // and nothing shown twice
+      assert.equal(await second.stop(), 0);
+    },
+  );
+
   test(name("gives up reconnecting after --reconnect seconds, and exits 1"), async () => {
     await using server = await startServer(serverRuntime);
     await using client = startClient(runtime, server.port, ["--nick", "bob", "--reconnect", "1"]);
@@ -668,13 +753,13 @@ for (const runtime of RUNTIMES) {
       const ts = Date.now();
       first.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve", "bob"] });
       first.send({ type: "msg", id: 5, from: "bob", room: "lobby", text: "hello", ts });
-      assert.equal(await client.stdout.next(), "* you are eve in lobby; here: bob");
+      assert.equal(await client.stdout.next(), "* you are eve in lobby; here: eve (you), bob");
       assert.equal(await client.stdout.next(), "<bob> hello");
       client.write("/join den\n");
       assert.deepEqual(await first.next(), { type: "join", room: "den" });
       first.send({ type: "joined", room: "den", members: ["carol", "eve"] });
       first.send({ type: "msg", id: 9, from: "carol", room: "den", text: "in den", ts });
-      assert.equal(await client.stdout.next(), "* you joined den; here: carol, eve");
+      assert.equal(await client.stdout.next(), "* you joined den; here: carol, eve (you)");
       assert.equal(await client.stdout.next(), "<carol> in den");
 
       first.socket.destroy();
@@ -798,7 +883,7 @@ for (const runtime of RUNTIMES) {
       "a mention in bold",
     );
     assert.equal(terminal.raw.split("\x07").length - 1, 1, "one bell, for the mention");
-    assert.ok(terminal.raw.includes("\x1b[2m* you are zoe in lobby; here: bob\x1b[0m"));
+    assert.ok(terminal.raw.includes("\x1b[2m* you are zoe in lobby; here: bob, zoe (you)\x1b[0m"));
   });
 
   for (

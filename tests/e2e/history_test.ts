@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import {
   type Json,
   LegacyMember,
@@ -28,8 +29,9 @@ async function temporaryDirectory(): Promise<AsyncDisposable & { path: string }>
 }
 
 /**
- * Connects a line-mode member and reads what it gets on joining: the banner, the lines between it
- * and the "N here" notice (the room's history), and its guest nick.
+ * Connects a line-mode member and reads what it gets on joining: the banner's two lines, then the
+ * room's history, which ends where the answer to a /who sent after the banner begins; and its
+ * guest nick.
  */
 async function lineJoin(
   port: number,
@@ -38,11 +40,13 @@ async function lineJoin(
   const banner = await member.lines.next("the line-mode banner");
   const nick = /^\*\*\* you are (\S+) in /.exec(banner ?? "")?.[1];
   if (nick === undefined) throw new Error(`expected the banner, got ${banner}`);
+  assert.match((await member.lines.next("the banner's notice"))!, /^\*\*\* \d+ here\. /);
+  member.say("/who");
   const history: string[] = [];
   while (true) {
-    const line = await member.lines.next("history or the banner's notice");
-    if (line === null) throw new Error("closed before the banner's notice");
-    if (/^\*\*\* \d+ here\. /.test(line)) return { member, nick, history };
+    const line = await member.lines.next("history or the answer to /who");
+    if (line === null) throw new Error("closed before the answer to /who");
+    if (line.startsWith("*** in ")) return { member, nick, history };
     history.push(line);
   }
 }
@@ -193,7 +197,10 @@ for (const runtime of RUNTIMES) {
       for (const message of asHistory(said.slice(2))) assert.deepEqual(await bob.next(), message);
 
       await using eve = await LegacyMember.connect(server.port, "eve");
-      assert.deepEqual(await eve.next(), ["*", "you are eve in lobby; here: alice, carol, bob"]);
+      assert.deepEqual(await eve.next(), [
+        "*",
+        "you are eve in lobby; here: alice, carol, bob, eve (you)",
+      ]);
       // The classic client gets history as it gets live chat, actions from their member too.
       assert.deepEqual(await eve.next(), ["alice", "m3"]);
       assert.deepEqual(await eve.next(), ["alice", "* m4"]);
@@ -246,7 +253,7 @@ for (const runtime of RUNTIMES) {
         history: true,
       });
       line.say("/join den");
-      assert.equal(await line.lines.next(), `*** you joined den; here: alice, bob, ${guest}`);
+      assert.equal(await line.lines.next(), `*** you joined den; here: alice, bob, ${guest} (you)`);
       assert.equal(await line.lines.next(), `[${clock(d1?.ts)}] [den] <alice> d1`);
       alice.send({ type: "msg", text: "live in the den" });
       assert.equal(await line.lines.next(), "[den] <alice> live in the den");
@@ -288,6 +295,105 @@ for (const runtime of RUNTIMES) {
     await dave.expect({ type: "msg", id: 11, text: "d11" });
   });
 
+  test(
+    name("a since from another epoch, or past the room's ids, gets all the room has"),
+    async () => {
+      await using server = await start(["--history", "50", "--rate", "0"]);
+      await using alice = await TestMember.connect(server.port);
+      alice.send({ type: "hello", nick: "alice" });
+      const { epoch } = await alice.expect({ type: "welcome" });
+      assert.equal(typeof epoch, "string");
+      for (let i = 1; i <= 120; i++) alice.send({ type: "msg", text: `m${i}` });
+      alice.send({ type: "ping" });
+      await alice.expect({ type: "pong" });
+
+      // What a member coming back gets: the welcome, then what is gone, then what is kept.
+      const comeBack = async (nick: string, hello: Json) => {
+        const member = await TestMember.connect(server.port);
+        member.send({ type: "hello", nick, ...hello });
+        await member.expect({ type: "welcome", epoch });
+        member.send({ type: "ping" });
+        const heard: string[] = [];
+        for (
+          let message = await member.next();
+          message?.type !== "pong";
+          message = await member.next()
+        ) {
+          heard.push(message?.type === "msg" ? `${message.id}` : `gap ${message?.missed}`);
+        }
+        return { member, heard };
+      };
+      const kept = range(71, 120).map(String);
+      // 120 missed, 50 kept: the other 70 are said to be gone.
+      const cases: Array<[string, Json, string[]]> = [
+        ["bob", { since: 0, epoch }, ["gap 70", ...kept]],
+        ["carol", { since: 100, epoch: "an earlier life" }, ["gap 70", ...kept]],
+        ["dave", { since: 500 }, ["gap 70", ...kept]],
+        ["erin", { since: 100, epoch }, range(101, 120).map(String)],
+        ["fred", { since: 100 }, range(101, 120).map(String)],
+      ];
+      for (const [nick, hello, expected] of cases) {
+        const { member, heard } = await comeBack(nick, hello);
+        await using _member = member;
+        assert.deepEqual(heard, expected, `${nick}: ${JSON.stringify(hello)}`);
+      }
+      await using gina = await TestMember.join(server.port, "gina");
+      gina.send({ type: "ping" });
+      await skipTo(gina, { type: "pong" }); // past the history of her join
+      const reply = await askHistory(gina, "lobby", 10);
+      assert.deepEqual(reply[0], { type: "history_gap", room: "lobby", missed: 60 });
+      assert.deepEqual(reply.slice(1, -1).map((message) => message.id), range(71, 120));
+    },
+  );
+
+  test(
+    name("the epoch is the database's with --data, and new at every start without"),
+    async () => {
+      await using dir = await temporaryDirectory();
+      const epochOf = async (args: string[]) => {
+        await using server = await start(args);
+        await using alice = await TestMember.connect(server.port);
+        alice.send({ type: "hello", nick: "alice" });
+        const { epoch } = await alice.expect({ type: "welcome" });
+        return epoch;
+      };
+      const withData = ["--data", dir.path];
+      const stored = await epochOf(withData);
+      assert.equal(await epochOf(withData), stored);
+      const first = await epochOf([]);
+      const second = await epochOf([]);
+      assert.notEqual(first, second);
+      assert.notEqual(first, stored);
+    },
+  );
+
+  test(name("history from another day says its date, in line mode"), async () => {
+    await using dir = await temporaryDirectory();
+    {
+      await using server = await start(["--data", dir.path]);
+      assert.equal(await server.stop(), 0); // it has made the database
+    }
+    const now = Date.now();
+    const yesterday = now - 24 * 3600_000;
+    const db = new DatabaseSync(path.join(dir.path, "parley.db"));
+    const insert = db.prepare(
+      "INSERT INTO messages (room_key, id, room, sender, text, ts) VALUES ('lobby', ?, 'lobby', 'alice', ?, ?)",
+    );
+    insert.run(1, "said yesterday", yesterday);
+    insert.run(2, "said today", now);
+    db.close();
+    await using server = await start(["--data", dir.path]);
+    const { member, history } = await lineJoin(server.port);
+    await using _member = member;
+    const day = new Date(yesterday);
+    const date = [day.getFullYear(), day.getMonth() + 1, day.getDate()]
+      .map((n) => String(n).padStart(2, "0")).join("-");
+    assert.deepEqual(history, [
+      `[${date} ${clock(yesterday)}] <alice> said yesterday`,
+      `[${clock(now)}] <alice> said today`,
+    ]);
+  });
+
   test(name("--history 0 replays nothing, in any mode"), async () => {
     await using server = await start(["--history", "0"]);
     await using alice = await TestMember.join(server.port, "alice");
@@ -302,7 +408,10 @@ for (const runtime of RUNTIMES) {
     await using _line = line;
     assert.deepEqual(history, []);
     await using eve = await LegacyMember.connect(server.port, "eve");
-    assert.deepEqual(await eve.next(), ["*", `you are eve in lobby; here: alice, bob, ${guest}`]);
+    assert.deepEqual(await eve.next(), [
+      "*",
+      `you are eve in lobby; here: alice, bob, ${guest}, eve (you)`,
+    ]);
     await alice.expect({ type: "join", nick: guest });
     await alice.expect({ type: "join", nick: "eve" });
 
@@ -313,7 +422,11 @@ for (const runtime of RUNTIMES) {
     assert.equal(await line.lines.next(), "*** eve joined");
     assert.equal(await line.lines.next(), "<alice> live");
     assert.deepEqual(await eve.next(), ["alice", "live"]);
-    assert.deepEqual(await askHistory(bob, "lobby", 0), [{ type: "history_end", room: "lobby" }]);
+    // Asked for, history says only that all three are gone.
+    assert.deepEqual(await askHistory(bob, "lobby", 0), [
+      { type: "history_gap", room: "lobby", missed: 3 },
+      { type: "history_end", room: "lobby" },
+    ]);
 
     // Nothing is kept, yet a room that empties and opens again numbers on.
     bob.send({ type: "join", room: "den" });
@@ -485,17 +598,17 @@ for (const runtime of RUNTIMES) {
         return await readNative(member);
       },
       "line": async () => {
-        const { member, history } = await lineJoin(port);
-        await using _member = member;
-        const view: Heard[] = history.map((line) => {
-          const match = /^\[\d\d:\d\d\] <(\S+)> (.*)$/.exec(line);
-          return match ? { from: match[1], text: match[2], history: true } : { other: line };
-        });
+        // History follows the banner, stamped; live lines are not.
+        await using member = await LineMember.connect(port);
+        await member.lines.waitFor(/^\*\*\* \d+ here\. /, "the banner's second line");
+        const view: Heard[] = [];
         for (let live = 0; live < LIVE;) {
           const line = await member.lines.next("the joiner's next line");
           if (line === null) throw new Error("the joiner was disconnected");
+          const old = /^\[\d\d:\d\d\] <(\S+)> (.*)$/.exec(line);
           const match = /^<(\S+)> (.*)$/.exec(line);
-          view.push(match ? { from: match[1], text: match[2] } : { other: line });
+          if (old) view.push({ from: old[1], text: old[2], history: true });
+          else view.push(match ? { from: match[1], text: match[2] } : { other: line });
           if (match) live++;
         }
         return view;

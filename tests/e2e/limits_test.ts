@@ -603,7 +603,7 @@ for (const runtime of RUNTIMES) {
       await alice.expect({ type: "msg", from: guest, text: `flood ${i}` });
     }
     line.say("/who");
-    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest}`);
+    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest} (you)`);
     assert.equal(await server.stop(), 0);
   });
 
@@ -665,7 +665,7 @@ for (const runtime of RUNTIMES) {
         await alice.expect({ type: "leave", nick: guest });
         for (const port of [...turnedAway, linePort]) await forgotten(port);
         await using dave = await LegacyMember.connect(server.port, "dave");
-        await dave.waitFor("*", /^you are dave in lobby; here: alice, bob$/);
+        await dave.waitFor("*", /^you are dave in lobby; here: alice, bob, dave \(you\)$/);
         await alice.expect({ type: "join", nick: "dave" });
         dave.send("made it");
         await alice.expect({ type: "msg", from: "dave", text: "made it" });

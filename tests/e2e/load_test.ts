@@ -382,6 +382,7 @@ const SERVER_TYPES = new Set([
   "joined",
   "msg",
   "history_end",
+  "history_gap",
   "join",
   "leave",
   "nick",

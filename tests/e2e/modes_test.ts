@@ -6,12 +6,15 @@ import {
   LegacyMember,
   LineMember,
   LOOPBACK_ARGS,
+  ROOT,
   RUNTIMES,
   ServerProcess,
   Subprocess,
   TestMember,
 } from "./_helpers.ts";
 import { SILENT_LINE_CLIENT_MS } from "../../protocol/mode.ts";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 
 for (const runtime of RUNTIMES) {
   const name = (what: string) => `modes [${runtime}] ${what}`;
@@ -26,7 +29,7 @@ for (const runtime of RUNTIMES) {
     assert.match(guest, /^guest\d+$/);
     await alice.expect({ type: "join", nick: guest });
     await using bob = await LegacyMember.connect(server.port, "bob");
-    await bob.waitFor("*", `you are bob in lobby; here: alice, ${guest}`);
+    await bob.waitFor("*", `you are bob in lobby; here: alice, ${guest}, bob (you)`);
     await alice.expect({ type: "join", nick: "bob" });
     assert.equal(await line.lines.next(), "*** bob joined");
 
@@ -43,7 +46,7 @@ for (const runtime of RUNTIMES) {
     assert.equal(await line.lines.next(), "<bob> hello from legacy, ünïcode ✓");
 
     line.say("/who");
-    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest}, bob`);
+    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest} (you), bob`);
     alice.send({ type: "who" });
     await alice.expect({ type: "who", room: "lobby" });
   });
@@ -185,6 +188,61 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "msg", from: joined.nick as string, text: "hello" });
   });
 
+  test(name("the nc banner is the README's, and history follows it"), async () => {
+    // Every `$ nc` example in the README opens with the banner a fresh server gives its first
+    // guest while alice is in, which is then followed by what the room said.
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const examples = [...readme.matchAll(/^\$ nc 127\.0\.0\.1 9009\n(.*)\n(.*)\n(.*)$/gm)];
+    assert.equal(examples.length, 2);
+    await using server = await start();
+    await using alice = await TestMember.join(server.port, "alice");
+    alice.send({ type: "msg", text: "hello?" });
+    alice.send({ type: "ping" });
+    await alice.expect({ type: "pong" });
+    await using line = await LineMember.connect(server.port);
+    const banner = [await line.lines.next(), await line.lines.next()];
+    for (const [, first, second] of examples) assert.deepEqual(banner, [first, second]);
+    assert.match((await line.lines.next())!, /^\[\d\d:\d\d\] <alice> hello\?$/);
+    const tour = examples.find(([, , , third]) => third.startsWith("["));
+    assert.match(tour?.[3] ?? "", /^\[\d\d:\d\d\] <alice> hello\?$/, "the tour's history");
+  });
+
+  test(name("a legacy member hears history and live actions in one shape"), async () => {
+    await using server = await start();
+    await using alice = await TestMember.join(server.port, "alice");
+    alice.send({ type: "msg", text: "waves", action: true });
+    alice.send({ type: "msg", text: "said before" });
+    alice.send({ type: "ping" });
+    await alice.expect({ type: "pong" });
+    await using eve = await LegacyMember.connect(server.port, "eve");
+    assert.deepEqual(await eve.next(), ["*", "you are eve in lobby; here: alice, eve (you)"]);
+    assert.deepEqual(await eve.next(), ["alice", "* waves"]);
+    assert.deepEqual(await eve.next(), ["alice", "said before"]);
+    alice.send({ type: "msg", text: "smiles", action: true });
+    assert.deepEqual(await eve.next(), ["alice", "* smiles"]);
+  });
+
+  test(name("Backspace and DEL from a character-mode client are applied"), async () => {
+    await using server = await start();
+    await using alice = await TestMember.join(server.port, "alice");
+    const { member: line, nick } = await LineMember.join(server.port);
+    await using _line = line;
+    await alice.expect({ type: "join", nick });
+    // As telnet in character mode sends a typo put right, byte by byte: 0x08 or 0x7F each.
+    for (const byte of Buffer.from("helo\blo wox\x7frld\r\n")) line.socket.write(Buffer.of(byte));
+    await alice.expect({ type: "msg", from: nick, text: "hello world" });
+  });
+
+  test(name("0xFF 0xFE that is not telnet negotiation is text"), async () => {
+    await using server = await start();
+    await using alice = await TestMember.join(server.port, "alice");
+    const { member: line, nick } = await LineMember.join(server.port);
+    await using _line = line;
+    await alice.expect({ type: "join", nick });
+    line.socket.write(Buffer.concat([Buffer.of(0xff, 0xfe), Buffer.from("hello\n")]));
+    await alice.expect({ type: "msg", from: nick, text: "\ufffd\ufffdhello" });
+  });
+
   test(name("a bad legacy header gets a notice and closes only that member"), async () => {
     await using server = await start();
     await using alice = await TestMember.join(server.port, "alice");
@@ -217,7 +275,7 @@ for (const runtime of RUNTIMES) {
     await using server = await start();
     await using alice = await TestMember.join(server.port, "alice");
     await using legacy = await LegacyMember.connect(server.port, "ALICE");
-    await legacy.waitFor("*", "you are ALICE2 in lobby; here: alice");
+    await legacy.waitFor("*", "you are ALICE2 in lobby; here: alice, ALICE2 (you)");
     await alice.expect({ type: "join", nick: "ALICE2" });
 
     await using bad = await LegacyMember.connect(server.port, "two words");
@@ -247,7 +305,10 @@ for (const runtime of RUNTIMES) {
     // Digits that auto mode would wait on as a possible legacy header.
     line.say("1234567890");
     line.say("/who");
-    assert.match(await line.lines.waitFor(/^\*\*\* in lobby: /), /^\*\*\* in lobby: guest\d+$/);
+    assert.match(
+      await line.lines.waitFor(/^\*\*\* in lobby: /),
+      /^\*\*\* in lobby: guest\d+ \(you\)$/,
+    );
   });
 
   test(name("--mode native answers a text line with an error and a close"), async () => {

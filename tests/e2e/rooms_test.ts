@@ -9,6 +9,7 @@ import {
   RUNTIMES,
   ServerProcess,
   TestMember,
+  withoutEpoch,
 } from "./_helpers.ts";
 
 for (const runtime of RUNTIMES) {
@@ -26,7 +27,7 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(await alice.next(), { type: "joined", room: "Den", members: ["alice"] });
     await using carol = await TestMember.connect(server.port);
     carol.send({ type: "hello", nick: "carol", room: "DEN" });
-    assert.deepEqual(await carol.next(), {
+    assert.deepEqual(withoutEpoch(await carol.next()), {
       type: "welcome",
       nick: "carol",
       room: "Den",
@@ -126,7 +127,7 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "join", nick: guest, room: "lobby" });
 
     line.say("/join den");
-    assert.equal(await line.lines.next(), `*** you joined den; here: ${guest}`);
+    assert.equal(await line.lines.next(), "*** you joined den; nobody else is here yet");
     alice.send({ type: "join", room: "DEN" });
     assert.deepEqual(await alice.next(), {
       type: "joined",
@@ -144,19 +145,19 @@ for (const runtime of RUNTIMES) {
     line.say("/rooms");
     assert.equal(await line.lines.next(), "*** rooms: den (2), lobby (2)");
     line.say("/who");
-    assert.equal(await line.lines.next(), `*** in den: ${guest}, alice`);
+    assert.equal(await line.lines.next(), `*** in den: ${guest} (you), alice`);
     line.say("/who LOBBY");
-    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest}`);
+    assert.equal(await line.lines.next(), `*** in lobby: alice, ${guest} (you)`);
     line.say("/who attic");
     assert.equal(await line.lines.next(), "*** There is no room called attic");
 
-    // /join of a room one is in switches to it.
+    // /join of a room one is in switches to it, and says only that.
     line.say("/join Lobby");
-    assert.equal(await line.lines.next(), `*** you joined lobby; here: alice, ${guest}`);
+    assert.equal(await line.lines.next(), "*** you are now in lobby");
     line.say("to the lobby");
     await alice.expect({ type: "msg", from: guest, room: "lobby", text: "to the lobby" });
     line.say("/join den");
-    assert.equal(await line.lines.next(), `*** you joined den; here: ${guest}, alice`);
+    assert.equal(await line.lines.next(), "*** you are now in den");
 
     await using bob = await TestMember.join(server.port, "bob", "den");
     assert.equal(await line.lines.next(), "*** bob joined den");
@@ -196,7 +197,7 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "joined", room: "den" });
 
     await using eve = await LegacyMember.connect(server.port, "eve");
-    assert.deepEqual(await eve.next(), ["*", "you are eve in lobby; here: alice"]);
+    assert.deepEqual(await eve.next(), ["*", "you are eve in lobby; here: alice, eve (you)"]);
     await alice.expect({ type: "join", nick: "eve", room: "lobby" });
 
     alice.send({ type: "msg", text: "only in the den" });
@@ -424,10 +425,11 @@ for (const runtime of RUNTIMES) {
     await using _line = line;
     line.say("/who"); // typed at once, so line mode needs no wait for silence
     const banner = await line.lines.next();
-    const guest = /^\*\*\* you are (\S+) in Lobby; here: alice$/.exec(banner ?? "")?.[1];
+    const guest = /^\*\*\* you are (\S+) in Lobby; here: alice, \1 \(you\)$/.exec(banner ?? "")
+      ?.[1];
     assert.ok(guest, `${banner}`);
     await line.lines.waitFor(/^\*\*\* 2 here\. /);
-    assert.equal(await line.lines.next(), `*** in Lobby: alice, ${guest}`);
+    assert.equal(await line.lines.next(), `*** in Lobby: alice, ${guest} (you)`);
     alice.send({ type: "msg", text: "hi" });
     alice.send({ type: "msg", text: "waves", action: true });
     assert.equal(await line.lines.next(), "<alice> hi");
@@ -459,7 +461,7 @@ for (const runtime of RUNTIMES) {
     alice.send({ type: "join", room: "den" });
     await alice.expect({ type: "joined", room: "den" });
     line.say("/join den");
-    await line.lines.waitFor(`*** you joined den; here: alice, ${guest}`);
+    await line.lines.waitFor(`*** you joined den; here: alice, ${guest} (you)`);
     await alice.expect({ type: "join", nick: guest, room: "den" });
     alice.send({ type: "msg", text: "nods", action: true });
     assert.equal(await line.lines.next(), "[den] * alice nods");

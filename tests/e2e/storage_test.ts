@@ -306,6 +306,14 @@ for (const runtime of RUNTIMES) {
     await bob.expect({ type: "pong" });
     const [newest] = await historyAfter(bob, "lobby", 10);
     assert.equal(newest.id, 11, "ids go on past the deleted messages");
+    // A member back from id 2 is told that the 5 after it are gone, then gets what is kept.
+    await using carol = await TestMember.connect(server.port);
+    carol.send({ type: "hello", nick: "carol", since: 2 });
+    await carol.expect({ type: "welcome" });
+    await carol.expect({ type: "history_gap", room: "lobby", missed: 5 });
+    const kept = [];
+    for (let i = 0; i < 4; i++) kept.push(await carol.expect({ type: "msg", history: true }));
+    assert.deepEqual(texts(kept), ["lobby 8", "lobby 9", "lobby 10", "lobby 11"]);
   });
 
   test(name("--idle-rooms 0 forgets an empty room's messages but never its ids"), async () => {

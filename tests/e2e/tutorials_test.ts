@@ -82,7 +82,9 @@ for (const runtime of RUNTIMES) {
   test(name("the nickname-first client joins under its name and is read once"), async () => {
     await using r = await room(runtime);
     await using jules = await NicknameFirstTutorialClient.connect(r.server.port, "jules");
-    await jules.lines.waitFor(/^\*\*\* you are jules in lobby; here: ned, guest\d+$/);
+    await jules.lines.waitFor(
+      /^\*\*\* you are jules in lobby; here: ned, guest\d+, jules \(you\)$/,
+    );
     await r.ned.expect({ type: "join", nick: "jules" });
     assert.equal(await r.line.lines.next(), "*** jules joined");
 

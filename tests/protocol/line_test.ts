@@ -47,6 +47,46 @@ test("LineDecoder drops telnet commands wherever they fall", () => {
   }
 });
 
+test("LineDecoder applies Backspace and DEL rather than dropping them", () => {
+  const input = bytes("helo\blo\nwörlx\x7fd\n\u{1f389}\x7fok\nab\b\b\b\bc\nx\b\n");
+  for (let split = 0; split <= input.length; split++) {
+    const decoder = new LineDecoder();
+    const lines = pushAll(decoder, [input.subarray(0, split), input.subarray(split)]);
+    // An erased emoji goes whole (all four of its bytes); a line erased to nothing is blank.
+    assert.deepEqual(lines, ["hello", "wörld", "ok", "c"], `split at ${split}`);
+  }
+  const decoder = new LineDecoder();
+  decoder.push(input);
+  assert.equal(decoder.skipped, 1, "x then Backspace is a blank line");
+});
+
+test("LineDecoder applies telnet's erase character and erase line", () => {
+  const input = new Uint8Array([...bytes("helx"), 255, 247, ...bytes("lo"), 10]);
+  assert.deepEqual(new LineDecoder().push(input), ["hello"]);
+  const erased = new Uint8Array([...bytes("oops"), 255, 248, ...bytes("fine"), 10]);
+  assert.deepEqual(new LineDecoder().push(erased), ["fine"]);
+});
+
+test("LineDecoder takes bytes that only look like telnet commands for text", () => {
+  const decode = (...input: number[]) => {
+    const decoder = new LineDecoder();
+    return input.flatMap((byte) => decoder.push(new Uint8Array([byte])));
+  };
+  const text = (s: string) => [...bytes(s)];
+  // 0xFF 0xFE begins a UTF-16 file, or Latin-1 "ÿþ": IAC DONT about no option anyone defined.
+  assert.deepEqual(decode(255, 254, ...text("hello\n")), ["\ufffd\ufffdhello"]);
+  // IAC and a byte that is no command; IAC SB about no defined option.
+  assert.deepEqual(decode(255, 65, ...text("b\n")), ["\ufffdAb"]);
+  assert.deepEqual(decode(255, 250, 100, ...text("x\n")), ["\ufffd\ufffddx"]);
+  // A line ending among them still ends the line.
+  assert.deepEqual(decode(...text("a"), 255, 10, ...text("b\n")), ["a\ufffd", "b"]);
+  // Real negotiation is still dropped: IAC DONT ECHO, IAC WILL NAWS, IAC SB NAWS ... IAC SE.
+  assert.deepEqual(
+    decode(255, 254, 1, 255, 251, 31, 255, 250, 31, 0, 80, 0, 24, 255, 240, ...text("hi\n")),
+    ["hi"],
+  );
+});
+
 test("LineDecoder rejects a line above the maximum once and discards it up to its newline", () => {
   const decoder = new LineDecoder(8);
   const out = pushAll(decoder, [bytes("12345678"), bytes("9abc"), bytes("def\nok\n")]);

@@ -110,6 +110,8 @@ test("help lines come from the table: each usage, padded to one column, then its
   assert.deepEqual(LINE_HELP, ["commands:", ...helpLines("line").map((line) => `  ${line}`)]);
   assert.deepEqual(
     SLASH_COMMANDS.map(({ name }) => name),
-    ["/join", "/part", "/rooms", "/who", "/msg", "/nick", "/me", "/help", "/quit"],
+    ["/join", "/part", "/rooms", "/who", "/msg", "/nick", "/me", "/help", "/timestamps", "/quit"],
   );
+  assert.equal(slashCommandOf("/timestamps", "line"), null, "a client's own command");
+  assert.deepEqual(parseLine("/TIMESTAMPS", "client"), { type: "timestamps" });
 });

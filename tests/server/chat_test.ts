@@ -4,6 +4,9 @@ import { Chat, type Encoder, type Member, type Room } from "../../server/chat.ts
 import { History } from "../../server/history.ts";
 import { type ErrorCode, ProtocolError, type ServerMessage } from "../../protocol.ts";
 
+/** The epoch of every test Chat's history. */
+const EPOCH = "test";
+
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
@@ -35,7 +38,7 @@ class FakeMember implements Member {
 }
 
 function newChat(): Chat {
-  return new Chat(new History({ limit: 50, store: null }));
+  return new Chat(new History({ limit: 50, store: null, epoch: EPOCH }));
 }
 
 function joined(chat: Chat, nick: string, room?: string): FakeMember {
@@ -60,6 +63,7 @@ test("Chat.join welcomes a member with the room's members", () => {
     nick: "alice",
     room: "lobby",
     members: ["alice"],
+    epoch: EPOCH,
   });
   assert.equal(alice.nick, "alice");
   assert.equal(alice.room?.name, "lobby");
@@ -68,12 +72,14 @@ test("Chat.join welcomes a member with the room's members", () => {
     nick: "bob",
     room: "lobby",
     members: ["alice", "bob"],
+    epoch: EPOCH,
   });
   assert.deepEqual(chat.join(new FakeMember(), "carol", "den"), {
     type: "welcome",
     nick: "carol",
     room: "den",
     members: ["carol"],
+    epoch: EPOCH,
   });
   assert.equal(chat.memberCount, 3);
 });
@@ -128,6 +134,7 @@ test("Chat.join puts rooms that differ only in case together", () => {
     nick: "bob",
     room: "Den",
     members: ["alice", "bob"],
+    epoch: EPOCH,
   });
   assert.deepEqual(alice.take(), [{ type: "join", nick: "bob", room: "Den" }]);
 });
@@ -169,6 +176,7 @@ test("Chat forgets an empty room, so the next to open it names it", () => {
     nick: "carol",
     room: "den",
     members: ["bob", "carol"],
+    epoch: EPOCH,
   });
 });
 
@@ -270,7 +278,7 @@ test("Chat.say before join is refused with not_joined", () => {
 });
 
 test("A large room stops announcing joins and leaves, and lists only some members with a count", () => {
-  const chat = new Chat(new History({ limit: 50, store: null }), 3); // large from 3 members on
+  const chat = new Chat(new History({ limit: 50, store: null, epoch: EPOCH }), 3); // large from 3 members on
   const alice = joined(chat, "alice");
   const bob = joined(chat, "bob");
   assert.deepEqual(alice.take(), [{ type: "join", nick: "bob", room: "lobby" }]);
@@ -281,6 +289,7 @@ test("A large room stops announcing joins and leaves, and lists only some member
     nick: "carol",
     room: "lobby",
     members: ["alice", "bob", "carol"],
+    epoch: EPOCH,
   });
   assert.deepEqual(alice.take(), [{ type: "join", nick: "carol", room: "lobby" }]);
   assert.deepEqual(bob.take(), [{ type: "join", nick: "carol", room: "lobby" }]);
@@ -291,6 +300,7 @@ test("A large room stops announcing joins and leaves, and lists only some member
     room: "lobby",
     members: ["alice", "bob", "carol"],
     count: 4,
+    epoch: EPOCH,
   });
   assert.deepEqual([...alice.take(), ...bob.take(), ...carol.take()], []);
   assert.deepEqual(chat.who(alice), {

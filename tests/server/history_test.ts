@@ -26,6 +26,7 @@ class ArrayStore implements MessageStore {
   readonly rows: Array<[string, StoredMessage]> = [];
   readonly calls: string[] = [];
   readonly reserved = new Map<string, number>();
+  readonly epoch = "the store's";
   closed = false;
   append(roomKey: string, message: StoredMessage): void {
     this.rows.push([roomKey, message]);
@@ -48,6 +49,19 @@ class ArrayStore implements MessageStore {
   since(roomKey: string, afterId: number, limit: number): StoredMessage[] {
     this.calls.push("since");
     return this.#of(roomKey).filter((m) => m.id > afterId).slice(0, limit);
+  }
+  oldestId(roomKey: string): number | undefined {
+    return this.#of(roomKey)[0]?.id;
+  }
+  readonly pruned = new Map<string, number>();
+  prunedThrough(roomKey: string): number {
+    return this.pruned.get(roomKey) ?? 0;
+  }
+  /** Deletes the room's messages up to `throughId`, as retention does. */
+  prune(roomKey: string, throughId: number): void {
+    const kept = this.rows.filter(([key, m]) => key !== roomKey || m.id > throughId);
+    this.rows.splice(0, this.rows.length, ...kept);
+    this.pruned.set(roomKey, throughId);
   }
   close(): void {
     this.closed = true;
@@ -74,6 +88,65 @@ test("History.since returns what follows an id, as far as memory reaches", () =>
   assert.deepEqual(ids(history.since("lobby", 3)), [4, 5]);
   assert.deepEqual(ids(history.since("lobby", 5)), []);
   assert.deepEqual(ids(history.since("lobby", 0)), [3, 4, 5], "older ones are gone");
+});
+
+test("History.missing counts the messages after an id that memory no longer holds", () => {
+  const history = new History({ limit: 50, store: null });
+  say(history, range(1, 120));
+  assert.equal(history.missing("lobby", 0), 70);
+  assert.equal(history.missing("lobby", 10), 60);
+  assert.equal(history.missing("lobby", 70), 0);
+  assert.equal(history.missing("lobby", 100), 0);
+  assert.equal(history.missing("lobby", 500), 0);
+  assert.equal(history.missing("empty", 0), 0);
+  const none = new History({ limit: 0, store: null });
+  say(none, range(1, 5));
+  assert.equal(none.missing("lobby", 2), 3, "with --history 0 everything after it is gone");
+});
+
+test("History.missing without a store counts only ids this process gave", () => {
+  // A forgotten room's ids go on above the highest any forgotten room gave: those below were
+  // never this room's.
+  const history = new History({ limit: 3, store: null, idleRooms: 0 });
+  say(history, range(1, 40), "den");
+  history.idle("den");
+  history.lastId("lobby");
+  say(history, [41, 42]);
+  assert.equal(history.missing("lobby", 0), 0);
+});
+
+test("History.missing with a store counts what retention deleted", () => {
+  const store = new ArrayStore();
+  const history = new History({ limit: 3, store });
+  say(history, range(1, 20));
+  assert.equal(history.missing("lobby", 0), 0, "the store holds what memory does not");
+  store.prune("lobby", 12);
+  assert.equal(history.missing("lobby", 0), 12);
+  assert.equal(history.missing("lobby", 5), 7);
+  assert.equal(history.missing("lobby", 15), 0);
+});
+
+test("History.missing with a store does not count ids a crash skipped", () => {
+  // The store holds 1 and 2; 3 to 5 were said and lost in a crash; the next life went on past
+  // its reservation. Nothing was deleted: nothing is missing, whatever the gap in ids.
+  const store = new ArrayStore();
+  const crashed = new History({ limit: 3, store });
+  say(crashed, [1, 2]);
+  const next = new History({ limit: 3, store });
+  const first = next.lastId("lobby") + 1;
+  say(next, [first, first + 1]);
+  assert.equal(next.missing("lobby", 5), 0);
+  assert.equal(next.missing("lobby", 0), 0);
+  store.prune("lobby", 1);
+  assert.equal(next.missing("lobby", 0), 1);
+});
+
+test("History's epoch is its store's, or one of its own, new for every History", () => {
+  assert.equal(new History({ limit: 3, store: new ArrayStore() }).epoch, "the store's");
+  assert.equal(new History({ limit: 3, store: null, epoch: "given" }).epoch, "given");
+  const one = new History({ limit: 3, store: null }).epoch;
+  assert.match(one, /^[0-9a-f]{16}$/);
+  assert.notEqual(new History({ limit: 3, store: null }).epoch, one);
 });
 
 test("History with limit 0 keeps and replays nothing", () => {

@@ -70,12 +70,15 @@ test("timedReads times the store's reads and passes every call through", () => {
   const calls: string[] = [];
   const message: StoredMessage = { id: 1, room: "lobby", from: "a", text: "hi", ts: 0 };
   const store: MessageStore = {
+    epoch: "e1",
     append: () => calls.push("append"),
     lastId: () => (calls.push("lastId"), 7),
     reserve: (_key, _through, done) => (calls.push("reserve"), done()),
     release: () => calls.push("release"),
     last: () => (calls.push("last"), [message]),
     since: () => (calls.push("since"), []),
+    oldestId: () => (calls.push("oldestId"), 3),
+    prunedThrough: () => (calls.push("prunedThrough"), 2),
     close: () => calls.push("close"),
   };
   const metrics = new Metrics();
@@ -87,9 +90,22 @@ test("timedReads times the store's reads and passes every call through", () => {
   timed.release("lobby", 7);
   assert.deepEqual(timed.last("lobby", 5), [message]);
   assert.deepEqual(timed.since("lobby", 0, 5), []);
+  assert.equal(timed.oldestId("lobby"), 3);
+  assert.equal(timed.prunedThrough("lobby"), 2);
+  assert.equal(timed.epoch, "e1");
   timed.close();
   assert.ok(reserved);
-  assert.deepEqual(calls, ["append", "lastId", "reserve", "release", "last", "since", "close"]);
+  assert.deepEqual(calls, [
+    "append",
+    "lastId",
+    "reserve",
+    "release",
+    "last",
+    "since",
+    "oldestId",
+    "prunedThrough",
+    "close",
+  ]);
   assert.equal(metrics.storeReadSeconds.count, 2);
 });
 

@@ -65,7 +65,11 @@ test("Session joins a greeting client as its name, wherever its reads split", as
       ["* jules joined", "<jules> hello", "<jules> second"],
       `split at ${split}`,
     );
-    assert.match(sent, /^\*\*\* you are jules in lobby; here: ned\n/, `split at ${split}: ${sent}`);
+    assert.match(
+      sent,
+      /^\*\*\* you are jules in lobby; here: ned, jules \(you\)\n/,
+      `split at ${split}: ${sent}`,
+    );
   }
 });
 

@@ -56,7 +56,7 @@ test("PageState says hello with echo, and the welcome opens the room on screen",
   assert.equal(state.conversations.active?.name, "den");
   assert.deepEqual(state.members(), ["alice", "bob"]);
   const last = state.conversations.active!.entries.at(-1)!;
-  assert.equal(last.kind === "notice" && last.text, "you are alice in den; here: bob");
+  assert.equal(last.kind === "notice" && last.text, "you are alice in den; here: alice (you), bob");
 });
 
 test("PageState shows a refused nick on the nick form and closes the socket", () => {
@@ -241,6 +241,37 @@ test("PageState reconnects with backoff and shows every missed message once", ()
   assert.equal(state.phase, "chatting");
   // Once back, the next drop starts the backoff over.
   assert.equal(state.disconnected("reset"), 0);
+});
+
+test("PageState says when the server restarted, and shows its new life's messages", () => {
+  const { state, sent, receive } = page();
+  state.start("alice");
+  state.connected();
+  receive({ type: "welcome", nick: "alice", room: "lobby", members: ["alice"], epoch: "e1" });
+  receive(said(1, "one"), said(2, "two"));
+  sent.length = 0;
+  state.disconnected("the server closed the connection");
+  state.connected();
+  assert.deepEqual(sent[0], {
+    type: "hello",
+    nick: "alice",
+    room: "lobby",
+    since: 2,
+    epoch: "e1",
+    echo: true,
+  });
+  receive({ type: "welcome", nick: "alice", room: "lobby", members: ["alice"], epoch: "e2" });
+  // The new life numbers from 1 again: its messages are new, not repeats of the old ones.
+  // History came and nothing live yet: the page asks for more, and none follows.
+  receive(said(1, "after", { history: true }), { type: "pong" }, { type: "pong" });
+  receive(said(2, "later"));
+  const lobby = state.conversations.get("room", "lobby")!;
+  assert.deepEqual(chat(lobby.entries), ["bob: one", "bob: two", "bob: after", "bob: later"]);
+  assert.ok(
+    lobby.entries.some((entry) =>
+      entry.kind === "notice" && entry.text === "the server restarted; showing what was said since"
+    ),
+  );
 });
 
 test("PageState answers /help and /quit while reconnecting, and then stays out", () => {

@@ -85,6 +85,61 @@ test("SqliteMessageStore keeps DIR/parley.db, and reads see appends not yet comm
   assert.ok(existsSync(path.join(dir.path, "nested", "parley.db")));
 });
 
+test("SqliteMessageStore keeps its epoch for as long as its database lives", () => {
+  using dir = dataDir();
+  const first = new SqliteMessageStore(dir.path, KEEP_ALL);
+  const { epoch } = first;
+  first.close();
+  const again = new SqliteMessageStore(dir.path, KEEP_ALL);
+  assert.equal(again.epoch, epoch);
+  again.close();
+  using other = dataDir();
+  const elsewhere = new SqliteMessageStore(other.path, KEEP_ALL);
+  assert.notEqual(elsewhere.epoch, epoch);
+  elsewhere.close();
+});
+
+test("SqliteMessageStore.oldestId is the oldest kept, committed or not, and tells what retention took", () => {
+  using dir = dataDir();
+  const store = new SqliteMessageStore(dir.path, KEEP_ALL);
+  assert.equal(store.oldestId("lobby"), undefined);
+  store.append("lobby", message(1));
+  assert.equal(store.oldestId("lobby"), 1, "not committed yet");
+  store.close();
+  const first = sqliteHistory(2, dir.path); // through History, which reserves the room's ids
+  say(first, range(2, 10));
+  first.close();
+  const pruned = new SqliteMessageStore(dir.path, { ...KEEP_ALL, retainPerRoom: 4 });
+  assert.equal(pruned.oldestId("lobby"), 7);
+  assert.equal(pruned.prunedThrough("lobby"), 6);
+  const history = new History({ limit: 2, store: pruned });
+  assert.equal(history.missing("lobby", 0), 6);
+  assert.equal(history.missing("lobby", 8), 0);
+  history.close();
+});
+
+test("SqliteMessageStore opens a database from before epochs and pruning marks", () => {
+  using dir = dataDir();
+  const old = new DatabaseSync(path.join(dir.path, "parley.db"));
+  old.exec(`
+    CREATE TABLE messages (room_key TEXT NOT NULL, id INTEGER NOT NULL, room TEXT NOT NULL,
+      sender TEXT NOT NULL, text TEXT NOT NULL, ts INTEGER NOT NULL,
+      action INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (room_key, id)) WITHOUT ROWID;
+    CREATE TABLE rooms (room_key TEXT PRIMARY KEY, reserved INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO messages VALUES ('lobby', 1, 'lobby', 'alice', 'old', 1, 0);
+    INSERT INTO messages VALUES ('lobby', 2, 'lobby', 'alice', 'old too', 2, 0);
+    INSERT INTO rooms VALUES ('lobby', 2);
+    PRAGMA user_version = 1;
+  `);
+  old.close();
+  const store = new SqliteMessageStore(dir.path, { ...KEEP_ALL, retainPerRoom: 1 });
+  assert.match(store.epoch, /^[0-9a-f]{16}$/);
+  assert.equal(store.lastId("lobby"), 2);
+  assert.equal(store.prunedThrough("lobby"), 1, "retention, run at start, says how far it went");
+  assert.equal(store.oldestId("lobby"), 2);
+  store.close();
+});
+
 test("SqliteMessageStore keeps reservations: a store opened after a crash goes on past them", () => {
   using dir = dataDir();
   const crashed = new SqliteMessageStore(dir.path, KEEP_ALL);
