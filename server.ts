@@ -17,10 +17,15 @@ import {
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
 import { descriptorBudget } from "./server/descriptor_budget.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_TLS_PORT } from "./protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
-import { formatAddress } from "./runtime.ts";
+import { formatAddress, type Listener } from "./runtime.ts";
+import {
+  CertificateProblem,
+  readCredentials,
+  watchCredentials,
+} from "./server/tls_certificates.ts";
 import { runtime } from "./runtime/current.ts";
 
 // A reader may fall 4 MiB behind for a moment, and 1 MiB behind for 10 s: enough for a burst in a
@@ -48,7 +53,11 @@ Runs a Parley chat server.
 
 Options:
   --host HOST          interface to listen on (default 0.0.0.0, all IPv4 interfaces)
-  --port PORT          TCP port, 0 for any free one (default ${DEFAULT_PORT})
+  --port PORT          TCP port, 0 for any free one, off for none (default ${DEFAULT_PORT})
+  --tls-cert FILE      with --tls-key, also listen for TLS, with the certificate (chain) in
+                       FILE (PEM); re-read when the file changes, without a restart
+  --tls-key FILE       the certificate's private key (PEM)
+  --tls-port PORT      TLS port, 0 for any free one (default ${DEFAULT_TLS_PORT})
   --mode MODE          the protocol connections speak: native, line or legacy for all of
                        them, or auto to recognise each one's from its first bytes
                        (default auto)
@@ -100,8 +109,9 @@ Options:
 
 Exit status:
   0  after a clean stop on SIGINT (Ctrl-C), SIGTERM or SIGHUP
-  1  it cannot start: the address cannot be listened on, or the limit on open files leaves no
-     room for connections (one line on stderr says what and why); or an unexpected failure
+  1  it cannot start: the address cannot be listened on, --tls-cert or --tls-key cannot be
+     read or do not make a pair, or the limit on open files leaves no room for connections (one
+     line on stderr says what and why); or an unexpected failure
   2  a bad command line
   3  --data cannot be used (not a directory, not writable, not an SQLite database, damaged)
   4  another running server uses --data
@@ -128,10 +138,34 @@ function openStore(
   }
 }
 
+/** --tls-cert and --tls-key, which go together, or null for no TLS. */
+function certificateFiles(cert?: string, key?: string): { cert: string; key: string } | null {
+  if (cert === undefined && key === undefined) return null;
+  if (cert === undefined || key === undefined) {
+    throw new UsageError(
+      `--tls-${cert === undefined ? "key" : "cert"} needs --tls-${
+        cert === undefined ? "cert" : "key"
+      }`,
+    );
+  }
+  return { cert, key };
+}
+
+function credentialsOrExplain(files: { cert: string; key: string }) {
+  try {
+    return readCredentials(files);
+  } catch (error) {
+    throw error instanceof CertificateProblem ? new StartupError(error.message) : error;
+  }
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine(process.argv.slice(2), {
     host: { type: "string", default: "0.0.0.0" },
     port: { type: "string", default: String(DEFAULT_PORT) },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "tls-port": { type: "string", default: String(DEFAULT_TLS_PORT) },
     mode: { type: "string", default: "auto" },
     "max-frame": { type: "string", default: String(DEFAULT_MAX_FRAME_BYTES) },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE_BYTES) },
@@ -167,7 +201,10 @@ async function main(): Promise<number> {
   }
   if (values.host === "") throw new UsageError("--host must not be empty");
   const quiet = values.quiet;
-  const port = wholeNumber(values.port, "--port", 0, 65535);
+  const port = values.port === "off" ? null : wholeNumber(values.port, "--port", 0, 65535);
+  const tlsFiles = certificateFiles(values["tls-cert"], values["tls-key"]);
+  const tlsPort = wholeNumber(values["tls-port"], "--tls-port", 0, 65535);
+  if (port === null && !tlsFiles) throw new UsageError("--port off needs --tls-cert and --tls-key");
   const options = {
     mode,
     maxFrameBytes: wholeNumber(values["max-frame"], "--max-frame", 1, LARGEST_MAX_FRAME_BYTES),
@@ -197,11 +234,27 @@ async function main(): Promise<number> {
     clock: () => performance.now(),
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
   };
-  const listener = await listenOrExplain(
-    values.host,
-    port,
-    () => runtime.listen(values.host, port),
-  );
+  // Read before anything listens, so that bad files leave no port open even for a moment.
+  const credentials = tlsFiles && credentialsOrExplain(tlsFiles);
+  const listeners: Listener[] = [];
+  if (port !== null) {
+    listeners.push(
+      await listenOrExplain(values.host, port, () => runtime.listen(values.host, port)),
+    );
+  }
+  let stopWatching = () => {};
+  if (tlsFiles && credentials) {
+    const tls = await listenOrExplain(
+      values.host,
+      tlsPort,
+      () => runtime.listenTls(values.host, tlsPort, credentials),
+    );
+    listeners.push(tls);
+    // Logged even with --quiet, as a problem with --data is: what every client sees is at stake.
+    stopWatching = watchCredentials(tlsFiles, (renewed) => tls.renew(renewed), (line) => {
+      process.stderr.write(`${line}\n`);
+    });
+  }
   // Opened once every flag has passed, so that a usage error leaves no database behind.
   const store = values.data === undefined ? null : openStore(values.data, options);
   const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
@@ -224,7 +277,7 @@ async function main(): Promise<number> {
     );
     options.maxClients = budget.clients;
   }
-  const server = new ChatServer([listener], { ...options, history, maxConnections });
+  const server = new ChatServer(listeners, { ...options, history, maxConnections });
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
@@ -232,10 +285,16 @@ async function main(): Promise<number> {
     // Closing the terminal or SSH session that runs the server: stop as cleanly as on SIGTERM.
     process.once("SIGHUP", () => resolve("SIGHUP"));
   });
-  process.stdout.write(`listening on ${formatAddress(listener.hostname, listener.port)}\n`);
+  for (const listener of listeners) {
+    const what = listener === listeners[0] && port !== null ? "" : " with TLS";
+    process.stdout.write(
+      `listening${what} on ${formatAddress(listener.hostname, listener.port)}\n`,
+    );
+  }
 
   await signal;
   if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);
+  stopWatching();
   await server.shutdown();
   return 0;
 }

@@ -1,7 +1,9 @@
-// Bun behind the runtime seam: Bun.listen and Bun.connect. Bun pushes events into shared handlers;
-// this file turns them into the pull-style Connection that the rest of Parley reads with await.
+// Bun behind the runtime seam: Bun.listen and Bun.connect (TLS is node:tls, in tls.ts). Bun pushes
+// events into shared handlers; this file turns them into the pull-style Connection that the rest
+// of Parley reads with await.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import type { Connection, Listener, Runtime, WriteDone } from "../runtime.ts";
+import { connectTls, listenTls } from "./tls.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input.
@@ -178,6 +180,8 @@ class BunListener implements Listener {
 
 export const bunRuntime: Runtime = {
   name: "bun",
+  listenTls,
+  connectTls,
   listen: (hostname, port) => new BunListener(hostname, port),
   connect(hostname, port) {
     return new Promise((resolve, reject) => {

@@ -1,0 +1,203 @@
+// TLS behind the runtime seam, on node:tls: the one TLS code path that works the same on Deno and
+// on Bun (Deno's own TLS client, for one, refuses a self-signed certificate marked as a CA). Both
+// runtime adapters hand these functions out as they are. node:tls pushes events; this file turns
+// them into the pull-style Connection that the rest of Parley reads with await.
+import { once } from "node:events";
+import tls from "node:tls";
+import type { Connection, TlsCredentials, TlsListener, WriteDone } from "../runtime.ts";
+
+// Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
+// than Parley consumes its input.
+const PAUSE_AT_UNREAD_BYTES = 256 * 1024;
+// A peer that connects holds a descriptor before it is a member: it has as long as a native member
+// has to join to finish its handshake.
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+class TlsConnection implements Connection {
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  #socket: tls.TLSSocket;
+  #unread: Uint8Array[] = [];
+  #unreadBytes = 0;
+  #paused = false;
+  #readEnded = false; // the peer sent end-of-stream; we may still write (half-open)
+  #closed = false;
+  #reader: ((chunk: Uint8Array | null) => void) | null = null;
+  #done: WriteDone | null = null;
+
+  constructor(socket: tls.TLSSocket) {
+    this.#socket = socket;
+    this.remoteHost = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    // Latency matters more than segment count: Parley coalesces its own writes.
+    socket.setNoDelay(true);
+    // Finds peers that vanished without a word (line members are never pinged).
+    socket.setKeepAlive(true);
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onPeerEnd);
+    socket.on("close", this.#onClosed);
+    socket.on("error", () => {}); // "close" follows, and the reader sees the end
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#unread.shift();
+    if (chunk) {
+      this.#unreadBytes -= chunk.length;
+      if (this.#paused && this.#unreadBytes < PAUSE_AT_UNREAD_BYTES / 2) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#readEnded) return Promise.resolve(null);
+    return new Promise((resolve) => this.#reader = resolve);
+  }
+
+  // node:tls takes every byte at once and calls back once they are encrypted and handed to the
+  // system: until then the caller's bytes (which it may reuse afterwards) are still ours.
+  write(bytes: Uint8Array, done: WriteDone): void {
+    if (this.#closed || this.#socket.destroyed) return done(new Error("connection closed"));
+    this.#done = done;
+    this.#socket.write(bytes, this.#written);
+  }
+
+  #written = (error?: Error | null): void => {
+    const done = this.#done;
+    this.#done = null;
+    done?.(error ?? undefined);
+  };
+
+  closeWrite(): Promise<void> {
+    if (!this.#closed) this.#socket.end();
+    return Promise.resolve();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#socket.destroy();
+    this.#onClosed();
+  }
+
+  #onData = (chunk: Uint8Array): void => {
+    if (this.#reader) {
+      const reader = this.#reader;
+      this.#reader = null;
+      reader(chunk);
+      return;
+    }
+    this.#unread.push(chunk);
+    this.#unreadBytes += chunk.length;
+    if (!this.#paused && this.#unreadBytes >= PAUSE_AT_UNREAD_BYTES) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  };
+
+  #onPeerEnd = (): void => {
+    this.#readEnded = true;
+    this.#reader?.(null);
+    this.#reader = null;
+  };
+
+  #onClosed = (): void => {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onPeerEnd();
+    // A write that a destroyed socket never calls back must still be answered.
+    if (this.#done) this.#written(new Error("connection closed"));
+  };
+}
+
+class NodeTlsListener implements TlsListener {
+  readonly hostname: string;
+  readonly port: number;
+  #server: tls.Server;
+  #accepted: TlsConnection[] = [];
+  #waiter: ((conn: TlsConnection | null) => void) | null = null;
+  #closed = false;
+
+  constructor(server: tls.Server) {
+    this.#server = server;
+    const address = server.address();
+    this.hostname = typeof address === "object" && address ? address.address : "";
+    this.port = typeof address === "object" && address ? address.port : 0;
+    server.on("secureConnection", (socket: tls.TLSSocket) => this.#onSecure(socket));
+    // A failed handshake (a plain-text peer, a client that does not trust us, a timeout) costs
+    // only that connection, which node:tls has already destroyed.
+    server.on("tlsClientError", () => {});
+    server.on("error", () => {});
+  }
+
+  #onSecure(socket: tls.TLSSocket): void {
+    // Reset by the peer before it was handed over: it has no address, and nothing to serve.
+    if (this.#closed || socket.remoteAddress === undefined) return void socket.destroy();
+    const conn = new TlsConnection(socket);
+    if (this.#waiter) {
+      const waiter = this.#waiter;
+      this.#waiter = null;
+      waiter(conn);
+    } else {
+      this.#accepted.push(conn);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
+    while (true) {
+      const conn = this.#accepted.shift() ??
+        (this.#closed ? null : await new Promise<TlsConnection | null>((r) => this.#waiter = r));
+      if (!conn) return;
+      yield conn;
+    }
+  }
+
+  renew(credentials: TlsCredentials): void {
+    this.#server.setSecureContext({ cert: credentials.cert, key: credentials.key });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close(); // stops accepting; the connections it made stay open
+    this.#waiter?.(null);
+    this.#waiter = null;
+  }
+}
+
+export async function listenTls(
+  hostname: string,
+  port: number,
+  credentials: TlsCredentials,
+): Promise<TlsListener> {
+  const server = tls.createServer({
+    cert: credentials.cert,
+    key: credentials.key,
+    allowHalfOpen: true,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+  });
+  server.listen(port, hostname);
+  await once(server, "listening"); // rejects with the server's "error" (EADDRINUSE, ...)
+  return new NodeTlsListener(server);
+}
+
+export function connectTls(hostname: string, port: number, ca?: string): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: hostname,
+      port,
+      // Named explicitly: a runtime's bundled list is not the system's (tls.getCACertificates).
+      ca: ca ?? tls.getCACertificates("system"),
+      allowHalfOpen: true,
+      // An IP address is checked against the certificate's IP names; it is no server name.
+      servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname,
+    });
+    const failed = (error: Error) => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.on("error", failed);
+    socket.once("secureConnect", () => {
+      socket.off("error", failed);
+      resolve(new TlsConnection(socket));
+    });
+  });
+}
