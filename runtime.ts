@@ -98,6 +98,7 @@ const SYSTEM_ERRORS: Record<string, string> = {
   CERT_HAS_EXPIRED: "its certificate has expired",
   CERT_NOT_YET_VALID: "its certificate is not valid yet",
   ERR_TLS_CERT_ALTNAME_INVALID: "its certificate is for another host",
+  ERR_SSL_WRONG_VERSION_NUMBER: "it does not speak TLS on this port",
 };
 
 /** The words for `error`'s system error code, or null when it has none this table knows. */
