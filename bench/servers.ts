@@ -23,6 +23,8 @@ export interface Server {
   readonly host: string;
   readonly port: number;
   readonly pid: number | null;
+  /** The authority (PEM) to trust for a server that speaks TLS; undefined for plain TCP. */
+  readonly ca?: string;
   /** Stops it if we started it; a server someone else started is left running. */
   stop(): Promise<void>;
 }
@@ -64,6 +66,8 @@ export interface ServerSettings {
   logFile: string | null;
   /** More flags for Parley's server.ts, after the benchmark's own (so they win). */
   parleyFlags: string[];
+  /** For Parley over TLS: its certificate and key files, and the authority that signed them. */
+  tls: { certFile: string; keyFile: string; ca: string } | null;
 }
 
 // Runs `argv` on `cpu` with the soft open-file limit raised to the hard one (10,000 members need
@@ -123,11 +127,14 @@ export function startParley(
   cpu: number | null,
   settings: ServerSettings,
 ): Promise<Server> {
-  return startScript(`parley-${runtime}`, "server.ts", runtime, cpu, settings, [
+  const { tls } = settings;
+  const name = `parley-${runtime}${tls ? "-tls" : ""}`;
+  return startScript(name, "server.ts", runtime, cpu, settings, [
     "--host",
     "127.0.0.1",
     "--port",
-    "0",
+    tls ? "off" : "0",
+    ...(tls ? ["--tls-port", "0", "--tls-cert", tls.certFile, "--tls-key", tls.keyFile] : []),
     ...(settings.logFile ? [] : ["--quiet"]),
     "--rate",
     "0",
@@ -176,7 +183,7 @@ async function startScript(
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (text: string) => {
       out += text;
-      const match = out.match(/^listening on (.+):(\d+)$/m);
+      const match = out.match(/^listening (?:with TLS )?on (.+):(\d+)$/m);
       if (match) {
         clearTimeout(timer);
         resolve(Number(match[2]));
@@ -184,7 +191,8 @@ async function startScript(
     });
     child.once("exit", (code, signal) => fail(`it exited (${signal ?? code})`));
   });
-  return { name, host: "127.0.0.1", port, pid: child.pid!, stop: () => stopChild(child) };
+  const ca = settings.tls?.ca;
+  return { name, host: "127.0.0.1", port, pid: child.pid!, ca, stop: () => stopChild(child) };
 }
 
 /** A free TCP port on the loopback interface (free when asked: it could be taken again). */
