@@ -52,7 +52,13 @@ export interface Runtime {
   readonly name: "deno" | "bun";
   listen(hostname: string, port: number): Listener;
   connect(hostname: string, port: number): Promise<Connection>;
-  listenTls(hostname: string, port: number, credentials: TlsCredentials): Promise<TlsListener>;
+  /** A peer that has not finished its handshake within `handshakeTimeoutMs` is closed. */
+  listenTls(
+    hostname: string,
+    port: number,
+    credentials: TlsCredentials,
+    handshakeTimeoutMs: number,
+  ): Promise<TlsListener>;
   /**
    * A TLS connection whose server has proven it is `hostname` with a certificate signed by one of
    * `ca` (PEM), or by one of the system's certificate authorities when `ca` is not given.

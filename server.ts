@@ -83,7 +83,8 @@ Options:
   --max-per-address N  connections at once from one address, 0 for no limit
                        (default ${MAX_PER_ADDRESS})
   --hello-timeout S    seconds a native or legacy connection has to join (a hello
-                       accepted), whatever else it sends meanwhile
+                       accepted), whatever else it sends meanwhile; and a TLS one to
+                       finish its handshake
                        (default ${inSeconds(live.helloTimeoutMs)})
   --read-timeout S     seconds a message that has begun to arrive has to finish
                        (default ${inSeconds(live.readTimeoutMs)})
@@ -247,7 +248,8 @@ async function main(): Promise<number> {
     const tls = await listenOrExplain(
       values.host,
       tlsPort,
-      () => runtime.listenTls(values.host, tlsPort, credentials),
+      // A handshake gets as long as a native member has to join: both come before any chat.
+      () => runtime.listenTls(values.host, tlsPort, credentials, options.liveness.helloTimeoutMs),
     );
     listeners.push(tls);
     // Logged even with --quiet, as a problem with --data is: what every client sees is at stake.

@@ -3,15 +3,13 @@
 // runtime adapters hand these functions out as they are. node:tls pushes events; this file turns
 // them into the pull-style Connection that the rest of Parley reads with await.
 import { once } from "node:events";
+import type net from "node:net";
 import tls from "node:tls";
 import type { Connection, TlsCredentials, TlsListener, WriteDone } from "../runtime.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input.
 const PAUSE_AT_UNREAD_BYTES = 256 * 1024;
-// A peer that connects holds a descriptor before it is a member: it has as long as a native member
-// has to join to finish its handshake.
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 class TlsConnection implements Connection {
   readonly remoteHost: string;
@@ -115,9 +113,21 @@ class NodeTlsListener implements TlsListener {
   #accepted: TlsConnection[] = [];
   #waiter: ((conn: TlsConnection | null) => void) | null = null;
   #closed = false;
+  // Connections whose handshake is under way, by peer address, each with the timer that ends it:
+  // node:tls's own handshakeTimeout does nothing on Deno.
+  #handshakes = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(server: tls.Server) {
+  constructor(server: tls.Server, handshakeTimeoutMs: number) {
     this.#server = server;
+    server.on("connection", (raw: net.Socket) => {
+      const peer = `${raw.remoteAddress}:${raw.remotePort}`;
+      const timer = setTimeout(() => {
+        this.#handshakes.delete(peer);
+        raw.destroy();
+      }, handshakeTimeoutMs);
+      this.#handshakes.set(peer, timer);
+      raw.once("close", () => this.#handshakeOver(peer));
+    });
     const address = server.address();
     this.hostname = typeof address === "object" && address ? address.address : "";
     this.port = typeof address === "object" && address ? address.port : 0;
@@ -128,7 +138,13 @@ class NodeTlsListener implements TlsListener {
     server.on("error", () => {});
   }
 
+  #handshakeOver(peer: string): void {
+    clearTimeout(this.#handshakes.get(peer));
+    this.#handshakes.delete(peer);
+  }
+
   #onSecure(socket: tls.TLSSocket): void {
+    this.#handshakeOver(`${socket.remoteAddress}:${socket.remotePort}`);
     // Reset by the peer before it was handed over: it has no address, and nothing to serve.
     if (this.#closed || socket.remoteAddress === undefined) return void socket.destroy();
     const conn = new TlsConnection(socket);
@@ -167,16 +183,17 @@ export async function listenTls(
   hostname: string,
   port: number,
   credentials: TlsCredentials,
+  handshakeTimeoutMs: number,
 ): Promise<TlsListener> {
   const server = tls.createServer({
     cert: credentials.cert,
     key: credentials.key,
     allowHalfOpen: true,
-    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    handshakeTimeout: handshakeTimeoutMs,
   });
   server.listen(port, hostname);
   await once(server, "listening"); // rejects with the server's "error" (EADDRINUSE, ...)
-  return new NodeTlsListener(server);
+  return new NodeTlsListener(server, handshakeTimeoutMs);
 }
 
 export function connectTls(hostname: string, port: number, ca?: string): Promise<Connection> {

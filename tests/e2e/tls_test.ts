@@ -212,6 +212,22 @@ for (const runtime of RUNTIMES) {
     await member.expect({ type: "who", room: "lobby" });
   });
 
+  test(
+    name("a peer that never finishes its handshake is closed after --hello-timeout"),
+    async () => {
+      using certs = await TestCertificates.make();
+      const { server, tlsPort } = await startTlsServer(runtime, certs, [
+        ...["--quiet", "--hello-timeout", "0.5"],
+      ]);
+      await using _server = server;
+      const silent = net.connect({ port: tlsPort, host: "127.0.0.1" });
+      silent.on("error", () => {});
+      const closed = once(silent, "close");
+      await within(once(silent, "connect"), "a plain connection to the TLS port");
+      await within(closed, "the server to close the silent connection");
+    },
+  );
+
   test(name("bad certificate files stop the server with one line and status 1"), async () => {
     using certs = await TestCertificates.make();
     const missing = path.join(certs.dir, "missing.pem");
