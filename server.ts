@@ -142,13 +142,8 @@ function openStore(
 /** --tls-cert and --tls-key, which go together, or null for no TLS. */
 function certificateFiles(cert?: string, key?: string): { cert: string; key: string } | null {
   if (cert === undefined && key === undefined) return null;
-  if (cert === undefined || key === undefined) {
-    throw new UsageError(
-      `--tls-${cert === undefined ? "key" : "cert"} needs --tls-${
-        cert === undefined ? "cert" : "key"
-      }`,
-    );
-  }
+  if (cert === undefined) throw new UsageError("--tls-key needs --tls-cert");
+  if (key === undefined) throw new UsageError("--tls-cert needs --tls-key");
   return { cert, key };
 }
 
@@ -166,7 +161,7 @@ async function main(): Promise<number> {
     port: { type: "string", default: String(DEFAULT_PORT) },
     "tls-cert": { type: "string" },
     "tls-key": { type: "string" },
-    "tls-port": { type: "string", default: String(DEFAULT_TLS_PORT) },
+    "tls-port": { type: "string" },
     mode: { type: "string", default: "auto" },
     "max-frame": { type: "string", default: String(DEFAULT_MAX_FRAME_BYTES) },
     "max-line": { type: "string", default: String(DEFAULT_MAX_LINE_BYTES) },
@@ -204,7 +199,15 @@ async function main(): Promise<number> {
   const quiet = values.quiet;
   const port = values.port === "off" ? null : wholeNumber(values.port, "--port", 0, 65535);
   const tlsFiles = certificateFiles(values["tls-cert"], values["tls-key"]);
-  const tlsPort = wholeNumber(values["tls-port"], "--tls-port", 0, 65535);
+  const tlsPort = wholeNumber(
+    values["tls-port"] ?? String(DEFAULT_TLS_PORT),
+    "--tls-port",
+    0,
+    65535,
+  );
+  if (!tlsFiles && values["tls-port"] !== undefined) {
+    throw new UsageError("--tls-port needs --tls-cert and --tls-key");
+  }
   if (port === null && !tlsFiles) throw new UsageError("--port off needs --tls-cert and --tls-key");
   const options = {
     mode,

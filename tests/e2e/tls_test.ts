@@ -252,4 +252,18 @@ for (const runtime of RUNTIMES) {
       assert.deepEqual(await remainingLines(bad.stdout), [], "nothing listened");
     }
   });
+
+  test(name("TLS flags that do not go together are a usage error"), async () => {
+    const cases: [string[], string][] = [
+      [["--tls-cert", "server.pem"], "--tls-cert needs --tls-key"],
+      [["--tls-key", "server.key"], "--tls-key needs --tls-cert"],
+      [["--tls-port", "6697"], "--tls-port needs --tls-cert and --tls-key"],
+      [["--port", "off"], "--port off needs --tls-cert and --tls-key"],
+    ];
+    for (const [args, why] of cases) {
+      await using bad = new Subprocess(scriptCommand(runtime, "server.ts", args));
+      assert.equal(await bad.exitCode(), 2, why);
+      assert.deepEqual(await remainingLines(bad.stderr), [`server: ${why} (try --help)`]);
+    }
+  });
 }
