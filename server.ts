@@ -20,7 +20,7 @@ import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_TLS_PORT } from "./protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
-import { formatAddress, type Listener } from "./runtime.ts";
+import { formatAddress, type Listener, type TlsListener } from "./runtime.ts";
 import {
   CertificateProblem,
   readCredentials,
@@ -247,16 +247,17 @@ async function main(): Promise<number> {
     );
   }
   let stopWatching = () => {};
+  let tls: TlsListener | null = null;
   if (tlsFiles && credentials) {
-    const tls = await listenOrExplain(
+    const secure = await listenOrExplain(
       values.host,
       tlsPort,
       // A handshake gets as long as a native member has to join: both come before any chat.
       () => runtime.listenTls(values.host, tlsPort, credentials, options.liveness.helloTimeoutMs),
     );
-    listeners.push(tls);
+    listeners.push(tls = secure);
     // Logged even with --quiet, as a problem with --data is: what every client sees is at stake.
-    stopWatching = watchCredentials(tlsFiles, (renewed) => tls.renew(renewed), (line) => {
+    stopWatching = watchCredentials(tlsFiles, (renewed) => secure.renew(renewed), (line) => {
       process.stderr.write(`${line}\n`);
     });
   }
@@ -291,7 +292,7 @@ async function main(): Promise<number> {
     process.once("SIGHUP", () => resolve("SIGHUP"));
   });
   for (const listener of listeners) {
-    const what = listener === listeners[0] && port !== null ? "" : " with TLS";
+    const what = listener === tls ? " with TLS" : "";
     process.stdout.write(
       `listening${what} on ${formatAddress(listener.hostname, listener.port)}\n`,
     );
