@@ -4,6 +4,7 @@
 // plain-TCP member; a client that does not trust the server; a renewal; TLS only.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import net from "node:net";
@@ -14,6 +15,7 @@ import { TestCertificates } from "./_certs.ts";
 import {
   type Inbox,
   type Json,
+  LineReader,
   LOOPBACK_ARGS,
   nativeFrames,
   remainingLines,
@@ -192,6 +194,53 @@ for (const runtime of RUNTIMES) {
     old.send({ type: "msg", text: "still here on the old one" });
     await fresh.expect({ type: "msg", from: "old", text: "still here on the old one" });
   });
+
+  test(
+    name("a TLS member that stops reading is closed as too slow, the others chat on"),
+    async () => {
+      // The slow member is `openssl s_client`, whose output nobody reads: once its pipe is full it
+      // stops reading from the server. (A test's own TLS socket cannot stop reading: paused, it
+      // still takes in and decrypts everything, on Deno and Bun.) Alice floods the lobby over plain
+      // TCP, 50 messages of 1 KiB to a ping, until the server drops it.
+      using certs = await TestCertificates.make();
+      const { server, plainPort, tlsPort } = await startTlsServer(runtime, certs, [
+        ...["--quiet", "--send-queue", "65536", "--rate", "0"],
+      ]);
+      await using _server = server;
+      await using alice = await TestMember.join(plainPort, "alice");
+      const slow = spawn("openssl", [
+        ...["s_client", "-quiet", "-connect", `127.0.0.1:${tlsPort}`, "-CAfile", certs.caFile],
+      ], { stdio: ["pipe", "pipe", "ignore"] });
+      const exited = once(slow, "exit");
+      try {
+        const { nick } = await alice.expect({ type: "join" });
+        const text = "x".repeat(1024);
+        let left = false;
+        for (let batch = 0; !left; batch++) {
+          assert.ok(batch < 10_000, "the slow member was never closed");
+          for (let i = 0; i < 50; i++) alice.send({ type: "msg", text });
+          alice.send({ type: "ping" });
+          for (let reply = await alice.next(); reply?.type !== "pong"; reply = await alice.next()) {
+            assert.deepEqual([reply?.type, reply?.nick], ["leave", nick]);
+            left = true;
+          }
+        }
+        const lines = await remainingLines(
+          new LineReader(slow.stdout!),
+          "the slow member's output",
+        );
+        assert.match(lines.pop()!, /^\*\*\* You were too slow to read: over 65536 bytes waited/);
+        const chat = lines.filter((line) => !line.startsWith("*** "));
+        assert.ok(chat.length > 64, `only ${chat.length} messages came before the error`);
+        assert.ok(chat.every((line) => line === `<alice> ${text}`));
+        await using bob = await TestMember.join(plainPort, "bob");
+        await alice.expect({ type: "join", nick: "bob" });
+      } finally {
+        slow.kill("SIGKILL");
+        await within(exited, "openssl to exit");
+      }
+    },
+  );
 
   test(name("with --port off only TLS is served; plain text on it is refused"), async () => {
     using certs = await TestCertificates.make();
