@@ -3,7 +3,7 @@
 // of Parley reads with await.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import type { Connection, Listener, Runtime, WriteDone } from "../runtime.ts";
-import { connectTls, listenTls } from "./tls.ts";
+import { tlsEdge } from "./tls.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input.
@@ -180,8 +180,7 @@ class BunListener implements Listener {
 
 export const bunRuntime: Runtime = {
   name: "bun",
-  listenTls,
-  connectTls,
+  ...tlsEdge({ pauseHoldsBack: true }),
   listen: (hostname, port) => new BunListener(hostname, port),
   connect(hostname, port) {
     return new Promise((resolve, reject) => {

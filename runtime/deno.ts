@@ -1,6 +1,6 @@
 // Deno behind the runtime seam: Deno.listen and Deno.connect; TLS is node:tls, in tls.ts.
 import type { Connection, Listener, Runtime, WriteDone } from "../runtime.ts";
-import { connectTls, listenTls } from "./tls.ts";
+import { tlsEdge } from "./tls.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
 // fills them, so that a busy one is read in few calls.
@@ -142,8 +142,7 @@ class DenoListener implements Listener {
 
 export const denoRuntime: Runtime = {
   name: "deno",
-  listenTls,
-  connectTls,
+  ...tlsEdge({ pauseHoldsBack: false }),
   listen(hostname, port) {
     return new DenoListener(Deno.listen({ hostname, port, transport: "tcp" }));
   },

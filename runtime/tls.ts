@@ -1,15 +1,33 @@
 // TLS behind the runtime seam, on node:tls: the one TLS code path that works the same on Deno and
 // on Bun (Deno's own TLS client, for one, refuses a self-signed certificate marked as a CA). Both
-// runtime adapters hand these functions out as they are. node:tls pushes events; this file turns
-// them into the pull-style Connection that the rest of Parley reads with await.
+// runtime adapters hand these functions out, telling them the one way their node:tls differs.
+// node:tls pushes events; this file turns them into the pull-style Connection that the rest of
+// Parley reads with await.
 import { once } from "node:events";
 import type net from "node:net";
 import tls from "node:tls";
-import type { Connection, TlsCredentials, TlsListener, WriteDone } from "../runtime.ts";
+import type { Connection, Runtime, TlsCredentials, TlsListener, WriteDone } from "../runtime.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
-// than Parley consumes its input.
+// than Parley consumes its input; TCP then holds the peer back, as on a plain connection.
 const PAUSE_AT_UNREAD_BYTES = 256 * 1024;
+// Where pausing holds nobody back (Deno), the peer is closed once this much of its input waits.
+// A member that far behind is past flood control's disconnect already (30 s at 10 messages and
+// 40 KiB a second), but does not get to read its `flood` error.
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+// A read hands over what has arrived, up to this much, as a read of a TCP socket does: TLS brings
+// it in records of 16 KiB at most, and flood control must see a flood as large as it is.
+const MAX_READ_BYTES = 256 * 1024;
+
+/** How a runtime's node:tls behaves where the runtimes differ. */
+export interface TlsQuirks {
+  /**
+   * Whether pausing a TLS socket stops reading from the peer. On Bun it does. On Deno it stops
+   * only the socket's events: the runtime goes on reading and decrypting into memory it holds
+   * (hundreds of MB a second from a peer that floods), so Deno never pauses, counts, and closes.
+   */
+  readonly pauseHoldsBack: boolean;
+}
 
 class TlsConnection implements Connection {
   readonly remoteHost: string;
@@ -22,9 +40,11 @@ class TlsConnection implements Connection {
   #closed = false;
   #reader: ((chunk: Uint8Array | null) => void) | null = null;
   #done: WriteDone | null = null;
+  #quirks: TlsQuirks;
 
-  constructor(socket: tls.TLSSocket) {
+  constructor(socket: tls.TLSSocket, quirks: TlsQuirks) {
     this.#socket = socket;
+    this.#quirks = quirks;
     this.remoteHost = socket.remoteAddress ?? "";
     this.remotePort = socket.remotePort ?? 0;
     // Latency matters more than segment count: Parley coalesces its own writes.
@@ -38,8 +58,8 @@ class TlsConnection implements Connection {
   }
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#unread.shift();
-    if (chunk) {
+    if (this.#unread.length > 0) {
+      const chunk = this.#takeUnread();
       this.#unreadBytes -= chunk.length;
       if (this.#paused && this.#unreadBytes < PAUSE_AT_UNREAD_BYTES / 2) {
         this.#paused = false;
@@ -49,6 +69,24 @@ class TlsConnection implements Connection {
     }
     if (this.#readEnded) return Promise.resolve(null);
     return new Promise((resolve) => this.#reader = resolve);
+  }
+
+  // The first unread chunk, joined with those after it up to MAX_READ_BYTES.
+  #takeUnread(): Uint8Array {
+    let count = 1;
+    let length = this.#unread[0].length;
+    while (count < this.#unread.length && length + this.#unread[count].length <= MAX_READ_BYTES) {
+      length += this.#unread[count++].length;
+    }
+    const chunks = this.#unread.splice(0, count);
+    if (count === 1) return chunks[0];
+    const joined = new Uint8Array(length);
+    let at = 0;
+    for (const chunk of chunks) {
+      joined.set(chunk, at);
+      at += chunk.length;
+    }
+    return joined;
   }
 
   // node:tls takes every byte at once and calls back once they are encrypted and handed to the
@@ -72,6 +110,8 @@ class TlsConnection implements Connection {
 
   close(): void {
     if (this.#closed) return;
+    this.#unread = []; // nobody reads after a close: let a flood's bytes go
+    this.#unreadBytes = 0;
     this.#socket.destroy();
     this.#onClosed();
   }
@@ -85,7 +125,9 @@ class TlsConnection implements Connection {
     }
     this.#unread.push(chunk);
     this.#unreadBytes += chunk.length;
-    if (!this.#paused && this.#unreadBytes >= PAUSE_AT_UNREAD_BYTES) {
+    if (!this.#quirks.pauseHoldsBack) {
+      if (this.#unreadBytes > MAX_UNREAD_BYTES) this.close();
+    } else if (!this.#paused && this.#unreadBytes >= PAUSE_AT_UNREAD_BYTES) {
       this.#paused = true;
       this.#socket.pause();
     }
@@ -117,8 +159,11 @@ class NodeTlsListener implements TlsListener {
   // node:tls's own handshakeTimeout does nothing on Deno.
   #handshakes = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(server: tls.Server, handshakeTimeoutMs: number) {
+  #quirks: TlsQuirks;
+
+  constructor(server: tls.Server, handshakeTimeoutMs: number, quirks: TlsQuirks) {
     this.#server = server;
+    this.#quirks = quirks;
     server.on("connection", (raw: net.Socket) => {
       const peer = `${raw.remoteAddress}:${raw.remotePort}`;
       const timer = setTimeout(() => {
@@ -147,7 +192,7 @@ class NodeTlsListener implements TlsListener {
     this.#handshakeOver(`${socket.remoteAddress}:${socket.remotePort}`);
     // Reset by the peer before it was handed over: it has no address, and nothing to serve.
     if (this.#closed || socket.remoteAddress === undefined) return void socket.destroy();
-    const conn = new TlsConnection(socket);
+    const conn = new TlsConnection(socket, this.#quirks);
     if (this.#waiter) {
       const waiter = this.#waiter;
       this.#waiter = null;
@@ -179,11 +224,21 @@ class NodeTlsListener implements TlsListener {
   }
 }
 
-export async function listenTls(
+/** The seam's TLS functions, for a runtime whose node:tls behaves as `quirks` say. */
+export function tlsEdge(quirks: TlsQuirks): Pick<Runtime, "listenTls" | "connectTls"> {
+  return {
+    listenTls: (hostname, port, credentials, handshakeTimeoutMs) =>
+      listenTls(hostname, port, credentials, handshakeTimeoutMs, quirks),
+    connectTls: (hostname, port, ca) => connectTls(hostname, port, ca, quirks),
+  };
+}
+
+async function listenTls(
   hostname: string,
   port: number,
   credentials: TlsCredentials,
   handshakeTimeoutMs: number,
+  quirks: TlsQuirks,
 ): Promise<TlsListener> {
   const server = tls.createServer({
     cert: credentials.cert,
@@ -193,10 +248,15 @@ export async function listenTls(
   });
   server.listen(port, hostname);
   await once(server, "listening"); // rejects with the server's "error" (EADDRINUSE, ...)
-  return new NodeTlsListener(server, handshakeTimeoutMs);
+  return new NodeTlsListener(server, handshakeTimeoutMs, quirks);
 }
 
-export function connectTls(hostname: string, port: number, ca?: string): Promise<Connection> {
+function connectTls(
+  hostname: string,
+  port: number,
+  ca: string | undefined,
+  quirks: TlsQuirks,
+): Promise<Connection> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: hostname,
@@ -214,7 +274,7 @@ export function connectTls(hostname: string, port: number, ca?: string): Promise
     socket.on("error", failed);
     socket.once("secureConnect", () => {
       socket.off("error", failed);
-      resolve(new TlsConnection(socket));
+      resolve(new TlsConnection(socket, quirks));
     });
   });
 }

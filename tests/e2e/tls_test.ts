@@ -242,6 +242,51 @@ for (const runtime of RUNTIMES) {
     },
   );
 
+  test(name("a TLS member that floods is held back or closed, not held in memory"), async () => {
+    // A flood has nothing to wait for where the server holds it back (TCP stops the sender), so
+    // the sender writes for FLOOD_MS at most, or until it is closed, and then what it got out and
+    // the server's peak memory are read. Unheld, it gets out some 100 MB a second.
+    const FLOOD_MS = 4000;
+    const MIB = 1024 * 1024;
+    using certs = await TestCertificates.make();
+    const { server, plainPort, tlsPort } = await startTlsServer(runtime, certs, ["--quiet"]);
+    await using _server = server;
+    const flooder = tls.connect({
+      port: tlsPort,
+      host: "127.0.0.1",
+      ca: readFileSync(certs.caFile),
+    });
+    flooder.on("error", () => {});
+    await within(once(flooder, "secureConnect"), "the flooder's TLS connection");
+    flooder.write(frame({ type: "hello", nick: "flooder" }));
+    const chunk = Buffer.concat(
+      Array.from({ length: 16 }, () => frame({ type: "msg", text: "y".repeat(4000) })),
+    );
+    let written = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FLOOD_MS);
+      const stop = () => (clearTimeout(timer), resolve());
+      flooder.once("close", stop);
+      const more = () =>
+        flooder.write(chunk, (error?: Error | null) => {
+          if (error) return stop();
+          written += chunk.length;
+          if (written < 256 * MIB) more();
+          else stop();
+        });
+      more();
+    });
+    flooder.destroy();
+    assert.ok(written < 96 * MIB, `the flooder got ${Math.round(written / MIB)} MiB out`);
+    const status = readFileSync(`/proc/${server.child.pid}/status`, "utf8");
+    const peakBytes = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)![1]) * 1024;
+    assert.ok(peakBytes < 256 * MIB, `the server's memory peaked at ${peakBytes / MIB} MiB`);
+    await using alice = await TestMember.join(plainPort, "alice", "calm");
+    await using bob = await TestMember.join(plainPort, "bob", "calm");
+    alice.send({ type: "msg", text: "still here" });
+    await bob.expect({ type: "msg", from: "alice", text: "still here" });
+  });
+
   test(name("with --port off only TLS is served; plain text on it is refused"), async () => {
     using certs = await TestCertificates.make();
     const { server, plainPort, tlsPort } = await startTlsServer(runtime, certs, [
