@@ -233,8 +233,11 @@ for (const runtime of RUNTIMES) {
         const chat = lines.filter((line) => !line.startsWith("*** "));
         assert.ok(chat.length > 64, `only ${chat.length} messages came before the error`);
         assert.ok(chat.every((line) => line === `<alice> ${text}`));
-        await using bob = await TestMember.join(plainPort, "bob");
-        await alice.expect({ type: "join", nick: "bob" });
+        await using bob = await TestMember.join(plainPort, "bob", "calm");
+        alice.send({ type: "join", room: "calm" });
+        await bob.expect({ type: "join", nick: "alice" });
+        alice.send({ type: "msg", room: "calm", text: "the others chat on" });
+        await bob.expect({ type: "msg", from: "alice", text: "the others chat on" });
       } finally {
         slow.kill("SIGKILL");
         await within(exited, "openssl to exit");
