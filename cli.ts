@@ -132,10 +132,14 @@ export async function starting<T>(what: string, step: () => T | Promise<T>): Pro
  * Listens with `listen`; a failure names the address and why. Bun does not say when a host does
  * not resolve, so the host is looked up then to tell that case apart.
  */
-export async function listenOrExplain<T>(host: string, port: number, listen: () => T): Promise<T> {
+export async function listenOrExplain<T>(
+  host: string,
+  port: number,
+  listen: () => T | Promise<T>,
+): Promise<T> {
   return await starting(`cannot listen on ${formatAddress(host, port)}`, async () => {
     try {
-      return listen();
+      return await listen();
     } catch (error) {
       if (knownProblem(error) !== null) throw error;
       throw await lookup(host).then(() => error, () => ({ code: "ENOTFOUND" }));

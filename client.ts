@@ -3,12 +3,15 @@
 // interactive: a prompt, a line editor with Tab completion, colours. On pipes it is a line filter,
 // so scripts can chat too. When the connection drops it reconnects, rejoins its rooms, and fills
 // the gap from the server's history without showing anything twice.
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import {
   parseCommandLine,
   programName,
   runProgram,
   seconds,
+  StartupError,
   UsageError,
   versionLine,
   wholeNumber,
@@ -17,7 +20,7 @@ import { ChatClient } from "./client/chat_client.ts";
 import { printable } from "./client/format.ts";
 import { KEY_HELP } from "./client/line_editor.ts";
 import { createUi } from "./client/ui.ts";
-import { DEFAULT_PORT, nickProblem, roomProblem } from "./protocol.ts";
+import { DEFAULT_PORT, DEFAULT_TLS_PORT, nickProblem, roomProblem } from "./protocol.ts";
 import { helpLines } from "./protocol/slash_commands.ts";
 import { type Connection, formatAddress, systemProblem } from "./runtime.ts";
 import { runtime } from "./runtime/current.ts";
@@ -31,7 +34,8 @@ const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 const usage = (name: string) =>
   `Usage: ${name} [HOST] [PORT] [options]
 
-Joins the Parley chat server at HOST (default ${DEFAULT_HOST}) and PORT (default ${DEFAULT_PORT}).
+Joins the Parley chat server at HOST (default ${DEFAULT_HOST}) and PORT (default ${DEFAULT_PORT},
+or ${DEFAULT_TLS_PORT} with --tls).
 
 On a terminal, type a message and press Enter to send it. Otherwise each line of input is a
 message (the first is the nick, without --nick), and the client leaves at the end of its input.
@@ -49,6 +53,10 @@ Options:
                    first message, before the client gives up
                    (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})
   --timestamps     show the time on every line, as on history (/timestamps toggles it)
+  --tls            connect with TLS, and only to a server whose certificate is signed by one
+                   of the system's certificate authorities and names HOST
+  --ca FILE        with TLS (--ca implies --tls), trust the certificate authorities in FILE
+                   (PEM) instead of the system's: for a private or test authority
   --no-color       no colours (neither does NO_COLOR=1, nor output that is not a terminal)
   --version        print the version and the commit it was built from
   --help           show this help
@@ -63,6 +71,7 @@ Exit status:
   0        after leaving
   1        the server cannot be reached, does not answer in time or does not speak Parley's
            protocol, or goes away and cannot be reached again in time;
+           the server's certificate cannot be verified, or --ca cannot be read;
            it refuses a script's --nick, disconnects the client for flooding, or
            sends what cannot be read; or output cannot be written
   2        a bad command line
@@ -77,6 +86,8 @@ export async function main(args: string[], name = programName()): Promise<number
     reconnect: { type: "string", default: String(DEFAULT_RECONNECT_SECONDS) },
     "connect-timeout": { type: "string", default: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) },
     timestamps: { type: "boolean", default: false },
+    tls: { type: "boolean", default: false },
+    ca: { type: "string" },
     "no-color": { type: "boolean", default: false },
     version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -91,7 +102,14 @@ export async function main(args: string[], name = programName()): Promise<number
   }
   if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
   const [host = DEFAULT_HOST, portText] = positionals;
-  const port = portText === undefined ? DEFAULT_PORT : wholeNumber(portText, "PORT", 1, 65535);
+  const tls = values.tls || values.ca !== undefined;
+  const port = portText === undefined
+    ? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT)
+    : wholeNumber(portText, "PORT", 1, 65535);
+  const ca = values.ca === undefined ? undefined : readAuthorities(values.ca);
+  // Never plain text once TLS is asked for: a failed handshake is a failed connection.
+  const connect = (host: string, port: number) =>
+    tls ? runtime.connectTls(host, port, ca) : runtime.connect(host, port);
   const { nick, room } = values;
   const nickIssue = nick === undefined ? null : nickProblem(nick);
   if (nickIssue) throw new UsageError(`--nick "${printable(nick!)}": ${nickIssue}`);
@@ -107,7 +125,7 @@ export async function main(args: string[], name = programName()): Promise<number
   if (interactive) process.stdout.write(`* connecting to ${address}...\n`);
   let conn: Connection;
   try {
-    conn = await connectWithin(host, port, answerTimeoutMs);
+    conn = await connectWithin(connect(host, port), answerTimeoutMs);
   } catch (error) {
     process.stderr.write(`client: cannot connect to ${address}: ${systemProblem(error)}\n`);
     return 1;
@@ -128,7 +146,7 @@ export async function main(args: string[], name = programName()): Promise<number
       timestamps: values.timestamps,
     },
     ui,
-    (host, port) => runtime.connect(host, port),
+    connect,
   );
   // Leaving politely on a signal also restores the terminal; the status says which signal it was.
   for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
@@ -137,9 +155,24 @@ export async function main(args: string[], name = programName()): Promise<number
   return await client.run(conn);
 }
 
-/** The runtime's connect, given up after `ms`; a connection that comes later is closed. */
-function connectWithin(host: string, port: number, ms: number): Promise<Connection> {
-  const connecting = runtime.connect(host, port);
+/** The certificates in --ca `file`, checked now: Deno's node:tls would take any bytes. */
+function readAuthorities(file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new StartupError(`cannot read --ca ${file}: ${systemProblem(error)}`);
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new StartupError(`--ca ${file} holds no PEM certificate`);
+  }
+  return pem;
+}
+
+/** `connecting`, given up after `ms`; a connection that comes later is closed. */
+function connectWithin(connecting: Promise<Connection>, ms: number): Promise<Connection> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

@@ -5,6 +5,8 @@ import { skeleton } from "./protocol/skeleton.ts";
 
 /** The TCP port a server listens on and a client connects to unless told otherwise. */
 export const DEFAULT_PORT = 9009;
+/** The same for TLS: the plain port's neighbour, so that a pair of firewall rules sits together. */
+export const DEFAULT_TLS_PORT = 9010;
 export const DEFAULT_MAX_FRAME_BYTES = 65536;
 export const MAX_NICK_CHARS = 32;
 export const MAX_ROOM_CHARS = 32;

@@ -106,6 +106,18 @@ export interface HttpServer {
   close(): void;
 }
 
+/** A certificate chain (the server's first) and its private key, as PEM text. */
+export interface TlsCredentials {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** A Listener whose connections are TLS: each is handed over once its handshake is done. */
+export interface TlsListener extends Listener {
+  /** Handshakes from now on use `credentials`; connections already made keep theirs. */
+  renew(credentials: TlsCredentials): void;
+}
+
 export interface Runtime {
   readonly name: "deno" | "bun";
   listen(hostname: string, port: number): Listener;
@@ -120,6 +132,18 @@ export interface Runtime {
     answer: (request: HttpRequest) => HttpAnswer,
     maxMessageBytes: number,
   ): HttpServer;
+  /** A peer that has not finished its handshake within `handshakeTimeoutMs` is closed. */
+  listenTls(
+    hostname: string,
+    port: number,
+    credentials: TlsCredentials,
+    handshakeTimeoutMs: number,
+  ): Promise<TlsListener>;
+  /**
+   * A TLS connection whose server has proven it is `hostname` with a certificate signed by one of
+   * `ca` (PEM), or by one of the system's certificate authorities when `ca` is not given.
+   */
+  connectTls(hostname: string, port: number, ca?: string): Promise<Connection>;
 }
 
 /** Writes `bytes` and settles once they are written: for callers that can afford a promise. */
@@ -151,6 +175,16 @@ const SYSTEM_ERRORS: Record<string, string> = {
   ENOENT: "no such file or directory",
   EROFS: "read-only file system",
   ENOSPC: "no space left on the device",
+  // A TLS server that cannot prove who it is: node:tls's codes, the same on both runtimes.
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "its certificate is not signed by a trusted authority",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "its certificate is not signed by a trusted authority",
+  UNABLE_TO_GET_ISSUER_CERT: "its certificate is not signed by a trusted authority",
+  SELF_SIGNED_CERT_IN_CHAIN: "its certificate is self-signed, and not trusted",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "its certificate is self-signed, and not trusted",
+  CERT_HAS_EXPIRED: "its certificate has expired",
+  CERT_NOT_YET_VALID: "its certificate is not valid yet",
+  ERR_TLS_CERT_ALTNAME_INVALID: "its certificate is for another host",
+  ERR_SSL_WRONG_VERSION_NUMBER: "it does not speak TLS on this port",
 };
 
 /** The words for `error`'s system error code, or null when it has none this table knows. */

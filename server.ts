@@ -18,10 +18,15 @@ import {
 import { DEFAULT_FLOOD_LIMITS } from "./server/flood_gate.ts";
 import { descriptorBudget } from "./server/descriptor_budget.ts";
 import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_TLS_PORT } from "./protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
-import { formatAddress } from "./runtime.ts";
+import { formatAddress, type Listener, type TlsListener } from "./runtime.ts";
+import {
+  CertificateProblem,
+  readCredentials,
+  watchCredentials,
+} from "./server/tls_certificates.ts";
 import { runtime } from "./runtime/current.ts";
 import { Metrics, type Snapshot, timedReads } from "./server/metrics.ts";
 import { DEFAULT_HTTP_PORT, openWeb } from "./server/web.ts";
@@ -53,7 +58,11 @@ Runs a Parley chat server.
 
 Options:
   --host HOST          interface to listen on (default 0.0.0.0, all IPv4 interfaces)
-  --port PORT          TCP port, 0 for any free one (default ${DEFAULT_PORT})
+  --port PORT          TCP port, 0 for any free one, off for none (default ${DEFAULT_PORT})
+  --tls-cert FILE      with --tls-key, also listen for TLS, with the certificate (chain) in
+                       FILE (PEM); re-read when the file changes, without a restart
+  --tls-key FILE       the certificate's private key (PEM)
+  --tls-port PORT      TLS port, 0 for any free one (default ${DEFAULT_TLS_PORT})
   --http-port PORT     port of the web client, its WebSockets (/ws), /metrics and
                        /healthz; 0 for any free one, off for none (default ${DEFAULT_HTTP_PORT})
   --allow-origin URL   let pages from URL (scheme://host[:port]) join over /ws, besides the
@@ -83,7 +92,8 @@ Options:
   --max-per-address N  connections at once from one address, 0 for no limit
                        (default ${MAX_PER_ADDRESS})
   --hello-timeout S    seconds a native or legacy connection has to join (a hello
-                       accepted), whatever else it sends meanwhile
+                       accepted), whatever else it sends meanwhile; and a TLS one to
+                       finish its handshake
                        (default ${inSeconds(live.helloTimeoutMs)})
   --read-timeout S     seconds a message that has begun to arrive has to finish
                        (default ${inSeconds(live.readTimeoutMs)})
@@ -110,8 +120,9 @@ Options:
 
 Exit status:
   0  after a clean stop on SIGINT (Ctrl-C), SIGTERM or SIGHUP
-  1  it cannot start: the address cannot be listened on, or the limit on open files leaves no
-     room for connections (one line on stderr says what and why); or an unexpected failure
+  1  it cannot start: the address cannot be listened on, --tls-cert or --tls-key cannot be
+     read or do not make a pair, or the limit on open files leaves no room for connections (one
+     line on stderr says what and why); or an unexpected failure
   2  a bad command line
   3  --data cannot be used (not a directory, not writable, not an SQLite database, damaged)
   4  another running server uses --data
@@ -158,11 +169,30 @@ function openStore(
   }
 }
 
+/** --tls-cert and --tls-key, which go together, or null for no TLS. */
+function certificateFiles(cert?: string, key?: string): { cert: string; key: string } | null {
+  if (cert === undefined && key === undefined) return null;
+  if (cert === undefined) throw new UsageError("--tls-key needs --tls-cert");
+  if (key === undefined) throw new UsageError("--tls-cert needs --tls-key");
+  return { cert, key };
+}
+
+function credentialsOrExplain(files: { cert: string; key: string }) {
+  try {
+    return readCredentials(files);
+  } catch (error) {
+    throw error instanceof CertificateProblem ? new StartupError(error.message) : error;
+  }
+}
+
 /** The server's command line `args`, run; `name` is how its usage names it. */
 export async function main(args: string[], name = programName()): Promise<number> {
   const { values, positionals } = parseCommandLine(args, {
     host: { type: "string", default: "0.0.0.0" },
     port: { type: "string", default: String(DEFAULT_PORT) },
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    "tls-port": { type: "string" },
     mode: { type: "string", default: "auto" },
     "http-port": { type: "string", default: String(DEFAULT_HTTP_PORT) },
     "allow-origin": { type: "string", multiple: true, default: [] },
@@ -205,8 +235,21 @@ export async function main(args: string[], name = programName()): Promise<number
   }
   if (values.host === "") throw new UsageError("--host must not be empty");
   const quiet = values.quiet;
-  const port = wholeNumber(values.port, "--port", 0, 65535);
+  const port = values.port === "off" ? null : wholeNumber(values.port, "--port", 0, 65535);
   const httpPort = values["http-port"] === "off" ? null : webPort(values["http-port"]);
+  const tlsFiles = certificateFiles(values["tls-cert"], values["tls-key"]);
+  const tlsPort = wholeNumber(
+    values["tls-port"] ?? String(DEFAULT_TLS_PORT),
+    "--tls-port",
+    0,
+    65535,
+  );
+  if (!tlsFiles && values["tls-port"] !== undefined) {
+    throw new UsageError("--tls-port needs --tls-cert and --tls-key");
+  }
+  if (port === null && !tlsFiles && httpPort === null) {
+    throw new UsageError("--port off needs --tls-cert and --tls-key, or an --http-port");
+  }
   const metrics = new Metrics();
   const options = {
     mode,
@@ -238,11 +281,29 @@ export async function main(args: string[], name = programName()): Promise<number
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
     metrics,
   };
-  const listener = await listenOrExplain(
-    values.host,
-    port,
-    () => runtime.listen(values.host, port),
-  );
+  // Read before anything listens, so that bad files leave no port open even for a moment.
+  const credentials = tlsFiles && credentialsOrExplain(tlsFiles);
+  const listeners: Listener[] = [];
+  if (port !== null) {
+    listeners.push(
+      await listenOrExplain(values.host, port, () => runtime.listen(values.host, port)),
+    );
+  }
+  let stopWatching = () => {};
+  let tls: TlsListener | null = null;
+  if (tlsFiles && credentials) {
+    const secure = await listenOrExplain(
+      values.host,
+      tlsPort,
+      // A handshake gets as long as a native member has to join: both come before any chat.
+      () => runtime.listenTls(values.host, tlsPort, credentials, options.liveness.helloTimeoutMs),
+    );
+    listeners.push(tls = secure);
+    // Logged even with --quiet, as a problem with --data is: what every client sees is at stake.
+    stopWatching = watchCredentials(tlsFiles, (renewed) => secure.renew(renewed), (line) => {
+      process.stderr.write(`${line}\n`);
+    });
+  }
   let snapshot = (): Snapshot => ({ connections: new Map(), rooms: 0, members: 0 });
   const web = httpPort === null
     ? null
@@ -278,7 +339,8 @@ export async function main(args: string[], name = programName()): Promise<number
     );
     options.maxClients = budget.clients;
   }
-  const listeners = web ? [listener, web] : [listener];
+  const tcpAndTls = [...listeners];
+  if (web) listeners.push(web);
   const server = new ChatServer(listeners, { ...options, history, maxConnections });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
@@ -288,11 +350,17 @@ export async function main(args: string[], name = programName()): Promise<number
     // Closing the terminal or SSH session that runs the server: stop as cleanly as on SIGTERM.
     process.once("SIGHUP", () => resolve("SIGHUP"));
   });
-  process.stdout.write(`listening on ${formatAddress(listener.hostname, listener.port)}\n`);
+  for (const listener of tcpAndTls) {
+    const what = listener === tls ? " with TLS" : "";
+    process.stdout.write(
+      `listening${what} on ${formatAddress(listener.hostname, listener.port)}\n`,
+    );
+  }
   if (web) process.stdout.write(`web client at ${webUrl(values.host, web.port)}\n`);
 
   await signal;
   if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);
+  stopWatching();
   await server.shutdown();
   return 0;
 }

@@ -1,6 +1,7 @@
 // The benchmark's entry point: the command line (options.ts) says which servers, which workload and
 // how many runs; each run gets a fresh server; then a table for people, or JSON for bench/plot.ts
 // and for comparing runs. bench/ holds the machinery.
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { runProgram, UsageError, wholeNumber } from "../cli.ts";
 import { runtime } from "../runtime/current.ts";
@@ -35,11 +36,14 @@ import {
   installCleanup,
   runningServer,
   type Server,
+  type ServerSettings,
   startBunRoom,
   startParley,
   startRedis,
   startRelay,
 } from "./servers.ts";
+// The tests' certificate maker: a private authority and a server certificate, made by openssl.
+import { TestCertificates } from "../tests/e2e/_certs.ts";
 
 const MIB = 1024 * 1024;
 const ROOM = "bench";
@@ -51,6 +55,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const setup = prepare(options);
+  using certs = options.targets.some((target) => target.tls) ? await TestCertificates.make() : null;
+  if (certs) {
+    const { certFile, keyFile, caFile } = certs;
+    setup.tls = { certFile, keyFile, ca: readFileSync(caFile, "utf8") };
+  }
   const results = await measure(options, setup);
   if (results === null) return 1;
   return report(options, setup, results);
@@ -62,6 +71,8 @@ async function main(): Promise<number> {
 interface Setup {
   pinning: Pinning;
   spin: boolean;
+  /** For Parley over TLS: the server's certificate files and the authority that signed them. */
+  tls: ServerSettings["tls"];
 }
 
 function prepare(options: Options): Setup {
@@ -82,7 +93,7 @@ function prepare(options: Options): Setup {
   const spin = options.spin === "on" || (options.spin === "auto" && pinning.benchCpu !== null);
   if (pinning.benchCpu !== null) pinSelf(pinning.benchCpu);
   installCleanup();
-  return { pinning, spin };
+  return { pinning, spin, tls: null };
 }
 
 // ---- the runs
@@ -147,6 +158,7 @@ function startServer(
   const settings = {
     logFile: options.serverLog,
     parleyFlags: options.parleyFlags.split(/\s+/).filter((flag) => flag !== ""),
+    tls: target.tls ? setup.tls : null,
     maxClients: Math.max(10_000, 2 * members + 100),
     sendQueueBytes: options.sendQueue === undefined
       ? Math.min(2 ** 31, computed)

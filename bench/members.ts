@@ -34,6 +34,8 @@ export type TargetKind = "parley" | "redis" | "ws";
 export interface MemberOptions {
   host: string;
   port: number;
+  /** With TLS: the authority (PEM) that signed the server's certificate. */
+  ca?: string;
   /** Bytes of text per message; 0 for members that never publish. */
   size: number;
   /** Room (Parley) or channel (Redis) of member `i`. */
@@ -123,7 +125,8 @@ abstract class BaseMembers {
     reject: (e: Error) => void,
     events: Omit<SocketEvents, "close">,
   ): BenchSocket {
-    const socket = new BenchSocket(this.options.host, this.options.port, {
+    const { host, port, ca } = this.options;
+    const socket = new BenchSocket(host, port, ca, {
       ...events,
       close: (why) => {
         if (!joined()) reject(new Error(`${what}: ${why} before it joined`));

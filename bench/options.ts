@@ -26,6 +26,9 @@ Servers:
   --send-queue B     Parley's --send-queue in bytes (default: enough for the workload)
   --server-log FILE  append the servers' output to FILE, with Parley's connection log on
   --parley-flags=F   more flags for Parley's server.ts, as one string: --parley-flags="--history 0"
+  --tls              measure each Parley target over TLS too (parley-deno-tls beside
+                     parley-deno): its members connect with TLS to its --tls-port, and its
+                     certificate comes from a test authority made with openssl for the run
 
 Workload:
   --members N        members in the room; a comma list (10,100,500) measures each (default 10)
@@ -66,6 +69,7 @@ Examples:
   npm run bench -- --target both --runtime both --members 10,100,500 --deliveries 5000000
   npm run bench -- --target both --members 100 --rate 1000 --messages 100
   npm run bench -- --target both --runtime both --idle 10000
+  npm run bench -- --runtime both --tls --members 100 --deliveries 5000000
 `;
 
 const TARGET_KINDS = ["parley", "relay", "redis", "parley-ws", "bun-room"] as const;
@@ -73,6 +77,8 @@ const TARGET_KINDS = ["parley", "relay", "redis", "parley-ws", "bun-room"] as co
 export interface Target {
   kind: typeof TARGET_KINDS[number];
   runtime: RuntimeName | null;
+  /** Parley over TLS. */
+  tls: boolean;
 }
 
 /** The command line, checked. */
@@ -130,13 +136,17 @@ export function parseOptions(args: string[]): Options | "help" {
     runs: { type: "string", default: "1" },
     pin: { type: "string", default: "auto" },
     stall: { type: "string", default: "10" },
+    tls: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
   if (values.help) return "help";
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
 
-  const targets = chooseTargets(values.target, values.runtime);
+  const targets = chooseTargets(values.target, values.runtime, values.tls);
+  if (values.port !== undefined && values.tls) {
+    throw new UsageError("--tls measures servers the benchmark starts: not with --port");
+  }
   if (values.port !== undefined && targets.length !== 1) {
     throw new UsageError("--port measures one running server: --target must be parley or redis");
   }
@@ -199,7 +209,7 @@ function list(text: string, what: string, min: number, max: number): number[] {
   return text.split(",").map((item) => wholeNumber(item.trim(), what, min, max));
 }
 
-function chooseTargets(target: string, runtime: string): Target[] {
+function chooseTargets(target: string, runtime: string, tls: boolean): Target[] {
   const kinds = (target === "both" ? "parley,redis" : target).split(",") as Target["kind"][];
   const unknown = kinds.find((kind) => !TARGET_KINDS.includes(kind));
   if (unknown !== undefined) {
@@ -214,10 +224,16 @@ function chooseTargets(target: string, runtime: string): Target[] {
   }
   return kinds.flatMap((kind): Target[] =>
     kind === "redis"
-      ? [{ kind, runtime: null }]
+      ? [{ kind, runtime: null, tls: false }]
       : kind === "bun-room"
-      ? [{ kind, runtime: "bun" }]
-      : runtimes.map((name) => ({ kind, runtime: name }))
+      ? [{ kind, runtime: "bun", tls: false }]
+      : runtimes.flatMap((name): Target[] =>
+        (kind === "parley" && tls ? [false, true] : [false]).map((overTls) => ({
+          kind,
+          runtime: name,
+          tls: overTls,
+        }))
+      )
   );
 }
 
@@ -233,7 +249,7 @@ export const nameOf = (options: Options, target: Target) =>
   options.external
     ? protocolOf(target)
     : target.runtime
-    ? `${target.kind}-${target.runtime}`
+    ? `${target.kind}-${target.runtime}${target.tls ? "-tls" : ""}`
     : "redis";
 
 /** Messages per member at `members`: --messages, or what makes about --deliveries. */

@@ -23,6 +23,8 @@ export interface Server {
   readonly host: string;
   readonly port: number;
   readonly pid: number | null;
+  /** The authority (PEM) to trust for a server that speaks TLS; undefined for plain TCP. */
+  readonly ca?: string;
   /** Stops it if we started it; a server someone else started is left running. */
   stop(): Promise<void>;
 }
@@ -64,6 +66,8 @@ export interface ServerSettings {
   logFile: string | null;
   /** More flags for Parley's server.ts, after the benchmark's own (so they win). */
   parleyFlags: string[];
+  /** For Parley over TLS: its certificate and key files, and the authority that signed them. */
+  tls: { certFile: string; keyFile: string; ca: string } | null;
 }
 
 // Runs `argv` on `cpu` with the soft open-file limit raised to the hard one (10,000 members need
@@ -127,13 +131,15 @@ export function startParley(
   settings: ServerSettings,
   web = false,
 ): Promise<Server> {
-  const name = web ? `parley-ws-${runtime}` : `parley-${runtime}`;
+  const { tls } = settings;
+  const name = web ? `parley-ws-${runtime}` : `parley-${runtime}${tls ? "-tls" : ""}`;
   const portLine = web ? /^web client at http:\/\/(.+):(\d+)\/$/m : LISTENING;
   return startScript(name, "server.ts", runtime, cpu, settings, portLine, [
     "--host",
     "127.0.0.1",
     "--port",
-    "0",
+    tls ? "off" : "0",
+    ...(tls ? ["--tls-port", "0", "--tls-cert", tls.certFile, "--tls-key", tls.keyFile] : []),
     "--http-port",
     web ? "0" : "off",
     ...(settings.logFile ? [] : ["--quiet"]),
@@ -165,7 +171,7 @@ export function startBunRoom(cpu: number | null, settings: ServerSettings): Prom
   return startScript("bun-room", "bench/bun_room.ts", "bun", cpu, settings, LISTENING, ["0"]);
 }
 
-const LISTENING = /^listening on (.+):(\d+)$/m;
+const LISTENING = /^listening (?:with TLS )?on (.+):(\d+)$/m;
 
 // Starts `script` (relative to the repository) under `runtime`, and waits for the line that says
 // where it listens.
@@ -202,7 +208,8 @@ async function startScript(
     });
     child.once("exit", (code, signal) => fail(`it exited (${signal ?? code})`));
   });
-  return { name, host: "127.0.0.1", port, pid: child.pid!, stop: () => stopChild(child) };
+  const ca = settings.tls?.ca;
+  return { name, host: "127.0.0.1", port, pid: child.pid!, ca, stop: () => stopChild(child) };
 }
 
 /** A free TCP port on the loopback interface (free when asked: it could be taken again). */

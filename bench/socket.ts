@@ -23,9 +23,10 @@ export class BenchSocket {
   #events: SocketEvents;
   #done: Promise<void>;
 
-  constructor(host: string, port: number, events: SocketEvents) {
+  /** With `ca`, over TLS, trusting the authority (PEM) in it. */
+  constructor(host: string, port: number, ca: string | undefined, events: SocketEvents) {
     this.#events = events;
-    this.#done = this.#run(host, port);
+    this.#done = this.#run(host, port, ca);
   }
 
   write(bytes: Uint8Array): void {
@@ -41,9 +42,10 @@ export class BenchSocket {
     return this.#done;
   }
 
-  async #run(host: string, port: number): Promise<void> {
+  async #run(host: string, port: number, ca: string | undefined): Promise<void> {
     try {
-      this.#conn = await runtime.connect(host, port);
+      this.#conn =
+        await (ca === undefined ? runtime.connect(host, port) : runtime.connectTls(host, port, ca));
     } catch (error) {
       if (!this.#destroyed) this.#events.close((error as Error).message);
       return;

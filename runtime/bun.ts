@@ -1,6 +1,6 @@
-// Bun behind the runtime seam: Bun.listen and Bun.connect; Bun.serve for HTTP and WebSocket. Bun
-// pushes events into shared handlers; this file turns them into the pull-style Connection that the
-// rest of Parley reads with await.
+// Bun behind the runtime seam: Bun.listen and Bun.connect; Bun.serve for HTTP and WebSocket; TLS
+// is node:tls, in tls.ts. Bun pushes events into shared handlers; this file turns them into the
+// pull-style Connection that the rest of Parley reads with await.
 import type { ServerWebSocket, Socket, SocketHandler, TCPSocketListener } from "bun";
 import type {
   Connection,
@@ -15,6 +15,7 @@ import type {
   WebSocketUpgrade,
   WriteDone,
 } from "../runtime.ts";
+import { tlsEdge } from "./tls.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input.
@@ -290,6 +291,7 @@ function serveHttp(
 
 export const bunRuntime: Runtime = {
   name: "bun",
+  ...tlsEdge({ pauseHoldsBack: true }),
   listen: (hostname, port) => new BunListener(hostname, port),
   connect(hostname, port) {
     return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 // Deno behind the runtime seam: Deno.listen and Deno.connect; Deno.serve and
-// Deno.upgradeWebSocket for HTTP and WebSocket.
+// Deno.upgradeWebSocket for HTTP and WebSocket; TLS is node:tls, in tls.ts.
 import type {
   Connection,
   HttpAnswer,
@@ -12,6 +12,7 @@ import type {
   WebSocketPeer,
   WriteDone,
 } from "../runtime.ts";
+import { tlsEdge } from "./tls.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
 // fills them, so that a busy one is read in few calls.
@@ -255,6 +256,7 @@ function serveHttp(
 
 export const denoRuntime: Runtime = {
   name: "deno",
+  ...tlsEdge({ pauseHoldsBack: false }),
   listen(hostname, port) {
     return new DenoListener(Deno.listen({ hostname, port, transport: "tcp" }));
   },

@@ -4,18 +4,27 @@
 // client would: over a real socket, with node:net, under `deno test` and `bun test` alike.
 import { once } from "node:events";
 import net from "node:net";
+import tls from "node:tls";
 import { Inbox, LineReader, within } from "./_helpers.ts";
 
 const HEADER_LENGTH = 10;
 
 const closes = new WeakMap<net.Socket, Promise<void>>();
 
-async function connect(port: number): Promise<net.Socket> {
+/**
+ * A connection to the server on `port`; with `ca` (a PEM authority), a TLS one that trusts `ca`:
+ * the wrapper (stunnel, or Python's ssl.wrap_socket) a tutorial client would need to reach a TLS
+ * port, which changes none of the bytes the client sends and reads.
+ */
+async function connect(port: number, ca?: string): Promise<net.Socket> {
   // Python sockets keep Nagle's algorithm on, as node:net does by default.
-  const socket = net.connect({ port, host: "127.0.0.1" });
+  const socket = ca === undefined
+    ? net.connect({ port, host: "127.0.0.1" })
+    : tls.connect({ port, host: "127.0.0.1", ca });
   socket.on("error", () => {}); // a reset ends the stream, which the tests assert on
   closes.set(socket, new Promise((resolve) => socket.once("close", () => resolve())));
-  await within(once(socket, "connect"), `a connection to port ${port}`);
+  const ready = ca === undefined ? "connect" : "secureConnect";
+  await within(once(socket, ready), `a connection to port ${port}`);
   return socket;
 }
 
@@ -81,8 +90,9 @@ export class HeaderTutorialClient {
     socket.on("close", () => this.#pairs.end());
   }
 
-  static async connect(port: number, username: string): Promise<HeaderTutorialClient> {
-    const client = new HeaderTutorialClient(await connect(port));
+  /** Connects (through a TLS wrapper that trusts `ca`, if given) and sends its username. */
+  static async connect(port: number, username: string, ca?: string): Promise<HeaderTutorialClient> {
+    const client = new HeaderTutorialClient(await connect(port, ca));
     const name = Buffer.from(username, "utf8");
     client.#send(Buffer.concat([Buffer.from(pythonLeft10(name.length)), name]));
     return client;

@@ -104,6 +104,21 @@ for (const runtime of RUNTIMES) {
     }
   });
 
+  test(name("--tls: the same workload plain and over TLS, every message delivered"), async () => {
+    const report = await bench([
+      ...["--runtime", runtime, "--tls", "--members", "3", "--messages", "20", "--warmup", "2"],
+    ]);
+    assert.deepEqual(report.results.map((result) => result.target), [
+      `parley-${runtime}`,
+      `parley-${runtime}-tls`,
+    ]);
+    for (const { median: run } of report.results) {
+      assert.equal(run.deliveries, 3 * 20 * 3);
+      assert.deepEqual([run.lost, run.duplicated, run.outOfOrder], [0, 0, 0]);
+      assert.ok((run.deliveriesPerSecond as number) > 0);
+    }
+  });
+
   test(name("idle: members join and stay silent, and memory per member is reported"), async () => {
     const report = await bench([
       ...["--runtime", runtime, "--idle", "30", "--room-size", "10", "--settle", "0.2"],
