@@ -248,7 +248,7 @@ export async function main(args: string[], name = programName()): Promise<number
     throw new UsageError("--tls-port needs --tls-cert and --tls-key");
   }
   if (port === null && !tlsFiles && httpPort === null) {
-    throw new UsageError("--port off needs --tls-cert and --tls-key, or an --http-port");
+    throw new UsageError("--port off and --http-port off leave no port without --tls-cert");
   }
   const metrics = new Metrics();
   const options = {

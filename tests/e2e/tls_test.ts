@@ -18,6 +18,7 @@ import {
   LineReader,
   LOOPBACK_ARGS,
   nativeFrames,
+  NO_WEB,
   remainingLines,
   type RuntimeName,
   RUNTIMES,
@@ -39,7 +40,14 @@ async function startTlsServer(
 ): Promise<{ server: ServerProcess; plainPort: number; tlsPort: number }> {
   const tlsArgs = ["--tls-cert", certs.certFile, "--tls-key", certs.keyFile, "--tls-port", "0"];
   const server = new ServerProcess(
-    scriptCommand(runtime, "server.ts", [...LOOPBACK_ARGS, "--port", "0", ...tlsArgs, ...args]),
+    scriptCommand(runtime, "server.ts", [
+      ...LOOPBACK_ARGS,
+      ...NO_WEB,
+      "--port",
+      "0",
+      ...tlsArgs,
+      ...args,
+    ]),
   );
   let line = await server.stdout.waitFor(/^listening/, "the first listening line");
   let plainPort = 0;
@@ -342,6 +350,7 @@ for (const runtime of RUNTIMES) {
     for (const [cert, key, why] of cases) {
       await using bad = new Subprocess(scriptCommand(runtime, "server.ts", [
         ...LOOPBACK_ARGS,
+        ...NO_WEB,
         ...["--port", "0", "--tls-port", "0", "--tls-cert", cert, "--tls-key", key],
       ]));
       assert.equal(await bad.exitCode(), 1, why);
@@ -355,7 +364,10 @@ for (const runtime of RUNTIMES) {
       [["--tls-cert", "server.pem"], "--tls-cert needs --tls-key"],
       [["--tls-key", "server.key"], "--tls-key needs --tls-cert"],
       [["--tls-port", "6697"], "--tls-port needs --tls-cert and --tls-key"],
-      [["--port", "off"], "--port off needs --tls-cert and --tls-key"],
+      [
+        ["--port", "off", "--http-port", "off"],
+        "--port off and --http-port off leave no port without --tls-cert",
+      ],
     ];
     for (const [args, why] of cases) {
       await using bad = new Subprocess(scriptCommand(runtime, "server.ts", args));
