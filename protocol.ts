@@ -83,6 +83,8 @@ export type ChatMessage = {
 export type ServerMessage =
   // `count` only where `members` names some of them: a large room (server/chat.ts).
   | { type: "welcome"; nick: string; room: string; members: string[]; count?: number }
+    // `rate` and `burst`: the member's flood control, when it has one (server/flood_gate.ts).
+    & { rate?: number; burst?: number }
   | { type: "joined"; room: string; members: string[]; count?: number }
   | ChatMessage
   // `more` when messages after the last one sent were left for another request.
