@@ -8,33 +8,22 @@ import { describe } from "../protocol/text.ts";
 import type { Connection } from "../runtime.ts";
 import { chatCompleter } from "./completion.ts";
 import { chatLine, eventLine, mentions, notice } from "./format.ts";
+import { Delivery, joinRefused } from "./delivery.ts";
 import { Link, Reconnection } from "./link.ts";
+import { PacedLines } from "./paced_lines.ts";
 import { ClientRooms } from "./rooms.ts";
 import { answeredLocally, helpText, typedLine } from "./typed_line.ts";
 import type { InputHandler, Ui } from "./ui.ts";
+import type { ChatClientOptions, Connect } from "./options.ts";
 
-// Input from a pipe is paused while this much waits to go out, so that piping in a large file
-// takes bounded memory.
+export type { ChatClientOptions, Connect } from "./options.ts";
+
+// Input from a pipe is paused while this much waits to go out, or many lines wait their turn
+// (paced_lines.ts), so that piping in a large file takes bounded memory.
 const OUTBOX_PAUSE_BYTES = 256 * 1024;
 // After we half-close, the server closes once it has told the room we left. This bounds the wait
 // for a server that never does.
 const LEAVE_TIMEOUT_MS = 3000;
-
-/** Opens a connection to the server; rejects with why it cannot. */
-export type Connect = (host: string, port: number) => Promise<Connection>;
-
-export interface ChatClientOptions {
-  host: string;
-  port: number;
-  nick?: string;
-  room?: string;
-  /** Someone can give another nick when one is refused: a person, or a script without --nick. */
-  canAskForNick: boolean;
-  /** How long to keep trying to reconnect; 0 for never. */
-  reconnectMs: number;
-  /** How long the server has to answer each new connection before it counts as lost. */
-  answerTimeoutMs?: number;
-}
 
 // naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
 // its answer. chatting: joined. reconnecting: the connection dropped; waiting to connect again.
@@ -54,6 +43,9 @@ export class ChatClient implements InputHandler {
   #nickRefused = false;
   #inputEnded = false;
   #waiting: string[] = []; // input lines that arrived while joining or reconnecting
+  #paced = new PacedLines({ go: (line) => this.#chat(line), changed: () => this.#pacedChanged() });
+  #delivery = new Delivery();
+  #confirming = false; // input has ended, all of it went out, and a ping asks the server to confirm
   #leaveStatus = 0;
   #failure: { error: unknown } | null = null;
   // About the current connection:
@@ -145,25 +137,22 @@ export class ChatClient implements InputHandler {
       case "naming":
         return this.#offerNick(text);
       case "chatting":
-        return this.#chat(text);
+        return this.#paced.push(text);
       case "joining":
-        return this.#wait(text);
+        this.#waiting.push(text);
+        return this.#updateReading();
       case "reconnecting":
       case "rejoining": {
         if (answeredLocally(text)) return this.#chat(text);
         if (this.#ui.interactive && text !== "") {
           this.#ui.show(notice(`* not connected: "${text}" goes out once reconnected`));
         }
-        return this.#wait(text);
+        this.#waiting.push(text);
+        return this.#updateReading();
       }
       case "leaving":
         return;
     }
-  }
-
-  #wait(line: string): void {
-    this.#waiting.push(line);
-    this.#updateReading();
   }
 
   end(): void {
@@ -171,8 +160,26 @@ export class ChatClient implements InputHandler {
     // While joining, the answer decides: the waiting lines go out after a welcome. A person who
     // presses Ctrl-D while the client reconnects means to leave now.
     if (this.#phase === "naming") this.leave(this.#nickRefused ? 1 : 0);
-    else if (this.#phase === "chatting") this.leave(0);
+    else if (this.#phase === "chatting") this.#finishInput();
     else if (this.#ui.interactive && this.#phase !== "joining") this.leave(0);
+  }
+
+  // Input has ended and every line gone out: the pong says the server has dealt with them all (it
+  // answers in order). Leaving then, with status 1 if any was refused or may have been lost.
+  #finishInput(): void {
+    if (this.#paced.waiting > 0 || this.#confirming) return;
+    this.#confirming = true;
+    this.#ping(() => {
+      const problem = this.#delivery.problem;
+      if (problem !== null) this.#ui.report(problem);
+      this.leave(problem === null ? 0 : 1);
+    });
+  }
+
+  #pacedChanged(): void {
+    this.#ui.progress(this.#paced.status);
+    this.#updateReading();
+    if (this.#inputEnded && this.#phase === "chatting") this.#finishInput();
   }
 
   interrupt(): void {
@@ -195,6 +202,7 @@ export class ChatClient implements InputHandler {
     this.#phase = "leaving";
     this.#leaveStatus = status;
     this.#waiting = [];
+    this.#paced.takeAll();
     this.#ui.stop();
     if (this.#link) void this.#link.leave(LEAVE_TIMEOUT_MS);
     else this.#reconnection?.wake();
@@ -256,33 +264,22 @@ export class ChatClient implements InputHandler {
       case "joined":
         return this.#joined(message);
       case "msg":
+        if (message.from === this.#nick && !message.history) this.#delivery.echoed();
         for (const shown of rooms.arrived(message)) this.#showChat(shown);
         return;
       case "error":
         return this.#error(message);
       case "history_end":
         return; // the ping after each history request says when it is over
-      case "join":
-        rooms.memberJoined(message.room, message.nick);
-        break;
       case "leave":
         if (message.nick === this.#nick) return this.#parted(message.room);
-        rooms.memberLeft(message.room, message.nick);
         break;
       case "nick":
-        rooms.renamed(message.from, message.nick);
-        if (message.from === this.#nick) {
-          this.#nick = message.nick;
-          this.#updatePrompt();
-        }
-        break;
-      case "who":
-        rooms.setMembers(message.room, message.members);
-        break;
-      case "rooms":
-        rooms.listed(message.rooms.map((room) => room.name));
+        if (message.from === this.#nick) this.#nick = message.nick;
         break;
     }
+    rooms.noted(message);
+    if (message.type === "nick") this.#updatePrompt();
     this.#ui.show(eventLine(message, rooms.current));
   }
 
@@ -295,6 +292,7 @@ export class ChatClient implements InputHandler {
   }
 
   #welcome(message: Extract<ServerMessage, { type: "welcome" }>): void {
+    this.#paced.paceTo(message.rate, message.burst);
     if (this.#phase === "joining") {
       this.#nick = message.nick;
       this.#rooms.enter(message.room, message.members);
@@ -316,7 +314,7 @@ export class ChatClient implements InputHandler {
     this.#phase = "chatting";
     this.#updatePrompt();
     for (const line of this.#waiting.splice(0)) this.line(line);
-    if (this.#inputEnded) this.leave(0);
+    if (this.#inputEnded) this.#finishInput();
     this.#updateReading();
   }
 
@@ -346,17 +344,20 @@ export class ChatClient implements InputHandler {
       return this.#link!.close();
     }
     this.#ui.show(eventLine(message, this.#rooms.current));
-    if (this.#phase === "joining") this.#refused(message.code);
+    if (this.#phase === "joining") this.#refused(message);
+    // A flood warning says our input is delayed, not refused.
+    else if (this.#phase === "chatting" && message.code !== "flood") this.#delivery.refused();
   }
 
-  #refused(code: string): void {
+  #refused({ code, message }: { code: string; message: string }): void {
     if ((code === "nick_taken" || code === "bad_nick") && this.#options.canAskForNick) {
       this.#nickRefused = true;
-      this.#askForNick();
-    } else {
-      // A script's nick, or a room: nobody is there to choose another.
-      this.leave(1);
+      return this.#askForNick();
     }
+    // A script's nick, or a room: nobody is there to choose another, and no line is used as one.
+    const fromInput = this.#options.nick === undefined;
+    if (!this.#ui.interactive) this.#ui.report(joinRefused(this.#nick, fromInput, code, message));
+    this.leave(1);
   }
 
   #connected(conn: Connection): void {
@@ -365,6 +366,7 @@ export class ChatClient implements InputHandler {
       written: () => this.#updateReading(),
     }, this.#options.answerTimeoutMs);
     this.#pongs = [];
+    this.#confirming = false;
     this.#quietJoins.clear();
     this.#lastError = "";
     this.#retry = null;
@@ -372,6 +374,8 @@ export class ChatClient implements InputHandler {
 
   #lost(): void {
     this.#link = null;
+    this.#delivery.lostConnection();
+    this.#waiting = [...this.#paced.takeAll(), ...this.#waiting];
     this.#phase = "reconnecting";
     this.#rooms.abandonCatchUps();
     this.#updatePrompt();
@@ -411,7 +415,9 @@ export class ChatClient implements InputHandler {
   }
 
   #send(message: ClientMessage): void {
-    this.#link?.send(message);
+    const bytes = this.#link?.send(message) ?? 0;
+    this.#paced.spent(bytes);
+    if (bytes > 0 && message.type === "msg") this.#delivery.sent();
     this.#updateReading();
   }
 
@@ -425,6 +431,7 @@ export class ChatClient implements InputHandler {
   #updateReading(): void {
     const waiting = this.#phase === "joining" || this.#phase === "reconnecting" ||
       this.#phase === "rejoining";
-    this.#ui.setReading(!waiting && (this.#link?.queuedBytes ?? 0) < OUTBOX_PAUSE_BYTES);
+    const busy = (this.#link?.queuedBytes ?? 0) >= OUTBOX_PAUSE_BYTES || this.#paced.full;
+    this.#ui.setReading(!waiting && !busy);
   }
 }
