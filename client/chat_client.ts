@@ -345,8 +345,7 @@ export class ChatClient implements InputHandler {
     }
     this.#ui.show(eventLine(message, this.#rooms.current));
     if (this.#phase === "joining") this.#refused(message);
-    // A flood warning says our input is delayed, not refused.
-    else if (this.#phase === "chatting" && message.code !== "flood") this.#delivery.refused();
+    else if (this.#phase === "chatting") this.#delivery.error(message.code);
   }
 
   #refused({ code, message }: { code: string; message: string }): void {

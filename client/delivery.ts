@@ -2,6 +2,19 @@
 // is answered by the server, with its echo or with an error, or may be lost with a connection that
 // dropped before it was. A script exits 0 only when every line went out and none was refused or
 // lost. No I/O.
+// Errors about the connection rather than answers to what we sent: flood warns, then closes;
+// the others close.
+const CONNECTION_ERRORS = new Set([
+  "flood",
+  "read_timeout",
+  "hello_timeout",
+  "idle_timeout",
+  "too_many_connections",
+  "send_queue_full",
+  "server_shutdown",
+  "internal_error",
+]);
+
 export class Delivery {
   #unanswered = 0; // messages sent on this connection, neither echoed nor refused yet
   #refused = 0;
@@ -17,8 +30,9 @@ export class Delivery {
     this.#unanswered = Math.max(0, this.#unanswered - 1);
   }
 
-  /** The server refused something we sent. */
-  refused(): void {
+  /** The server sent an error with `code`: maybe a refusal of something we sent. */
+  error(code: string): void {
+    if (CONNECTION_ERRORS.has(code)) return;
     this.#refused++;
     this.echoed();
   }
