@@ -52,6 +52,12 @@ const LIVENESS_MESSAGES: Record<Exclude<LivenessVerdict, "ok" | "ping">, string>
   idle_timeout: "Closed: idle for too long",
 };
 
+// Input read on while the member is in debt for what forms no message (bytes, blank lines) and no
+// input waits: enough that a flood of noise shows its size at once, and is disconnected at its
+// first read (flood_gate.ts), whatever size of reads the runtime makes; past it nothing more is
+// read until the debt is paid.
+const READ_AHEAD_BYTES = 64 * 1024;
+
 // Input handled before the loop lets the event loop turn, whatever the flags. A read of a socket
 // that always has data can settle without a turn, and would otherwise hold up every timer, write
 // and other member for as long as the data lasts. Checked once per read, so a turn handles at most
@@ -84,6 +90,7 @@ export class Session implements Asker {
   #liveness: Liveness;
   #backlog = new InputBacklog(); // read, waiting for their turn under flood control
   #listening = true; // false while flood control keeps us from reading: that silence is ours
+  #readAhead = 0; // bytes read since the member was last out of debt
   #wait = new ReadWait(); // counts the input of each turn; see TURN_BYTES
 
   constructor(conn: Connection, chat: Chat, options: SessionOptions, address: string) {
@@ -209,8 +216,8 @@ export class Session implements Asker {
 
   // Reads, charges and handles input until the peer ends it or the session closes. Each input is
   // charged by flood control when its turn comes, and waits for it if the member is over its rate;
-  // nothing more is read while any input waits or the member is in debt, so TCP holds the rest of
-  // a paste, or of a flood, in the sender's buffers (IRC's fakelag). Once closing, held input is
+  // nothing more is read while any input waits, or the member is in debt past READ_AHEAD_BYTES, so
+  // TCP holds the rest of a paste, or of a flood, in the sender's buffers (IRC's fakelag). Once closing, held input is
   // dropped, and the rest is read and dropped until the peer ends, DROP_BYTES are dropped, or the
   // flush time is up: see #finish. After TURN_BYTES of input, the next read waits for a timer, so
   // that the event loop turns. Returns whether the peer ended its side.
@@ -230,7 +237,8 @@ export class Session implements Asker {
       if (wakeIn === undefined && !ended) {
         const verdict = this.#floodGate.mayRead(this.#options.clock());
         if (!this.#heed(verdict)) break;
-        if (verdict.action === "wait") wakeIn = verdict.ms;
+        if (verdict.action === "go") this.#readAhead = 0;
+        else if (this.#readAhead >= READ_AHEAD_BYTES) wakeIn = verdict.ms;
       }
       this.#listen(!ended && wakeIn === undefined);
       if (this.#listening && !read) {
@@ -258,6 +266,7 @@ export class Session implements Asker {
     const inputs = decoder.push(chunk);
     const now = this.#options.clock();
     this.#wait.turnBytes += chunk.length;
+    this.#readAhead += chunk.length;
     this.#liveness.heard(now, decoder.partial);
     if (!this.#heed(this.#floodGate.arrived(now, decoder.skipped, chunk.length))) return;
     for (const input of inputs) {
@@ -273,7 +282,7 @@ export class Session implements Asker {
   }
 
   // Says what flood control decided, if anything; false once the member is disconnected.
-  #heed(verdict: FloodVerdict): boolean {
+  #heed(verdict: FloodVerdict): verdict is Exclude<FloodVerdict, { action: "disconnect" }> {
     if (verdict.action === "disconnect") {
       this.#reject(new ProtocolError("flood", "Disconnected for flooding", true));
       return false;
