@@ -251,6 +251,8 @@ class PipeUi implements Ui {
   #input: InputHandler | null = null;
   #shown: string[] = [];
   #active = false;
+  #progress: string | null = null;
+  #progressQueued = false;
   #progressAt = 0; // when progress was last written, 0 once there is none
   #errors = new Output(() => {}, process.stderr);
 
@@ -307,15 +309,23 @@ class PipeUi implements Ui {
     // Scripts are not asked for anything.
   }
 
-  // One line when lines start to wait, then one every PROGRESS_EVERY_MS while they do.
+  // One line when lines start to wait, then one every PROGRESS_EVERY_MS while they do; written
+  // once the input at hand is dealt with, so that it counts all of it.
   progress(text: string | null): void {
-    const now = Date.now();
+    this.#progress = text;
     if (text === null) this.#progressAt = 0;
-    else if (now - this.#progressAt >= PROGRESS_EVERY_MS) {
-      this.#progressAt = now;
-      this.#errors.write(`client: ${printable(text)}\n`);
+    else if (!this.#progressQueued && Date.now() - this.#progressAt >= PROGRESS_EVERY_MS) {
+      this.#progressQueued = true;
+      queueMicrotask(this.#writeProgress);
     }
   }
+
+  #writeProgress = (): void => {
+    this.#progressQueued = false;
+    if (this.#progress === null) return;
+    this.#progressAt = Date.now();
+    this.#errors.write(`client: ${printable(this.#progress)}\n`);
+  };
 
   report(text: string): void {
     this.#errors.write(`client: ${printable(text)}\n`);
