@@ -170,7 +170,7 @@ export class ChatClient implements InputHandler {
     if (this.#paced.waiting > 0 || this.#confirming) return;
     this.#confirming = true;
     this.#ping(() => {
-      const problem = this.#delivery.problem;
+      const problem = this.#ui.interactive ? null : this.#delivery.problem; // a person saw it
       if (problem !== null) this.#ui.report(problem);
       this.leave(problem === null ? 0 : 1);
     });
@@ -247,8 +247,11 @@ export class ChatClient implements InputHandler {
       case "help":
         for (const line of helpText(this.#ui.interactive)) this.#ui.show(notice(`* ${line}`));
         return;
-      case "quit":
-        return this.leave(0);
+      case "quit": // for a script, the end of its input: what came before it is confirmed
+        if (this.#ui.interactive) return this.leave(0);
+        this.#paced.takeAll();
+        this.#ui.stop();
+        return this.end();
     }
   }
 
