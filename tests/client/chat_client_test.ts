@@ -188,6 +188,11 @@ test("ChatClient reconnects with the connect function it was handed, and rejoins
   ]);
   ui.type("/quit");
   await settle();
+  // A script's /quit ends its input: the pong confirms what came before it.
+  assert.deepEqual(second.said.at(-1), { type: "ping" });
+  second.send({ type: "pong" });
+  await settle();
+  assert.ok(second.halfClosed, "it half-closes to leave");
   second.end();
   assert.equal(await status, 0);
 });
