@@ -68,6 +68,7 @@ export class FloodGate {
   #tokens: number; // messages that may come now; below zero, the debt
   #byteTokens: number; // the same for bytes, counted in messages' allowances of bytesPerMessage
   #updatedAt: number;
+  #owed = 0; // of the debt, what work charged after the fact (owe) and not yet earned back
   #behindSince: number | null = null; // since when input has waited, with no break
   #warned = false;
 
@@ -89,7 +90,9 @@ export class FloodGate {
   owe(inputs: number): void {
     if (!this.on) return;
     const floor = -(this.limits.ratePerSecond * MAX_WORK_DEBT_MS) / 1000;
+    const before = this.#tokens;
     this.#tokens = Math.max(this.#tokens - inputs, Math.min(this.#tokens, floor));
+    this.#owed += before - this.#tokens;
   }
 
   /**
@@ -134,6 +137,7 @@ export class FloodGate {
   #refill(now: number): void {
     const { ratePerSecond, burst } = this.limits;
     const earned = (Math.max(0, now - this.#updatedAt) * ratePerSecond) / 1000;
+    this.#owed = Math.max(0, this.#owed - earned);
     if (Math.min(this.#tokens, this.#byteTokens) + earned >= burst / 2 + 1) {
       this.#behindSince = null;
       this.#warned = false;
@@ -143,8 +147,12 @@ export class FloodGate {
     this.#updatedAt = now;
   }
 
+  // The verdict on a wait of `waitMs`. While work charged after the fact (a history reply's) is
+  // being paid for, which earned allowance pays first, waiting is no sign of flooding: the member
+  // is slowed, and not counted behind.
   #verdict(now: number, waitMs: number): FloodVerdict {
     if (waitMs <= 0) return GO;
+    if (this.#owed > 0 && this.#byteTokens >= 0) return { action: "wait", ms: waitMs, warn: false };
     this.#behindSince ??= now;
     const behindMs = now - this.#behindSince;
     if (behindMs > this.limits.floodTimeoutMs) return DISCONNECT;

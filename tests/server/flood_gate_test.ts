@@ -160,3 +160,21 @@ test("FloodGate.owe never puts a member more than MAX_WORK_DEBT_MS behind", () =
   assert.equal(waits(verdict), MAX_WORK_DEBT_MS + 100);
   assert.equal(verdict.action === "wait" && verdict.warn, false);
 });
+
+test("FloodGate does not count a member slowed only by work it owes as behind", () => {
+  const gate = new FloodGate({ ...limits, warnAfterMs: 1_000, floodTimeoutMs: 3_000 }, 0);
+  // A history page after another, each owing 1.1 s of work, for ten seconds: slowed, never
+  // warned or disconnected.
+  let now = 0;
+  for (let page = 0; page < 10; page++) {
+    let verdict = gate.take(now);
+    while (verdict.action === "wait") {
+      assert.equal(verdict.warn, false, `page ${page}`);
+      now += verdict.ms;
+      verdict = gate.take(now);
+    }
+    assert.deepEqual(verdict, GO, `page ${page}`);
+    gate.owe(10);
+  }
+  assert.ok(now >= 9_000, `ten pages in ${now} ms`);
+});
