@@ -38,7 +38,12 @@ Joins the Parley chat server at HOST (default ${DEFAULT_HOST}) and PORT (default
 or ${DEFAULT_TLS_PORT} with --tls).
 
 On a terminal, type a message and press Enter to send it. Otherwise each line of input is a
-message (the first is the nick, without --nick), and the client leaves at the end of its input.
+message (the first is the nick, without --nick), and the client leaves at the end of its input,
+once the server has confirmed it took every line.
+
+Lines go out no faster than the server takes them (it says its rate when the client joins), so a
+paste or a piped file arrives whole; meanwhile the prompt, or for a script a line on stderr, says
+how many lines are still to send.
 
 When the connection drops, the client connects again (at once, then after 0.5 s, 1 s, 2 s, ...
 up to 10 s apart), rejoins its rooms, and shows what was said meanwhile, each message once.
@@ -68,12 +73,15 @@ Keys, on a terminal:
 ${KEY_HELP.map((line) => `  ${line}`).join("\n")}
 
 Exit status:
-  0        after leaving
+  0        after leaving; for a script, only once every line of its input was sent and
+           accepted
   1        the server cannot be reached, does not answer in time or does not speak Parley's
            protocol, or goes away and cannot be reached again in time;
            the server's certificate cannot be verified, or --ca cannot be read;
-           it refuses a script's --nick, disconnects the client for flooding, or
-           sends what cannot be read; or output cannot be written
+           it refuses a script's nick (--nick, or its first line) or any of its lines, a
+           script's lines may have been lost with a dropped connection, the server
+           disconnects the client for flooding, or sends what cannot be read; or output
+           cannot be written (a script is told why on stderr)
   2        a bad command line
   128 + N  after signal N (SIGINT, SIGTERM, SIGHUP), on which the client leaves politely
 `;
@@ -140,7 +148,8 @@ export async function main(args: string[], name = programName()): Promise<number
       port,
       nick,
       room,
-      canAskForNick: nick === undefined || Boolean(process.stdin.isTTY),
+      // A script's nick is its --nick or its first line: its other lines are messages, never nicks.
+      canAskForNick: Boolean(process.stdin.isTTY),
       reconnectMs,
       answerTimeoutMs,
       timestamps: values.timestamps,

@@ -102,6 +102,8 @@ export type ServerMessage =
     count?: number;
     epoch?: string;
   }
+    // `rate` and `burst`: the member's flood control, when it has one (server/flood_gate.ts).
+    & { rate?: number; burst?: number }
   | { type: "joined"; room: string; members: string[]; count?: number }
   | ChatMessage
   // `more` when messages after the last one sent were left for another request.

@@ -83,10 +83,14 @@ Options:
                        (default ${inSeconds(SEND_QUEUE_GRACE_MS)})
   --rate N             messages a member may send per second, on average, and
                        ${flood.bytesPerMessage} bytes for each: blank lines and bytes that form no
-                       message count too; a faster one is slowed, and disconnected when far
-                       behind; 0 turns this off (default ${flood.ratePerSecond})
+                       message count too; a faster one's input waits its turn, unread, so a
+                       paste arrives whole at this rate; 0 turns this off
+                       (default ${flood.ratePerSecond})
   --burst N            messages (and ${flood.bytesPerMessage} bytes each) a member may send at once
                        before --rate applies (default ${flood.burst})
+  --flood-timeout S    seconds a member may stay over --rate without a break before it is
+                       disconnected for flooding: a paste of S times --rate lines is fine
+                       (default ${inSeconds(flood.floodTimeoutMs)})
   --max-clients N      connections at once (default ${MAX_CLIENTS}); lowered, with a line
                        on stderr, to what the limit on open files (ulimit -n) allows
   --max-per-address N  connections at once from one address, 0 for no limit
@@ -203,6 +207,7 @@ export async function main(args: string[], name = programName()): Promise<number
     "send-queue-grace": { type: "string", default: inSeconds(SEND_QUEUE_GRACE_MS) },
     rate: { type: "string", default: String(flood.ratePerSecond) },
     burst: { type: "string", default: String(flood.burst) },
+    "flood-timeout": { type: "string", default: String(inSeconds(flood.floodTimeoutMs)) },
     "max-clients": { type: "string", default: String(MAX_CLIENTS) },
     "max-per-address": { type: "string", default: String(MAX_PER_ADDRESS) },
     "hello-timeout": { type: "string", default: inSeconds(live.helloTimeoutMs) },
@@ -269,6 +274,7 @@ export async function main(args: string[], name = programName()): Promise<number
       ...flood,
       ratePerSecond: wholeNumber(values.rate, "--rate", 0, 1_000_000),
       burst: wholeNumber(values.burst, "--burst", 1, 1_000_000),
+      floodTimeoutMs: positiveSeconds(values["flood-timeout"], "--flood-timeout"),
     },
     liveness: {
       helloTimeoutMs: positiveSeconds(values["hello-timeout"], "--hello-timeout"),

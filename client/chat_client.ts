@@ -8,33 +8,21 @@ import { describe } from "../protocol/text.ts";
 import type { Connection } from "../runtime.ts";
 import { chatCompleter } from "./completion.ts";
 import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
+import { Delivery, joinRefused } from "./delivery.ts";
 import { Link, Reconnection } from "./link.ts";
+import { PacedLines } from "./paced_lines.ts";
 import { ClientRooms } from "./rooms.ts";
 import { answeredLocally, helpText, typedLine } from "./typed_line.ts";
 import type { InputHandler, Ui } from "./ui.ts";
+import type { ChatClientOptions, Connect } from "./options.ts";
 
-// Input from a pipe is paused while this much waits to go out: a large file takes bounded memory.
+export type { ChatClientOptions, Connect } from "./options.ts";
+
+// Input from a pipe is paused while this much waits to go out, or many lines wait their turn
+// (paced_lines.ts), so that piping in a large file takes bounded memory.
 const OUTBOX_PAUSE_BYTES = 256 * 1024;
 // After we half-close, the server closes once the room is told we left; this bounds the wait.
 const LEAVE_TIMEOUT_MS = 3000;
-
-/** Opens a connection to the server; rejects with why it cannot. */
-export type Connect = (host: string, port: number) => Promise<Connection>;
-
-export interface ChatClientOptions {
-  host: string;
-  port: number;
-  nick?: string;
-  room?: string;
-  /** Someone can give another nick when one is refused: a person, or a script without --nick. */
-  canAskForNick: boolean;
-  /** How long to keep trying to reconnect; 0 for never. */
-  reconnectMs: number;
-  /** How long the server has to answer each new connection before it counts as lost. */
-  answerTimeoutMs?: number;
-  /** Whether live lines say when they were said, as history does (/timestamps toggles it). */
-  timestamps?: boolean;
-}
 
 // naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
 // its answer. chatting: joined. reconnecting: the connection dropped; waiting to connect again.
@@ -55,6 +43,9 @@ export class ChatClient implements InputHandler {
   #timestamps: boolean;
   #inputEnded = false;
   #waiting: string[] = []; // input lines that arrived while joining or reconnecting
+  #paced = new PacedLines({ go: (line) => this.#chat(line), changed: () => this.#pacedChanged() });
+  #delivery = new Delivery();
+  #confirming = false; // input has ended, all of it went out, and a ping asks the server to confirm
   #leaveStatus = 0;
   #failure: { error: unknown } | null = null;
   // About the current connection:
@@ -147,25 +138,22 @@ export class ChatClient implements InputHandler {
       case "naming":
         return this.#offerNick(text);
       case "chatting":
-        return this.#chat(text);
+        return this.#paced.push(text);
       case "joining":
-        return this.#wait(text);
+        this.#waiting.push(text);
+        return this.#updateReading();
       case "reconnecting":
       case "rejoining": {
         if (answeredLocally(text)) return this.#chat(text);
         if (this.#ui.interactive && text !== "") {
           this.#ui.show(notice(`* not connected: "${text}" goes out once reconnected`));
         }
-        return this.#wait(text);
+        this.#waiting.push(text);
+        return this.#updateReading();
       }
       case "leaving":
         return;
     }
-  }
-
-  #wait(line: string): void {
-    this.#waiting.push(line);
-    this.#updateReading();
   }
 
   end(): void {
@@ -173,8 +161,26 @@ export class ChatClient implements InputHandler {
     // While joining, the answer decides: the waiting lines go out after a welcome. A person who
     // presses Ctrl-D while the client reconnects means to leave now.
     if (this.#phase === "naming") this.leave(this.#nickRefused ? 1 : 0);
-    else if (this.#phase === "chatting") this.leave(0);
+    else if (this.#phase === "chatting") this.#finishInput();
     else if (this.#ui.interactive && this.#phase !== "joining") this.leave(0);
+  }
+
+  // Input has ended and every line gone out: the pong says the server has dealt with them all (it
+  // answers in order). Leaving then, with status 1 if any was refused or may have been lost.
+  #finishInput(): void {
+    if (this.#paced.waiting > 0 || this.#confirming) return;
+    this.#confirming = true;
+    this.#ping(() => {
+      const problem = this.#ui.interactive ? null : this.#delivery.problem; // a person saw it
+      if (problem !== null) this.#ui.report(problem);
+      this.leave(problem === null ? 0 : 1);
+    });
+  }
+
+  #pacedChanged(): void {
+    this.#ui.progress(this.#paced.status);
+    this.#updateReading();
+    if (this.#inputEnded && this.#phase === "chatting") this.#finishInput();
   }
 
   interrupt(): void {
@@ -197,6 +203,7 @@ export class ChatClient implements InputHandler {
     this.#phase = "leaving";
     this.#leaveStatus = status;
     this.#waiting = [];
+    this.#paced.takeAll();
     this.#ui.stop();
     if (this.#link) void this.#link.leave(LEAVE_TIMEOUT_MS);
     else this.#reconnection?.wake();
@@ -244,8 +251,11 @@ export class ChatClient implements InputHandler {
       case "timestamps":
         this.#timestamps = !this.#timestamps;
         return this.#ui.show(notice(`* time stamps ${this.#timestamps ? "on" : "off"}`));
-      case "quit":
-        return this.leave(0);
+      case "quit": // for a script, the end of its input: what came before it is confirmed
+        if (this.#ui.interactive) return this.leave(0);
+        this.#paced.takeAll();
+        this.#ui.stop();
+        return this.end();
     }
   }
 
@@ -261,33 +271,22 @@ export class ChatClient implements InputHandler {
       case "joined":
         return this.#joined(message);
       case "msg":
+        if (message.from === this.#nick && !message.history) this.#delivery.echoed();
         for (const shown of rooms.arrived(message)) this.#showChat(shown);
         return;
       case "error":
         return this.#error(message);
       case "history_end":
         return; // the ping after each history request says when it is over
-      case "join":
-        rooms.memberJoined(message.room, message.nick);
-        break;
       case "leave":
         if (message.nick === this.#nick) return this.#parted(message.room);
-        rooms.memberLeft(message.room, message.nick);
         break;
       case "nick":
-        rooms.renamed(message.from, message.nick);
-        if (message.from === this.#nick) {
-          this.#nick = message.nick;
-          this.#updatePrompt();
-        }
-        break;
-      case "who":
-        rooms.setMembers(message.room, message.members);
-        break;
-      case "rooms":
-        rooms.listed(message.rooms.map((room) => room.name));
+        if (message.from === this.#nick) this.#nick = message.nick;
         break;
     }
+    rooms.noted(message);
+    if (message.type === "nick") this.#updatePrompt();
     this.#ui.show(eventLine(message, rooms.current, this.#timestamps, this.#nick));
   }
 
@@ -300,6 +299,7 @@ export class ChatClient implements InputHandler {
   }
 
   #welcome(message: Extract<ServerMessage, { type: "welcome" }>): void {
+    this.#paced.paceTo(message.rate, message.burst);
     if (this.#phase === "joining") {
       this.#nick = message.nick;
       this.#rooms.newEpoch(message.epoch);
@@ -325,7 +325,7 @@ export class ChatClient implements InputHandler {
     this.#phase = "chatting";
     this.#updatePrompt();
     for (const line of this.#waiting.splice(0)) this.line(line);
-    if (this.#inputEnded) this.leave(0);
+    if (this.#inputEnded) this.#finishInput();
     this.#updateReading();
   }
 
@@ -355,17 +355,19 @@ export class ChatClient implements InputHandler {
       return this.#link!.close();
     }
     this.#ui.show(eventLine(message, this.#rooms.current));
-    if (this.#phase === "joining") this.#refused(message.code);
+    if (this.#phase === "joining") this.#refused(message);
+    else if (this.#phase === "chatting") this.#delivery.error(message.code);
   }
 
-  #refused(code: string): void {
+  #refused({ code, message }: { code: string; message: string }): void {
     if ((code === "nick_taken" || code === "bad_nick") && this.#options.canAskForNick) {
       this.#nickRefused = true;
-      this.#askForNick();
-    } else {
-      // A script's nick, or a room: nobody is there to choose another.
-      this.leave(1);
+      return this.#askForNick();
     }
+    // A script's nick, or a room: nobody is there to choose another, and no line is used as one.
+    const fromInput = this.#options.nick === undefined;
+    if (!this.#ui.interactive) this.#ui.report(joinRefused(this.#nick, fromInput, code, message));
+    this.leave(1);
   }
 
   #connected(conn: Connection): void {
@@ -374,6 +376,7 @@ export class ChatClient implements InputHandler {
       written: () => this.#updateReading(),
     }, this.#options.answerTimeoutMs);
     this.#pongs = [];
+    this.#confirming = false;
     this.#quietJoins.clear();
     this.#lastError = "";
     this.#retry = null;
@@ -381,6 +384,8 @@ export class ChatClient implements InputHandler {
 
   #lost(): void {
     this.#link = null;
+    this.#delivery.lostConnection();
+    this.#waiting = [...this.#paced.takeAll(), ...this.#waiting];
     this.#phase = "reconnecting";
     this.#rooms.abandonCatchUps();
     this.#updatePrompt();
@@ -400,17 +405,10 @@ export class ChatClient implements InputHandler {
   // The history asked for in `rooms` has arrived: the server answers a ping only after what was
   // asked before it. One ping for many rooms keeps a rejoin within the server's flood burst.
   #caughtUp(rooms: string[]): void {
-    const more: string[] = [];
-    for (const room of rooms) {
-      const step = this.#rooms.caughtUp(room);
-      if (step.more) {
-        this.#send({ type: "history", room, after: step.after });
-        more.push(room);
-      } else {
-        for (const message of step.show) this.#showChat(message);
-      }
-    }
-    if (more.length > 0) this.#ping(() => this.#caughtUp(more));
+    const { more, show } = this.#rooms.caughtUpAll(rooms);
+    for (const { room, after } of more) this.#send({ type: "history", room, after });
+    for (const message of show) this.#showChat(message);
+    if (more.length > 0) this.#ping(() => this.#caughtUp(more.map(({ room }) => room)));
   }
 
   #ping(then: () => void): void {
@@ -419,7 +417,9 @@ export class ChatClient implements InputHandler {
   }
 
   #send(message: ClientMessage): void {
-    this.#link?.send(message);
+    const bytes = this.#link?.send(message) ?? 0;
+    this.#paced.spent(bytes);
+    if (bytes > 0 && message.type === "msg") this.#delivery.sent();
     this.#updateReading();
   }
 
@@ -433,6 +433,7 @@ export class ChatClient implements InputHandler {
   #updateReading(): void {
     const waiting = this.#phase === "joining" || this.#phase === "reconnecting" ||
       this.#phase === "rejoining";
-    this.#ui.setReading(!waiting && (this.#link?.queuedBytes ?? 0) < OUTBOX_PAUSE_BYTES);
+    const busy = (this.#link?.queuedBytes ?? 0) >= OUTBOX_PAUSE_BYTES || this.#paced.full;
+    this.#ui.setReading(!waiting && !busy);
   }
 }

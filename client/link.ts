@@ -44,12 +44,14 @@ export class Link {
     return this.#outboxBytes;
   }
 
-  send(message: ClientMessage): void {
-    if (this.#ended) return;
+  /** Queues `message`; returns its size in bytes, 0 once the link is closed. */
+  send(message: ClientMessage): number {
+    if (this.#ended) return 0;
     const bytes = encodeFrame(message);
     this.#outbox.push(bytes);
     this.#outboxBytes += bytes.length;
     this.#writing ??= this.#writeOutbox();
+    return bytes.length;
   }
 
   // One write at a time, of everything queued since the last one.

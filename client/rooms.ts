@@ -1,7 +1,7 @@
 // What the client knows of its rooms, with no I/O: which it is in, which one it talks in, who is
 // in each (for Tab completion), and the last message id it has shown in each, which is what lets
 // it fill the gap after a reconnect from the server's history without showing anything twice.
-import { type ChatMessage, nameKey } from "../protocol.ts";
+import { type ChatMessage, nameKey, type ServerMessage } from "../protocol.ts";
 import type { ChatWords } from "./completion.ts";
 
 /** Filling the gap in one room after a reconnect: live messages wait until history has caught up. */
@@ -94,6 +94,22 @@ export class ClientRooms {
   }
 
   /** The nicks in `room`, or in every room the client is in. */
+  /** Notes what an event tells of rooms and members: a join, leave, rename, who or rooms. */
+  noted(message: ServerMessage): void {
+    switch (message.type) {
+      case "join":
+        return this.memberJoined(message.room, message.nick);
+      case "leave":
+        return this.memberLeft(message.room, message.nick);
+      case "nick":
+        return this.renamed(message.from, message.nick);
+      case "who":
+        return this.setMembers(message.room, message.members);
+      case "rooms":
+        return this.listed(message.rooms.map((room) => room.name));
+    }
+  }
+
   members(room?: string): string[] {
     const rooms = room === undefined
       ? [...this.#joined.values()]
@@ -186,6 +202,18 @@ export class ClientRooms {
     joined.catchUp = null;
     if (held.length > 0) this.#lastIds.set(nameKey(room), held.at(-1)!.id);
     return { more: false, show: held };
+  }
+
+  /** caughtUp for each of `rooms`: the history to ask for next, and the messages to show now. */
+  caughtUpAll(rooms: string[]): { more: { room: string; after: number }[]; show: ChatMessage[] } {
+    const more: { room: string; after: number }[] = [];
+    const show: ChatMessage[] = [];
+    for (const room of rooms) {
+      const step = this.caughtUp(room);
+      if (step.more) more.push({ room, after: step.after });
+      else show.push(...step.show);
+    }
+    return { more, show };
   }
 
   /** Stops every catch-up, as when the connection is lost again: it starts over on rejoining. */

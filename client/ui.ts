@@ -9,6 +9,7 @@ import { type Line, paint, printable } from "./format.ts";
 // For a terminal that does not say how wide it is.
 const DEFAULT_COLUMNS = 80;
 const BELL = "\x07";
+const PROGRESS_EVERY_MS = 10_000;
 
 /** What the user's side gives the client: lines typed or piped in, and the end of them. */
 export interface InputHandler {
@@ -40,6 +41,13 @@ export interface Ui {
   /** Rings the terminal's bell, for a message that names the user. */
   bell(): void;
   setPrompt(prompt: string): void;
+  /**
+   * Shows what the client is busy with ("sending 37 more lines..."), or null once done: before the
+   * prompt on a terminal, on stderr from time to time for a script.
+   */
+  progress(text: string | null): void;
+  /** Says why the client failed, as it exits: on stderr for a script, whose stdout is the chat. */
+  report(text: string): void;
   /** Asks for input or for a pause in it; only pipes pause. */
   setReading(reading: boolean): void;
   /** Ignores further input and takes the prompt away. */
@@ -53,16 +61,18 @@ export function createUi(interactive: boolean, options: UiOptions): Ui {
 }
 
 /**
- * process.stdout, and a way to wait until everything written has left the process: Bun's
- * process.exit drops output that a pipe has not taken yet. Write callbacks say when it has.
+ * process.stdout (or stderr), and a way to wait until everything written has left the process:
+ * Bun's process.exit drops output that a pipe has not taken yet. Write callbacks say when it has.
  */
 class Output {
   #unwritten = 0;
   #written: (() => void) | null = null;
   #closed = false;
+  readonly #stream: NodeJS.WritableStream;
 
-  constructor(onClosed: () => void) {
-    process.stdout.on("error", () => {
+  constructor(onClosed: () => void, stream: NodeJS.WritableStream = process.stdout) {
+    this.#stream = stream;
+    stream.on("error", () => {
       this.#closed = true;
       this.#written?.(); // the callbacks of what could not be written may never come
       onClosed();
@@ -72,7 +82,7 @@ class Output {
   write(text: string): void {
     if (this.#closed) return;
     this.#unwritten++;
-    process.stdout.write(text, () => {
+    this.#stream.write(text, () => {
       if (--this.#unwritten === 0) this.#written?.();
     });
   }
@@ -100,6 +110,8 @@ class TerminalUi implements Ui {
   #active = false; // reading keys, with the editor on screen
   #raw = false;
   #pasteMarks = false; // bracketed paste is on
+  #prompt = "";
+  #progress = "";
 
   constructor(options: UiOptions) {
     this.#colour = options.colour;
@@ -179,8 +191,24 @@ class TerminalUi implements Ui {
   };
 
   setPrompt(prompt: string): void {
-    this.#editor.prompt = printable(prompt);
+    this.#prompt = printable(prompt);
+    this.#showPrompt();
+  }
+
+  progress(text: string | null): void {
+    this.#progress = text === null ? "" : `(${printable(text)}) `;
+    this.#showPrompt();
+  }
+
+  #showPrompt(): void {
+    const prompt = this.#progress + this.#prompt;
+    if (prompt === this.#editor.prompt) return;
+    this.#editor.prompt = prompt;
     if (this.#active) this.#paint();
+  }
+
+  report(text: string): void {
+    this.show(`* ${text}`);
   }
 
   setReading(): void {
@@ -223,6 +251,10 @@ class PipeUi implements Ui {
   #input: InputHandler | null = null;
   #shown: string[] = [];
   #active = false;
+  #progress: string | null = null;
+  #progressQueued = false;
+  #progressAt = 0; // when progress was last written, 0 once there is none
+  #errors = new Output(() => {}, process.stderr);
 
   constructor(options: UiOptions) {
     this.#colour = options.colour;
@@ -277,6 +309,28 @@ class PipeUi implements Ui {
     // Scripts are not asked for anything.
   }
 
+  // One line when lines start to wait, then one every PROGRESS_EVERY_MS while they do; written
+  // once the input at hand is dealt with, so that it counts all of it.
+  progress(text: string | null): void {
+    this.#progress = text;
+    if (text === null) this.#progressAt = 0;
+    else if (!this.#progressQueued && Date.now() - this.#progressAt >= PROGRESS_EVERY_MS) {
+      this.#progressQueued = true;
+      queueMicrotask(this.#writeProgress);
+    }
+  }
+
+  #writeProgress = (): void => {
+    this.#progressQueued = false;
+    if (this.#progress === null) return;
+    this.#progressAt = Date.now();
+    this.#errors.write(`client: ${printable(this.#progress)}\n`);
+  };
+
+  report(text: string): void {
+    this.#errors.write(`client: ${printable(text)}\n`);
+  }
+
   setReading(reading: boolean): void {
     if (reading) process.stdin.resume();
     else process.stdin.pause();
@@ -293,5 +347,6 @@ class PipeUi implements Ui {
     process.stdin.off("end", this.#onEnd);
     process.stdin.pause();
     await this.#output.flushed();
+    await this.#errors.flushed();
   }
 }

@@ -3,6 +3,7 @@
 // handler answers the member, acts on the chat, or throws a ProtocolError for the session to
 // answer (and to close on, when it is fatal).
 import type { Chat, Member } from "./chat.ts";
+import type { FloodLimits } from "./flood_gate.ts";
 import type { Input } from "./wire.ts";
 import type { Mode } from "../protocol/mode.ts";
 import { LINE_HELP } from "../protocol/slash_commands.ts";
@@ -21,6 +22,8 @@ export const HISTORY_MESSAGES_PER_INPUT = 20;
 export interface Asker extends Member {
   echo: boolean;
   readonly mode: Mode | null;
+  /** The member's flood control, told to native clients in their welcome so they can pace. */
+  readonly flood: FloodLimits;
   /** The send queue's cap: what history sent at once must leave room in. */
   readonly sendQueueBytes: number;
   sendMessage(message: ServerMessage): void;
@@ -144,7 +147,9 @@ function hello(chat: Chat, asker: Asker, input: Extract<Input, { type: "hello" }
       throw new ProtocolError(error.code, error.message, true);
     }
   } else {
-    asker.sendMessage(chat.join(asker, nick, room));
+    const welcome = chat.join(asker, nick, room);
+    const { ratePerSecond: rate, burst } = asker.flood;
+    asker.sendMessage(rate > 0 ? { ...welcome, rate, burst } as ServerMessage : welcome);
     asker.echo = echo;
   }
   replay(chat, asker, asker.room!.name, sinceInThisEpoch(chat, asker, input.since, input.epoch));

@@ -17,7 +17,7 @@ import {
   type Wire,
   type WireLimits,
 } from "./wire.ts";
-import { FloodGate, type FloodGo, type FloodLimits, type FloodVerdict } from "./flood_gate.ts";
+import { FloodGate, type FloodLimits, type FloodVerdict } from "./flood_gate.ts";
 import { InputBacklog } from "./input_backlog.ts";
 import { ReadWait } from "./read_wait.ts";
 import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
@@ -55,8 +55,10 @@ const LIVENESS_MESSAGES: Record<Exclude<LivenessVerdict, "ok" | "ping">, string>
   idle_timeout: "Closed: idle for too long",
 };
 
-// Input read while earlier input waits its turn under flood control: enough that a flooder's whole
-// backlog is charged at once, whatever size of reads the runtime makes, and no more.
+// Input read on while the member is in debt for what forms no message (bytes, blank lines) and no
+// input waits: enough that a flood of noise shows its size at once, and is disconnected at its
+// first read (flood_gate.ts), whatever size of reads the runtime makes; past it nothing more is
+// read until the debt is paid.
 const READ_AHEAD_BYTES = 64 * 1024;
 
 // Input handled before the loop lets the event loop turn, whatever the flags. A read of a socket
@@ -90,8 +92,9 @@ export class Session implements Asker {
   #refusal: ProtocolError | null = null;
   #floodGate: FloodGate;
   #liveness: Liveness;
-  #backlog = new InputBacklog(); // charged by flood control, waiting their turn
-  #listening = true; // false while held input keeps us from reading: that silence is ours
+  #backlog = new InputBacklog(); // read, waiting for their turn under flood control
+  #listening = true; // false while flood control keeps us from reading: that silence is ours
+  #readAhead = 0; // bytes read since the member was last out of debt
   #wait = new ReadWait(); // counts the input of each turn; see TURN_BYTES
 
   constructor(
@@ -126,6 +129,10 @@ export class Session implements Asker {
 
   get mode(): Mode | null {
     return this.#wire?.mode ?? null;
+  }
+
+  get flood(): FloodLimits {
+    return this.#options.flood;
   }
 
   get sendQueueBytes(): number {
@@ -218,13 +225,13 @@ export class Session implements Asker {
     this.#joinedAs = this.nick!;
   }
 
-  // Reads, charges and handles input until the peer ends it or the session closes. Flood control
-  // charges each input as it arrives and holds it until its turn. Meanwhile reading goes on, up to
-  // READ_AHEAD_BYTES held, so that a flooder's backlog shows at once; past that nothing more is
-  // read, and TCP slows the sender down. Once closing, held input is dropped, and the rest is read
-  // and dropped until the peer ends, DROP_BYTES are dropped, or the flush time is up: see #finish.
-  // After TURN_BYTES of input, the next read waits for a timer, so that the event loop turns.
-  // Returns whether the peer ended its side.
+  // Reads, charges and handles input until the peer ends it or the session closes. Each input is
+  // charged by flood control when its turn comes, and waits for it if the member is over its rate;
+  // nothing more is read while any input waits, or the member is in debt past READ_AHEAD_BYTES, so
+  // TCP holds the rest of a paste, or of a flood, in the sender's buffers (IRC's fakelag). Once closing, held input is
+  // dropped, and the rest is read and dropped until the peer ends, DROP_BYTES are dropped, or the
+  // flush time is up: see #finish. After TURN_BYTES of input, the next read waits for a timer, so
+  // that the event loop turns. Returns whether the peer ended its side.
   async #serve(first: Uint8Array): Promise<boolean> {
     let read = this.#carriedRead ? this.#wait.start(this.#carriedRead) : null;
     this.#carriedRead = null;
@@ -236,11 +243,15 @@ export class Session implements Asker {
         else this.#arrive(read.chunk);
         read = null;
       }
-      this.#handleDue();
+      let wakeIn = this.#handleDue();
       if (this.#closing || (ended && this.#backlog.empty)) break;
-      this.#listen(!ended && this.#backlog.bytes < READ_AHEAD_BYTES);
-      const nextAt = this.#backlog.nextAt;
-      let wakeIn = nextAt === undefined ? undefined : nextAt - this.#options.clock();
+      if (wakeIn === undefined && !ended) {
+        const verdict = this.#floodGate.mayRead(this.#options.clock());
+        if (!this.#heed(verdict)) break;
+        if (verdict.action === "go") this.#readAhead = 0;
+        else if (this.#readAhead >= READ_AHEAD_BYTES) wakeIn = verdict.ms;
+      }
+      this.#listen(!ended && wakeIn === undefined);
       if (this.#listening && !read) {
         if (this.#wait.turnBytes < TURN_BYTES) read = this.#wait.start(this.#conn.read());
         else wakeIn = 0; // a turn first; the timer starts a new one
@@ -259,45 +270,36 @@ export class Session implements Asker {
     return ended;
   }
 
-  // Decodes a chunk and charges it on arrival, so that the backlog a flooder builds shows at once:
-  // its bytes, and the inputs that ask for nothing, at once; then each input as it is taken.
+  // Decodes a chunk, charges its bytes and what in it forms no message, and acts on each input at
+  // once while the member is within its rate; the rest waits its turn, in order.
   #arrive(chunk: Uint8Array): void {
     const decoder = this.#wire!.decoder;
     const inputs = decoder.push(chunk);
     const now = this.#options.clock();
     this.#wait.turnBytes += chunk.length;
+    this.#readAhead += chunk.length;
     this.#liveness.heard(now, decoder.partial);
-    const paid = this.#floodGate.admit(now, decoder.skipped, chunk.length);
-    if (!this.#heed(paid)) return;
-    if (inputs.length === 0 && paid.delayMs > 0) {
-      // Only bytes in debt: reading pauses behind them as behind an input.
-      this.#backlog.hold(null, now + paid.delayMs, chunk.length);
-    }
-    for (let i = 0; i < inputs.length; i++) {
-      const input = inputs[i];
-      const verdict = this.#floodGate.admit(now);
-      if (!this.#heed(verdict)) return;
-      if (verdict.delayMs > 0 && this.#options.metrics) this.#options.metrics.floodDelays++;
+    if (!this.#heed(this.#floodGate.arrived(now, decoder.skipped, chunk.length))) return;
+    for (const input of inputs) {
       // Nothing waits before it, and it need not wait: it is acted on now, while what it refers to
       // in the read buffer is still there.
-      if (verdict.delayMs === 0 && this.#backlog.empty) {
+      if (this.#backlog.empty && this.#floodGate.take(now).action === "go") {
         if (this.#closing) return;
         this.#act(input);
-        continue;
+      } else {
+        if (this.#options.metrics) this.#options.metrics.floodDelays++;
+        this.#backlog.hold(input instanceof ProtocolError ? input : detached(input));
       }
-      const bytes = i === inputs.length - 1 ? chunk.length : 0;
-      const held = input instanceof ProtocolError ? input : detached(input);
-      this.#backlog.hold(held, now + verdict.delayMs, bytes);
     }
   }
 
   // Says what flood control decided, if anything; false once the member is disconnected.
-  #heed(verdict: FloodVerdict): verdict is FloodGo {
+  #heed(verdict: FloodVerdict): verdict is Exclude<FloodVerdict, { action: "disconnect" }> {
     if (verdict.action === "disconnect") {
       this.#reject(new ProtocolError("flood", "Disconnected for flooding", true));
       return false;
     }
-    if (verdict.warn) {
+    if (verdict.action === "wait" && verdict.warn) {
       this.#reject(new ProtocolError("flood", "You are sending too fast; your input is delayed"));
     }
     return true;
@@ -311,15 +313,21 @@ export class Session implements Asker {
     }
   }
 
-  // Handles, in order, every held input whose turn has come.
-  #handleDue(): void {
+  // Handles, in order, every held input whose turn has come; returns how long until the next one's
+  // turn, or undefined when none waits.
+  #handleDue(): number | undefined {
     const now = this.#options.clock();
-    for (let held; !this.#closing && (held = this.#backlog.takeDue(now));) {
-      if (held.input !== null) this.#act(held.input);
+    for (let held; !this.#closing && (held = this.#backlog.next);) {
+      const verdict = this.#floodGate.take(now);
+      if (!this.#heed(verdict)) return undefined;
+      if (verdict.action === "wait") return verdict.ms;
+      this.#backlog.take();
+      this.#act(held);
     }
+    return undefined;
   }
 
-  // While held input keeps us from reading, the member's silence is ours: liveness is not judged,
+  // While flood control keeps us from reading, the member's silence is ours: liveness is not judged,
   // and its clocks start again when we read again.
   #listen(listening: boolean): void {
     if (listening && !this.#listening) this.#liveness.resumed(this.#options.clock());

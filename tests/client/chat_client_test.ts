@@ -67,6 +67,8 @@ class FakeUi implements Ui {
   readonly shown: string[] = [];
   prompt = "";
   closed = false;
+  readonly progressed: Array<string | null> = [];
+  readonly reported: string[] = [];
   #input: InputHandler | null = null;
 
   open(input: InputHandler): void {
@@ -80,6 +82,12 @@ class FakeUi implements Ui {
     this.prompt = prompt;
   }
   setReading(): void {}
+  progress(text: string | null): void {
+    this.progressed.push(text);
+  }
+  report(text: string): void {
+    this.reported.push(text);
+  }
   stop(): void {}
   close(): Promise<void> {
     this.closed = true;
@@ -132,10 +140,16 @@ test("ChatClient joins, parses typed lines and leaves, through a fake Ui and con
 
   ui.endInput();
   await settle();
+  // It leaves once the server has answered everything it sent.
+  assert.deepEqual(conn.said.at(-1), { type: "ping" });
+  assert.ok(!conn.halfClosed, "it waits for the pong");
+  conn.send({ type: "pong" });
+  await settle();
   assert.ok(conn.halfClosed, "it half-closes to leave");
   conn.end();
   assert.equal(await status, 0);
   assert.ok(ui.closed);
+  assert.deepEqual(ui.reported, []);
 });
 
 test("ChatClient reconnects with the connect function it was handed, and rejoins", async () => {
@@ -174,6 +188,11 @@ test("ChatClient reconnects with the connect function it was handed, and rejoins
   ]);
   ui.type("/quit");
   await settle();
+  // A script's /quit ends its input: the pong confirms what came before it.
+  assert.deepEqual(second.said.at(-1), { type: "ping" });
+  second.send({ type: "pong" });
+  await settle();
+  assert.ok(second.halfClosed, "it half-closes to leave");
   second.end();
   assert.equal(await status, 0);
 });

@@ -70,6 +70,19 @@ async function exitsQuietly(client: Subprocess, status: number): Promise<void> {
   assert.deepEqual(await remainingLines(client.stderr), [], "nothing on stderr");
 }
 
+/**
+ * Asserts that `client`, a script, exits 1 having printed nothing more, and says on stderr that the
+ * server refused `count` of its lines.
+ */
+async function exitsRefused(client: Subprocess, count: number): Promise<void> {
+  assert.equal(await client.exitCode(), 1);
+  assert.deepEqual(await remainingLines(client.stdout), [], "no more output");
+  const lines = count === 1 ? "1 line" : `${count} lines`;
+  assert.deepEqual(await remainingLines(client.stderr), [
+    `client: the server refused ${lines} (said above)`,
+  ]);
+}
+
 /** A port with nothing listening on it, found by closing a listener. */
 async function closedPort(): Promise<number> {
   const listener = net.createServer().listen(0, "127.0.0.1");
@@ -144,25 +157,28 @@ for (const runtime of RUNTIMES) {
     await exitsQuietly(carol, 0);
   });
 
-  test(name("reads another nick from input when the server refuses one"), async () => {
-    await using server = await startServer(serverRuntime);
-    await using alice = await TestMember.join(server.port, "alice");
-    await using client = startClient(runtime, server.port);
-    // All at once, so the lines after the first wait for the server's answer before they are
-    // used: the next one as a nick, then the rest as messages.
-    client.write("ALICE\nno spaces\nalicia\nhi\n");
-    client.endInput();
-    assert.equal(await client.stdout.next(), "* The nick ALICE is taken; choose another");
-    assert.match((await client.stdout.next())!, /^\* Nick must not contain spaces/);
-    assert.equal(
-      await client.stdout.next(),
-      "* you are alicia in lobby; here: alice, alicia (you)",
-    );
-    await alice.expect({ type: "join", nick: "alicia" });
-    await alice.expect({ type: "msg", from: "alicia", text: "hi" });
-    await alice.expect({ type: "leave", nick: "alicia" });
-    await exitsQuietly(client, 0);
-  });
+  test(
+    name("exits 1 when a script's first-line nick is taken, using no other line as a nick"),
+    async () => {
+      await using server = await startServer(serverRuntime);
+      await using alice = await TestMember.join(server.port, "alice");
+      await using client = startClient(runtime, server.port);
+      // All at once, so the lines after the first wait for the server's answer to it.
+      client.write("ALICE\nalicia\nhi\n");
+      client.endInput();
+      assert.equal(await client.stdout.next(), "* The nick ALICE is taken; choose another");
+      assert.equal(await client.exitCode(), 1);
+      assert.deepEqual(await remainingLines(client.stdout), []);
+      assert.deepEqual(await remainingLines(client.stderr), [
+        'client: the nick "ALICE", the first line of input, was refused: ' +
+        "The nick ALICE is taken; choose another; no line was sent: start the input with " +
+        "another nick, or give --nick",
+      ]);
+      // Had "alicia" been taken as a nick, or "hi" sent, they would reach alice before this pong.
+      alice.send({ type: "ping" });
+      await alice.expect({ type: "pong" });
+    },
+  );
 
   test(name("exits 1 when a script's --nick is taken, without using its input"), async () => {
     await using server = await startServer(serverRuntime);
@@ -170,7 +186,11 @@ for (const runtime of RUNTIMES) {
     await using client = startClient(runtime, server.port, ["--nick", "alice"]);
     client.write("bob\nhello\n");
     assert.equal(await client.stdout.next(), "* The nick alice is taken; choose another");
-    await exitsQuietly(client, 1);
+    assert.equal(await client.exitCode(), 1);
+    assert.deepEqual(await remainingLines(client.stderr), [
+      "client: --nick alice was refused: The nick alice is taken; choose another; " +
+      "no line was sent: give another",
+    ]);
     // Had "bob" been taken as a nick, its join would reach alice before this pong.
     alice.send({ type: "ping" });
     await alice.expect({ type: "pong" });
@@ -274,7 +294,8 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "msg", from: "robert", text: "still me" });
     client.endInput();
     await alice.expect({ type: "leave", nick: "robert" });
-    await exitsQuietly(client, 0);
+    // A script is told when the server refused any of its lines: here /nick ALICE.
+    await exitsRefused(client, 1);
   });
 
   test(name("joins the room given with --room"), async () => {
@@ -382,6 +403,9 @@ for (const runtime of RUNTIMES) {
       peer.send({ type: "welcome", nick: "eve", room: "lobby", members: ["eve"] });
       assert.equal(await client.stdout.next(), "* you are eve in lobby; nobody else is here yet");
       client.endInput();
+      // Before it leaves, a ping asks the server to confirm it has dealt with everything.
+      assert.deepEqual(await peer.next(), { type: "ping" });
+      peer.send({ type: "pong" });
       assert.equal(await peer.next(), null, "the client ended its side");
       await exitsQuietly(client, 0);
     },
@@ -530,7 +554,7 @@ for (const runtime of RUNTIMES) {
     await alice.expect({ type: "msg", from: "bob", room: "lobby", text: "back in the lobby" });
     client.endInput();
     await alice.expect({ type: "leave", nick: "bob", room: "lobby" });
-    await exitsQuietly(client, 0);
+    await exitsRefused(client, 2); // /who nowhere, and /part from the only room
   });
 
   test(name("sends a private message with /msg that only its target gets"), async () => {
@@ -558,7 +582,7 @@ for (const runtime of RUNTIMES) {
     client.write("/msg alice\n");
     assert.equal(await client.stdout.next(), "* usage: /msg NICK TEXT");
     client.endInput();
-    await exitsQuietly(client, 0);
+    await exitsRefused(client, 1); // the message to nobody
   });
 
   test(
@@ -827,10 +851,16 @@ for (const runtime of RUNTIMES) {
       fourth.send({ type: "pong" });
       assert.equal(await client.stdout.next(), "* reconnected");
       const rest = [];
-      for (let frame = await fourth.next(); frame; frame = await fourth.next()) rest.push(frame);
-      assert.deepEqual(rest.slice(0, 2), [{ type: "join", room: "lobby", since: 6 }, {
-        type: "ping",
-      }]);
+      for (let frame = await fourth.next(); frame; frame = await fourth.next()) {
+        rest.push(frame);
+        if (frame.type === "ping") fourth.send({ type: "pong" });
+      }
+      // The other room, then, as the input has ended, a ping whose answer confirms everything.
+      assert.deepEqual(rest, [
+        { type: "join", room: "lobby", since: 6 },
+        { type: "ping" },
+        { type: "ping" },
+      ]);
       await exitsQuietly(client, 0);
     },
   );

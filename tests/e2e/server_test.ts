@@ -86,6 +86,8 @@ for (const runtime of RUNTIMES) {
       nick: "alice",
       room: "lobby",
       members: ["alice"],
+      rate: 10, // the default flood control, so that a client can pace itself
+      burst: 20,
     });
     await using bob = await TestMember.connect(server.port);
     bob.send({ type: "hello", nick: "bob", room: "lobby" });
@@ -94,6 +96,8 @@ for (const runtime of RUNTIMES) {
       nick: "bob",
       room: "lobby",
       members: ["alice", "bob"],
+      rate: 10, // the default flood control, so that a client can pace itself
+      burst: 20,
     });
     assert.deepEqual(await alice.next(), { type: "join", nick: "bob", room: "lobby" });
     // Carol joins another room; Dave's join, which comes after, is the next thing Alice hears.
@@ -128,6 +132,8 @@ for (const runtime of RUNTIMES) {
         nick: "alice2",
         room: "lobby",
         members: ["alice", "alice2"],
+        rate: 10, // the default flood control, so that a client can pace itself
+        burst: 20,
       });
       assert.deepEqual(await alice.next(), { type: "join", nick: "alice2", room: "lobby" });
       await chatsWith(second, "alice2", "it worked", [alice]);
@@ -386,6 +392,8 @@ for (const runtime of RUNTIMES) {
       nick: "🦊",
       room: "café",
       members: ["Zoë", "🦊"],
+      rate: 10, // the default flood control, so that a client can pace itself
+      burst: 20,
     });
     await zoe.expect({ type: "join", nick: "🦊", room: "café" });
     const texts = ["héllo wörld", "日本語のテキスト", "astral 🎉 𝄞 👩‍👩‍👧 \u{10ffff}", "Ω≈ç√∫"];

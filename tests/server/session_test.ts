@@ -1,5 +1,6 @@
 // A Session driven directly through a fake connection: what no well-formed input can provoke, such
 // as a bug that throws while one member is being served.
+import { Buffer } from "node:buffer";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Chat, type Member, type Room } from "../../server/chat.ts";
@@ -86,4 +87,45 @@ test("Session closes a member that reads too slowly with send_queue_full, and on
   assert.equal(received[1].type === "error" && received[1].code, "send_queue_full");
   assert.ok(conn.closed);
   assert.ok(log.includes("disconnect 192.0.2.1:3 slow (send queue full)"));
+});
+
+/** A FakeConnection that counts the reads the session asks for. */
+class CountingConnection extends FakeConnection {
+  reads = 0;
+  override read(): Promise<Uint8Array | null> {
+    this.reads++;
+    return super.read();
+  }
+}
+
+test("Session reads nothing more from a member over its rate until its input has had its turn", async () => {
+  const chat = new Chat(new History({ limit: 50, store: null }));
+  let now = 0;
+  const flood = { ...DEFAULT_FLOOD_LIMITS, ratePerSecond: 10, burst: 3 };
+  const said = (texts: string[]) =>
+    Uint8Array.from(Buffer.concat(texts.map((text) => encodeFrame({ type: "msg", text }))));
+  const hello = encodeFrame({ type: "hello", nick: "paster" });
+  const conn = new CountingConnection([
+    Uint8Array.from(Buffer.concat([hello, said(["1", "2", "3", "4"])])),
+    said(["5"]),
+  ]);
+  const session = new Session(conn, chat, { ...options([]), flood, clock: () => now }, "x:1");
+  const done = session.run();
+  const heard = () => chat.replay("lobby").map((message) => message.text);
+  const turns = async (count: number) => {
+    for (let i = 0; i < count; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  await turns(5);
+  // The hello and two messages spend the burst; two more wait, and nothing more is read.
+  assert.deepEqual(heard(), ["1", "2"]);
+  assert.equal(conn.reads, 1, "no read while input waits its turn");
+  now = 200; // their turn: both go, and then the next read
+  await turns(10);
+  assert.deepEqual(heard(), ["1", "2", "3", "4"]);
+  assert.equal(conn.reads, 2);
+  now = 300;
+  await turns(10);
+  assert.deepEqual(heard(), ["1", "2", "3", "4", "5"]);
+  conn.close();
+  await done;
 });
