@@ -22,6 +22,7 @@ import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
 import { formatAddress } from "./runtime.ts";
 import { runtime } from "./runtime/current.ts";
+import { EXIT_REDIS_UNREACHABLE, startNode } from "./server/cluster/start.ts";
 
 // A reader may fall 4 MiB behind for a moment, and 1 MiB behind for 10 s: enough for a burst in a
 // busy room, too little for a member who cannot keep up to hold the server's memory for long.
@@ -95,6 +96,10 @@ Options:
                        (default ${DEFAULT_RETAIN_DAYS})
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
                        (default ${DEFAULT_RETAIN_PER_ROOM})
+  --redis URL          be one node of a cluster: rooms, nicks and history are shared
+                       through the Redis at URL (redis://HOST:PORT); not with --data
+  --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
+                       node: a dead node's members leave within 4/3 of it (default 10)
   --quiet              do not log connects and disconnects to stderr
   --help               show this help
 
@@ -105,6 +110,7 @@ Exit status:
   2  a bad command line
   3  --data cannot be used (not a directory, not writable, not an SQLite database, damaged)
   4  another running server uses --data
+  ${EXIT_REDIS_UNREACHABLE}  --redis cannot be reached within 5 seconds
 `;
 
 function positiveSeconds(text: string, what: string): number {
@@ -152,6 +158,8 @@ async function main(): Promise<number> {
     data: { type: "string" },
     "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
+    redis: { type: "string" },
+    "redis-lease": { type: "string", default: "10" },
     quiet: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
@@ -197,6 +205,10 @@ async function main(): Promise<number> {
     clock: () => performance.now(),
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
   };
+  const redisLeaseMs = positiveSeconds(values["redis-lease"], "--redis-lease");
+  if (values.redis !== undefined && values.data !== undefined) {
+    throw new UsageError("--redis and --data cannot be used together: Redis keeps the history");
+  }
   const listener = await listenOrExplain(
     values.host,
     port,
@@ -224,7 +236,15 @@ async function main(): Promise<number> {
     );
     options.maxClients = budget.clients;
   }
-  const server = new ChatServer([listener], { ...options, history, maxConnections });
+  const node = values.redis === undefined
+    ? undefined
+    : await startNode(values.redis, { historyLimit: options.historyLimit, leaseMs: redisLeaseMs });
+  const server = new ChatServer([listener], {
+    ...options,
+    history,
+    maxConnections,
+    service: node,
+  });
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
@@ -237,6 +257,7 @@ async function main(): Promise<number> {
   await signal;
   if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);
   await server.shutdown();
+  await node?.close();
   return 0;
 }
 

@@ -5,7 +5,7 @@ import type { Connection } from "../runtime.ts";
 import type { Chat, Encoder, Room } from "./chat.ts";
 import { ProtocolError, type ServerMessage } from "../protocol.ts";
 import { SendQueue } from "./send_queue.ts";
-import { type Asker, handle, welcomeGuest } from "./handlers.ts";
+import { type Asker, type ChatService, localService } from "./handlers.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
 import { type Greeting, GREETING_SO_FAR, readGreeting } from "../protocol/greeting.ts";
 import {
@@ -40,6 +40,8 @@ export interface SessionOptions extends WireLimits {
   /** How long a closing session may spend delivering what is queued for it. */
   closeFlushMs: number;
   log: (line: string) => void;
+  /** What serves the member, if not the Chat given (a node of a cluster: server/cluster/). */
+  service?: ChatService;
 }
 
 function errorMessage(error: ProtocolError): ServerMessage {
@@ -75,7 +77,8 @@ export class Session implements Asker {
   readonly address: string;
 
   #conn: Connection;
-  #chat: Chat;
+  #service: ChatService;
+  #busy = false; // the service is still acting on an input: the next ones wait
   #options: SessionOptions;
   #wire: Wire | null = null; // chosen from the first bytes
   #carriedRead: Promise<Uint8Array | null> | null = null; // a read begun while choosing the mode
@@ -92,7 +95,7 @@ export class Session implements Asker {
 
   constructor(conn: Connection, chat: Chat, options: SessionOptions, address: string) {
     this.#conn = conn;
-    this.#chat = chat;
+    this.#service = options.service ?? localService(chat);
     this.#options = options;
     this.address = address;
     const now = options.clock();
@@ -141,7 +144,7 @@ export class Session implements Asker {
       );
     }
     if (ended) this.#inputEnded.resolve(); // else the flush time is waited out, then a reset
-    this.#chat.leave(this);
+    this.#service.leave(this);
     await this.#finish(null);
   }
 
@@ -203,8 +206,8 @@ export class Session implements Asker {
   #begin(mode: Mode, greeting: Greeting | null = null): void {
     this.#wire = createWire(mode, this.#options, greeting?.name);
     if (mode !== "line" || this.#refusal) return;
-    welcomeGuest(this.#chat, this, greeting?.name);
-    this.#joinedAs = this.nick!;
+    this.#awaitService(this.#service.welcomeGuest(this, greeting?.name));
+    this.#joinedAs = this.nick ?? "";
   }
 
   // Reads, charges and handles input until the peer ends it or the session closes. Flood control
@@ -229,7 +232,8 @@ export class Session implements Asker {
       if (this.#closing || (ended && this.#backlog.empty)) break;
       this.#listen(!ended && this.#backlog.bytes < READ_AHEAD_BYTES);
       const nextAt = this.#backlog.nextAt;
-      let wakeIn = nextAt === undefined ? undefined : nextAt - this.#options.clock();
+      // While the service acts on an input, held input waits for it, not for its time.
+      let wakeIn = nextAt === undefined || this.#busy ? undefined : nextAt - this.#options.clock();
       if (this.#listening && !read) {
         if (this.#wait.turnBytes < TURN_BYTES) read = this.#wait.start(this.#conn.read());
         else wakeIn = 0; // a turn first; the timer starts a new one
@@ -237,7 +241,7 @@ export class Session implements Asker {
       await this.#wait.sleep(wakeIn);
     }
     this.#backlog.clear();
-    if (this.#closing) this.#chat.leave(this);
+    if (this.#closing) this.#service.leave(this);
     if (read?.done) ended ||= read.chunk === null;
     else if (read) ended = (await read.promise) === null;
     for (let dropped = 0; !ended && dropped < DROP_BYTES;) {
@@ -268,7 +272,7 @@ export class Session implements Asker {
       if (!this.#heed(verdict)) return;
       // Nothing waits before it, and it need not wait: it is acted on now, while what it refers to
       // in the read buffer is still there.
-      if (verdict.delayMs === 0 && this.#backlog.empty) {
+      if (verdict.delayMs === 0 && this.#backlog.empty && !this.#busy) {
         if (this.#closing) return;
         this.#act(input);
         continue;
@@ -302,7 +306,7 @@ export class Session implements Asker {
   // Handles, in order, every held input whose turn has come.
   #handleDue(): void {
     const now = this.#options.clock();
-    for (let held; !this.#closing && (held = this.#backlog.takeDue(now));) {
+    for (let held; !this.#closing && !this.#busy && (held = this.#backlog.takeDue(now));) {
       if (held.input !== null) this.#act(held.input);
     }
   }
@@ -359,12 +363,31 @@ export class Session implements Asker {
 
   #handle(input: Input): void {
     try {
-      handle(this.#chat, this, input);
+      this.#awaitService(this.#service.handle(this, input));
     } catch (error) {
       if (error instanceof ProtocolError) this.#reject(error);
       else throw error;
     }
     this.#joinedAs = this.nick ?? this.#joinedAs;
+  }
+
+  // A service that answers later holds the member's next inputs until it has (see ChatService).
+  #awaitService(acting: void | Promise<void>): void {
+    if (!acting) return;
+    this.#busy = true;
+    acting.catch((error) => {
+      if (this.#closing) return;
+      if (error instanceof ProtocolError) return this.#reject(error);
+      this.#options.log(`error serving ${this.address}: ${(error as Error)?.stack ?? error}`);
+      this.closeWith(
+        { type: "error", code: "internal_error", message: "The server failed; sorry" },
+        `internal error: ${error}`,
+      );
+    }).finally(() => {
+      this.#busy = false;
+      this.#joinedAs = this.nick ?? this.#joinedAs;
+      this.#wait.wake();
+    });
   }
 
   #reject(error: ProtocolError): void {
@@ -374,7 +397,7 @@ export class Session implements Asker {
 
   // Called by the queue, which has dropped what it held: the member cannot read in time.
   #overflow(why: string): void {
-    this.#chat.leave(this);
+    this.#service.leave(this);
     this.closeWith(
       { type: "error", code: "send_queue_full", message: `You were too slow to read: ${why}` },
       "send queue full",
