@@ -164,7 +164,7 @@ export class Rooms {
         `${served.room.name} is your only room; /join another first`,
       );
     }
-    if (!this.node.link.up) throw clusterDown("you are still in " + served.room.name);
+    if (!this.node.link.commands.isReady) throw clusterDown(`you are still in ${served.room.name}`);
     const room = served.room;
     this.remove(asker, room);
     if (asker.room === room) asker.room = [...asker.rooms].at(-1)!;

@@ -52,7 +52,7 @@ export class Upkeep {
   }
 
   #tick(): void {
-    if (this.#ticking || !this.node.link.up) return;
+    if (this.#ticking || !this.node.link.commands.isReady) return;
     this.#ticking = true;
     Promise.all([this.#present(), this.#renew(), this.#sweep(), this.node.rooms.check()])
       .catch((error) => this.node.options.log(`redis: upkeep failed: ${error}`))

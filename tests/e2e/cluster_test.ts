@@ -13,6 +13,7 @@ import {
   within,
 } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
+import { execFileSync } from "node:child_process";
 
 // A short lease, so that a dead node's members are gone within seconds.
 const LEASE_S = 1;
@@ -146,4 +147,182 @@ test("cluster: a node killed with SIGKILL: its members leave everywhere, its nic
     members: ["ann"],
   });
   void bea;
+});
+
+test("cluster: Redis restarted during traffic, with AOF: nothing lost or doubled", async () => {
+  await using redis = await RedisServer.start(true);
+  await using deno = await startNode("deno", redis);
+  await using bun = await startNode("bun", redis);
+  await using ann = await joinEcho(deno.port, "ann");
+  await using bea = await joinEcho(bun.port, "bea");
+  await using cid = await joinEcho(deno.port, "cid");
+  await ann.expect({ type: "join", nick: "bea" });
+  await ann.expect({ type: "join", nick: "cid" });
+  const echoed: string[] = [];
+  const refused: string[] = [];
+  const notices: string[] = [];
+  // Sends one message and reads until its echo or its refusal.
+  const send = async (text: string) => {
+    ann.send({ type: "msg", text });
+    for (;;) {
+      const got = await ann.next(`the echo of ${text}, or an error`);
+      if (got === null) throw new Error("ann was disconnected");
+      if (got.type === "notice") notices.push(String(got.text));
+      if (got.type === "msg") echoed.push(String(got.text));
+      if (got.type === "msg" && got.text === text) return;
+      if (got.type === "error") {
+        assert.equal(got.code, "cluster_down");
+        refused.push(text);
+        return;
+      }
+    }
+  };
+  let i = 0;
+  while (i < 15) await send(`m${i++}`);
+  // bea keeps talking on the other node while Redis goes away and comes back.
+  const talking = (async () => {
+    for (let b = 0; b < 40; b++) {
+      bea.send({ type: "msg", text: `b${b}` });
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })();
+  await redis.stop();
+  while (refused.length < 3) await send(`m${i++}`);
+  await redis.restart();
+  while (!notices.some((text) => text.includes("is back"))) {
+    const got = await ann.next("the link to come back");
+    if (got?.type === "notice") notices.push(String(got.text));
+    if (got?.type === "msg") echoed.push(String(got.text));
+  }
+  while (i < 60) await send(`m${i++}`);
+  await talking;
+  ann.send({ type: "msg", text: "end" });
+  const readUntilEnd = async (member: TestMember) => {
+    const seen: string[] = [];
+    const told: string[] = [];
+    for (;;) {
+      const got = await member.next("the end");
+      if (got === null) throw new Error("disconnected");
+      if (got.type === "notice") told.push(String(got.text));
+      if (got.type !== "msg") continue;
+      if (got.text === "end") return { seen, told };
+      seen.push(String(got.text));
+    }
+  };
+  const annRest = await readUntilEnd(ann);
+  const all = [...echoed, ...annRest.seen];
+  for (let m = 0; m < 60; m++) {
+    if (!refused.includes(`m${m}`)) assert.ok(all.includes(`m${m}`), `m${m} was not refused`);
+  }
+  assert.equal(new Set(all).size, all.length, "nothing doubled");
+  assert.ok(refused.length >= 3);
+  for (const member of [bea, cid]) {
+    const { seen, told } = await readUntilEnd(member);
+    assert.deepEqual(seen, all, "every node's members see what the sender saw, once, in order");
+    assert.ok(told.some((text) => text.includes("lost its link")), told.join("|"));
+    assert.ok(told.some((text) => text.includes("is back")), told.join("|"));
+  }
+  assert.ok(notices.some((text) => text.includes("lost its link")));
+});
+
+test("cluster: a client moved to another node catches up exactly once", async () => {
+  await using redis = await RedisServer.start();
+  await using deno = await startNode("deno", redis);
+  await using bun = await startNode("bun", redis);
+  const ann = await joinEcho(deno.port, "ann");
+  await using bea = await joinEcho(bun.port, "bea");
+  await ann.expect({ type: "join", nick: "bea" });
+  bea.send({ type: "msg", text: "one" });
+  const one = await ann.expect({ type: "msg", text: "one" });
+  await ann[Symbol.asyncDispose]();
+  await bea.expect({ type: "msg", text: "one" });
+  await bea.expect({ type: "leave", nick: "ann" });
+  bea.send({ type: "msg", text: "two" });
+  bea.send({ type: "msg", text: "three" });
+  await bea.expect({ type: "msg", text: "two" });
+  await bea.expect({ type: "msg", text: "three" });
+  await using moved = await joinEcho(bun.port, "ann", { since: one.id });
+  bea.send({ type: "msg", text: "four" });
+  const seen = await messages(moved, 3);
+  assert.deepEqual(seen.map((entry) => entry.split("#")[0]), ["bea:two", "bea:three", "bea:four"]);
+  moved.send({ type: "ping" });
+  const after = await moved.next();
+  assert.deepEqual(after, { type: "pong" }, "nothing more, nothing twice");
+});
+
+test("cluster: a room only another node serves, /who, /rooms and private messages", async () => {
+  await using redis = await RedisServer.start();
+  await using deno = await startNode("deno", redis);
+  await using bun = await startNode("bun", redis);
+  await using bea = await joinEcho(bun.port, "bea", { room: "attic" });
+  bea.send({ type: "msg", text: "first" });
+  await bea.expect({ type: "msg", text: "first" });
+  const { member: line, nick } = await LineMember.join(deno.port);
+  await using _line = line;
+  line.say("/join attic");
+  await line.lines.waitFor(/<bea> first$/, "the attic's history");
+  await bea.expect({ type: "join", nick, room: "attic" });
+  bea.send({ type: "msg", text: "second" });
+  await line.lines.waitFor("<bea> second");
+  line.say("hello bea");
+  await bea.expect({ type: "msg", from: "bea", text: "second" });
+  await bea.expect({ type: "msg", from: nick, room: "attic", text: "hello bea" });
+  line.say("/who attic");
+  await line.lines.waitFor(`*** in attic: bea, ${nick}`);
+  line.say("/rooms");
+  await line.lines.waitFor("*** rooms: attic (2), lobby (1)");
+  bea.send({ type: "msg", to: nick, text: "psst" });
+  await line.lines.waitFor("*bea* psst");
+  await bea.expect({ type: "msg", from: "bea", to: nick, text: "psst" });
+  line.say("/msg bea back");
+  await bea.expect({ type: "msg", from: nick, to: "bea", text: "back" });
+  line.say("/msg nobody hi");
+  await line.lines.waitFor(/nobody/);
+});
+
+test("cluster: subscribers dropped by Redis mid-burst recover what they missed from the streams", async () => {
+  await using redis = await RedisServer.start();
+  await using deno = await startNode("deno", redis);
+  await using bun = await startNode("bun", redis);
+  await using ann = await joinEcho(deno.port, "ann");
+  await using bea = await joinEcho(bun.port, "bea");
+  await using cid = await joinEcho(deno.port, "cid");
+  await using dee = await joinEcho(bun.port, "dee");
+  for (const nick of ["bea", "cid", "dee"]) await ann.expect({ type: "join", nick });
+  // Each member's messages until both ends are in; the ends are sent again until accepted.
+  const readAll = async (member: TestMember, me: string | null) => {
+    const seen: string[] = [];
+    let ends = 0;
+    while (ends < 2) {
+      const got = await member.next("the ends");
+      if (got === null) throw new Error("disconnected");
+      if (got.type === "error" && me) member.send({ type: "msg", text: `end ${me}` });
+      if (got.type !== "msg") continue;
+      if (String(got.text).startsWith("end ")) ends++;
+      else seen.push(`${got.from}:${got.text}#${got.id}`);
+    }
+    return seen;
+  };
+  const reading = [
+    readAll(ann, "ann"),
+    readAll(bea, "bea"),
+    readAll(cid, null),
+    readAll(dee, null),
+  ];
+  for (let i = 0; i < 150; i++) {
+    ann.send({ type: "msg", text: `a${i}` });
+    bea.send({ type: "msg", text: `b${i}` });
+    // Redis drops every subscriber, as it does one that falls too far behind.
+    if (i === 75) {
+      execFileSync("redis-cli", ["-p", String(redis.port), "client", "kill", "type", "pubsub"]);
+    }
+  }
+  ann.send({ type: "msg", text: "end ann" });
+  bea.send({ type: "msg", text: "end bea" });
+  const [a, b, c, d] = await Promise.all(reading);
+  assert.ok(a.length > 150, `most messages went through (${a.length})`);
+  assert.deepEqual(b, a);
+  assert.deepEqual(c, a);
+  assert.deepEqual(d, a);
+  assert.equal(new Set(a).size, a.length);
 });
