@@ -2,6 +2,7 @@
 // leases that nick takes in Redis. A nick is leased under every key it is told apart by (its name
 // key, for private messages, and its look-alike keys, for uniqueness), all or none at once.
 import { lookalikeKeys, nameKey, ProtocolError } from "../../protocol.ts";
+import { LARGE_ROOM_MEMBERS } from "../chat.ts";
 import { nickLeaseKey } from "./redis_link.ts";
 
 /** A member's standing in the cluster. */
@@ -47,4 +48,16 @@ export function clusterDown(what = "your message was not sent"): ProtocolError {
     "cluster_down",
     `This server has lost its link to the rest of the chat: ${what}; try again once it is back`,
   );
+}
+
+/** Events each room's stream keeps: what gap recovery and history can read back. */
+export function streamLength(historyLimit: number): number {
+  return Math.max(1000, 4 * historyLimit);
+}
+
+/** A room's nicks for a welcome, joined or who, as many as a large room names, with the count. */
+export function memberList(nicks: string[]): { members: string[]; count?: number } {
+  return nicks.length > LARGE_ROOM_MEMBERS
+    ? { members: nicks.slice(0, LARGE_ROOM_MEMBERS), count: nicks.length }
+    : { members: nicks };
 }

@@ -3,8 +3,8 @@
 // orders each room's events (room_feed.ts) and leases nicks (members.ts). A member's input that
 // needs Redis is answered once Redis has answered; what cannot reach Redis gets `cluster_down`,
 // never a delivery to this node's members alone.
-import { Chat, LARGE_ROOM_MEMBERS, MAX_ROOMS_PER_MEMBER, type Member, Room } from "../chat.ts";
-import { History, MAX_HISTORY_REPLY } from "../history.ts";
+import { Chat, type Member, type Room } from "../chat.ts";
+import { History } from "../history.ts";
 import {
   type Asker,
   type ChatService,
@@ -17,18 +17,25 @@ import {
   type ChatMessage,
   cleanText,
   DEFAULT_ROOM,
-  nameKey,
   nickProblem,
   ProtocolError,
   roomProblem,
   type ServerMessage,
   textProblem,
 } from "../../protocol.ts";
-import { GUESTS_KEY, type Published, RedisLink, roomKeys, ROOMS_KEY } from "./redis_link.ts";
+import { GUESTS_KEY, type Published, RedisLink } from "./redis_link.ts";
 import type { RoomEvent } from "./room_feed.ts";
-import { clusterDown, type Holding, leaseKeys, nickTaken, parseLease } from "./members.ts";
+import {
+  clusterDown,
+  type Holding,
+  leaseKeys,
+  nickTaken,
+  parseLease,
+  streamLength,
+} from "./members.ts";
 import { Upkeep } from "./upkeep.ts";
 import { Rooms } from "./rooms.ts";
+import { listRooms, who } from "./directory.ts";
 
 export interface ClusterOptions {
   /** redis://host:port */
@@ -38,11 +45,6 @@ export interface ClusterOptions {
   /** How long a nick, and the node's own presence, outlive their last renewal. */
   leaseMs: number;
   log: (line: string) => void;
-}
-
-/** Events each room's stream keeps: what gap recovery and history can read back. */
-export function streamLength(historyLimit: number): number {
-  return Math.max(1000, 4 * historyLimit);
 }
 
 const nickOf = (member: Member) => {
@@ -124,10 +126,10 @@ export class ClusterNode implements ChatService {
         if (asker.nick === null) {
           throw new ProtocolError("not_joined", 'Send "hello" with your nick before listing rooms');
         }
-        return this.#listRooms(asker);
+        return listRooms(this, asker);
       case "who":
         nickOf(asker);
-        return this.#who(asker, input.room);
+        return who(this, asker, input.room);
       case "history":
         nickOf(asker);
         return this.#history(asker, input.room, input.after, input.limit);
@@ -361,42 +363,6 @@ export class ClusterNode implements ChatService {
     await Promise.all(this.#sending);
   }
 
-  async #who(asker: Asker, roomName?: string): Promise<void> {
-    const name = roomName ?? asker.room!.name;
-    const key = nameKey(name);
-    let nicks: string[];
-    let stored: string | null;
-    try {
-      [nicks, stored] = await Promise.all([
-        this.link.commands.hVals(roomKeys(key).members),
-        this.link.commands.hGet(ROOMS_KEY, key),
-      ]);
-    } catch {
-      throw clusterDown("the list could not be read");
-    }
-    if (nicks.length === 0) {
-      throw new ProtocolError("no_such_room", `There is no room called ${roomName}`);
-    }
-    asker.sendMessage({ type: "who", room: stored ?? name, ...memberList(nicks) });
-  }
-
-  async #listRooms(asker: Asker): Promise<void> {
-    let rooms: Array<{ name: string; members: number }>;
-    try {
-      const names = await this.link.commands.hGetAll(ROOMS_KEY);
-      const keys = Object.keys(names);
-      const counts = await Promise.all(
-        keys.map((key) => this.link.commands.hLen(roomKeys(key).members)),
-      );
-      rooms = keys.map((key, i) => ({ name: names[key], members: counts[i] }))
-        .filter((room) => room.members > 0);
-    } catch {
-      throw clusterDown("the list could not be read");
-    }
-    rooms.sort((a, b) => a.name.localeCompare(b.name));
-    asker.sendMessage({ type: "rooms", rooms });
-  }
-
   async #history(asker: Asker, roomName: string, after: number, limit?: number): Promise<void> {
     const room = this.rooms.roomOf(asker, roomName);
     const page = Math.min(limit ?? MAX_HISTORY_PAGE, MAX_HISTORY_PAGE);
@@ -433,17 +399,4 @@ export class ClusterNode implements ChatService {
     await this.rooms.closeAll();
     await this.link.close();
   }
-
-  get historyReplyLimit(): number {
-    return MAX_HISTORY_REPLY;
-  }
 }
-
-/** A room's nicks for a welcome, joined or who, as many as a large room names, with the count. */
-export function memberList(nicks: string[]): { members: string[]; count?: number } {
-  return nicks.length > LARGE_ROOM_MEMBERS
-    ? { members: nicks.slice(0, LARGE_ROOM_MEMBERS), count: nicks.length }
-    : { members: nicks };
-}
-
-export { MAX_ROOMS_PER_MEMBER };

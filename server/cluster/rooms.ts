@@ -10,8 +10,8 @@ import { type ChatMessage, nameKey, ProtocolError, roomProblem } from "../../pro
 import { roomKeys, ROOMS_KEY } from "./redis_link.ts";
 import { type RoomEvent, RoomFeed } from "./room_feed.ts";
 import type { Published } from "./redis_link.ts";
-import { clusterDown } from "./members.ts";
-import { type ClusterNode, memberList, streamLength } from "./node.ts";
+import { clusterDown, memberList, streamLength } from "./members.ts";
+import type { ClusterNode } from "./node.ts";
 
 interface Served {
   room: Room;

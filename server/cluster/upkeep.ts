@@ -1,8 +1,9 @@
 // What keeps a node's standing in the cluster: its presence key and its members' nick leases,
 // renewed every third of a lease; private messages to its members; and the sweep after a node
 // that died. A node that stops renewing (killed, frozen, cut off) loses its presence and its nicks
-// within one lease; the next tick of a surviving node then announces its members' leaves. So a
-// dead node's members are gone from every room within a lease and a third (LEASE_SWEEP_BOUND).
+// within one lease; the next tick of a surviving node then announces its members' leaves and
+// frees their nicks. So a dead node's members are gone from every room, and their nicks free,
+// within a lease and a third (LEASE_SWEEP_BOUND).
 import type { ChatMessage } from "../../protocol.ts";
 import {
   nodeAliveKey,
@@ -12,8 +13,8 @@ import {
   ROOMS_KEY,
   sweepKey,
 } from "./redis_link.ts";
-import { nameLeaseKey, nodeOf, parseLease } from "./members.ts";
-import { type ClusterNode, streamLength } from "./node.ts";
+import { leaseKeys, nameLeaseKey, nodeOf, parseLease, streamLength } from "./members.ts";
+import type { ClusterNode } from "./node.ts";
 
 /** How a lease compares with the longest a dead node's members stay listed: see above. */
 export const LEASE_SWEEP_BOUND = 4 / 3;
@@ -105,6 +106,8 @@ export class Upkeep {
         for (const [holder, nick] of Object.entries(members)) {
           if (nodeOf(holder) !== other) continue;
           const event = JSON.stringify({ t: "leave", m: holder, n: nick, r: name });
+          // Its nick is free before anyone hears it left, not whenever its lease would run out.
+          await link.release(leaseKeys(nick), `${holder} ${nick}`);
           await link.publish(
             key,
             name,
