@@ -300,7 +300,12 @@ export class ClusterNode implements ChatService {
     this.#retrying(() => this.publish(room, { t: "leave", m: holder, n: nick }));
   }
 
-  #say(asker: Asker, text: string, action: boolean | undefined, roomName?: string): void {
+  #say(
+    asker: Asker,
+    text: string,
+    action: boolean | undefined,
+    roomName?: string,
+  ): Promise<void> {
     const from = nickOf(asker);
     const room = roomName === undefined ? asker.room! : this.rooms.roomOf(asker, roomName);
     const said = cleanText(text);
@@ -315,10 +320,8 @@ export class ClusterNode implements ChatService {
       ts: Date.now(),
     };
     if (action) event.a = true;
-    // Not awaited: the member's messages go out on one connection, in order, and may overlap.
-    this.publish(room, event).catch((error) => {
-      asker.sendMessage({ type: "error", code: error.code, message: error.message });
-    });
+    // Answered once Redis has it, so that a refusal comes before the answer to what follows.
+    return this.publish(room, event).then(() => {});
   }
 
   async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {

@@ -211,10 +211,17 @@ export class Rooms {
   // The last messages before `beforeId`, for a member who joins: read from the end of the stream.
   async #recent(room: Room, beforeId: number): Promise<ChatMessage[]> {
     const limit = this.node.options.historyLimit;
-    if (limit === 0) return [];
-    const events = await this.feedOf(room).last(beforeId - 1, streamLength(limit));
-    const messages = events.filter((event) => event.t === "msg").slice(-limit);
-    return messages.map((event) => asMessage(event, room.name, true));
+    const found: RoomEvent[] = [];
+    // Read back from the join a page at a time: joins, leaves and renames are not history.
+    let through = beforeId - 1;
+    for (let read = 0; found.length < limit && through > 0 && read < streamLength(limit);) {
+      const events = await this.feedOf(room).last(through, Math.max(50, 2 * limit));
+      if (events.length === 0) break;
+      found.unshift(...events.filter((event) => event.t === "msg"));
+      read += events.length;
+      through = events[0].id - 1;
+    }
+    return found.slice(-limit).map((event) => asMessage(event, room.name, true));
   }
 
   // One event of the room, in the room's order.

@@ -248,6 +248,15 @@ test("cluster: a client moved to another node catches up exactly once", async ()
   moved.send({ type: "ping" });
   const after = await moved.next();
   assert.deepEqual(after, { type: "pong" }, "nothing more, nothing twice");
+  // Whoever joins anywhere else gets the room's last messages as history, then the live ones.
+  await using cat = await joinEcho(deno.port, "cat");
+  cat.send({ type: "ping" });
+  const history: string[] = [];
+  for (let got = await cat.next(); got?.type !== "pong"; got = await cat.next()) {
+    assert.equal(got?.history, true);
+    history.push(String(got?.text));
+  }
+  assert.deepEqual(history, ["one", "two", "three", "four"]);
 });
 
 test("cluster: a room only another node serves, /who, /rooms and private messages", async () => {
@@ -325,4 +334,20 @@ test("cluster: subscribers dropped by Redis mid-burst recover what they missed f
   assert.deepEqual(c, a);
   assert.deepEqual(d, a);
   assert.equal(new Set(a).size, a.length);
+});
+
+test("cluster: a node stopped with SIGTERM: its members leave at once, and it exits 0", async () => {
+  await using redis = await RedisServer.start();
+  await using deno = await startNode("deno", redis);
+  const bun = await startNode("bun", redis);
+  await using _bun = bun;
+  await using ann = await joinEcho(deno.port, "ann");
+  const { member: line, nick } = await LineMember.join(bun.port);
+  await using _line = line;
+  await ann.expect({ type: "join", nick });
+  assert.equal(await bun.stop(), 0);
+  // Well before any lease could run out.
+  await within(ann.expect({ type: "leave", nick }), "the leave", LEASE_S * 1000 / 2);
+  await using again = await joinEcho(deno.port, nick);
+  void again;
 });
