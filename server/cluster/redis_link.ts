@@ -131,7 +131,12 @@ export class RedisLink {
     const options = {
       url,
       disableOfflineQueue: true,
-      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) },
+      // At start a failure is final (the server says why and exits); later it is retried, at most
+      // a second apart, for as long as it takes.
+      socket: {
+        reconnectStrategy: (retries: number, cause: Error) =>
+          this.#started ? Math.min(50 * 2 ** retries, 1000) : cause,
+      },
     };
     this.commands = createClient(options);
     this.subscriber = createClient(options);

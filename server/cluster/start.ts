@@ -1,5 +1,5 @@
 // Starting a server as a node of a cluster: what server.ts needs for `--redis URL`.
-import { StartupError } from "../../cli.ts";
+import { StartupError, UsageError } from "../../cli.ts";
 import { systemProblem } from "../../runtime.ts";
 import { ClusterNode } from "./node.ts";
 
@@ -15,7 +15,7 @@ export async function startNode(
   options: { historyLimit: number; leaseMs: number },
 ): Promise<ClusterNode> {
   if (!/^rediss?:\/\//.test(url)) {
-    throw new StartupError(`--redis must be a URL such as redis://127.0.0.1:6379, not "${url}"`, 2);
+    throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379, not "${url}"`);
   }
   // Problems with the link after start are logged even with --quiet: delivery is at stake.
   const log = (line: string) => console.error(line);
@@ -29,11 +29,16 @@ export async function startNode(
   } catch (error) {
     await node.close().catch(() => {});
     throw new StartupError(
-      `cannot reach Redis at ${url}: ${systemProblem(error)}`,
+      `cannot reach Redis at ${url}: ${systemProblem(socketError(error))}`,
       EXIT_REDIS_UNREACHABLE,
     );
   } finally {
     clearTimeout(timer);
   }
   return node;
+}
+
+// node-redis wraps the socket's error (which has the system's code) when it gives up.
+function socketError(error: unknown): unknown {
+  return (error as { socketError?: unknown } | null)?.socketError ?? error;
 }

@@ -8,7 +8,10 @@ import {
   LineMember,
   LOOPBACK_ARGS,
   type RuntimeName,
+  RUNTIMES,
+  scriptCommand,
   ServerProcess,
+  Subprocess,
   TestMember,
   within,
 } from "./_helpers.ts";
@@ -351,3 +354,19 @@ test("cluster: a node stopped with SIGTERM: its members leave at once, and it ex
   await using again = await joinEcho(deno.port, nick);
   void again;
 });
+
+for (const runtime of RUNTIMES) {
+  test(`cluster [${runtime}]: a node that cannot reach Redis says so in one line, exit 5`, async () => {
+    await using redis = await RedisServer.start();
+    const port = redis.port;
+    await redis.stop();
+    const args = ["--port", "0", "--redis", `redis://127.0.0.1:${port}`];
+    await using server = new Subprocess(scriptCommand(runtime, "server.ts", args));
+    assert.equal(await server.exitCode(), 5);
+    assert.equal(
+      await server.stderr.next(),
+      `server: cannot reach Redis at redis://127.0.0.1:${port}: connection refused`,
+    );
+    assert.equal(await server.stderr.next(), null);
+  });
+}
