@@ -354,6 +354,36 @@ export class ClusterNode implements ChatService {
     await this.announceRename(asker, nick, newNick);
   }
 
+  /**
+   * After this node was taken for dead, its members claim their nicks again (or, if taken
+   * meanwhile, become guests, and are told) and join their rooms again; a member still listed in a
+   * room is not announced twice (the publish script skips its join).
+   */
+  async rejoin(): Promise<void> {
+    for (const member of [...this.byHolder.values()]) {
+      const old = member.nick;
+      if (old === null) continue;
+      try {
+        await this.claim(member, old);
+      } catch (error) {
+        if (!(error instanceof ProtocolError) || error.code !== "nick_taken") throw error;
+        await this.claimGuest(member);
+        const text = `your nick ${old} was taken while this server was out of touch`;
+        member.sendMessage({ type: "notice", text: `${text}; you are now ${member.nick}` });
+        member.sendMessage({
+          type: "nick",
+          from: old,
+          nick: member.nick!,
+          room: member.room!.name,
+        });
+      }
+      const holder = this.holdings.get(member)!.holder;
+      for (const room of member.rooms) {
+        this.#retrying(() => this.publish(room, { t: "join", m: holder, n: member.nick! }));
+      }
+    }
+  }
+
   /** Tells every room of `member` that `nick` is now `newNick`; each member sees it once. */
   async announceRename(member: Member, nick: string, newNick: string): Promise<void> {
     const holder = this.holdings.get(member)!.holder;

@@ -41,8 +41,9 @@ export const GUESTS_KEY = "parley:guests";
  * Takes a room's next id, appends the event to the room's stream and publishes it, all at once:
  * every node sees the room's events in the stream's order, and can fetch from the stream what the
  * channel lost. A join or leave also changes the room's member list in the same step, so /who
- * agrees with the order of the notices. A leave for someone not in the room (swept already)
- * publishes nothing and returns id 0. A join returns the members' nicks at that point.
+ * agrees with the order of the notices. A leave for someone not in the room (swept already), or
+ * a join for someone in it (a node taken for dead, joining its members again), publishes nothing
+ * and returns id 0. A join returns the members' nicks at that point.
  * KEYS: seq, epoch, log, members, rooms. ARGV: kind, event JSON, a new epoch in case the room has
  * none, stream length, holder id, nick, room key, room name, channel.
  */
@@ -52,7 +53,7 @@ if kind == 'leave' then
   if redis.call('HDEL', KEYS[4], ARGV[5]) == 0 then return {0, '', {}} end
   if redis.call('HLEN', KEYS[4]) == 0 then redis.call('HDEL', KEYS[5], ARGV[7]) end
 elseif kind == 'join' then
-  redis.call('HSET', KEYS[4], ARGV[5], ARGV[6])
+  if redis.call('HSETNX', KEYS[4], ARGV[5], ARGV[6]) == 0 then return {0, '', {}} end
   redis.call('HSETNX', KEYS[5], ARGV[7], ARGV[8])
 elseif kind == 'nick' then
   if redis.call('HEXISTS', KEYS[4], ARGV[5]) == 1 then redis.call('HSET', KEYS[4], ARGV[5], ARGV[6]) end

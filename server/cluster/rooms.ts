@@ -102,7 +102,8 @@ export class Rooms {
     this.#joining.set(id, joining);
     served.joining++;
     try {
-      const { members } = await published;
+      const { id, members } = await published;
+      if (id === 0) throw new Error(`${holder} is in ${key} already`); // holder ids are unique
       await done.promise;
       return members.length;
     } catch (error) {
@@ -227,6 +228,8 @@ export class Rooms {
   // One event of the room, in the room's order.
   async #apply(served: Served, event: RoomEvent): Promise<void> {
     const { room } = served;
+    const member = this.node.byHolder.get(event.m);
+    const self = member && room.members.has(member) ? member : null;
     switch (event.t) {
       case "msg": {
         const sender = this.node.byHolder.get(event.m);
@@ -235,8 +238,9 @@ export class Rooms {
       }
       case "join": {
         const joining = this.#joining.get(`${event.m} ${room.key}`);
+        // Not to the member itself, here already if its node joins it again (node.rejoin).
         if (room.members.size < LARGE_ROOM_MEMBERS) {
-          room.broadcast({ type: "join", nick: event.n, room: room.name });
+          room.broadcast({ type: "join", nick: event.n, room: room.name }, self);
         }
         if (joining) {
           this.#joining.delete(`${event.m} ${room.key}`);
@@ -245,8 +249,9 @@ export class Rooms {
         break;
       }
       case "leave":
+        // Not to the member itself, still here if its node was swept while taken for dead.
         if (room.members.size < LARGE_ROOM_MEMBERS) {
-          room.broadcast({ type: "leave", nick: event.n, room: room.name });
+          room.broadcast({ type: "leave", nick: event.n, room: room.name }, self);
         }
         break;
       case "nick": {

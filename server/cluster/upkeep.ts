@@ -44,19 +44,31 @@ export class Upkeep {
     ]);
   }
 
+  // Renews the node's presence. Found gone, it was taken for dead (frozen or cut off for longer
+  // than a lease) and its members may have been swept from their rooms: they join again.
   async #present(): Promise<void> {
     const { link, id, options } = this.node;
-    await Promise.all([
-      link.commands.set(nodeAliveKey(id), "1", { PX: options.leaseMs }),
-      link.commands.sAdd(NODES_KEY, id),
-    ]);
+    const renewed = await link.commands.set(nodeAliveKey(id), "1", {
+      PX: options.leaseMs,
+      XX: true,
+    });
+    await link.commands.sAdd(NODES_KEY, id);
+    if (renewed !== null) return;
+    await link.commands.set(nodeAliveKey(id), "1", { PX: options.leaseMs });
+    if (!this.#timer) return; // starting: nobody took it for dead
+    options.log("redis: this node was taken for dead; its members join again");
+    await this.node.rejoin();
   }
 
   #tick(): void {
     if (this.#ticking || !this.node.link.commands.isReady) return;
     this.#ticking = true;
-    Promise.all([this.#present(), this.#renew(), this.#sweep(), this.node.rooms.check()])
-      .catch((error) => this.node.options.log(`redis: upkeep failed: ${error}`))
+    (async () => {
+      await this.#present();
+      await this.#renew();
+      await this.#sweep();
+      await this.node.rooms.check();
+    })().catch((error) => this.node.options.log(`redis: upkeep failed: ${error}`))
       .finally(() => this.#ticking = false);
   }
 

@@ -42,6 +42,15 @@ async function joinEcho(port: number, nick: string, extra: Json = {}): Promise<T
   return member;
 }
 
+// Skips what `member` receives until a message with every field of `fields`, and returns it.
+async function until(member: TestMember, fields: Json): Promise<Json> {
+  for (;;) {
+    const got = await member.next(JSON.stringify(fields));
+    if (got === null) throw new Error(`closed waiting for ${JSON.stringify(fields)}`);
+    if (Object.entries(fields).every(([key, value]) => got[key] === value)) return got;
+  }
+}
+
 // The room's messages a member receives until `count` have come, as "from:text#id".
 async function messages(member: TestMember, count: number): Promise<string[]> {
   const seen: string[] = [];
@@ -370,3 +379,25 @@ for (const runtime of RUNTIMES) {
     assert.equal(await server.stderr.next(), null);
   });
 }
+
+test("cluster: a node frozen past its lease: its members are swept, then join again, renamed if need be", async () => {
+  await using redis = await RedisServer.start();
+  await using deno = await startNode("deno", redis);
+  await using bun = await startNode("bun", redis);
+  await using ann = await joinEcho(deno.port, "ann");
+  await using bea = await joinEcho(bun.port, "bea");
+  await ann.expect({ type: "join", nick: "bea" });
+  await bun.holdUp(LEASE_S * 1000 * 3);
+  // While it was frozen, ann saw bea leave; now someone else takes the nick before it can.
+  await ann.expect({ type: "leave", nick: "bea" });
+  await using usurper = await joinEcho(deno.port, "bea");
+  const notice = await until(bea, { type: "notice" });
+  assert.match(String(notice.text), /^your nick bea was taken .*; you are now guest\d+$/);
+  const renamed = await until(bea, { type: "nick", from: "bea" });
+  const guest = String(renamed.nick);
+  await ann.expect({ type: "join", nick: "bea" });
+  await until(ann, { type: "join", nick: guest });
+  bea.send({ type: "msg", text: "back" });
+  await until(ann, { type: "msg", from: guest, text: "back" });
+  void usurper;
+});
