@@ -1,7 +1,7 @@
 // Starting a server as a node of a cluster: what server.ts needs for `--redis URL`.
 import { StartupError, UsageError } from "../../cli.ts";
 import { systemProblem } from "../../runtime.ts";
-import { ClusterNode } from "./node.ts";
+import type { ClusterNode } from "./node.ts";
 
 /** Exit status when Redis cannot be reached at start (documented in server.ts's usage). */
 export const EXIT_REDIS_UNREACHABLE = 5;
@@ -19,6 +19,10 @@ export async function startNode(
   }
   // Problems with the link after start are logged even with --quiet: delivery is at stake.
   const log = (line: string) => console.error(line);
+  // Loaded only for --redis: a single server needs nothing installed, not even the Redis client.
+  const { ClusterNode } = await import("./node.ts").catch(() => {
+    throw new StartupError("--redis needs the npm package redis: run npm install first");
+  });
   const node = new ClusterNode({ url, ...options, log });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
