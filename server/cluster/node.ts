@@ -93,6 +93,7 @@ export class ClusterNode implements ChatService {
       : "this server has lost its link to the rest of the chat; messages cannot be sent until it is back";
     for (const member of this.byHolder.values()) member.sendMessage({ type: "notice", text });
     if (!up) return;
+    this.#upkeep.linkBack();
     this.rooms.catchUp();
     const unsent = this.#unsent.splice(0);
     for (const send of unsent) this.#retrying(send);

@@ -22,6 +22,8 @@ export const LEASE_SWEEP_BOUND = 4 / 3;
 export class Upkeep {
   #timer: ReturnType<typeof setInterval> | undefined;
   #ticking = false;
+  // No node is swept before this time: see linkBack.
+  #sweepAfter = 0;
 
   constructor(readonly node: ClusterNode) {}
 
@@ -33,6 +35,14 @@ export class Upkeep {
     });
     await this.#present();
     this.#timer = setInterval(() => this.#tick(), this.node.options.leaseMs / 3);
+  }
+
+  /**
+   * After an outage of Redis every node's presence may have run out, and the others have not yet
+   * renewed theirs: nobody is taken for dead until they have had a lease to do it.
+   */
+  linkBack(): void {
+    this.#sweepAfter = Date.now() + this.node.options.leaseMs;
   }
 
   async stop(): Promise<void> {
@@ -107,6 +117,7 @@ export class Upkeep {
   // each dead one; the publish script drops a leave for someone already gone, so none is doubled.
   async #sweep(): Promise<void> {
     const { link, id, options } = this.node;
+    if (Date.now() < this.#sweepAfter) return;
     const nodes = await link.commands.sMembers(NODES_KEY);
     for (const other of nodes) {
       if (other === id || await link.commands.exists(nodeAliveKey(other))) continue;
