@@ -98,8 +98,8 @@ export class Rooms {
     const done = Promise.withResolvers<void>();
     const published = this.node.publish(served.room, { t: "join", m: holder, n: asker.nick! });
     const joining: Joining = { asker, welcome, since, published, done: done.resolve };
-    const id = `${holder} ${key}`;
-    this.#joining.set(id, joining);
+    const joiningKey = `${holder} ${key}`;
+    this.#joining.set(joiningKey, joining);
     served.joining++;
     try {
       const { id, members } = await published;
@@ -107,7 +107,7 @@ export class Rooms {
       await done.promise;
       return members.length;
     } catch (error) {
-      this.#joining.delete(id);
+      this.#joining.delete(joiningKey);
       throw error;
     } finally {
       served.joining--;
