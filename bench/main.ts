@@ -35,6 +35,7 @@ import {
   installCleanup,
   runningServer,
   type Server,
+  startCluster,
   startParley,
   startRedis,
   startRelay,
@@ -153,6 +154,9 @@ function startServer(
   };
   const cpu = setup.pinning.serverCpu;
   if (target.kind === "redis") return startRedis(options.redisServer, cpu, settings);
+  if (target.kind === "cluster") {
+    return startCluster(target.runtime!, options.redisServer, cpu, settings);
+  }
   const start = target.kind === "parley" ? startParley : startRelay;
   return start(target.runtime!, cpu, settings);
 }

@@ -32,6 +32,8 @@ export type TargetKind = "parley" | "redis";
 export interface MemberOptions {
   host: string;
   port: number;
+  /** Ports of the nodes of a cluster, taken in turn by members; `port` alone if not given. */
+  ports?: readonly number[];
   /** Bytes of text per message; 0 for members that never publish. */
   size: number;
   /** Room (Parley) or channel (Redis) of member `i`. */
@@ -120,7 +122,9 @@ abstract class BaseMembers {
     reject: (e: Error) => void,
     events: Omit<SocketEvents, "close">,
   ): BenchSocket {
-    const socket = new BenchSocket(this.options.host, this.options.port, {
+    const ports = this.options.ports;
+    const port = ports ? ports[this.sockets.length % ports.length] : this.options.port;
+    const socket = new BenchSocket(this.options.host, port, {
       ...events,
       close: (why) => {
         if (!joined()) reject(new Error(`${what}: ${why} before it joined`));

@@ -13,7 +13,9 @@ so every delivery is checked: lost, duplicated and out-of-order deliveries are c
 be 0). Starts each server itself, fresh for every run, on its own core where there are two.
 
 Servers:
-  --target T         parley, redis, relay, or a comma list of them; both is parley,redis
+  --target T         parley, redis, relay, cluster (two Parley nodes of the --runtime and a
+                     Redis, members split between the nodes), or a comma list of them; both
+                     is parley,redis
                      (default parley). relay is bench/relay.ts: Parley's runtime edge and write
                      path with nothing else, speaking Redis's protocol, on each --runtime
   --runtime R        deno, bun or both: what Parley's server and the relay run on (default deno)
@@ -66,7 +68,7 @@ Examples:
   npm run bench -- --target both --runtime both --idle 10000
 `;
 
-const TARGET_KINDS = ["parley", "relay", "redis"] as const;
+const TARGET_KINDS = ["parley", "relay", "redis", "cluster"] as const;
 
 export interface Target {
   kind: typeof TARGET_KINDS[number];
@@ -216,7 +218,7 @@ function chooseTargets(target: string, runtime: string): Target[] {
 
 // The protocol that the members speak to a target: the relay speaks Redis's.
 export const protocolOf = (target: Target): TargetKind =>
-  target.kind === "parley" ? "parley" : "redis";
+  target.kind === "parley" || target.kind === "cluster" ? "parley" : "redis";
 
 export const nameOf = (options: Options, target: Target) =>
   options.external

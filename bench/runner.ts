@@ -202,6 +202,7 @@ export async function runMessages(server: Server, workload: MessageWorkload): Pr
   const members = createMembers(workload.target, {
     host: server.host,
     port: server.port,
+    ports: server.ports,
     size: workload.size,
     roomOf: () => workload.room,
     echo: workload.echo,
@@ -329,6 +330,7 @@ export async function runIdle(server: Server, workload: IdleWorkload): Promise<I
   const members = createMembers(workload.target, {
     host: server.host,
     port: server.port,
+    ports: server.ports,
     size: 0,
     roomOf: roomSize > 0 ? (member) => `${room}${Math.floor(member / roomSize)}` : () => room,
     echo: false,

@@ -306,7 +306,7 @@ export class ClusterNode implements ChatService {
     text: string,
     action: boolean | undefined,
     roomName?: string,
-  ): Promise<void> {
+  ): void {
     const from = nickOf(asker);
     const room = roomName === undefined ? asker.room! : this.rooms.roomOf(asker, roomName);
     const said = cleanText(text);
@@ -321,8 +321,11 @@ export class ClusterNode implements ChatService {
       ts: Date.now(),
     };
     if (action) event.a = true;
-    // Answered once Redis has it, so that a refusal comes before the answer to what follows.
-    return this.publish(room, event).then(() => {});
+    // Not awaited: a member's messages go to Redis in order on one connection, pipelined, and a
+    // refusal comes as soon as Redis (or its absence) answers.
+    this.publish(room, event).catch((error: ProtocolError) => {
+      asker.sendMessage({ type: "error", code: error.code, message: error.message });
+    });
   }
 
   async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {
