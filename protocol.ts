@@ -44,6 +44,7 @@ export type ErrorCode =
   | "send_queue_full"
   | "server_shutdown"
   | "storage_busy"
+  | "cluster_down"
   | "internal_error";
 
 /** A protocol violation: `code` goes on the wire; `fatal` means the byte stream cannot go on. */

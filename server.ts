@@ -31,6 +31,7 @@ import { runtime } from "./runtime/current.ts";
 import { Metrics, type Snapshot, timedReads } from "./server/metrics.ts";
 import { DEFAULT_HTTP_PORT, openWeb } from "./server/web.ts";
 import { assets } from "./web/assets.ts";
+import { EXIT_REDIS_UNREACHABLE, startNode } from "./server/cluster/start.ts";
 
 // A reader may fall 4 MiB behind for a moment, and 1 MiB behind for 10 s: enough for a burst in a
 // busy room, too little for a member who cannot keep up to hold the server's memory for long.
@@ -118,6 +119,10 @@ Options:
                        (default ${DEFAULT_RETAIN_DAYS})
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
                        (default ${DEFAULT_RETAIN_PER_ROOM})
+  --redis URL          be one node of a cluster: rooms, nicks and history are shared
+                       through the Redis at URL (redis://HOST:PORT); not with --data
+  --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
+                       node: a dead node's members leave within 4/3 of it (default 10)
   --quiet              do not log connects and disconnects to stderr
   --version            print the version and the commit it was built from
   --help               show this help
@@ -130,6 +135,7 @@ Exit status:
   2  a bad command line
   3  --data cannot be used (not a directory, not writable, not an SQLite database, damaged)
   4  another running server uses --data
+  ${EXIT_REDIS_UNREACHABLE}  --redis cannot be reached within 5 seconds
 `;
 
 function positiveSeconds(text: string, what: string): number {
@@ -220,6 +226,8 @@ export async function main(args: string[], name = programName()): Promise<number
     data: { type: "string" },
     "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
+    redis: { type: "string" },
+    "redis-lease": { type: "string", default: "10" },
     quiet: { type: "boolean", default: false },
     version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -287,6 +295,10 @@ export async function main(args: string[], name = programName()): Promise<number
     log: quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`),
     metrics,
   };
+  const redisLeaseMs = positiveSeconds(values["redis-lease"], "--redis-lease");
+  if (values.redis !== undefined && values.data !== undefined) {
+    throw new UsageError("--redis and --data cannot be used together: Redis keeps the history");
+  }
   // Read before anything listens, so that bad files leave no port open even for a moment.
   const credentials = tlsFiles && credentialsOrExplain(tlsFiles);
   const listeners: Listener[] = [];
@@ -345,9 +357,17 @@ export async function main(args: string[], name = programName()): Promise<number
     );
     options.maxClients = budget.clients;
   }
+  const node = values.redis === undefined
+    ? undefined
+    : await startNode(values.redis, { historyLimit: options.historyLimit, leaseMs: redisLeaseMs });
   const tcpAndTls = [...listeners];
   if (web) listeners.push(web);
-  const server = new ChatServer(listeners, { ...options, history, maxConnections });
+  const server = new ChatServer(listeners, {
+    ...options,
+    history,
+    maxConnections,
+    service: node,
+  });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
   const signal = new Promise<string>((resolve) => {
@@ -368,6 +388,7 @@ export async function main(args: string[], name = programName()): Promise<number
   if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);
   stopWatching();
   await server.shutdown();
+  await node?.close();
   return 0;
 }
 

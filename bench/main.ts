@@ -38,6 +38,7 @@ import {
   type Server,
   type ServerSettings,
   startBunRoom,
+  startCluster,
   startParley,
   startRedis,
   startRelay,
@@ -168,6 +169,9 @@ function startServer(
   if (target.kind === "redis") return startRedis(options.redisServer, cpu, settings);
   if (target.kind === "bun-room") return startBunRoom(cpu, settings);
   if (target.kind === "parley-ws") return startParley(target.runtime!, cpu, settings, true);
+  if (target.kind === "cluster") {
+    return startCluster(target.runtime!, options.redisServer, cpu, settings);
+  }
   const start = target.kind === "parley" ? startParley : startRelay;
   return start(target.runtime!, cpu, settings);
 }

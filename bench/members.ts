@@ -36,6 +36,8 @@ export interface MemberOptions {
   port: number;
   /** With TLS: the authority (PEM) that signed the server's certificate. */
   ca?: string;
+  /** Ports of the nodes of a cluster, taken in turn by members; `port` alone if not given. */
+  ports?: readonly number[];
   /** Bytes of text per message; 0 for members that never publish. */
   size: number;
   /** Room (Parley) or channel (Redis) of member `i`. */
@@ -125,7 +127,9 @@ abstract class BaseMembers {
     reject: (e: Error) => void,
     events: Omit<SocketEvents, "close">,
   ): BenchSocket {
-    const { host, port, ca } = this.options;
+    const { host, ca } = this.options;
+    const ports = this.options.ports;
+    const port = ports ? ports[this.sockets.length % ports.length] : this.options.port;
     const socket = new BenchSocket(host, port, ca, {
       ...events,
       close: (why) => {

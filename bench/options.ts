@@ -13,11 +13,13 @@ so every delivery is checked: lost, duplicated and out-of-order deliveries are c
 be 0). Starts each server itself, fresh for every run, on its own core where there are two.
 
 Servers:
-  --target T         parley, redis, relay, or a comma list of them; both is parley,redis
-                     (default parley). relay is bench/relay.ts: Parley's runtime edge and write
-                     path with nothing else, speaking Redis's protocol, on each --runtime;
-                     parley-ws is Parley with its members over WebSocket (/ws); bun-room is
-                     bench/bun_room.ts, a room on Bun.serve's own pub/sub (always on Bun)
+  --target T         parley, redis, relay, parley-ws, bun-room, cluster, or a comma list of
+                     them; both is parley,redis (default parley). relay is bench/relay.ts:
+                     Parley's runtime edge and write path with nothing else, speaking Redis's
+                     protocol, on each --runtime; parley-ws is Parley with its members over
+                     WebSocket (/ws); bun-room is bench/bun_room.ts, a room on Bun.serve's own
+                     pub/sub (always on Bun); cluster is two Parley nodes of the --runtime and
+                     a Redis, members split between the nodes
   --runtime R        deno, bun or both: what Parley's server and the relay run on (default deno)
   --host HOST        with --port: measure a server that is already running, not one of ours
   --port PORT        its port (then --target names one protocol, parley or redis)
@@ -72,7 +74,7 @@ Examples:
   npm run bench -- --runtime both --tls --members 100 --deliveries 5000000
 `;
 
-const TARGET_KINDS = ["parley", "relay", "redis", "parley-ws", "bun-room"] as const;
+const TARGET_KINDS = ["parley", "relay", "redis", "parley-ws", "bun-room", "cluster"] as const;
 
 export interface Target {
   kind: typeof TARGET_KINDS[number];
@@ -214,8 +216,8 @@ function chooseTargets(target: string, runtime: string, tls: boolean): Target[] 
   const unknown = kinds.find((kind) => !TARGET_KINDS.includes(kind));
   if (unknown !== undefined) {
     throw new UsageError(
-      `--target must be parley, redis, relay, parley-ws, bun-room, a comma list of them, or ` +
-        `both, not "${unknown}"`,
+      `--target must be parley, redis, relay, parley-ws, bun-room, cluster, a comma list of ` +
+        `them, or both, not "${unknown}"`,
     );
   }
   const runtimes: RuntimeName[] = runtime === "both" ? ["deno", "bun"] : [runtime as RuntimeName];
@@ -239,7 +241,7 @@ function chooseTargets(target: string, runtime: string, tls: boolean): Target[] 
 
 // The protocol that the members speak to a target: the relay speaks Redis's.
 export const protocolOf = (target: Target): TargetKind =>
-  target.kind === "parley"
+  target.kind === "parley" || target.kind === "cluster"
     ? "parley"
     : target.kind === "parley-ws" || target.kind === "bun-room"
     ? "ws"

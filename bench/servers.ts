@@ -25,6 +25,10 @@ export interface Server {
   readonly pid: number | null;
   /** The authority (PEM) to trust for a server that speaks TLS; undefined for plain TCP. */
   readonly ca?: string;
+  /** A cluster's nodes, which members take in turn (`port` is the first). */
+  readonly ports?: readonly number[];
+  /** A cluster's processes besides `pid` (its other node and Redis), for what they cost. */
+  readonly otherPids?: readonly number[];
   /** Stops it if we started it; a server someone else started is left running. */
   stop(): Promise<void>;
 }
@@ -300,4 +304,41 @@ export function runningServer(
   pid: number | null,
 ): Server {
   return { name, host, port, pid, stop: () => Promise.resolve() };
+}
+
+/**
+ * A cluster on this machine: a Redis and two Parley nodes under `runtime` sharing it, all three on
+ * the server's core. Members take the nodes in turn.
+ */
+export async function startCluster(
+  runtime: RuntimeName,
+  redisBinary: string,
+  cpu: number | null,
+  settings: ServerSettings,
+): Promise<Server> {
+  const redis = await startRedis(redisBinary, cpu, settings);
+  const nodeSettings = {
+    ...settings,
+    parleyFlags: ["--redis", `redis://127.0.0.1:${redis.port}`, ...settings.parleyFlags],
+  };
+  const nodes: Server[] = [];
+  try {
+    for (let i = 0; i < 2; i++) nodes.push(await startParley(runtime, cpu, nodeSettings));
+  } catch (error) {
+    for (const node of nodes) await node.stop();
+    await redis.stop();
+    throw error;
+  }
+  return {
+    name: `cluster-${runtime}`,
+    host: "127.0.0.1",
+    port: nodes[0].port,
+    ports: nodes.map((node) => node.port),
+    pid: nodes[0].pid,
+    otherPids: [nodes[1].pid!, redis.pid!],
+    stop: async () => {
+      for (const node of nodes) await node.stop();
+      await redis.stop();
+    },
+  };
 }

@@ -33,6 +33,29 @@ export interface Asker extends Member {
   closeWith(message: ServerMessage, reason: string): void;
 }
 
+/**
+ * What a session asks of the chat it serves. The local one acts on this process's Chat at once; a
+ * node of a cluster (server/cluster/) may answer later, with a promise: the session then acts on
+ * nothing more of the member's input until it settles, so that a member's inputs keep their order.
+ */
+export interface ChatService {
+  /** Acts on `input`; throws (or rejects with) ProtocolError for what it cannot do. */
+  handle(asker: Asker, input: Input): void | Promise<void>;
+  /** Lets a person at nc, or a client that greeted with a name, in: see welcomeGuest. */
+  welcomeGuest(asker: Asker, greeted?: string): void | Promise<void>;
+  /** Takes a closing member out of every room; harmless for one that never joined. */
+  leave(member: Member): void;
+}
+
+/** The service of a single server: this process's Chat. */
+export function localService(chat: Chat): ChatService {
+  return {
+    handle: (asker, input) => handle(chat, asker, input),
+    welcomeGuest: (asker, greeted) => welcomeGuest(chat, asker, greeted),
+    leave: (member) => chat.leave(member),
+  };
+}
+
 /** Acts on `input` from `asker`; throws ProtocolError for what it cannot do. */
 export function handle(chat: Chat, asker: Asker, input: Input): void {
   switch (input.type) {
@@ -187,7 +210,11 @@ function replay(chat: Chat, asker: Asker, room: string, since?: number): void {
 // busy room is not closed as a slow reader before it has read anything. Whoever wants more asks
 // again after the last id it got. The member pays for the messages looked up. Returns how many of
 // `messages` were dealt with (sent, or with no form in the member's mode).
-function sendHistory(asker: Asker, messages: ServerMessage[], keep: "newest" | "oldest"): number {
+export function sendHistory(
+  asker: Asker,
+  messages: ServerMessage[],
+  keep: "newest" | "oldest",
+): number {
   if (messages.length > 0) asker.charge(messages.length / HISTORY_MESSAGES_PER_INPUT);
   const budget = asker.sendQueueBytes / 2;
   const ordered = keep === "newest" ? messages.toReversed() : messages;

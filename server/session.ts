@@ -2,48 +2,24 @@
 // read, decode, let each input through flood control, handle it (handlers.ts), and close, with
 // what is queued for it delivered first (send_queue.ts).
 import type { Connection, Transport } from "../runtime.ts";
-import type { Metrics } from "./metrics.ts";
 import type { Chat, Encoder, Room } from "./chat.ts";
 import { ProtocolError, type ServerMessage } from "../protocol.ts";
 import { SendQueue } from "./send_queue.ts";
-import { type Asker, handle, welcomeGuest } from "./handlers.ts";
+import { type Asker, type ChatService, localService } from "./handlers.ts";
+import type { SessionOptions } from "./session_options.ts";
 import { detectMode, type Mode, SILENT_LINE_CLIENT_MS } from "../protocol/mode.ts";
 import { type Greeting, GREETING_SO_FAR, readGreeting } from "../protocol/greeting.ts";
-import {
-  createWire,
-  detached,
-  type Input,
-  nativeEncoder,
-  type Wire,
-  type WireLimits,
-} from "./wire.ts";
+import { createWire, detached, type Input, nativeEncoder, type Wire } from "./wire.ts";
 import { FloodGate, type FloodLimits, type FloodVerdict } from "./flood_gate.ts";
 import { InputBacklog } from "./input_backlog.ts";
 import { ReadWait } from "./read_wait.ts";
-import { Liveness, type LivenessLimits, type LivenessVerdict } from "./liveness.ts";
+import { Liveness, type LivenessVerdict } from "./liveness.ts";
 
 // How long the silence that picks line mode is listened to again once its window is up; see
 // #chooseWire.
 const LISTEN_AGAIN_MS = 50;
 
-export interface SessionOptions extends WireLimits {
-  /** A pinned mode, or "auto" to tell from the first bytes. */
-  mode: Mode | "auto";
-  flood: FloodLimits;
-  liveness: LivenessLimits;
-  /** Milliseconds from any fixed origin; tests may drive it. */
-  clock: () => number;
-  /** Bytes queued or in flight to one member past which it is closed at once as too slow. */
-  sendQueueBytes: number;
-  /** Bytes that may wait for one member for up to `sendQueueGraceMs` (default: the cap). */
-  sendQueueSoftBytes?: number;
-  sendQueueGraceMs?: number;
-  /** How long a closing session may spend delivering what is queued for it. */
-  closeFlushMs: number;
-  log: (line: string) => void;
-  /** Where the session counts what it does, if anywhere. */
-  metrics?: Metrics;
-}
+export type { SessionOptions } from "./session_options.ts";
 
 function errorMessage(error: ProtocolError): ServerMessage {
   return { type: "error", code: error.code, message: error.message };
@@ -80,7 +56,8 @@ export class Session implements Asker {
   readonly address: string;
 
   #conn: Connection;
-  #chat: Chat;
+  #service: ChatService;
+  #busy = false; // the service is still acting on an input: the next ones wait
   #options: SessionOptions;
   #wire: Wire | null = null; // chosen from the first bytes
   #carriedRead: Promise<Uint8Array | null> | null = null; // a read begun while choosing the mode
@@ -105,7 +82,7 @@ export class Session implements Asker {
     readonly transport: Transport = "tcp",
   ) {
     this.#conn = conn;
-    this.#chat = chat;
+    this.#service = options.service ?? localService(chat);
     this.#options = options;
     this.address = address;
     const now = options.clock();
@@ -158,7 +135,7 @@ export class Session implements Asker {
       );
     }
     if (ended) this.#inputEnded.resolve(); // else the flush time is waited out, then a reset
-    this.#chat.leave(this);
+    this.#service.leave(this);
     await this.#finish(null);
   }
 
@@ -221,8 +198,8 @@ export class Session implements Asker {
     this.#wire = createWire(mode, this.#options, greeting?.name);
     this.#options.metrics?.accepted(this.transport, mode);
     if (mode !== "line" || this.#refusal) return;
-    welcomeGuest(this.#chat, this, greeting?.name);
-    this.#joinedAs = this.nick!;
+    this.#awaitService(this.#service.welcomeGuest(this, greeting?.name));
+    this.#joinedAs = this.nick ?? "";
   }
 
   // Reads, charges and handles input until the peer ends it or the session closes. Each input is
@@ -251,7 +228,8 @@ export class Session implements Asker {
         if (verdict.action === "go") this.#readAhead = 0;
         else if (this.#readAhead >= READ_AHEAD_BYTES) wakeIn = verdict.ms;
       }
-      this.#listen(!ended && wakeIn === undefined);
+      // While the service acts on an input, nothing more is read: the next inputs wait for it.
+      this.#listen(!ended && wakeIn === undefined && !this.#busy);
       if (this.#listening && !read) {
         if (this.#wait.turnBytes < TURN_BYTES) read = this.#wait.start(this.#conn.read());
         else wakeIn = 0; // a turn first; the timer starts a new one
@@ -259,7 +237,7 @@ export class Session implements Asker {
       await this.#wait.sleep(wakeIn);
     }
     this.#backlog.clear();
-    if (this.#closing) this.#chat.leave(this);
+    if (this.#closing) this.#service.leave(this);
     if (read?.done) ended ||= read.chunk === null;
     else if (read) ended = (await read.promise) === null;
     for (let dropped = 0; !ended && dropped < DROP_BYTES;) {
@@ -283,11 +261,11 @@ export class Session implements Asker {
     for (const input of inputs) {
       // Nothing waits before it, and it need not wait: it is acted on now, while what it refers to
       // in the read buffer is still there.
-      if (this.#backlog.empty && this.#floodGate.take(now).action === "go") {
+      if (this.#backlog.empty && !this.#busy && this.#floodGate.take(now).action === "go") {
         if (this.#closing) return;
         this.#act(input);
       } else {
-        if (this.#options.metrics) this.#options.metrics.floodDelays++;
+        if (this.#options.metrics && !this.#busy) this.#options.metrics.floodDelays++;
         this.#backlog.hold(input instanceof ProtocolError ? input : detached(input));
       }
     }
@@ -317,7 +295,7 @@ export class Session implements Asker {
   // turn, or undefined when none waits.
   #handleDue(): number | undefined {
     const now = this.#options.clock();
-    for (let held; !this.#closing && (held = this.#backlog.next);) {
+    for (let held; !this.#closing && !this.#busy && (held = this.#backlog.next);) {
       const verdict = this.#floodGate.take(now);
       if (!this.#heed(verdict)) return undefined;
       if (verdict.action === "wait") return verdict.ms;
@@ -386,12 +364,31 @@ export class Session implements Asker {
   #handle(input: Input): void {
     if (this.#options.metrics) this.#options.metrics.messagesIn++;
     try {
-      handle(this.#chat, this, input);
+      this.#awaitService(this.#service.handle(this, input));
     } catch (error) {
       if (error instanceof ProtocolError) this.#reject(error);
       else throw error;
     }
     this.#joinedAs = this.nick ?? this.#joinedAs;
+  }
+
+  // A service that answers later holds the member's next inputs until it has (see ChatService).
+  #awaitService(acting: void | Promise<void>): void {
+    if (!acting) return;
+    this.#busy = true;
+    acting.catch((error) => {
+      if (this.#closing) return;
+      if (error instanceof ProtocolError) return this.#reject(error);
+      this.#options.log(`error serving ${this.address}: ${(error as Error)?.stack ?? error}`);
+      this.closeWith(
+        { type: "error", code: "internal_error", message: "The server failed; sorry" },
+        `internal error: ${error}`,
+      );
+    }).finally(() => {
+      this.#busy = false;
+      this.#joinedAs = this.nick ?? this.#joinedAs;
+      this.#wait.wake();
+    });
   }
 
   #reject(error: ProtocolError): void {
@@ -401,7 +398,7 @@ export class Session implements Asker {
 
   // Called by the queue, which has dropped what it held: the member cannot read in time.
   #overflow(why: string): void {
-    this.#chat.leave(this);
+    this.#service.leave(this);
     this.closeWith(
       { type: "error", code: "send_queue_full", message: `You were too slow to read: ${why}` },
       "send queue full",

@@ -53,6 +53,22 @@ async function bench(args: string[], loadGenerator: "deno" | "bun" = "deno"): Pr
   return JSON.parse(run.stdout.seen.join("\n")) as Report;
 }
 
+test("bench [cluster-bun] members split across two nodes and a Redis: every message, once, in order", async () => {
+  const report = await bench([
+    ...["--target", "cluster", "--runtime", "bun", "--members", "4", "--messages", "50"],
+    ...["--window", "3", "--warmup", "5", "--pin", "off"],
+  ]);
+  const [result] = report.results;
+  assert.equal(result.target, "cluster-bun");
+  const run = result.median;
+  assert.equal(run.deliveries, 4 * 50 * 4);
+  assert.deepEqual(
+    [run.lost, run.duplicated, run.outOfOrder, run.unexpected, run.stalled],
+    [0, 0, 0, 0, false],
+  );
+  assert.deepEqual(run.failures, []);
+});
+
 for (const runtime of RUNTIMES) {
   const name = (behaviour: string) => `bench [parley-${runtime}] ${behaviour}`;
 

@@ -1,0 +1,439 @@
+// A server as one node of a cluster (--redis URL): the rooms, nicks and private messages of every
+// node, through Redis. Nodes are gateways for their members' sessions; Redis alone numbers and
+// orders each room's events (room_feed.ts) and leases nicks (members.ts). A member's input that
+// needs Redis is answered once Redis has answered; what cannot reach Redis gets `cluster_down`,
+// never a delivery to this node's members alone.
+import { Chat, type Member, type Room } from "../chat.ts";
+import { History } from "../history.ts";
+import {
+  type Asker,
+  type ChatService,
+  handle,
+  MAX_HISTORY_PAGE,
+  sendHistory,
+} from "../handlers.ts";
+import type { Input } from "../wire.ts";
+import {
+  type ChatMessage,
+  cleanText,
+  DEFAULT_ROOM,
+  nickProblem,
+  ProtocolError,
+  roomProblem,
+  type ServerMessage,
+  textProblem,
+} from "../../protocol.ts";
+import { GUESTS_KEY, type Published, RedisLink } from "./redis_link.ts";
+import type { RoomEvent } from "./room_feed.ts";
+import {
+  clusterDown,
+  type Holding,
+  leaseKeys,
+  nickTaken,
+  parseLease,
+  streamLength,
+} from "./members.ts";
+import { Upkeep } from "./upkeep.ts";
+import { Rooms } from "./rooms.ts";
+import { listRooms, who } from "./directory.ts";
+
+export interface ClusterOptions {
+  /** redis://host:port */
+  url: string;
+  /** Messages replayed to a member who joins. */
+  historyLimit: number;
+  /** How long a nick, and the node's own presence, outlive their last renewal. */
+  leaseMs: number;
+  log: (line: string) => void;
+}
+
+const nickOf = (member: Member) => {
+  if (member.nick === null) {
+    throw new ProtocolError("not_joined", 'Send "hello" with your nick before chatting');
+  }
+  return member.nick;
+};
+
+export class ClusterNode implements ChatService {
+  readonly id = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+  readonly link: RedisLink;
+  readonly options: ClusterOptions;
+  readonly rooms: Rooms;
+  /** This node's members by holder id. */
+  readonly byHolder = new Map<string, Asker>();
+  readonly holdings = new WeakMap<Member, Holding>();
+  #upkeep: Upkeep;
+  #sessions = 0;
+  #changes = 0;
+  #privateIds = 0;
+  #idle = new Chat(new History({ limit: 0, store: null })); // for the inputs no room is part of
+  // Leaves that could not be published while Redis was away: published once it is back.
+  #unsent: Array<() => Promise<unknown>> = [];
+  #sending = new Set<Promise<unknown>>(); // what #retrying has under way, for a clean stop
+
+  constructor(options: ClusterOptions) {
+    this.options = options;
+    this.link = new RedisLink(options.url, options.log);
+    this.rooms = new Rooms(this);
+    this.#upkeep = new Upkeep(this);
+  }
+
+  /** Connects to Redis and starts serving; throws if Redis cannot be reached. */
+  async start(): Promise<void> {
+    await this.link.connect();
+    this.link.onChange((up) => this.#linkChanged(up));
+    await this.#upkeep.start();
+  }
+
+  // Members hear that the cluster is out of reach, and back; the feeds then read what the
+  // channels lost from the streams, and what waited to be published goes.
+  #linkChanged(up: boolean): void {
+    const text = up
+      ? "the link to the rest of the chat is back"
+      : "this server has lost its link to the rest of the chat; messages cannot be sent until it is back";
+    for (const member of this.byHolder.values()) member.sendMessage({ type: "notice", text });
+    if (!up) return;
+    this.#upkeep.linkBack();
+    this.rooms.catchUp();
+    const unsent = this.#unsent.splice(0);
+    for (const send of unsent) this.#retrying(send);
+  }
+
+  /** Runs `send` now, and again once the link is back if it fails. */
+  #retrying(send: () => Promise<unknown>): void {
+    const sending = send().catch(() => {
+      this.#unsent.push(send);
+    });
+    this.#sending.add(sending);
+    sending.finally(() => this.#sending.delete(sending));
+  }
+
+  handle(asker: Asker, input: Input): void | Promise<void> {
+    switch (input.type) {
+      case "hello":
+        return this.#hello(asker, input.nick, input.room, input.since, input.echo);
+      case "msg":
+        if (input.to !== undefined) return this.#whisper(asker, input.to, input.text, input.action);
+        return this.#say(asker, input.text, input.action, input.room);
+      case "join":
+        if (asker.mode === "legacy") {
+          throw new ProtocolError("bad_room", "The classic protocol has one room only");
+        }
+        nickOf(asker);
+        return this.rooms.enter(asker, input.room, input.since, false).then(() => {});
+      case "part":
+        return this.rooms.part(asker, input.room ?? asker.room?.name ?? "");
+      case "rooms":
+        if (asker.nick === null) {
+          throw new ProtocolError("not_joined", 'Send "hello" with your nick before listing rooms');
+        }
+        return listRooms(this, asker);
+      case "who":
+        nickOf(asker);
+        return who(this, asker, input.room);
+      case "history":
+        nickOf(asker);
+        return this.#history(asker, input.room, input.after, input.limit);
+      case "nick":
+        return this.#rename(asker, input.nick);
+      default:
+        return handle(this.#idle, asker, input);
+    }
+  }
+
+  async #hello(
+    asker: Asker,
+    nick: string,
+    room = DEFAULT_ROOM,
+    since: number | undefined,
+    echo = false,
+  ): Promise<void> {
+    if (asker.nick !== null) {
+      throw new ProtocolError("already_joined", `You are already in as ${asker.nick}`);
+    }
+    const legacy = asker.mode === "legacy";
+    try {
+      const problem = nickProblem(nick);
+      if (problem) throw new ProtocolError("bad_nick", problem);
+      const roomIssue = roomProblem(room);
+      if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
+      // The classic client cannot choose again: a taken nick gets a number.
+      if (legacy) await this.#claimVariant(asker, nick);
+      else await this.claim(asker, nick);
+    } catch (error) {
+      if (!legacy || !(error instanceof ProtocolError)) throw error;
+      throw new ProtocolError(error.code, error.message, true);
+    }
+    if (!legacy) asker.echo = echo;
+    await this.#enterFirst(asker, room, since);
+  }
+
+  // The first room of a member that holds its nick: without it, it holds nothing.
+  async #enterFirst(asker: Asker, room: string, since?: number): Promise<number> {
+    try {
+      return await this.rooms.enter(asker, room, since, true);
+    } catch (error) {
+      this.#forget(asker, asker.nick!);
+      throw error;
+    }
+  }
+
+  async welcomeGuest(asker: Asker, greeted?: string): Promise<void> {
+    let refused: string | null = null;
+    let count = 0;
+    if (greeted !== undefined) {
+      try {
+        if (nickProblem(greeted)) throw new ProtocolError("bad_nick", nickProblem(greeted)!);
+        await this.claim(asker, greeted);
+        count = await this.#enterFirst(asker, DEFAULT_ROOM);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        refused = error.message;
+      }
+    }
+    if (asker.nick === null) {
+      await this.claimGuest(asker);
+      count = await this.#enterFirst(asker, DEFAULT_ROOM);
+    }
+    if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
+    asker.sendMessage({
+      type: "notice",
+      text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
+    });
+  }
+
+  /** Leases `nick` to `asker` across the cluster, or throws nick_taken or cluster_down. */
+  async claim(asker: Member, nick: string): Promise<void> {
+    let holding = this.holdings.get(asker);
+    const holder = holding?.holder ?? `${this.id}:${++this.#sessions}`;
+    const keys = leaseKeys(nick);
+    const value = `${holder} ${nick}`;
+    let other: string;
+    try {
+      other = await this.link.claim(keys, holder, value, this.options.leaseMs);
+    } catch {
+      throw clusterDown("your nick could not be checked");
+    }
+    if (other !== "") throw nickTaken(nick, parseLease(other).nick);
+    if (!holding) {
+      holding = { holder, value, keys, lastChange: "" };
+      this.holdings.set(asker, holding);
+    } else {
+      // Keys the old nick had and the new one has not are let go.
+      const old = holding.keys.filter((key) => !keys.includes(key));
+      if (old.length > 0) this.#retrying(() => this.link.release(old, holding!.value));
+      holding.value = value;
+      holding.keys = keys;
+    }
+    asker.nick = nick;
+    this.byHolder.set(holder, asker as Asker);
+  }
+
+  async #claimVariant(asker: Asker, nick: string): Promise<void> {
+    for (let n = 1;; n++) {
+      const suffix = n === 1 ? "" : String(n);
+      const candidate = [...nick].slice(0, 32 - suffix.length).join("") + suffix;
+      try {
+        return await this.claim(asker, candidate);
+      } catch (error) {
+        if (!(error instanceof ProtocolError) || error.code !== "nick_taken" || n > 1000) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** Leases the next free guest nick (guest1, guest2, ... across the cluster) to `asker`. */
+  async claimGuest(asker: Member): Promise<void> {
+    for (let tries = 0;; tries++) {
+      let n: number;
+      try {
+        n = await this.link.commands.incr(GUESTS_KEY);
+      } catch {
+        throw clusterDown("you cannot join until it is back");
+      }
+      try {
+        return await this.claim(asker, `guest${n}`);
+      } catch (error) {
+        if (!(error instanceof ProtocolError) || error.code !== "nick_taken" || tries > 1000) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  // Lets go of a member's nick and record, now or once Redis is back.
+  #forget(member: Member, nick: string): void {
+    const holding = this.holdings.get(member);
+    member.nick = null;
+    if (!holding) return;
+    this.byHolder.delete(holding.holder);
+    const { keys, value, holder } = holding;
+    this.byHolder.delete(holder);
+    this.#retrying(() => this.link.release(keys, value));
+    void nick;
+  }
+
+  /** Publishes a room event by `member`; rejects with cluster_down if Redis cannot be reached. */
+  async publish(
+    room: Room,
+    event: Omit<RoomEvent, "id" | "r">,
+    nickAfter = event.n,
+  ): Promise<Published> {
+    const json = JSON.stringify({ ...event, r: room.name });
+    try {
+      return await this.link.publish(
+        room.key,
+        room.name,
+        event.t,
+        json,
+        event.m,
+        nickAfter,
+        streamLength(this.options.historyLimit),
+      );
+    } catch {
+      throw clusterDown();
+    }
+  }
+
+  /** Publishes a leave, now or once Redis is back. */
+  publishLeave(room: Room, holder: string, nick: string): void {
+    this.#retrying(() => this.publish(room, { t: "leave", m: holder, n: nick }));
+  }
+
+  #say(
+    asker: Asker,
+    text: string,
+    action: boolean | undefined,
+    roomName?: string,
+  ): void {
+    const from = nickOf(asker);
+    const room = roomName === undefined ? asker.room! : this.rooms.roomOf(asker, roomName);
+    const said = cleanText(text);
+    const problem = textProblem(said);
+    if (problem) throw problem;
+    const holder = this.holdings.get(asker)!.holder;
+    const event: Omit<RoomEvent, "id" | "r"> = {
+      t: "msg",
+      m: holder,
+      n: from,
+      x: said,
+      ts: Date.now(),
+    };
+    if (action) event.a = true;
+    // Not awaited: a member's messages go to Redis in order on one connection, pipelined, and a
+    // refusal comes as soon as Redis (or its absence) answers.
+    this.publish(room, event).catch((error: ProtocolError) => {
+      asker.sendMessage({ type: "error", code: error.code, message: error.message });
+    });
+  }
+
+  async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {
+    const from = nickOf(asker);
+    const said = cleanText(text);
+    const problem = textProblem(said);
+    if (problem) throw problem;
+    const id = ++this.#privateIds;
+    const message: ChatMessage = { type: "msg", id, from, to, text: said, ts: Date.now() };
+    if (action) message.action = true;
+    const holder = this.holdings.get(asker)!.holder;
+    const target = await this.#upkeep.sendPrivate(to, message).catch(() => {
+      throw clusterDown();
+    });
+    if (target === null) throw new ProtocolError("no_such_nick", `Nobody here is called ${to}`);
+    if (asker.echo && target.holder !== holder) asker.sendMessage({ ...message, to: target.nick });
+  }
+
+  /** Delivers a private message that came for this node's member `holder`. */
+  deliverPrivate(holder: string, message: ChatMessage): void {
+    this.byHolder.get(holder)?.sendMessage(message);
+  }
+
+  async #rename(asker: Asker, newNick: string): Promise<void> {
+    const nick = nickOf(asker);
+    const problem = nickProblem(newNick);
+    if (problem) throw new ProtocolError("bad_nick", problem);
+    if (newNick === nick) return;
+    await this.claim(asker, newNick);
+    await this.announceRename(asker, nick, newNick);
+  }
+
+  /**
+   * After this node was taken for dead, its members claim their nicks again (or, if taken
+   * meanwhile, become guests, and are told) and join their rooms again; a member still listed in a
+   * room is not announced twice (the publish script skips its join).
+   */
+  async rejoin(): Promise<void> {
+    for (const member of [...this.byHolder.values()]) {
+      const old = member.nick;
+      if (old === null) continue;
+      try {
+        await this.claim(member, old);
+      } catch (error) {
+        if (!(error instanceof ProtocolError) || error.code !== "nick_taken") throw error;
+        await this.claimGuest(member);
+        const text = `your nick ${old} was taken while this server was out of touch`;
+        member.sendMessage({ type: "notice", text: `${text}; you are now ${member.nick}` });
+        member.sendMessage({
+          type: "nick",
+          from: old,
+          nick: member.nick!,
+          room: member.room!.name,
+        });
+      }
+      const holder = this.holdings.get(member)!.holder;
+      for (const room of member.rooms) {
+        this.#retrying(() => this.publish(room, { t: "join", m: holder, n: member.nick! }));
+      }
+    }
+  }
+
+  /** Tells every room of `member` that `nick` is now `newNick`; each member sees it once. */
+  async announceRename(member: Member, nick: string, newNick: string): Promise<void> {
+    const holder = this.holdings.get(member)!.holder;
+    const change = `${holder}#${++this.#changes}`;
+    const rooms = [...member.rooms];
+    for (const room of rooms) {
+      const event = { t: "nick" as const, m: holder, n: nick, x: newNick, c: change };
+      this.#retrying(() => this.publish(room, event, newNick));
+    }
+    await Promise.all(this.#sending);
+  }
+
+  async #history(asker: Asker, roomName: string, after: number, limit?: number): Promise<void> {
+    const room = this.rooms.roomOf(asker, roomName);
+    const page = Math.min(limit ?? MAX_HISTORY_PAGE, MAX_HISTORY_PAGE);
+    await this.rooms.feedOf(room).exclusive(async () => {
+      // One more than asked for, to tell whether more is left.
+      const missed = await this.rooms.messages(room, after, page + 1).catch(() => {
+        throw clusterDown("history could not be read");
+      });
+      const more = sendHistory(asker, missed.slice(0, page), "oldest") < missed.length;
+      const end: ServerMessage = { type: "history_end", room: room.name };
+      asker.sendMessage(more ? { ...end, more: true } : end);
+    });
+  }
+
+  /** Takes a closing member out of every room; the others hear it once Redis has it. */
+  leave(member: Member): void {
+    const nick = member.nick;
+    if (nick === null) return;
+    const holder = this.holdings.get(member)?.holder;
+    for (const room of [...member.rooms]) {
+      this.rooms.remove(member, room);
+      if (holder) this.publishLeave(room, holder, nick);
+    }
+    member.room = null;
+    this.#forget(member, nick);
+  }
+
+  /** Lets go of Redis once every member has left (the server's shutdown). */
+  async close(): Promise<void> {
+    // The members' leaves go out before the link is let go (at most a second's wait).
+    const sent = Promise.allSettled([...this.#sending]);
+    await Promise.race([sent, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await this.#upkeep.stop();
+    await this.rooms.closeAll();
+    await this.link.close();
+  }
+}

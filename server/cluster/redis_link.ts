@@ -1,0 +1,237 @@
+// A node's two connections to Redis (one for commands, one for subscriptions), the names of the
+// keys the cluster shares, and the Lua scripts that make each change to them atomic. Redis is the
+// one authority for every room's order and ids and for nicks: nodes only ask it.
+import { createClient } from "redis";
+
+type Client = ReturnType<typeof createClient>;
+
+/**
+ * The keys of one room. The braces are Redis Cluster's hash tag: every key of a room lives on one
+ * shard, so that the publish script, which touches them all, may run there.
+ */
+export function roomKeys(roomKey: string) {
+  const tag = `parley:{room:${roomKey}}`;
+  return {
+    seq: `${tag}:seq`,
+    epoch: `${tag}:epoch`,
+    log: `${tag}:log`,
+    members: `${tag}:members`,
+    channel: `${tag}:events`,
+  };
+}
+
+/** Every room with someone in it: room key -> room name. */
+export const ROOMS_KEY = "parley:rooms";
+/** Every node that has ever said it is alive and not yet been swept. */
+export const NODES_KEY = "parley:nodes";
+/** The lease on a nick (one for each key a nick is told apart by): holder id, a space, the nick. */
+export const nickLeaseKey = (key: string) => `parley:nick:${key}`;
+/** Present while the node is alive: renewed with its leases, gone when it is not. */
+export const nodeAliveKey = (node: string) => `parley:node:${node}:alive`;
+/** A node's members: holder id -> {nick, rooms}, for the sweep after the node dies. */
+export const nodeMembersKey = (node: string) => `parley:node:${node}:members`;
+/** Private messages to the members of one node. */
+export const nodeChannel = (node: string) => `parley:node:${node}:private`;
+/** Taken by the node that sweeps a dead one, so that only one does. */
+export const sweepKey = (node: string) => `parley:node:${node}:sweep`;
+/** Numbers guest nicks across the cluster. */
+export const GUESTS_KEY = "parley:guests";
+
+/**
+ * Takes a room's next id, appends the event to the room's stream and publishes it, all at once:
+ * every node sees the room's events in the stream's order, and can fetch from the stream what the
+ * channel lost. A join or leave also changes the room's member list in the same step, so /who
+ * agrees with the order of the notices. A leave for someone not in the room (swept already), or
+ * a join for someone in it (a node taken for dead, joining its members again), publishes nothing
+ * and returns id 0. A join returns the members' nicks at that point.
+ * KEYS: seq, epoch, log, members, rooms. ARGV: kind, event JSON, a new epoch in case the room has
+ * none, stream length, holder id, nick, room key, room name, channel.
+ */
+const PUBLISH = `
+local kind = ARGV[1]
+if kind == 'leave' then
+  if redis.call('HDEL', KEYS[4], ARGV[5]) == 0 then return {0, '', {}} end
+  if redis.call('HLEN', KEYS[4]) == 0 then redis.call('HDEL', KEYS[5], ARGV[7]) end
+elseif kind == 'join' then
+  if redis.call('HSETNX', KEYS[4], ARGV[5], ARGV[6]) == 0 then return {0, '', {}} end
+  redis.call('HSETNX', KEYS[5], ARGV[7], ARGV[8])
+elseif kind == 'nick' then
+  if redis.call('HEXISTS', KEYS[4], ARGV[5]) == 1 then redis.call('HSET', KEYS[4], ARGV[5], ARGV[6]) end
+end
+local id = redis.call('INCR', KEYS[1])
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[2], epoch)
+end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], id .. '-0', 'e', ARGV[2])
+redis.call('PUBLISH', ARGV[9], id .. ' ' .. epoch .. ' ' .. ARGV[2])
+local members = {}
+if kind == 'join' then members = redis.call('HVALS', KEYS[4]) end
+return {id, epoch, members}
+`;
+
+/**
+ * Leases every key of a nick to one holder, or none: returns '' when they are now the holder's, or
+ * the value of the first key someone else holds. KEYS: the nick's lease keys. ARGV: holder id,
+ * value, milliseconds.
+ */
+const CLAIM = `
+for i, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if value and string.sub(value, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then return value end
+end
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2], 'PX', ARGV[3]) end
+return ''
+`;
+
+/**
+ * Renews a holder's leases; returns how many keys it still held (fewer than KEYS: the lease was
+ * lost). KEYS: lease keys. ARGV: value, milliseconds.
+ */
+const RENEW = `
+local held = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    held = held + 1
+  end
+end
+return held
+`;
+
+/** Deletes the keys the holder still holds, and no other. KEYS: lease keys. ARGV: value. */
+const RELEASE = `
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+end
+return 0
+`;
+
+export type LinkListener = (up: boolean) => void;
+
+/** One event as the publish script returns it. */
+export interface Published {
+  id: number;
+  epoch: string;
+  members: string[];
+}
+
+export class RedisLink {
+  readonly commands: Client;
+  readonly subscriber: Client;
+  #up = false;
+  #listeners: LinkListener[] = [];
+  #scripts = new Map<string, string>(); // source -> sha
+  #closed = false;
+  #started = false; // the first connection is not news
+
+  constructor(url: string, readonly log: (line: string) => void) {
+    // Commands fail at once while Redis is away instead of waiting to run twice: a member whose
+    // message cannot be published is told so (cluster_down), never served from this node alone.
+    const options = {
+      url,
+      disableOfflineQueue: true,
+      // At start a failure is final (the server says why and exits); later it is retried, at most
+      // a second apart, for as long as it takes.
+      socket: {
+        reconnectStrategy: (retries: number, cause: Error) =>
+          this.#started ? Math.min(50 * 2 ** retries, 1000) : cause,
+      },
+    };
+    this.commands = createClient(options);
+    this.subscriber = createClient(options);
+    for (const client of [this.commands, this.subscriber]) {
+      client.on("error", () => this.#changed());
+      client.on("end", () => this.#changed());
+      client.on("reconnecting", () => this.#changed());
+      client.on("ready", () => this.#changed());
+    }
+  }
+
+  /** Connects both clients; throws if Redis cannot be reached at start. */
+  async connect(): Promise<void> {
+    await Promise.all([this.commands.connect(), this.subscriber.connect()]);
+    this.#up = true;
+    this.#started = true;
+  }
+
+  /** Whether both connections are ready. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Calls `listener` each time the link goes down or comes back. */
+  onChange(listener: LinkListener): void {
+    this.#listeners.push(listener);
+  }
+
+  #changed(): void {
+    if (this.#closed || !this.#started) return;
+    const up = this.commands.isReady && this.subscriber.isReady;
+    if (up === this.#up) return;
+    this.#up = up;
+    this.log(up ? "redis: link is back" : "redis: link is down");
+    for (const listener of this.#listeners) listener(up);
+  }
+
+  async #run(source: string, keys: string[], args: string[]): Promise<unknown> {
+    const sha = this.#scripts.get(source);
+    if (sha !== undefined) {
+      try {
+        return await this.commands.sendCommand([
+          "EVALSHA",
+          sha,
+          String(keys.length),
+          ...keys,
+          ...args,
+        ]);
+      } catch (error) {
+        if (!String(error).includes("NOSCRIPT")) throw error; // Redis restarted: load it again
+      }
+    }
+    const loaded = String(await this.commands.sendCommand(["SCRIPT", "LOAD", source]));
+    this.#scripts.set(source, loaded);
+    return this.commands.sendCommand(["EVALSHA", loaded, String(keys.length), ...keys, ...args]);
+  }
+
+  /** Publishes one room event (see PUBLISH); rejects if Redis cannot be reached. */
+  async publish(
+    roomKey: string,
+    roomName: string,
+    kind: string,
+    event: string,
+    holder: string,
+    nick: string,
+    streamLength: number,
+  ): Promise<Published> {
+    const k = roomKeys(roomKey);
+    const epoch = crypto.randomUUID().slice(0, 8);
+    const reply = await this.#run(
+      PUBLISH,
+      [k.seq, k.epoch, k.log, k.members, ROOMS_KEY],
+      [kind, event, epoch, String(streamLength), holder, nick, roomKey, roomName, k.channel],
+    ) as [number, string, string[]];
+    return { id: Number(reply[0]), epoch: String(reply[1]), members: reply[2].map(String) };
+  }
+
+  /** '' if `holder` now leases every key, else the value of a key another holder leases. */
+  async claim(keys: string[], holder: string, value: string, ms: number): Promise<string> {
+    return String(await this.#run(CLAIM, keys, [holder, value, String(ms)]));
+  }
+
+  /** How many of `keys` `value` still leases, renewing them. */
+  async renew(keys: string[], value: string, ms: number): Promise<number> {
+    return Number(await this.#run(RENEW, keys, [value, String(ms)]));
+  }
+
+  async release(keys: string[], value: string): Promise<void> {
+    await this.#run(RELEASE, keys, [value]);
+  }
+
+  /** Closes both connections; nothing is called after. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([this.commands.close(), this.subscriber.close()]);
+  }
+}

@@ -1,0 +1,151 @@
+// One room's events as a node receives them: from the room's channel while nothing is lost, from
+// the room's stream when something was. Redis pub/sub delivers at most once (a reconnect, or a
+// subscriber Redis dropped for falling behind, loses what was published meanwhile), so every event
+// carries its id in the room, and a jump in ids, or a reconnect, means "read the stream from the
+// last id applied". Events are applied one at a time, in id order, each once.
+import { type RedisLink, roomKeys } from "./redis_link.ts";
+
+/** A room event as the stream and the channel carry it (its id and epoch beside it). */
+export interface RoomEvent {
+  id: number;
+  /** msg, join, leave or nick. */
+  t: "msg" | "join" | "leave" | "nick";
+  /** The holder id (node:session) of the member it is about. */
+  m: string;
+  /** The nick (join, leave), the sender (msg), or the old nick (nick). */
+  n: string;
+  /** The room's name as first given. */
+  r: string;
+  /** msg: the text; nick: the new nick. */
+  x?: string;
+  ts?: number;
+  a?: true;
+  /** nick: which change it is, the same in each of the member's rooms. */
+  c?: string;
+}
+
+/** Applies one event; the feed waits for it before the next. */
+export type Apply = (event: RoomEvent) => void | Promise<void>;
+
+// Events read from the stream per request while catching up.
+const PAGE = 500;
+
+function parseEntry(id: string, json: string): RoomEvent {
+  return { ...JSON.parse(json), id: Number(id.split("-")[0]) };
+}
+
+export class RoomFeed {
+  /** The id of the last event applied (or skipped as known). */
+  lastId = 0;
+  epoch = "";
+  #keys: ReturnType<typeof roomKeys>;
+  #work: Promise<void> = Promise.resolve();
+  #closed = false;
+  #listener = (raw: string) => this.#heard(raw);
+
+  constructor(
+    readonly roomKey: string,
+    readonly link: RedisLink,
+    readonly apply: Apply,
+    readonly log: (line: string) => void,
+  ) {
+    this.#keys = roomKeys(roomKey);
+  }
+
+  /**
+   * Subscribes, then learns the room's last id: whatever is published from then on is heard, and
+   * everything up to that id is history. Rejects if Redis cannot be reached.
+   */
+  async open(): Promise<void> {
+    await this.link.subscriber.subscribe(this.#keys.channel, this.#listener);
+    const [seq, epoch] = await Promise.all([
+      this.link.commands.get(this.#keys.seq),
+      this.link.commands.get(this.#keys.epoch),
+    ]);
+    this.lastId = Number(seq ?? 0);
+    this.epoch = epoch ?? "";
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.link.subscriber.unsubscribe(this.#keys.channel, this.#listener).catch(() => {});
+  }
+
+  /** Runs `task` between two events, so that it sees the room as of `lastId`. */
+  exclusive<T>(task: () => Promise<T> | T): Promise<T> {
+    const done = this.#work.then(task);
+    this.#work = done.then(() => {}, () => {});
+    return done;
+  }
+
+  /** Reads and applies whatever the stream holds past `lastId`: after the link comes back. */
+  catchUp(): void {
+    this.exclusive(() => this.#fill(Infinity)).catch((error) => {
+      this.log(`redis: catching up ${this.roomKey} failed (${error}); will retry`);
+    });
+  }
+
+  #heard(raw: string): void {
+    if (this.#closed) return;
+    const first = raw.indexOf(" ");
+    const second = raw.indexOf(" ", first + 1);
+    const id = Number(raw.slice(0, first));
+    const epoch = raw.slice(first + 1, second);
+    const event = { ...JSON.parse(raw.slice(second + 1)), id } as RoomEvent;
+    this.exclusive(async () => {
+      if (this.#closed) return;
+      if (epoch !== this.epoch) {
+        // The room's ids started again (Redis lost its data, or the room is new): go on from here.
+        if (this.epoch !== "" && this.lastId >= id) this.lastId = id - 1;
+        this.epoch = epoch;
+      }
+      if (id <= this.lastId) return; // read from the stream already
+      if (id > this.lastId + 1) await this.#fill(id - 1);
+      if (id <= this.lastId) return;
+      this.lastId = id;
+      await this.apply(event);
+    }).catch((error) => this.log(`redis: event ${id} in ${this.roomKey} failed: ${error}`));
+  }
+
+  // Applies the stream's events after lastId up to `throughId`. Those trimmed from the stream
+  // meanwhile are gone: the feed goes on after them.
+  async #fill(throughId: number): Promise<void> {
+    while (!this.#closed && this.lastId < throughId) {
+      const end = throughId === Infinity ? "+" : `${throughId}-0`;
+      const entries = await this.link.commands.xRange(this.#keys.log, `(${this.lastId}-0`, end, {
+        COUNT: PAGE,
+      }) ?? [];
+      for (const entry of entries) {
+        const event = parseEntry(entry.id, String(entry.message.e));
+        if (event.id <= this.lastId) continue;
+        this.lastId = event.id;
+        await this.apply(event);
+      }
+      if (entries.length < PAGE) {
+        if (throughId !== Infinity) this.lastId = Math.max(this.lastId, throughId);
+        return;
+      }
+    }
+  }
+
+  /** Up to `limit` events after `afterId` and through `throughId`, oldest first. */
+  async range(afterId: number, throughId: number, limit: number): Promise<RoomEvent[]> {
+    if (throughId <= afterId) return [];
+    const entries = await this.link.commands.xRange(
+      this.#keys.log,
+      `(${afterId}-0`,
+      `${throughId}-0`,
+      { COUNT: limit },
+    ) ?? [];
+    return entries.map((entry) => parseEntry(entry.id, String(entry.message.e)));
+  }
+
+  /** The last `limit` events up to `throughId`, oldest first. */
+  async last(throughId: number, limit: number): Promise<RoomEvent[]> {
+    if (throughId <= 0 || limit <= 0) return [];
+    const entries = await this.link.commands.xRevRange(this.#keys.log, `${throughId}-0`, "-", {
+      COUNT: limit,
+    }) ?? [];
+    return entries.reverse().map((entry) => parseEntry(entry.id, String(entry.message.e)));
+  }
+}

@@ -1,0 +1,168 @@
+// What keeps a node's standing in the cluster: its presence key and its members' nick leases,
+// renewed every third of a lease; private messages to its members; and the sweep after a node
+// that died. A node that stops renewing (killed, frozen, cut off) loses its presence and its nicks
+// within one lease; the next tick of a surviving node then announces its members' leaves and
+// frees their nicks. So a dead node's members are gone from every room, and their nicks free,
+// within a lease and a third (LEASE_SWEEP_BOUND).
+import type { ChatMessage } from "../../protocol.ts";
+import {
+  nodeAliveKey,
+  nodeChannel,
+  NODES_KEY,
+  roomKeys,
+  ROOMS_KEY,
+  sweepKey,
+} from "./redis_link.ts";
+import { leaseKeys, nameLeaseKey, nodeOf, parseLease, streamLength } from "./members.ts";
+import type { ClusterNode } from "./node.ts";
+
+/** How a lease compares with the longest a dead node's members stay listed: see above. */
+export const LEASE_SWEEP_BOUND = 4 / 3;
+
+export class Upkeep {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #ticking = false;
+  // No node is swept before this time: see linkBack.
+  #sweepAfter = 0;
+
+  constructor(readonly node: ClusterNode) {}
+
+  async start(): Promise<void> {
+    const { link, id } = this.node;
+    await link.subscriber.subscribe(nodeChannel(id), (raw) => {
+      const { h, m } = JSON.parse(raw) as { h: string; m: ChatMessage };
+      this.node.deliverPrivate(h, m);
+    });
+    await this.#present();
+    this.#timer = setInterval(() => this.#tick(), this.node.options.leaseMs / 3);
+  }
+
+  /**
+   * After an outage of Redis every node's presence may have run out, and the others have not yet
+   * renewed theirs: nobody is taken for dead until they have had a lease to do it.
+   */
+  linkBack(): void {
+    this.#sweepAfter = Date.now() + this.node.options.leaseMs;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    const { link, id } = this.node;
+    await Promise.allSettled([
+      link.commands.del(nodeAliveKey(id)),
+      link.commands.sRem(NODES_KEY, id),
+    ]);
+  }
+
+  // Renews the node's presence. Found gone, it was taken for dead (frozen or cut off for longer
+  // than a lease) and its members may have been swept from their rooms: they join again.
+  async #present(): Promise<void> {
+    const { link, id, options } = this.node;
+    const renewed = await link.commands.set(nodeAliveKey(id), "1", {
+      PX: options.leaseMs,
+      XX: true,
+    });
+    await link.commands.sAdd(NODES_KEY, id);
+    if (renewed !== null) return;
+    await link.commands.set(nodeAliveKey(id), "1", { PX: options.leaseMs });
+    if (!this.#timer) return; // starting: nobody took it for dead
+    options.log("redis: this node was taken for dead; its members join again");
+    await this.node.rejoin();
+  }
+
+  #tick(): void {
+    if (this.#ticking || !this.node.link.commands.isReady) return;
+    this.#ticking = true;
+    (async () => {
+      await this.#present();
+      await this.#renew();
+      await this.#sweep();
+      await this.node.rooms.check();
+    })().catch((error) => this.node.options.log(`redis: upkeep failed: ${error}`))
+      .finally(() => this.#ticking = false);
+  }
+
+  // Renews every member's nick; a member whose lease ran out meanwhile (this node was cut off
+  // for longer than a lease) and was taken by someone else becomes a guest, and is told why.
+  async #renew(): Promise<void> {
+    const { link, options } = this.node;
+    const members = [...this.node.byHolder.values()];
+    const held = await Promise.all(members.map((member) => {
+      const holding = this.node.holdings.get(member)!;
+      return link.renew(holding.keys, holding.value, options.leaseMs);
+    }));
+    for (let i = 0; i < members.length; i++) {
+      const member = members[i];
+      const holding = this.node.holdings.get(member)!;
+      if (held[i] === holding.keys.length || member.nick === null) continue;
+      // Take back what can be taken back; if the nick is someone else's now, rename.
+      const old = member.nick;
+      try {
+        await this.node.claim(member, old);
+        continue;
+      } catch {
+        // taken: below
+      }
+      await this.node.claimGuest(member);
+      member.sendMessage({
+        type: "notice",
+        text:
+          `your nick ${old} was lost while this server was out of touch; you are now ${member.nick}`,
+      });
+      await this.node.announceRename(member, old, member.nick!);
+    }
+  }
+
+  // Announces the leaves of the members of every node that is no longer present. One node sweeps
+  // each dead one; the publish script drops a leave for someone already gone, so none is doubled.
+  async #sweep(): Promise<void> {
+    const { link, id, options } = this.node;
+    if (Date.now() < this.#sweepAfter) return;
+    const nodes = await link.commands.sMembers(NODES_KEY);
+    for (const other of nodes) {
+      if (other === id || await link.commands.exists(nodeAliveKey(other))) continue;
+      const taken = await link.commands.set(sweepKey(other), id, { NX: true, PX: options.leaseMs });
+      if (taken === null) continue;
+      const rooms = await link.commands.hGetAll(ROOMS_KEY);
+      for (const [key, name] of Object.entries(rooms)) {
+        const members = await link.commands.hGetAll(roomKeys(key).members);
+        for (const [holder, nick] of Object.entries(members)) {
+          if (nodeOf(holder) !== other) continue;
+          const event = JSON.stringify({ t: "leave", m: holder, n: nick, r: name });
+          // Its nick is free before anyone hears it left, not whenever its lease would run out.
+          await link.release(leaseKeys(nick), `${holder} ${nick}`);
+          await link.publish(
+            key,
+            name,
+            "leave",
+            event,
+            holder,
+            nick,
+            streamLength(options.historyLimit),
+          );
+        }
+      }
+      await link.commands.sRem(NODES_KEY, other);
+      options.log(`redis: node ${other} is gone; its members have left`);
+    }
+  }
+
+  /**
+   * Sends a private message to whoever holds the nick `to`, on whichever node; returns its holder
+   * id, or null if nobody holds it.
+   */
+  async sendPrivate(
+    to: string,
+    message: ChatMessage,
+  ): Promise<{ holder: string; nick: string } | null> {
+    const { link } = this.node;
+    const value = await link.commands.get(nameLeaseKey(to));
+    if (value === null) return null;
+    const { holder, nick } = parseLease(value);
+    const heard = await link.commands.publish(
+      nodeChannel(nodeOf(holder)),
+      JSON.stringify({ h: holder, m: { ...message, to: nick } }),
+    );
+    return heard > 0 ? { holder, nick } : null;
+  }
+}
