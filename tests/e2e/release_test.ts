@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { assets } from "../../web/assets.ts";
 import {
   EVENT_TIMEOUT_MS,
   remainingLines,
@@ -249,6 +250,26 @@ test("release [linux-x64] server, client and nc chat, and --data outlives a rest
 
 test("release [linux-arm64 under qemu] server, client and nc chat, and --data outlives a restart", async () => {
   await smoke(emulatedArm64());
+});
+
+test("release [linux-x64] serves the browser page from inside itself, run from an empty folder", async () => {
+  await release();
+  const empty = mkdtempSync(path.join(tmpdir(), "parley-release-empty-"));
+  try {
+    const args = ["server", "--host", "127.0.0.1", "--port", "0", "--http-port", "0", "--quiet"];
+    await using server = new Subprocess(nativeX64.argv(args), BARE, empty);
+    const line = await server.stdout.waitFor(/^web client at /, "the web client's address");
+    const port = line.match(/:(\d+)\/$/)![1];
+    assert.ok(assets.size > 1, "the page has its files");
+    for (const [file, asset] of assets) {
+      const response = await within(fetch(`http://127.0.0.1:${port}${file}`), `GET ${file}`);
+      assert.equal(response.status, 200, file);
+      assert.equal(await response.text(), asset.body, `${file} is the page's, as built in`);
+    }
+    await stop(server);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
 });
 
 // First steps with a download: its help names it, and a failure to start is one line.
