@@ -1,5 +1,6 @@
 // Deno behind the runtime seam: Deno.listen and Deno.connect; Deno.serve and
-// Deno.upgradeWebSocket for HTTP and WebSocket; TLS is node:tls, in tls.ts.
+// Deno.upgradeWebSocket for HTTP and WebSocket (HTTPS and WSS with a certificate); TLS for TCP
+// members is node:tls, in tls.ts.
 import type {
   Connection,
   HttpAnswer,
@@ -8,10 +9,12 @@ import type {
   Listener,
   Runtime,
   SendStatus,
+  TlsCredentials,
   WebSocketEvents,
   WebSocketPeer,
   WriteDone,
 } from "../runtime.ts";
+import { listenAgain } from "./listen_again.ts";
 import { tlsEdge } from "./tls.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
@@ -218,8 +221,10 @@ function serveHttp(
   hostname: string,
   port: number,
   answer: (request: HttpRequest) => HttpAnswer,
+  _maxMessageBytes: number,
+  tls?: TlsCredentials,
 ): HttpServer {
-  const server = Deno.serve({ hostname, port, onListen: () => {} }, (request, info) => {
+  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
     const remote = info.remoteAddr;
     const reply = answer({
       method: request.method,
@@ -246,11 +251,22 @@ function serveHttp(
       peer.events = null;
     };
     return response;
-  });
+  };
+  const start = (at: number, credentials?: TlsCredentials) =>
+    Deno.serve({ hostname, port: at, onListen: () => {}, ...credentials }, handler);
+  let server = start(port, tls);
+  const bound = server.addr.port;
   return {
     hostname: server.addr.hostname,
-    port: server.addr.port,
+    port: bound,
     close: () => void server.shutdown().catch(() => {}),
+    // Deno.serve takes its certificate once, and stops its listener only with its connections:
+    // the port is served anew, and the WebSockets it holds are closed (1001, going away).
+    async renew(credentials) {
+      const old = server;
+      old.shutdown().catch(() => {});
+      server = await listenAgain(() => start(bound, credentials));
+    },
   };
 }
 
