@@ -320,7 +320,7 @@ export async function main(args: string[], name = programName()): Promise<number
     const log = (line: string) => void process.stderr.write(`${line}\n`);
     stopWatching = watchCredentials(tlsFiles, (renewed) => {
       tls?.renew(renewed);
-      web?.renew(renewed).catch((error) => {
+      return web?.renew(renewed).catch((error) => {
         log(`tls: the web port could not be served again: ${systemProblem(error)}`);
       });
     }, log);
