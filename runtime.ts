@@ -110,8 +110,8 @@ export interface HttpServer {
   /** Stops accepting; WebSockets already open stay open. */
   close(): void;
   /**
-   * Serves new connections with `credentials`, on the same port. Bun keeps the WebSockets already
-   * open; Deno cannot, and closes them (1001, going away). Rejects if the port cannot be had again.
+   * Serves new connections with `credentials`, on the same port; requests and WebSockets already
+   * open go on. Rejects if the server has no certificate, or cannot have its port again.
    */
   renew(credentials: TlsCredentials): Promise<void>;
 }
@@ -142,7 +142,7 @@ export interface Runtime {
     answer: (request: HttpRequest) => HttpAnswer,
     maxMessageBytes: number,
     tls?: TlsCredentials,
-  ): HttpServer;
+  ): Promise<HttpServer>;
   /** A peer that has not finished its handshake within `handshakeTimeoutMs` is closed. */
   listenTls(
     hostname: string,

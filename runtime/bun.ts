@@ -243,13 +243,14 @@ class BunWebSocketPeer implements WebSocketPeer {
   }
 }
 
-function serveHttp(
+// deno-lint-ignore require-await
+async function serveHttp(
   hostname: string,
   port: number,
   answer: (request: HttpRequest) => HttpAnswer,
   maxMessageBytes: number,
   tls?: TlsCredentials,
-): HttpServer {
+): Promise<HttpServer> {
   const start = (at: number, credentials?: TlsCredentials) =>
     Bun.serve<BunSocketData>({
       hostname,

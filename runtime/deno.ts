@@ -1,6 +1,6 @@
 // Deno behind the runtime seam: Deno.listen and Deno.connect; Deno.serve and
-// Deno.upgradeWebSocket for HTTP and WebSocket (HTTPS and WSS with a certificate); TLS for TCP
-// members is node:tls, in tls.ts.
+// Deno.upgradeWebSocket for HTTP and WebSocket (behind node:tls for HTTPS and WSS, deno_https.ts);
+// TLS is node:tls, in tls.ts.
 import type {
   Connection,
   HttpAnswer,
@@ -14,7 +14,7 @@ import type {
   WebSocketPeer,
   WriteDone,
 } from "../runtime.ts";
-import { listenAgain } from "./listen_again.ts";
+import { type PeerOf, serveHttpsInFront } from "./deno_https.ts";
 import { tlsEdge } from "./tls.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
@@ -217,15 +217,14 @@ class DenoWebSocketPeer implements WebSocketPeer {
   }
 }
 
-function serveHttp(
-  hostname: string,
-  port: number,
+// What answers the web port's requests, on a server whose connections stand for the peers that
+// `peerOf` tells (itself, unless it says otherwise).
+function handler(
   answer: (request: HttpRequest) => HttpAnswer,
-  _maxMessageBytes: number,
-  tls?: TlsCredentials,
-): HttpServer {
-  const handler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
-    const remote = info.remoteAddr;
+  peerOf: PeerOf = () => undefined,
+): Deno.ServeHandler<Deno.NetAddr> {
+  return (request, info) => {
+    const remote = peerOf(info.remoteAddr.port) ?? info.remoteAddr;
     const reply = answer({
       method: request.method,
       path: new URL(request.url).pathname,
@@ -252,27 +251,44 @@ function serveHttp(
     };
     return response;
   };
-  const start = (at: number, credentials?: TlsCredentials) =>
-    Deno.serve({ hostname, port: at, onListen: () => {}, ...credentials }, handler);
-  let server = start(port, tls);
-  const bound = server.addr.port;
-  return {
-    hostname: server.addr.hostname,
-    port: bound,
-    close: () => void server.shutdown().catch(() => {}),
-    // Deno.serve takes its certificate once, and stops its listener only with its connections:
-    // the port is served anew, and the WebSockets it holds are closed (1001, going away).
-    async renew(credentials) {
-      const old = server;
-      old.shutdown().catch(() => {});
-      server = await listenAgain(() => start(bound, credentials));
-    },
-  };
 }
+
+/** A connection to `port` on the loopback, and the port it comes from (deno_https.ts). */
+export async function connectLoopback(
+  port: number,
+): Promise<{ conn: Connection; localPort: number }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port, transport: "tcp" });
+  return { conn: new DenoConnection(conn), localPort: conn.localAddr.port };
+}
+
+function serveHttp(
+  hostname: string,
+  port: number,
+  answer: (request: HttpRequest) => HttpAnswer,
+  _maxMessageBytes: number,
+  tls?: TlsCredentials,
+): Promise<HttpServer> {
+  if (tls) {
+    return serveHttpsInFront(hostname, port, tls, {
+      listenTls: denoTls.listenTls,
+      connectLoopback,
+      handler: (peerOf) => handler(answer, peerOf),
+    });
+  }
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, handler(answer));
+  return Promise.resolve({
+    hostname: server.addr.hostname,
+    port: server.addr.port,
+    close: () => void server.shutdown().catch(() => {}),
+    renew: () => Promise.reject(new Error("this web port has no certificate")),
+  });
+}
+
+const denoTls = tlsEdge({ pauseHoldsBack: false });
 
 export const denoRuntime: Runtime = {
   name: "deno",
-  ...tlsEdge({ pauseHoldsBack: false }),
+  ...denoTls,
   listen(hostname, port) {
     return new DenoListener(Deno.listen({ hostname, port, transport: "tcp" }));
   },

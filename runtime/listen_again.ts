@@ -1,6 +1,6 @@
 // Serving a port anew, as a renewed certificate needs where a runtime's server cannot change its
-// own: the old server is told to stop listening, which it does a moment later (Deno and Bun close
-// their listening sockets in the background), and the new one binds the port once it is free.
+// own (Bun's): the old server is told to stop listening, which it does a moment later (the
+// listening socket is closed in the background), and the new one binds the port once it is free.
 
 // A stopped listener lets go of its port within a few milliseconds; past this, something else
 // holds it, and the caller hears so.

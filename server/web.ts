@@ -122,16 +122,16 @@ export function webAnswer(options: WebOptions): (request: HttpRequest) => HttpAn
  * from the listener returned, which is handed to the ChatServer like a TCP one. Closing it closes
  * the port.
  */
-export function openWeb(
+export async function openWeb(
   runtime: Runtime,
   host: string,
   port: number,
   options: Omit<WebOptions, "members">,
   maxFrameBytes: number,
   tls?: TlsCredentials,
-): WebSocketListener {
+): Promise<WebSocketListener> {
   const listener = new WebSocketListener();
   const answer = webAnswer({ ...options, members: { upgrade: (peer) => listener.accept(peer) } });
   const maxMessageBytes = maxFrameBytes + OVERSIZE_READ_BYTES;
-  return listener.serving(runtime.serveHttp(host, port, answer, maxMessageBytes, tls));
+  return listener.serving(await runtime.serveHttp(host, port, answer, maxMessageBytes, tls));
 }
