@@ -114,7 +114,10 @@ for (const runtime of RUNTIMES) {
     await using native = new Subprocess(scriptCommand(runtime, "client.ts", [
       ...["127.0.0.1", String(tlsPort), "--ca", certs.caFile, "--nick", "native"],
     ]));
-    assert.equal(await native.stdout.next(), "* you are native in lobby; here: plain");
+    assert.equal(
+      await native.stdout.next(),
+      "* you are native in lobby; here: plain, native (you)",
+    );
     await plain.expect({ type: "join", nick: "native" });
 
     // A person at `openssl s_client`, which checks the server against the test authority.
@@ -131,7 +134,10 @@ for (const runtime of RUNTIMES) {
       "legacy",
       readFileSync(certs.caFile, "utf8"),
     );
-    await legacy.waitFor("*", `you are legacy in lobby; here: plain, native, ${guest}`);
+    await legacy.waitFor(
+      "*",
+      `you are legacy in lobby; here: plain, native, ${guest}, legacy (you)`,
+    );
     await plain.expect({ type: "join", nick: "legacy" });
 
     plain.send({ type: "msg", text: "from plain tcp" });
