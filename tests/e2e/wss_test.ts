@@ -5,6 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createPublicKey } from "node:crypto";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import https from "node:https";
@@ -19,20 +21,23 @@ import {
   RUNTIMES,
   ServerProcess,
   Subprocess,
+  TestMember,
   within,
 } from "./_helpers.ts";
-import { RawWebSocket, webPortOf } from "./_websocket.ts";
+import { RawWebSocket, TEXT, webPortOf } from "./_websocket.ts";
 
 /** A quiet server with TLS on a free port and its web port over TLS; their ports. */
 async function startSecureWeb(
   runtime: RuntimeName,
   certs: TestCertificates,
+  args: string[] = [],
 ): Promise<{ server: ServerProcess; tlsPort: number; web: number; url: string }> {
   const server = await ServerProcess.start(runtime, [
     ...LOOPBACK_ARGS,
     "--quiet",
     ...["--tls-cert", certs.certFile, "--tls-key", certs.keyFile, "--tls-port", "0"],
     ...["--http-port", "0"],
+    ...args,
   ]);
   const tlsLine = await server.stdout.waitFor(/^listening with TLS on /, "the TLS line");
   const webLine = await server.stdout.waitFor(/^web client at /, "the web line");
@@ -161,6 +166,79 @@ for (const runtime of RUNTIMES) {
       await expectJson(old, { type: "msg", from: "fresh", text: "on the new certificate" });
       old.sendJson({ type: "msg", text: "still on the old one" });
       await expectJson(fresh, { type: "msg", from: "old", text: "still on the old one" });
+    },
+  );
+
+  test(
+    name("a WSS member that stops reading is closed as too slow; the others chat on"),
+    async () => {
+      // The slow member is `openssl s_client`, fed a WebSocket handshake and a hello, whose output
+      // nobody reads: once its pipe is full it stops reading from the server. (A test's own TLS
+      // socket cannot stop reading: see tls_test.ts.) Alice floods the lobby over plain TCP, 50
+      // messages of 1 KiB to a ping, until the server drops it.
+      using certs = await TestCertificates.make();
+      const ca = readFileSync(certs.caFile, "utf8");
+      const { server, web } = await startSecureWeb(runtime, certs, [
+        ...["--send-queue", "65536", "--rate", "0"],
+      ]);
+      await using _server = server;
+      await using alice = await TestMember.join(server.port, "alice");
+      await using bob = await wssMember(web, "bob", ca);
+      await alice.expect({ type: "join", nick: "bob" });
+      const slow = spawn("openssl", [
+        ...["s_client", "-quiet", "-connect", `127.0.0.1:${web}`, "-CAfile", certs.caFile],
+      ], { stdio: ["pipe", "pipe", "ignore"] });
+      const exited = once(slow, "exit");
+      try {
+        const handshake = [
+          "GET /ws HTTP/1.1",
+          `Host: 127.0.0.1:${web}`,
+          "Upgrade: websocket",
+          "Connection: Upgrade",
+          `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}`,
+          "Sec-WebSocket-Version: 13",
+        ].join("\r\n") + "\r\n\r\n";
+        slow.stdin!.write(handshake);
+        slow.stdin!.write(RawWebSocket.encode(TEXT, Buffer.from('{"type":"hello","nick":"slow"}')));
+        await alice.expect({ type: "join", nick: "slow" });
+        const text = "x".repeat(1024);
+        let left = false;
+        let sent = 0;
+        for (let batch = 0; !left; batch++) {
+          assert.ok(batch < 10_000, "the slow member was never closed");
+          for (let i = 0; i < 50; i++) alice.send({ type: "msg", text });
+          sent += 50;
+          alice.send({ type: "ping" });
+          for (let reply = await alice.next(); reply?.type !== "pong"; reply = await alice.next()) {
+            assert.deepEqual([reply?.type, reply?.nick], ["leave", "slow"]);
+            left = true;
+          }
+        }
+        alice.send({ type: "msg", text: "the others chat on" });
+        // Bob, on WSS too, loses nothing of the flood.
+        let floodSeen = 0;
+        while (true) {
+          const message = await bob.nextJson("the flood, then the last message");
+          assert.ok(message !== null, `bob was closed after ${floodSeen} of ${sent}`);
+          if (message.type !== "msg") continue;
+          if (message.text !== text) break;
+          floodSeen++;
+        }
+        assert.equal(floodSeen, sent);
+        // Closed for its send queue, as /metrics counts once the session has finished closing:
+        // at once when the peer goes, rather than after the time given a peer that does not read.
+        slow.kill("SIGKILL");
+        const counted = async () => {
+          const closes = /^parley_connections_closed_total\{reason="send_queue_full"\} 1$/m;
+          while (!closes.test((await httpsGet(web, "/metrics", ca))[1])) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        };
+        await within(counted(), "the slow member's close in /metrics");
+      } finally {
+        slow.kill("SIGKILL");
+        await within(exited, "openssl to exit");
+      }
     },
   );
 
