@@ -73,7 +73,7 @@ export async function serveHttpsInFront(
   };
   (async () => {
     for await (const outer of front) void pipeToInner(outer);
-  })();
+  })().catch(() => {}); // the listener failed: the port is gone, as when it is closed
   return {
     hostname: front.hostname,
     port: front.port,

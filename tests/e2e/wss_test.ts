@@ -1,7 +1,7 @@
 // The web port over TLS end to end: with --tls-cert and --tls-key it serves HTTPS and WSS with the
 // certificate the test authority signed (_certs.ts). A WSS member beside a TLS line member, /metrics
-// and /healthz over https, a renewal of the certificate, and the page in chromium, trusting the
-// server's key alone rather than ignoring every certificate error.
+// and /healthz over https, a renewal of the certificate, a WSS member too slow to read, and the
+// page in chromium, trusting the server's key alone rather than ignoring every certificate error.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createPublicKey } from "node:crypto";
