@@ -27,6 +27,11 @@ export interface Connection {
   closeWrite(): Promise<void>;
   /** Closes both directions; a pending read() resolves to null. Safe to call twice. */
   close(): void;
+  /**
+   * Set when the connection itself ended the input after telling the peer why (a WebSocket that
+   * sent a binary message): the error's code, for /metrics, and words for the log.
+   */
+  readonly refused?: { readonly code: string; readonly reason: string } | null;
 }
 
 /** How members reach the server: plain TCP, TLS, or WebSocket (over HTTP or HTTPS). */
@@ -104,6 +109,11 @@ export interface HttpServer {
   readonly port: number;
   /** Stops accepting; WebSockets already open stay open. */
   close(): void;
+  /**
+   * Serves new connections with `credentials`, on the same port; requests and WebSockets already
+   * open go on. Rejects if the server has no certificate, or cannot have its port again.
+   */
+  renew(credentials: TlsCredentials): Promise<void>;
 }
 
 /** A certificate chain (the server's first) and its private key, as PEM text. */
@@ -123,15 +133,16 @@ export interface Runtime {
   listen(hostname: string, port: number): Listener;
   connect(hostname: string, port: number): Promise<Connection>;
   /**
-   * Serves HTTP on `hostname:port`, answering each request with what `answer` says. A WebSocket
-   * message longer than `maxMessageBytes` may close its connection.
+   * Serves HTTP on `hostname:port`, answering each request with what `answer` says; HTTPS (and
+   * WSS) with `tls`. A WebSocket message longer than `maxMessageBytes` may close its connection.
    */
   serveHttp(
     hostname: string,
     port: number,
     answer: (request: HttpRequest) => HttpAnswer,
     maxMessageBytes: number,
-  ): HttpServer;
+    tls?: TlsCredentials,
+  ): Promise<HttpServer>;
   /** A peer that has not finished its handshake within `handshakeTimeoutMs` is closed. */
   listenTls(
     hostname: string,

@@ -21,7 +21,7 @@ import { DEFAULT_LIVENESS_LIMITS } from "./server/liveness.ts";
 import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_TLS_PORT } from "./protocol.ts";
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
-import { formatAddress, type Listener, type TlsListener } from "./runtime.ts";
+import { formatAddress, type Listener, systemProblem, type TlsListener } from "./runtime.ts";
 import {
   CertificateProblem,
   readCredentials,
@@ -65,7 +65,8 @@ Options:
   --tls-key FILE       the certificate's private key (PEM)
   --tls-port PORT      TLS port, 0 for any free one (default ${DEFAULT_TLS_PORT})
   --http-port PORT     port of the web client, its WebSockets (/ws), /metrics and
-                       /healthz; 0 for any free one, off for none (default ${DEFAULT_HTTP_PORT})
+                       /healthz; 0 for any free one, off for none (default ${DEFAULT_HTTP_PORT});
+                       HTTPS and WSS only, with --tls-cert and --tls-key
   --allow-origin URL   let pages from URL (scheme://host[:port]) join over /ws, besides the
                        server's own; repeatable; * for any page
   --mode MODE          the protocol connections speak: native, line or legacy for all of
@@ -154,9 +155,9 @@ function webPort(text: string): number {
 }
 
 // The address to open in a browser: a wildcard host is reachable here as localhost.
-function webUrl(host: string, port: number): string {
+function webUrl(host: string, port: number, secure: boolean): string {
   const local = host === "0.0.0.0" || host === "::" ? "localhost" : host;
-  return `http://${formatAddress(local, port)}/`;
+  return `${secure ? "https" : "http"}://${formatAddress(local, port)}/`;
 }
 
 function openStore(
@@ -317,20 +318,31 @@ export async function main(args: string[], name = programName()): Promise<number
       () => runtime.listenTls(values.host, tlsPort, credentials, options.liveness.helloTimeoutMs),
     );
     listeners.push(tls = secure);
-    // Logged even with --quiet, as a problem with --data is: what every client sees is at stake.
-    stopWatching = watchCredentials(tlsFiles, (renewed) => secure.renew(renewed), (line) => {
-      process.stderr.write(`${line}\n`);
-    });
   }
   let snapshot = (): Snapshot => ({ connections: new Map(), rooms: 0, members: 0 });
-  const web = httpPort === null
-    ? null
-    : await listenOrExplain(values.host, httpPort, () =>
-      openWeb(runtime, values.host, httpPort, {
+  const web = httpPort === null ? null : await listenOrExplain(values.host, httpPort, () =>
+    openWeb(
+      runtime,
+      values.host,
+      httpPort,
+      {
         assets,
         allowOrigins: values["allow-origin"],
         metrics: () => metrics.render(snapshot()),
-      }, options.maxFrameBytes));
+      },
+      options.maxFrameBytes,
+      credentials ?? undefined,
+    ));
+  if (tlsFiles) {
+    // Logged even with --quiet, as a problem with --data is: what every client sees is at stake.
+    const log = (line: string) => void process.stderr.write(`${line}\n`);
+    stopWatching = watchCredentials(tlsFiles, (renewed) => {
+      tls?.renew(renewed);
+      return web?.renew(renewed).catch((error) => {
+        log(`tls: the web port could not be served again: ${systemProblem(error)}`);
+      });
+    }, log);
+  }
   // Opened once every flag has passed, so that a usage error leaves no database behind.
   const committed = (seconds: number) => metrics.storeCommitSeconds.observe(seconds);
   const opened = values.data === undefined
@@ -382,7 +394,9 @@ export async function main(args: string[], name = programName()): Promise<number
       `listening${what} on ${formatAddress(listener.hostname, listener.port)}\n`,
     );
   }
-  if (web) process.stdout.write(`web client at ${webUrl(values.host, web.port)}\n`);
+  if (web) {
+    process.stdout.write(`web client at ${webUrl(values.host, web.port, tlsFiles !== null)}\n`);
+  }
 
   await signal;
   if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);

@@ -10,11 +10,13 @@ import type {
   Listener,
   Runtime,
   SendStatus,
+  TlsCredentials,
   WebSocketEvents,
   WebSocketPeer,
   WebSocketUpgrade,
   WriteDone,
 } from "../runtime.ts";
+import { listenAgain } from "./listen_again.ts";
 import { tlsEdge } from "./tls.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
@@ -241,51 +243,63 @@ class BunWebSocketPeer implements WebSocketPeer {
   }
 }
 
-function serveHttp(
+// deno-lint-ignore require-await
+async function serveHttp(
   hostname: string,
   port: number,
   answer: (request: HttpRequest) => HttpAnswer,
   maxMessageBytes: number,
-): HttpServer {
-  const server = Bun.serve<BunSocketData>({
-    hostname,
-    port,
-    fetch(request, server) {
-      const remote = server.requestIP(request);
-      const reply = answer({
-        method: request.method,
-        path: new URL(request.url).pathname,
-        headers: request.headers,
-        remoteHost: remote?.address ?? "",
-        remotePort: remote?.port ?? 0,
-      });
-      if (!("upgrade" in reply)) return new Response(reply.body as BodyInit, reply);
-      const data = { upgrade: reply, remotePort: remote?.port ?? 0, events: null };
-      if (server.upgrade(request, { data })) return undefined;
-      return new Response("Expected a WebSocket upgrade\n", { status: 400 });
-    },
-    websocket: {
-      maxPayloadLength: maxMessageBytes,
-      backpressureLimit: WEBSOCKET_BACKPRESSURE_LIMIT_BYTES,
-      idleTimeout: 0, // Parley pings its own members
-      sendPings: false,
-      perMessageDeflate: false,
-      open(ws) {
-        ws.binaryType = "uint8array";
-        ws.data.events = ws.data.upgrade.upgrade(new BunWebSocketPeer(ws));
+  tls?: TlsCredentials,
+): Promise<HttpServer> {
+  const start = (at: number, credentials?: TlsCredentials) =>
+    Bun.serve<BunSocketData>({
+      hostname,
+      port: at,
+      ...(credentials ? { tls: credentials } : {}),
+      fetch(request, server) {
+        const remote = server.requestIP(request);
+        const reply = answer({
+          method: request.method,
+          path: new URL(request.url).pathname,
+          headers: request.headers,
+          remoteHost: remote?.address ?? "",
+          remotePort: remote?.port ?? 0,
+        });
+        if (!("upgrade" in reply)) return new Response(reply.body as BodyInit, reply);
+        const data = { upgrade: reply, remotePort: remote?.port ?? 0, events: null };
+        if (server.upgrade(request, { data })) return undefined;
+        return new Response("Expected a WebSocket upgrade\n", { status: 400 });
       },
-      message: (ws, data) => ws.data.events?.message(data as string | Uint8Array),
-      drain: (ws) => ws.data.events?.drain(),
-      close(ws) {
-        ws.data.events?.closed();
-        ws.data.events = null;
+      websocket: {
+        maxPayloadLength: maxMessageBytes,
+        backpressureLimit: WEBSOCKET_BACKPRESSURE_LIMIT_BYTES,
+        idleTimeout: 0, // Parley pings its own members
+        sendPings: false,
+        perMessageDeflate: false,
+        open(ws) {
+          ws.binaryType = "uint8array";
+          ws.data.events = ws.data.upgrade.upgrade(new BunWebSocketPeer(ws));
+        },
+        message: (ws, data) => ws.data.events?.message(data as string | Uint8Array),
+        drain: (ws) => ws.data.events?.drain(),
+        close(ws) {
+          ws.data.events?.closed();
+          ws.data.events = null;
+        },
       },
-    },
-  });
+    });
+  let server = start(port, tls);
+  const bound = server.port ?? port;
   return {
     hostname: server.hostname ?? hostname,
-    port: server.port ?? port,
+    port: bound,
     close: () => void server.stop(false),
+    // Bun.serve takes its certificate once (reload changes only the handlers): the port is served
+    // anew, while the old server, stopped without closing its connections, keeps its WebSockets.
+    async renew(credentials) {
+      void server.stop(false);
+      server = await listenAgain(() => start(bound, credentials));
+    },
   };
 }
 

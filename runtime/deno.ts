@@ -1,5 +1,6 @@
 // Deno behind the runtime seam: Deno.listen and Deno.connect; Deno.serve and
-// Deno.upgradeWebSocket for HTTP and WebSocket; TLS is node:tls, in tls.ts.
+// Deno.upgradeWebSocket for HTTP and WebSocket (behind node:tls for HTTPS and WSS, deno_https.ts);
+// TLS is node:tls, in tls.ts.
 import type {
   Connection,
   HttpAnswer,
@@ -8,10 +9,12 @@ import type {
   Listener,
   Runtime,
   SendStatus,
+  TlsCredentials,
   WebSocketEvents,
   WebSocketPeer,
   WriteDone,
 } from "../runtime.ts";
+import { type PeerOf, serveHttpsInFront } from "./deno_https.ts";
 import { tlsEdge } from "./tls.ts";
 
 // Reads start small so that an idle connection holds little memory, and double while the peer
@@ -214,13 +217,14 @@ class DenoWebSocketPeer implements WebSocketPeer {
   }
 }
 
-function serveHttp(
-  hostname: string,
-  port: number,
+// What answers the web port's requests, on a server whose connections stand for the peers that
+// `peerOf` tells (itself, unless it says otherwise).
+function handler(
   answer: (request: HttpRequest) => HttpAnswer,
-): HttpServer {
-  const server = Deno.serve({ hostname, port, onListen: () => {} }, (request, info) => {
-    const remote = info.remoteAddr;
+  peerOf: PeerOf = () => undefined,
+): Deno.ServeHandler<Deno.NetAddr> {
+  return (request, info) => {
+    const remote = peerOf(info.remoteAddr.port) ?? info.remoteAddr;
     const reply = answer({
       method: request.method,
       path: new URL(request.url).pathname,
@@ -246,17 +250,45 @@ function serveHttp(
       peer.events = null;
     };
     return response;
-  });
-  return {
-    hostname: server.addr.hostname,
-    port: server.addr.port,
-    close: () => void server.shutdown().catch(() => {}),
   };
 }
 
+/** A connection to `port` on the loopback, and the port it comes from (deno_https.ts). */
+export async function connectLoopback(
+  port: number,
+): Promise<{ conn: Connection; localPort: number }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port, transport: "tcp" });
+  return { conn: new DenoConnection(conn), localPort: conn.localAddr.port };
+}
+
+function serveHttp(
+  hostname: string,
+  port: number,
+  answer: (request: HttpRequest) => HttpAnswer,
+  _maxMessageBytes: number,
+  tls?: TlsCredentials,
+): Promise<HttpServer> {
+  if (tls) {
+    return serveHttpsInFront(hostname, port, tls, {
+      listenTls: denoTls.listenTls,
+      connectLoopback,
+      handler: (peerOf) => handler(answer, peerOf),
+    });
+  }
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, handler(answer));
+  return Promise.resolve({
+    hostname: server.addr.hostname,
+    port: server.addr.port,
+    close: () => void server.shutdown().catch(() => {}),
+    renew: () => Promise.reject(new Error("this web port has no certificate")),
+  });
+}
+
+const denoTls = tlsEdge({ pauseHoldsBack: false });
+
 export const denoRuntime: Runtime = {
   name: "deno",
-  ...tlsEdge({ pauseHoldsBack: false }),
+  ...denoTls,
   listen(hostname, port) {
     return new DenoListener(Deno.listen({ hostname, port, transport: "tcp" }));
   },

@@ -125,6 +125,11 @@ export class Session implements Asker {
         if (this.#refusal) this.closeWith(errorMessage(this.#refusal), this.#refusal.message);
         ended = await this.#serve(first);
       }
+      const refused = this.#conn.refused;
+      if (refused && !this.#closeReason) {
+        this.#closeReason = refused.reason;
+        this.#closeCode = refused.code;
+      }
       this.#closeReason ||= "end of stream";
     } catch (error) {
       this.#closeReason = `internal error: ${error}`;

@@ -68,12 +68,13 @@ function signature(files: CertificateFiles): string {
 
 /**
  * Looks at `files` every `pollMs`, and hands `renew` the new credentials once they change and make
- * a pair again. Files caught halfway (a new certificate beside the old key) are logged and tried
- * again when they next change; the credentials in use stay meanwhile. Returns a stop function.
+ * a pair again; once what `renew` returns has settled, says so. Files caught halfway (a new
+ * certificate beside the old key) are logged and tried again when they next change; the
+ * credentials in use stay meanwhile. Returns a stop function.
  */
 export function watchCredentials(
   files: CertificateFiles,
-  renew: (credentials: TlsCredentials) => void,
+  renew: (credentials: TlsCredentials) => void | Promise<void>,
   log: (line: string) => void,
   pollMs = CERTIFICATE_POLL_MS,
 ): () => void {
@@ -82,13 +83,16 @@ export function watchCredentials(
     const now = signature(files);
     if (now === seen) return;
     seen = now;
+    let credentials: TlsCredentials;
     try {
-      renew(readCredentials(files));
-      log(`tls: certificate renewed from ${files.cert}`);
+      credentials = readCredentials(files);
     } catch (error) {
       const why = error instanceof CertificateProblem ? error.message : systemProblem(error);
-      log(`tls: kept the certificate in use: ${why}`);
+      return log(`tls: kept the certificate in use: ${why}`);
     }
+    Promise.resolve(renew(credentials)).then(() => {
+      log(`tls: certificate renewed from ${files.cert}`);
+    });
   }, pollMs);
   // The watch never keeps the server alive by itself.
   (timer as { unref?: () => void }).unref?.();

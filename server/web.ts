@@ -1,10 +1,12 @@
 // What the web port answers: the browser client's files, /ws for WebSocket members, /metrics and
-// /healthz. No I/O: the runtime serves the answers (runtime.ts, serveHttp).
+// /healthz; over HTTP, or HTTPS with the TLS flags. No I/O: the runtime serves the answers
+// (runtime.ts, serveHttp).
 import type {
   HttpAnswer,
   HttpRequest,
   HttpResponse,
   Runtime,
+  TlsCredentials,
   WebSocketUpgrade,
 } from "../runtime.ts";
 import { WebSocketListener } from "./websocket_member.ts";
@@ -116,18 +118,20 @@ export function webAnswer(options: WebOptions): (request: HttpRequest) => HttpAn
 }
 
 /**
- * Serves the web port on `host:port`; its WebSocket members come from the listener returned,
- * which is handed to the ChatServer like a TCP one. Closing it closes the port.
+ * Serves the web port on `host:port`, as HTTPS and WSS with `tls`; its WebSocket members come
+ * from the listener returned, which is handed to the ChatServer like a TCP one. Closing it closes
+ * the port.
  */
-export function openWeb(
+export async function openWeb(
   runtime: Runtime,
   host: string,
   port: number,
   options: Omit<WebOptions, "members">,
   maxFrameBytes: number,
-): WebSocketListener {
+  tls?: TlsCredentials,
+): Promise<WebSocketListener> {
   const listener = new WebSocketListener();
   const answer = webAnswer({ ...options, members: { upgrade: (peer) => listener.accept(peer) } });
   const maxMessageBytes = maxFrameBytes + OVERSIZE_READ_BYTES;
-  return listener.serving(runtime.serveHttp(host, port, answer, maxMessageBytes));
+  return listener.serving(await runtime.serveHttp(host, port, answer, maxMessageBytes, tls));
 }

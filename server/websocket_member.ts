@@ -8,6 +8,7 @@ import type {
   HttpServer,
   Listener,
   SendStatus,
+  TlsCredentials,
   WebSocketEvents,
   WebSocketPeer,
   WriteDone,
@@ -26,16 +27,16 @@ const CLOSE_NORMAL = 1000;
 const CLOSE_UNSUPPORTED_DATA = 1003;
 const CLOSE_POLICY_VIOLATION = 1008;
 
-const BINARY_ERROR = JSON.stringify(
-  {
-    type: "error",
-    code: "binary_message",
-    message: "Cannot accept a binary message: send each JSON message as text",
-  } satisfies ServerMessage,
-);
-const FLOOD_ERROR = JSON.stringify(
-  { type: "error", code: "flood", message: "Disconnected for flooding" } satisfies ServerMessage,
-);
+const BINARY_ERROR = {
+  type: "error",
+  code: "binary_message",
+  message: "Cannot accept a binary message: send each JSON message as text",
+} satisfies ServerMessage;
+const FLOOD_ERROR = {
+  type: "error",
+  code: "flood",
+  message: "Disconnected for flooding",
+} satisfies ServerMessage;
 
 const utf8 = new TextEncoder();
 
@@ -68,6 +69,7 @@ export class WebSocketMember implements Connection, WebSocketEvents {
   #closed = false;
   #reader: ((chunk: Uint8Array | null) => void) | null = null;
   #waitingWrite: WriteDone | null = null; // a write that waits for the runtime to drain
+  refused: { code: string; reason: string } | null = null;
 
   constructor(peer: WebSocketPeer) {
     this.#peer = peer;
@@ -136,9 +138,7 @@ export class WebSocketMember implements Connection, WebSocketEvents {
     if (this.#ended) return;
     if (typeof data !== "string") {
       // Nothing in it can be read as the protocol's, and nothing after it can be trusted to be.
-      this.#peer.send(BINARY_ERROR);
-      this.#peer.close(CLOSE_UNSUPPORTED_DATA, "binary message");
-      return this.#endInput();
+      return this.#refuse(BINARY_ERROR, CLOSE_UNSUPPORTED_DATA, "binary message");
     }
     const payload = utf8.encode(data);
     const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
@@ -154,9 +154,7 @@ export class WebSocketMember implements Connection, WebSocketEvents {
     if (!this.#paused && this.#unreadBytes >= PAUSE_AT_UNREAD_BYTES) {
       this.#paused = this.#peer.pause();
       if (!this.#paused && this.#unreadBytes > UNREAD_LIMIT_BYTES) {
-        this.#peer.send(FLOOD_ERROR);
-        this.#peer.close(CLOSE_POLICY_VIOLATION, "flood");
-        this.#endInput();
+        this.#refuse(FLOOD_ERROR, CLOSE_POLICY_VIOLATION, "flood");
       }
     }
   }
@@ -174,6 +172,15 @@ export class WebSocketMember implements Connection, WebSocketEvents {
     const done = this.#waitingWrite;
     this.#waitingWrite = null;
     done?.(new Error("connection closed"));
+  }
+
+  // Says `error` and closes with `closeCode`, ahead of whatever the session still has to send: the
+  // session, which reads the end of input next, counts the close by `refused`.
+  #refuse(error: ServerMessage & { type: "error" }, closeCode: number, why: string): void {
+    this.refused = { code: error.code, reason: why };
+    this.#peer.send(JSON.stringify(error));
+    this.#peer.close(closeCode, why);
+    this.#endInput();
   }
 
   #endInput(): void {
@@ -205,6 +212,11 @@ export class WebSocketListener implements Listener {
   serving(http: HttpServer): this {
     this.#http = http;
     return this;
+  }
+
+  /** New connections are served with `credentials`; see HttpServer.renew. */
+  renew(credentials: TlsCredentials): Promise<void> {
+    return this.#http?.renew(credentials) ?? Promise.resolve();
   }
 
   /** Takes a new WebSocket; returns where the runtime sends its events. */

@@ -5,9 +5,9 @@ import { EVENT_TIMEOUT_MS, type RuntimeName, ServerProcess } from "./_helpers.ts
 
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** A chromium of its own, closed on dispose. */
-export async function launchBrowser(): Promise<Browser & AsyncDisposable> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM });
+/** A chromium of its own, with command-line switches `args`, closed on dispose. */
+export async function launchBrowser(args: string[] = []): Promise<Browser & AsyncDisposable> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args });
   return Object.assign(browser, { [Symbol.asyncDispose]: () => browser.close() });
 }
 

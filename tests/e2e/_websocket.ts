@@ -5,11 +5,12 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import net from "node:net";
+import tls from "node:tls";
 import { Inbox, type Json, within } from "./_helpers.ts";
 
-/** The web port's address from a server's "web client at http://HOST:PORT/" line. */
+/** The web port's address from a server's "web client at http(s)://HOST:PORT/" line. */
 export function webPortOf(line: string): number {
-  const match = /^web client at http:\/\/.+:(\d+)\/$/.exec(line);
+  const match = /^web client at https?:\/\/.+:(\d+)\/$/.exec(line);
   if (!match) throw new Error(`not the web line: ${line}`);
   return Number(match[1]);
 }
@@ -104,11 +105,21 @@ export class RawWebSocket {
     if (rest.length > 0) this.#receive(rest);
   }
 
-  /** Opens a TCP connection and sends the handshake for /ws, with `headers` added. */
-  static async open(port: number, headers: Record<string, string> = {}): Promise<RawWebSocket> {
-    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
+  /**
+   * Opens a TCP connection, or a TLS one trusting `ca` (PEM), and sends the handshake for /ws,
+   * with `headers` added.
+   */
+  static async open(
+    port: number,
+    headers: Record<string, string> = {},
+    ca?: string,
+  ): Promise<RawWebSocket> {
+    const socket = ca === undefined
+      ? net.connect({ port, host: "127.0.0.1", noDelay: true })
+      : tls.connect({ port, host: "127.0.0.1", noDelay: true, ca });
     socket.on("error", () => {}); // a reset shows as a close
-    await within(once(socket, "connect"), `a connection to port ${port}`);
+    const connected = once(socket, ca === undefined ? "connect" : "secureConnect");
+    await within(connected, `a connection to port ${port}`);
     const lines = [
       "GET /ws HTTP/1.1",
       `Host: 127.0.0.1:${port}`,

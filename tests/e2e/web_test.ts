@@ -192,6 +192,8 @@ for (const runtime of RUNTIMES) {
       const close = await binary.frames.next("the close frame");
       assert.equal(close?.opcode, CLOSE);
       assert.equal(close!.payload.readUInt16BE(0), 1003);
+      // Counted by its error, as a close for a bad frame on TCP is, not as the peer's own close.
+      await counted(web, 'parley_connections_closed_total{reason="binary_message"}', 1);
 
       await using big = await RawWebSocket.open(web);
       big.sendJson({ type: "hello", nick: "big" });

@@ -114,6 +114,8 @@ test("WebSocketMember answers a binary message with an error and a close, and re
   assert.equal(JSON.parse(peer.sent[0]).code, "binary_message");
   assert.deepEqual(peer.closedWith, [1003, "binary message"]);
   assert.equal(await member.read(), null);
+  // What the session counts the close by, in /metrics, rather than as the peer's own.
+  assert.deepEqual(member.refused, { code: "binary_message", reason: "binary message" });
 });
 
 test("WebSocketMember pauses a peer it has much unread from, and resumes it once read", async () => {
@@ -135,6 +137,7 @@ test("WebSocketMember closes a peer that cannot be paused once too much is unrea
   assert.deepEqual(peer.closedWith, [1008, "flood"]);
   assert.equal(JSON.parse(peer.sent[0]).code, "flood");
   assert.equal(await member.read(), null);
+  assert.deepEqual(member.refused, { code: "flood", reason: "flood" });
 });
 
 test("WebSocketMember ends its reads when the socket closes; close terminates once", async () => {
