@@ -128,6 +128,45 @@ export interface TlsListener extends Listener {
   renew(credentials: TlsCredentials): void;
 }
 
+/**
+ * What a Listener has accepted and not yet handed over, in order. The server's iteration takes
+ * them, or waits for the next; once closed, it ends when what is kept has been taken.
+ */
+export class Arrivals<T> implements AsyncIterable<T> {
+  #kept: T[] = [];
+  #waiter: ((item: T | null) => void) | null = null;
+  #closed = false;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Hands `item` to the iteration; false once closed, when the caller must close it itself. */
+  push(item: T): boolean {
+    if (this.#closed) return false;
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    if (waiter) waiter(item);
+    else this.#kept.push(item);
+    return true;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#waiter?.(null);
+    this.#waiter = null;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    while (true) {
+      const item = this.#kept.shift() ??
+        (this.#closed ? null : await new Promise<T | null>((resolve) => this.#waiter = resolve));
+      if (item === null) return;
+      yield item;
+    }
+  }
+}
+
 export interface Runtime {
   readonly name: "deno" | "bun";
   listen(hostname: string, port: number): Listener;

@@ -2,19 +2,20 @@
 // is node:tls, in tls.ts. Bun pushes events into shared handlers; this file turns them into the
 // pull-style Connection that the rest of Parley reads with await.
 import type { ServerWebSocket, Socket, SocketHandler, TCPSocketListener } from "bun";
-import type {
-  Connection,
-  HttpAnswer,
-  HttpRequest,
-  HttpServer,
-  Listener,
-  Runtime,
-  SendStatus,
-  TlsCredentials,
-  WebSocketEvents,
-  WebSocketPeer,
-  WebSocketUpgrade,
-  WriteDone,
+import {
+  Arrivals,
+  type Connection,
+  type HttpAnswer,
+  type HttpRequest,
+  type HttpServer,
+  type Listener,
+  type Runtime,
+  type SendStatus,
+  type TlsCredentials,
+  type WebSocketEvents,
+  type WebSocketPeer,
+  type WebSocketUpgrade,
+  type WriteDone,
 } from "../runtime.ts";
 import { listenAgain } from "./listen_again.ts";
 import { tlsEdge } from "./tls.ts";
@@ -148,9 +149,7 @@ class BunListener implements Listener {
   readonly hostname: string;
   readonly port: number;
   #server: TCPSocketListener<BunConnection | undefined>;
-  #accepted: BunConnection[] = [];
-  #waiter: ((conn: BunConnection | null) => void) | null = null;
-  #closed = false;
+  #arrivals = new Arrivals<BunConnection>();
 
   constructor(hostname: string, port: number) {
     this.#server = Bun.listen<BunConnection | undefined>({
@@ -164,31 +163,17 @@ class BunListener implements Listener {
   }
 
   #onOpen(conn: BunConnection): void {
-    if (this.#closed) return conn.close();
-    if (this.#waiter) {
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      waiter(conn);
-    } else {
-      this.#accepted.push(conn);
-    }
+    if (!this.#arrivals.push(conn)) conn.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
-    while (true) {
-      const conn = this.#accepted.shift() ??
-        (this.#closed ? null : await new Promise<BunConnection | null>((r) => this.#waiter = r));
-      if (!conn) return;
-      yield conn;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return this.#arrivals[Symbol.asyncIterator]();
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#arrivals.closed) return;
     this.#server.stop(false); // false: leave the accepted connections open
-    this.#waiter?.(null);
-    this.#waiter = null;
+    this.#arrivals.close();
   }
 }
 

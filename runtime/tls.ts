@@ -6,7 +6,14 @@
 import { once } from "node:events";
 import type net from "node:net";
 import tls from "node:tls";
-import type { Connection, Runtime, TlsCredentials, TlsListener, WriteDone } from "../runtime.ts";
+import {
+  Arrivals,
+  type Connection,
+  type Runtime,
+  type TlsCredentials,
+  type TlsListener,
+  type WriteDone,
+} from "../runtime.ts";
 
 // Past this many unread bytes the socket is paused, so that a peer cannot fill our memory faster
 // than Parley consumes its input; TCP then holds the peer back, as on a plain connection.
@@ -153,9 +160,7 @@ class NodeTlsListener implements TlsListener {
   readonly hostname: string;
   readonly port: number;
   #server: tls.Server;
-  #accepted: TlsConnection[] = [];
-  #waiter: ((conn: TlsConnection | null) => void) | null = null;
-  #closed = false;
+  #arrivals = new Arrivals<TlsConnection>();
   // Connections whose handshake is under way, by peer address, each with the timer that ends it:
   // node:tls's own handshakeTimeout does nothing on Deno.
   #handshakes = new Map<string, ReturnType<typeof setTimeout>>();
@@ -192,24 +197,12 @@ class NodeTlsListener implements TlsListener {
   #onSecure(socket: tls.TLSSocket): void {
     this.#handshakeOver(`${socket.remoteAddress}:${socket.remotePort}`);
     // Reset by the peer before it was handed over: it has no address, and nothing to serve.
-    if (this.#closed || socket.remoteAddress === undefined) return void socket.destroy();
-    const conn = new TlsConnection(socket, this.#quirks);
-    if (this.#waiter) {
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      waiter(conn);
-    } else {
-      this.#accepted.push(conn);
-    }
+    if (this.#arrivals.closed || socket.remoteAddress === undefined) return void socket.destroy();
+    this.#arrivals.push(new TlsConnection(socket, this.#quirks));
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
-    while (true) {
-      const conn = this.#accepted.shift() ??
-        (this.#closed ? null : await new Promise<TlsConnection | null>((r) => this.#waiter = r));
-      if (!conn) return;
-      yield conn;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return this.#arrivals[Symbol.asyncIterator]();
   }
 
   renew(credentials: TlsCredentials): void {
@@ -217,11 +210,9 @@ class NodeTlsListener implements TlsListener {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#arrivals.closed) return;
     this.#server.close(); // stops accepting; the connections it made stay open
-    this.#waiter?.(null);
-    this.#waiter = null;
+    this.#arrivals.close();
   }
 }
 

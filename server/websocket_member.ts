@@ -3,15 +3,16 @@
 // received reads as one native frame (its length, then its UTF-8); each native frame written goes
 // out as one text message (PROTOCOL.md, "WebSocket").
 import { Buffer } from "node:buffer";
-import type {
-  Connection,
-  HttpServer,
-  Listener,
-  SendStatus,
-  TlsCredentials,
-  WebSocketEvents,
-  WebSocketPeer,
-  WriteDone,
+import {
+  Arrivals,
+  type Connection,
+  type HttpServer,
+  type Listener,
+  type SendStatus,
+  type TlsCredentials,
+  type WebSocketEvents,
+  type WebSocketPeer,
+  type WriteDone,
 } from "../runtime.ts";
 import { FRAME_HEADER_BYTES, isFrameSlab } from "../protocol/native.ts";
 import type { ServerMessage } from "../protocol.ts";
@@ -195,9 +196,7 @@ export class WebSocketMember implements Connection, WebSocketEvents {
 /** The WebSocket members that an HTTP server's /ws accepts, as a Listener for the ChatServer. */
 export class WebSocketListener implements Listener {
   readonly transport = "ws";
-  #accepted: WebSocketMember[] = [];
-  #waiter: ((member: WebSocketMember | null) => void) | null = null;
-  #closed = false;
+  #arrivals = new Arrivals<WebSocketMember>();
   #http: HttpServer | null = null;
 
   get hostname(): string {
@@ -222,32 +221,17 @@ export class WebSocketListener implements Listener {
   /** Takes a new WebSocket; returns where the runtime sends its events. */
   accept(peer: WebSocketPeer): WebSocketEvents {
     const member = new WebSocketMember(peer);
-    if (this.#closed) {
-      member.close();
-    } else if (this.#waiter) {
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      waiter(member);
-    } else {
-      this.#accepted.push(member);
-    }
+    if (!this.#arrivals.push(member)) member.close();
     return member;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
-    while (true) {
-      const member = this.#accepted.shift() ??
-        (this.#closed ? null : await new Promise<WebSocketMember | null>((r) => this.#waiter = r));
-      if (!member) return;
-      yield member;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    return this.#arrivals[Symbol.asyncIterator]();
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#arrivals.closed) return;
     this.#http?.close();
-    this.#waiter?.(null);
-    this.#waiter = null;
+    this.#arrivals.close();
   }
 }
