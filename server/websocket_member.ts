@@ -39,22 +39,16 @@ const FLOOD_ERROR = JSON.stringify(
 
 const utf8 = new TextEncoder();
 
-// A broadcast hands every member the same frame, cut from a slab whose bytes never change: its
-// text is decoded once, for the first member written to, and kept while its slab is the latest
-// one seen (at most a slab's worth of text). Frames copied elsewhere are decoded each time.
-let textsSlab: ArrayBufferLike | null = null;
-const textsAt = new Map<number, string>(); // by the frame's offset in textsSlab
+// A broadcast hands every member the same frame, cut from a slab whose bytes never change, and
+// the send queue hands it on still in that slab (writeParts): its text is decoded once, for the
+// first member written to, and kept with its slab, for as long as anything holds the slab. Frames
+// copied elsewhere (a slow member's outbox copies what it holds) are decoded each time.
+const slabTexts = new WeakMap<ArrayBufferLike, Map<number, string>>(); // by the frame's offset
 
-function frameText(buffer: Buffer, start: number, end: number): string {
-  if (!isFrameSlab(buffer.buffer)) return buffer.toString("utf8", start, end);
-  if (buffer.buffer !== textsSlab) {
-    textsSlab = buffer.buffer;
-    textsAt.clear();
-  }
-  const at = buffer.byteOffset + start;
-  let text = textsAt.get(at);
-  if (text === undefined) textsAt.set(at, text = buffer.toString("utf8", start, end));
-  return text;
+function textsOf(slab: ArrayBufferLike): Map<number, string> | null {
+  let texts = slabTexts.get(slab);
+  if (texts === undefined && isFrameSlab(slab)) slabTexts.set(slab, texts = new Map());
+  return texts ?? null;
 }
 
 export class WebSocketMember implements Connection, WebSocketEvents {
@@ -93,7 +87,11 @@ export class WebSocketMember implements Connection, WebSocketEvents {
   // is sent as one text message. One the runtime says it holds too much after is finished only
   // once it has drained, so what waits is counted by the send queue, never by the runtime alone.
   write(bytes: Uint8Array, done: WriteDone): void {
-    this.#writing = bytes;
+    this.writeParts([bytes], done);
+  }
+
+  writeParts(parts: readonly Uint8Array[], done: WriteDone): void {
+    this.#writing = parts;
     this.#status = "sent";
     this.#peer.batch(this.#sendWriting);
     this.#writing = null;
@@ -104,20 +102,27 @@ export class WebSocketMember implements Connection, WebSocketEvents {
   }
 
   // The write in flight, sent by #sendWriting; made once per member, for `batch`.
-  #writing: Uint8Array | null = null;
+  #writing: readonly Uint8Array[] | null = null;
   #status: SendStatus = "sent";
 
   #sendWriting = (): void => {
-    const bytes = this.#writing!;
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let at = 0; at + FRAME_HEADER_BYTES <= bytes.length;) {
-      const end = at + FRAME_HEADER_BYTES + buffer.readUInt32BE(at);
-      const status = this.#closed
-        ? "closed"
-        : this.#peer.send(frameText(buffer, at + FRAME_HEADER_BYTES, end));
-      if (status === "closed") return void (this.#status = "closed");
-      if (status === "wait") this.#status = "wait";
-      at = end;
+    for (const part of this.#writing!) {
+      const texts = textsOf(part.buffer);
+      const offset = part.byteOffset;
+      const buffer = Buffer.from(part.buffer, offset, part.length);
+      for (let at = 0; at + FRAME_HEADER_BYTES <= part.length;) {
+        const start = at + FRAME_HEADER_BYTES;
+        const end = start + buffer.readUInt32BE(at);
+        let text = texts?.get(offset + at);
+        if (text === undefined) {
+          text = buffer.toString("utf8", start, end);
+          texts?.set(offset + at, text);
+        }
+        const status = this.#closed ? "closed" : this.#peer.send(text);
+        if (status === "closed") return void (this.#status = "closed");
+        if (status === "wait") this.#status = "wait";
+        at = end;
+      }
     }
   };
 
