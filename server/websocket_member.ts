@@ -51,6 +51,31 @@ function textsOf(slab: ArrayBufferLike): Map<number, string> | null {
   return texts ?? null;
 }
 
+// Each text message read is made a native frame in a slab shared by all members, cut once and
+// never written again (a chunk read stays valid until the reader's next read, and unread ones
+// wait). An array of its own per message would cost more on Bun than the encoding: its `buffer`,
+// which the decoder reads, is made on first use.
+const INPUT_SLAB_BYTES = 64 * 1024;
+let inputSlab = new Uint8Array(INPUT_SLAB_BYTES);
+let inputUsed = 0;
+
+function inputFrame(text: string): Uint8Array {
+  // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
+  const most = FRAME_HEADER_BYTES + text.length * 3;
+  if (inputSlab.length - inputUsed < most) {
+    inputSlab = new Uint8Array(Math.max(INPUT_SLAB_BYTES, most));
+    inputUsed = 0;
+  }
+  const start = inputUsed;
+  const { written } = utf8.encodeInto(text, inputSlab.subarray(start + FRAME_HEADER_BYTES));
+  inputSlab[start] = written >>> 24;
+  inputSlab[start + 1] = (written >>> 16) & 0xff;
+  inputSlab[start + 2] = (written >>> 8) & 0xff;
+  inputSlab[start + 3] = written & 0xff;
+  inputUsed = start + FRAME_HEADER_BYTES + written;
+  return inputSlab.subarray(start, inputUsed);
+}
+
 export class WebSocketMember implements Connection, WebSocketEvents {
   readonly remoteHost: string;
   readonly remotePort: number;
@@ -145,10 +170,7 @@ export class WebSocketMember implements Connection, WebSocketEvents {
       this.#peer.close(CLOSE_UNSUPPORTED_DATA, "binary message");
       return this.#endInput();
     }
-    const payload = utf8.encode(data);
-    const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
-    new DataView(frame.buffer).setUint32(0, payload.length);
-    frame.set(payload, FRAME_HEADER_BYTES);
+    const frame = inputFrame(data);
     if (this.#reader) {
       const reader = this.#reader;
       this.#reader = null;
