@@ -43,8 +43,7 @@ function giveBack(lent: Uint8Array): void {
 }
 
 // A broadcast appends the same frame to every member's outbox in turn, and on Bun reading a typed
-// array's `buffer` is a call into the runtime, a tenth of the server's time at 100 members over
-// WebSocket: the latest frame's buffer is kept.
+// array's `buffer` is a call into the runtime each time: the latest frame's buffer is kept.
 let latestFrame: Uint8Array | null = null;
 let latestBuffer: ArrayBufferLike | null = null;
 
