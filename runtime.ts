@@ -23,6 +23,12 @@ export interface Connection {
    * takes a callback made once per connection rather than making a promise for every write.)
    */
   write(bytes: Uint8Array, done: WriteDone): void;
+  /**
+   * Where present, taken instead of `write`: the same bytes, as the arrays they were queued in
+   * (whole frames, each still in the buffer it was encoded in), for a connection that cuts them
+   * into messages again (WebSocket) and so gains nothing from having them joined first.
+   */
+  writeParts?(parts: readonly Uint8Array[], done: WriteDone): void;
   /** Sends end-of-stream and keeps reading (TCP half-close). */
   closeWrite(): Promise<void>;
   /** Closes both directions; a pending read() resolves to null. Safe to call twice. */

@@ -175,15 +175,19 @@ export class SendQueue {
   // made once per queue rather than an async loop, which would cost promises on every write.
   #writeNext(): void {
     const outbox = this.#outboxes[0];
-    if (outbox.bytes === 0) return this.#stopWriting();
-    const bytes = outbox.take();
+    const length = outbox.bytes;
+    if (length === 0) return this.#stopWriting();
+    // A connection that cuts the bytes into messages again (WebSocket) takes them unjoined.
+    const parts = this.#conn.writeParts ? outbox.takeParts() : null;
+    const bytes = parts === null ? outbox.take() : null;
     // A full outbox is done with once written; the last one goes on being filled meanwhile.
     if (this.#outboxes.length > 1) this.#outboxes.shift();
     this.#writingFrom = outbox;
-    this.#queuedBytes -= bytes.length;
-    this.#inFlightBytes = bytes.length;
+    this.#queuedBytes -= length;
+    this.#inFlightBytes = length;
     this.#writing = true;
-    this.#conn.write(bytes, this.#written);
+    if (parts !== null) this.#conn.writeParts!(parts, this.#written);
+    else this.#conn.write(bytes!, this.#written);
   }
 
   #written = (error?: Error): void => {

@@ -41,22 +41,41 @@ const FLOOD_ERROR = {
 
 const utf8 = new TextEncoder();
 
-// A broadcast hands every member the same frame, cut from a slab whose bytes never change: its
-// text is decoded once, for the first member written to, and kept while its slab is the latest
-// one seen (at most a slab's worth of text). Frames copied elsewhere are decoded each time.
-let textsSlab: ArrayBufferLike | null = null;
-const textsAt = new Map<number, string>(); // by the frame's offset in textsSlab
+// A broadcast hands every member the same frame, cut from a slab whose bytes never change, and
+// the send queue hands it on still in that slab (writeParts): its text is decoded once, for the
+// first member written to, and kept with its slab, for as long as anything holds the slab. Frames
+// copied elsewhere (a slow member's outbox copies what it holds) are decoded each time.
+const slabTexts = new WeakMap<ArrayBufferLike, Map<number, string>>(); // by the frame's offset
 
-function frameText(buffer: Buffer, start: number, end: number): string {
-  if (!isFrameSlab(buffer.buffer)) return buffer.toString("utf8", start, end);
-  if (buffer.buffer !== textsSlab) {
-    textsSlab = buffer.buffer;
-    textsAt.clear();
+function textsOf(slab: ArrayBufferLike): Map<number, string> | null {
+  let texts = slabTexts.get(slab);
+  if (texts === undefined && isFrameSlab(slab)) slabTexts.set(slab, texts = new Map());
+  return texts ?? null;
+}
+
+// Each text message read is made a native frame in a slab shared by all members, cut once and
+// never written again (a chunk read stays valid until the reader's next read, and unread ones
+// wait). An array of its own per message would cost more on Bun than the encoding: its `buffer`,
+// which the decoder reads, is made on first use.
+const INPUT_SLAB_BYTES = 64 * 1024;
+let inputSlab = new Uint8Array(INPUT_SLAB_BYTES);
+let inputUsed = 0;
+
+function inputFrame(text: string): Uint8Array {
+  // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
+  const most = FRAME_HEADER_BYTES + text.length * 3;
+  if (inputSlab.length - inputUsed < most) {
+    inputSlab = new Uint8Array(Math.max(INPUT_SLAB_BYTES, most));
+    inputUsed = 0;
   }
-  const at = buffer.byteOffset + start;
-  let text = textsAt.get(at);
-  if (text === undefined) textsAt.set(at, text = buffer.toString("utf8", start, end));
-  return text;
+  const start = inputUsed;
+  const { written } = utf8.encodeInto(text, inputSlab.subarray(start + FRAME_HEADER_BYTES));
+  inputSlab[start] = written >>> 24;
+  inputSlab[start + 1] = (written >>> 16) & 0xff;
+  inputSlab[start + 2] = (written >>> 8) & 0xff;
+  inputSlab[start + 3] = written & 0xff;
+  inputUsed = start + FRAME_HEADER_BYTES + written;
+  return inputSlab.subarray(start, inputUsed);
 }
 
 export class WebSocketMember implements Connection, WebSocketEvents {
@@ -96,7 +115,11 @@ export class WebSocketMember implements Connection, WebSocketEvents {
   // is sent as one text message. One the runtime says it holds too much after is finished only
   // once it has drained, so what waits is counted by the send queue, never by the runtime alone.
   write(bytes: Uint8Array, done: WriteDone): void {
-    this.#writing = bytes;
+    this.writeParts([bytes], done);
+  }
+
+  writeParts(parts: readonly Uint8Array[], done: WriteDone): void {
+    this.#writing = parts;
     this.#status = "sent";
     this.#peer.batch(this.#sendWriting);
     this.#writing = null;
@@ -107,20 +130,27 @@ export class WebSocketMember implements Connection, WebSocketEvents {
   }
 
   // The write in flight, sent by #sendWriting; made once per member, for `batch`.
-  #writing: Uint8Array | null = null;
+  #writing: readonly Uint8Array[] | null = null;
   #status: SendStatus = "sent";
 
   #sendWriting = (): void => {
-    const bytes = this.#writing!;
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let at = 0; at + FRAME_HEADER_BYTES <= bytes.length;) {
-      const end = at + FRAME_HEADER_BYTES + buffer.readUInt32BE(at);
-      const status = this.#closed
-        ? "closed"
-        : this.#peer.send(frameText(buffer, at + FRAME_HEADER_BYTES, end));
-      if (status === "closed") return void (this.#status = "closed");
-      if (status === "wait") this.#status = "wait";
-      at = end;
+    for (const part of this.#writing!) {
+      const texts = textsOf(part.buffer);
+      const offset = part.byteOffset;
+      const buffer = Buffer.from(part.buffer, offset, part.length);
+      for (let at = 0; at + FRAME_HEADER_BYTES <= part.length;) {
+        const start = at + FRAME_HEADER_BYTES;
+        const end = start + buffer.readUInt32BE(at);
+        let text = texts?.get(offset + at);
+        if (text === undefined) {
+          text = buffer.toString("utf8", start, end);
+          texts?.set(offset + at, text);
+        }
+        const status = this.#closed ? "closed" : this.#peer.send(text);
+        if (status === "closed") return void (this.#status = "closed");
+        if (status === "wait") this.#status = "wait";
+        at = end;
+      }
     }
   };
 
@@ -141,10 +171,7 @@ export class WebSocketMember implements Connection, WebSocketEvents {
       // Nothing in it can be read as the protocol's, and nothing after it can be trusted to be.
       return this.#refuse(BINARY_ERROR, CLOSE_UNSUPPORTED_DATA, "binary message");
     }
-    const payload = utf8.encode(data);
-    const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
-    new DataView(frame.buffer).setUint32(0, payload.length);
-    frame.set(payload, FRAME_HEADER_BYTES);
+    const frame = inputFrame(data);
     if (this.#reader) {
       const reader = this.#reader;
       this.#reader = null;

@@ -31,6 +31,26 @@ test("Outbox writes frames that lie one after another straight from where they l
   outbox.release();
 });
 
+test("Outbox.takeParts hands out the runs as they lie, unjoined, and a copy as one part", () => {
+  const slab = new Uint8Array(100).map((_, i) => i);
+  const other = bytes(7, 8);
+  const outbox = new Outbox();
+  outbox.append(slab.subarray(0, 10));
+  outbox.append(slab.subarray(10, 20));
+  outbox.append(other);
+  outbox.append(slab.subarray(50, 55));
+  const parts = outbox.takeParts();
+  assert.deepEqual(parts, [slab.subarray(0, 20), other, slab.subarray(50, 55)]);
+  assert.equal(parts[0].buffer, slab.buffer, "a view of the slab, not a copy");
+  assert.equal(parts[1], other);
+  outbox.release();
+  assert.equal(outbox.bytes, 0);
+  assert.deepEqual(outbox.takeParts(), [bytes()]);
+  outbox.append(bytes(1));
+  assert.deepEqual(outbox.takeParts(), [bytes(1)]);
+  outbox.release();
+});
+
 test("Outbox hands a lone frame out as the very array it was given", () => {
   const slab = new Uint8Array(100).map((_, i) => i);
   const frame = slab.subarray(40, 50);

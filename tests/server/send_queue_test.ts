@@ -34,6 +34,29 @@ test("SendQueue writes what one turn queued as one write, in the order sent", as
   assert.deepEqual(texts(conn), ["one two three"]);
 });
 
+test("SendQueue hands a connection that takes parts the frames unjoined, where they lie", async () => {
+  const parts: Uint8Array[][] = [];
+  const conn = new FakeConnection();
+  Object.assign(conn, {
+    writeParts(written: Uint8Array[], done: () => void) {
+      parts.push(written);
+      done();
+    },
+  });
+  const { queue } = queueOver(conn);
+  const slab = bytes("one two three");
+  queue.send(slab.subarray(0, 4));
+  queue.send(bytes("and "));
+  queue.send(slab.subarray(4, 8));
+  queue.send(slab.subarray(8));
+  await nextTurn();
+  assert.deepEqual(conn.written, [], "write is not called");
+  assert.deepEqual(parts.map((write) => write.map((part) => new TextDecoder().decode(part))), [
+    ["one ", "and ", "two three"],
+  ]);
+  assert.equal(parts[0][2].buffer, slab.buffer, "the frames' own bytes, not a copy");
+});
+
 test("SendQueue keeps one write in flight, and writes what came meanwhile next, in order", async () => {
   const conn = new FakeConnection();
   conn.holdWrites = true;

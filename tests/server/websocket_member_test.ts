@@ -58,6 +58,29 @@ test("WebSocketMember writes each native frame as one text message", () => {
   assert.deepEqual(peer.sent.map((text) => JSON.parse(text)), frames);
 });
 
+test("WebSocketMember writes each frame of each part as one text message, in order", () => {
+  const peer = new FakePeer();
+  const member = new WebSocketMember(peer);
+  const run = encodeFrame({ type: "msg", id: 1, from: "a", room: "lobby", text: "x", ts: 2 });
+  const next = encodeFrame({ type: "msg", id: 2, from: "b", room: "lobby", text: "y", ts: 3 });
+  const joined = new Uint8Array(
+    run.buffer,
+    run.byteOffset,
+    next.byteOffset + next.length - run.byteOffset,
+  );
+  let done: unknown = "not yet";
+  member.writeParts([joined, bytes({ type: "pong" }), run], (error) => {
+    done = error;
+  });
+  assert.equal(done, undefined);
+  assert.deepEqual(peer.sent.map((text) => JSON.parse(text).id ?? JSON.parse(text).type), [
+    1,
+    2,
+    "pong",
+    1,
+  ]);
+});
+
 test("WebSocketMember sends a broadcast frame's text to every member, decoded once or not", () => {
   const peers = [new FakePeer(), new FakePeer()];
   const members = peers.map((peer) => new WebSocketMember(peer));
