@@ -26,6 +26,14 @@ export type ErrorCode =
   | "text_too_long"
   | "bad_nick"
   | "nick_taken"
+  | "nick_registered"
+  | "not_registered"
+  | "already_registered"
+  | "not_identified"
+  | "bad_password"
+  | "wrong_password"
+  | "login_throttled"
+  | "no_accounts"
   | "bad_room"
   | "no_such_nick"
   | "no_such_room"
@@ -68,6 +76,8 @@ export type ClientMessage =
     /** The server life `since` belongs to: the `epoch` of the welcome it was seen after. */
     epoch?: string;
     echo?: boolean;
+    /** The password of `nick`, when it is registered (server/accounts.ts). */
+    password?: string;
   }
   | { type: "msg"; text: string; action?: boolean; room?: string; to?: string }
   | { type: "join"; room: string; since?: number }
@@ -76,6 +86,11 @@ export type ClientMessage =
   | { type: "who"; room?: string }
   | { type: "history"; room: string; after: number; limit?: number }
   | { type: "nick"; nick: string }
+  | { type: "register"; password: string }
+  | { type: "identify"; password: string }
+  | { type: "login"; nick: string; password: string }
+  | { type: "passwd"; old: string; password: string }
+  | { type: "unregister"; password: string }
   | { type: "ping" }
   | { type: "pong" };
 
@@ -195,6 +210,7 @@ export function parseClientMessage(value: unknown): ClientMessage {
         since: optionalId(value, "since"),
         epoch: optionalText(value, "epoch"),
         echo: optionalFlag(value, "echo") || undefined,
+        password: optionalText(value, "password"),
       });
     case "msg": {
       return defined({
@@ -220,6 +236,14 @@ export function parseClientMessage(value: unknown): ClientMessage {
       });
     case "nick":
       return { type, nick: text(value, "nick") };
+    case "register":
+    case "identify":
+    case "unregister":
+      return { type, password: text(value, "password") };
+    case "login":
+      return { type, nick: text(value, "nick"), password: text(value, "password") };
+    case "passwd":
+      return { type, old: text(value, "old"), password: text(value, "password") };
     case "rooms":
     case "ping":
     case "pong":

@@ -4,6 +4,8 @@ import { ChatServer } from "./server/chat_server.ts";
 import { DataProblem, SqliteMessageStore } from "./server/sqlite/history.ts";
 import { DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_PER_ROOM } from "./server/sqlite/retention.ts";
 import { DEFAULT_IDLE_ROOMS } from "./server/history.ts";
+import { SqliteAccountStore } from "./server/sqlite/accounts.ts";
+import { Accounts } from "./server/accounts.ts";
 import {
   listenOrExplain,
   parseCommandLine,
@@ -180,6 +182,15 @@ function openStore(
   }
 }
 
+// The accounts table of the database the history store opened and checked.
+function openAccounts(file: string): SqliteAccountStore {
+  try {
+    return new SqliteAccountStore(file);
+  } catch (error) {
+    throw new StartupError(`cannot use --data: accounts in ${file}: ${error}`, EXIT_DATA_UNUSABLE);
+  }
+}
+
 /** --tls-cert and --tls-key, which go together, or null for no TLS. */
 function certificateFiles(cert?: string, key?: string): { cert: string; key: string } | null {
   if (cert === undefined && key === undefined) return null;
@@ -349,6 +360,7 @@ export async function main(args: string[], name = programName()): Promise<number
     ? null
     : openStore(values.data, { ...options, committed });
   const store = opened && timedReads(opened, metrics.storeReadSeconds);
+  const accountStore = opened && openAccounts(opened.file);
   const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
   // Counted once the listener and the database are open: what is left is for connections.
   const budget = descriptorBudget();
@@ -379,6 +391,7 @@ export async function main(args: string[], name = programName()): Promise<number
     history,
     maxConnections,
     service: node,
+    accounts: accountStore ? new Accounts(accountStore) : undefined,
   });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
@@ -402,6 +415,7 @@ export async function main(args: string[], name = programName()): Promise<number
   if (!quiet) process.stderr.write(`${await signal}: shutting down (${runtime.name})\n`);
   stopWatching();
   await server.shutdown();
+  accountStore?.close();
   await node?.close();
   return 0;
 }

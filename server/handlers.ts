@@ -8,6 +8,8 @@ import type { Input } from "./wire.ts";
 import type { Mode } from "../protocol/mode.ts";
 import { LINE_HELP } from "../protocol/slash_commands.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
+import type { Accounts } from "./accounts.ts";
+import { freeGuestNick, guardNick, handleAccount, hostOf } from "./account_handlers.ts";
 
 /** The most messages one `history` request returns: what one request may cost the server at once. */
 export const MAX_HISTORY_PAGE = 200;
@@ -21,6 +23,10 @@ export const HISTORY_MESSAGES_PER_INPUT = 20;
 /** A session as its handlers see it: a member that can be answered and closed. */
 export interface Asker extends Member {
   echo: boolean;
+  /** The registered nick this member proved the password of, if any (account_handlers.ts). */
+  account: string | null;
+  /** Where it connects from, "host:port". */
+  readonly address: string;
   readonly mode: Mode | null;
   /** The member's flood control, told to native clients in their welcome so they can pace. */
   readonly flood: FloodLimits;
@@ -47,21 +53,43 @@ export interface ChatService {
   leave(member: Member): void;
 }
 
-/** The service of a single server: this process's Chat. */
-export function localService(chat: Chat): ChatService {
+/** The service of a single server: this process's Chat, and its accounts if it keeps any. */
+export function localService(chat: Chat, accounts: Accounts | null = null): ChatService {
   return {
-    handle: (asker, input) => handle(chat, asker, input),
-    welcomeGuest: (asker, greeted) => welcomeGuest(chat, asker, greeted),
+    handle: (asker, input) => handle(chat, asker, input, accounts),
+    welcomeGuest: (asker, greeted) => welcomeGuest(chat, asker, greeted, accounts),
     leave: (member) => chat.leave(member),
   };
 }
 
-/** Acts on `input` from `asker`; throws ProtocolError for what it cannot do. */
-export function handle(chat: Chat, asker: Asker, input: Input): void {
+/**
+ * Acts on `input` from `asker`; throws ProtocolError for what it cannot do. What needs a password
+ * checked answers later, with a promise.
+ */
+export function handle(
+  chat: Chat,
+  asker: Asker,
+  input: Input,
+  accounts: Accounts | null = null,
+): void | Promise<void> {
   switch (input.type) {
-    case "hello":
-      hello(chat, asker, input);
+    case "hello": {
+      const { nick, password } = input;
+      if (accounts && password !== undefined && asker.nick === null && accounts.find(nick)) {
+        return accounts.identify(nick, password, hostOf(asker.address)).then((account) => {
+          asker.account = account.nick;
+          hello(chat, asker, input, accounts);
+        });
+      }
+      hello(chat, asker, input, accounts);
       break;
+    }
+    case "register":
+    case "identify":
+    case "login":
+    case "passwd":
+    case "unregister":
+      return handleAccount(chat, accounts, asker, input);
     case "msg":
       if (input.to !== undefined) {
         chat.whisper(asker, input.to, input.text, Date.now(), input.action);
@@ -118,6 +146,7 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
       break;
     }
     case "nick":
+      guardNick(accounts, asker, input.nick);
       chat.rename(asker, input.nick);
       break;
     case "help":
@@ -139,17 +168,23 @@ export function handle(chat: Chat, asker: Asker, input: Input): void {
  * room said last. A client that greeted with a name is in under that name, or, if it is not a nick
  * or is taken, as a guest told why.
  */
-export function welcomeGuest(chat: Chat, asker: Asker, greeted?: string): void {
+export function welcomeGuest(
+  chat: Chat,
+  asker: Asker,
+  greeted?: string,
+  accounts: Accounts | null = null,
+): void {
   let refused: string | null = null;
   if (greeted !== undefined) {
     try {
+      guardNick(accounts, asker, greeted);
       asker.sendMessage(chat.join(asker, greeted));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       refused = error.message;
     }
   }
-  if (asker.nick === null) asker.sendMessage(chat.join(asker, chat.guestNick()));
+  if (asker.nick === null) asker.sendMessage(chat.join(asker, freeGuestNick(chat, accounts)));
   if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
   const count = asker.room!.members.size;
   asker.sendMessage({
@@ -159,17 +194,25 @@ export function welcomeGuest(chat: Chat, asker: Asker, greeted?: string): void {
   replay(chat, asker, asker.room!.name);
 }
 
-function hello(chat: Chat, asker: Asker, input: Extract<Input, { type: "hello" }>): void {
+function hello(
+  chat: Chat,
+  asker: Asker,
+  input: Extract<Input, { type: "hello" }>,
+  accounts: Accounts | null,
+): void {
   const { nick, room, echo = false } = input;
   if (asker.mode === "legacy" && asker.nick === null) {
-    // The classic client cannot choose again: a taken nick gets a number, a bad one a close.
+    // The classic client cannot choose again: a taken nick gets a number, a bad one (or one
+    // registered, which it has no way to prove) a close.
     try {
+      guardNick(accounts, asker, nick);
       asker.sendMessage(chat.join(asker, chat.freeVariant(nick), room));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw new ProtocolError(error.code, error.message, true);
     }
   } else {
+    if (asker.nick === null) guardNick(accounts, asker, nick);
     const welcome = chat.join(asker, nick, room);
     const { ratePerSecond: rate, burst } = asker.flood;
     asker.sendMessage(rate > 0 ? { ...welcome, rate, burst } as ServerMessage : welcome);

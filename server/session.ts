@@ -52,6 +52,7 @@ export class Session implements Asker {
   nick: string | null = null;
   room: Room | null = null;
   echo = false;
+  account: string | null = null;
   readonly rooms = new Set<Room>();
   readonly address: string;
 
@@ -82,7 +83,7 @@ export class Session implements Asker {
     readonly transport: Transport = "tcp",
   ) {
     this.#conn = conn;
-    this.#service = options.service ?? localService(chat);
+    this.#service = options.service ?? localService(chat, options.accounts ?? null);
     this.#options = options;
     this.address = address;
     const now = options.clock();

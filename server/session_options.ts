@@ -3,6 +3,7 @@
 import type { Mode } from "../protocol/mode.ts";
 import type { FloodLimits } from "./flood_gate.ts";
 import type { ChatService } from "./handlers.ts";
+import type { Accounts } from "./accounts.ts";
 import type { LivenessLimits } from "./liveness.ts";
 import type { Metrics } from "./metrics.ts";
 import type { WireLimits } from "./wire.ts";
@@ -26,4 +27,6 @@ export interface SessionOptions extends WireLimits {
   metrics?: Metrics;
   /** What serves the member, if not the Chat given (a node of a cluster: server/cluster/). */
   service?: ChatService;
+  /** The registered nicks, when the server keeps any (--data): server/accounts.ts. */
+  accounts?: Accounts;
 }

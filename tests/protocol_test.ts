@@ -22,6 +22,24 @@ test("parseClientMessage accepts each client message and keeps only its fields",
     [{ type: "hello", nick: "alice", extra: 1 }, { type: "hello", nick: "alice" }],
     [{ type: "msg", text: "hi" }, { type: "msg", text: "hi" }],
     [{ type: "msg", text: "", from: "mallory", ts: 0 }, { type: "msg", text: "" }],
+    [{ type: "hello", nick: "al", password: "pw-1" }, {
+      type: "hello",
+      nick: "al",
+      password: "pw-1",
+    }],
+    [{ type: "register", password: "pw-1", nick: "x" }, { type: "register", password: "pw-1" }],
+    [{ type: "identify", password: "pw-1" }, { type: "identify", password: "pw-1" }],
+    [{ type: "login", nick: "al", password: "pw-1" }, {
+      type: "login",
+      nick: "al",
+      password: "pw-1",
+    }],
+    [{ type: "passwd", old: "a1b2", password: "c3d4" }, {
+      type: "passwd",
+      old: "a1b2",
+      password: "c3d4",
+    }],
+    [{ type: "unregister", password: "pw-1" }, { type: "unregister", password: "pw-1" }],
     [{ type: "ping" }, { type: "ping" }],
     [{ type: "pong", extra: true }, { type: "pong" }],
   ];
@@ -50,6 +68,18 @@ test("parseClientMessage rejects an object without a string type", () => {
   for (const value of [{}, { nick: "alice" }, { type: 1 }, { type: null }, { type: ["msg"] }]) {
     assertRejects(value, "bad_message");
   }
+});
+
+test("parseClientMessage rejects an account message without its password", () => {
+  const values = [
+    { type: "register" },
+    { type: "identify", password: 1234 },
+    { type: "login", password: "pw-1" },
+    { type: "passwd", password: "pw-1" },
+    { type: "unregister", password: null },
+    { type: "hello", nick: "al", password: true },
+  ];
+  for (const value of values) assertRejects(value, "bad_message");
 });
 
 test("parseClientMessage rejects an unknown type", () => {

@@ -143,7 +143,9 @@ for (const runtime of RUNTIMES) {
 
     line.say("/help");
     assert.equal(await line.lines.next(), "*** commands:");
-    const commands = ["/join", "/part", "/rooms", "/who", "/msg", "/nick", "/me", "/help", "/quit"];
+    const accounts = ["/register", "/identify", "/login", "/passwd", "/unregister"];
+    const commands = ["/join", "/part", "/rooms", "/who", "/msg", "/nick", ...accounts, "/me"];
+    commands.push("/help", "/quit");
     for (const command of [...commands, "//"]) {
       assert.ok((await line.lines.next())!.startsWith(`***   ${command}`), command);
     }

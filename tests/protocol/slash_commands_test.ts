@@ -68,6 +68,19 @@ test("every command in the table parses, in any case, with each form of its argu
     }
   }
   assert.deepEqual(parseLine("/msg bob psst", "line"), { type: "msg", to: "bob", text: "psst" });
+  assert.deepEqual(parseLine("/register pw-1", "line"), { type: "register", password: "pw-1" });
+  assert.deepEqual(parseLine("/identify pw-1", "client"), { type: "identify", password: "pw-1" });
+  assert.deepEqual(parseLine("/login Bob pw-1", "line"), {
+    type: "login",
+    nick: "Bob",
+    password: "pw-1",
+  });
+  assert.deepEqual(parseLine("/passwd a1b2 c3d4", "line"), {
+    type: "passwd",
+    old: "a1b2",
+    password: "c3d4",
+  });
+  assert.deepEqual(parseLine("/unregister pw-1", "line"), { type: "unregister", password: "pw-1" });
   assert.deepEqual(parseLine("/join den", "client"), { type: "join", room: "den" });
   assert.deepEqual(parseLine("/part", "client"), { type: "part" });
 });
@@ -76,13 +89,25 @@ test("a command without its argument gives the table's usage, in line mode and t
   const required = SLASH_COMMANDS.filter((command) =>
     ["room", "name", "text", "nick-text"].includes(command.argument)
   );
-  assert.deepEqual(required.map(({ name }) => name), ["/join", "/msg", "/nick", "/me"]);
+  assert.deepEqual(required.map(({ name }) => name), [
+    "/join",
+    "/msg",
+    "/nick",
+    "/register",
+    "/identify",
+    "/login",
+    "/passwd",
+    "/unregister",
+    "/me",
+  ]);
   for (const { name, usage } of required) {
     refused(name, "bad_message", `usage: ${usage}`);
     refused(`${name}   `, "bad_message", `usage: ${usage}`);
   }
   refused("/msg bob", "bad_message", "usage: /msg NICK TEXT");
   refused("/msg bob   ", "bad_message", "usage: /msg NICK TEXT");
+  refused("/login bob", "bad_message", "usage: /login NICK PASSWORD");
+  refused("/passwd old", "bad_message", "usage: /passwd OLD NEW");
 });
 
 test("an unknown command is named, lower-cased, cleaned and cut short, wherever it is typed", () => {
@@ -110,7 +135,23 @@ test("help lines come from the table: each usage, padded to one column, then its
   assert.deepEqual(LINE_HELP, ["commands:", ...helpLines("line").map((line) => `  ${line}`)]);
   assert.deepEqual(
     SLASH_COMMANDS.map(({ name }) => name),
-    ["/join", "/part", "/rooms", "/who", "/msg", "/nick", "/me", "/help", "/timestamps", "/quit"],
+    [
+      "/join",
+      "/part",
+      "/rooms",
+      "/who",
+      "/msg",
+      "/nick",
+      "/register",
+      "/identify",
+      "/login",
+      "/passwd",
+      "/unregister",
+      "/me",
+      "/help",
+      "/timestamps",
+      "/quit",
+    ],
   );
   assert.equal(slashCommandOf("/timestamps", "line"), null, "a client's own command");
   assert.deepEqual(parseLine("/TIMESTAMPS", "client"), { type: "timestamps" });

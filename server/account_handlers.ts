@@ -1,0 +1,100 @@
+// What the account inputs do (register, identify, login, passwd, unregister), and the one check
+// that keeps a registered nick for whoever proved its password. The rules are server/accounts.ts;
+// these answer the member. Each returns a promise: hashing runs off the event loop, and the session
+// acts on nothing more of the member's input until it settles.
+import type { Chat } from "./chat.ts";
+import type { Asker } from "./handlers.ts";
+import { type Accounts, nickRegistered } from "./accounts.ts";
+import type { Input } from "./wire.ts";
+import { nameKey, ProtocolError } from "../protocol.ts";
+
+export type AccountInput = Extract<
+  Input,
+  { type: "register" | "identify" | "login" | "passwd" | "unregister" }
+>;
+
+/** The host part of a session's "host:port" or "[v6]:port" address: what attempts count under. */
+export function hostOf(address: string): string {
+  const host = address.replace(/:\d+$/, "");
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/** Throws nick_registered if `nick` is registered to anyone but the account `asker` proved. */
+export function guardNick(accounts: Accounts | null, asker: Asker, nick: string): void {
+  const account = accounts?.find(nick);
+  if (!account) return;
+  if (asker.account === null || nameKey(asker.account) !== account.key) {
+    throw nickRegistered(nick);
+  }
+}
+
+/** A guest nick nobody has registered. */
+export function freeGuestNick(chat: Chat, accounts: Accounts | null): string {
+  let nick;
+  do nick = chat.guestNick(); while (accounts?.find(nick));
+  return nick;
+}
+
+/** Acts on an account input; rejects with ProtocolError for what it cannot do. */
+export async function handleAccount(
+  chat: Chat,
+  accounts: Accounts | null,
+  asker: Asker,
+  input: AccountInput,
+): Promise<void> {
+  if (!accounts) {
+    throw new ProtocolError(
+      "no_accounts",
+      "Registration needs a server started with --data: this one keeps no accounts",
+    );
+  }
+  const host = hostOf(asker.address);
+  const tell = (text: string) => asker.sendMessage({ type: "notice", text });
+  switch (input.type) {
+    case "register": {
+      const nick = joinedNick(asker);
+      const account = await accounts.register(nick, input.password);
+      asker.account = account.nick;
+      tell(`${nick} is registered to you; next time, /login ${nick} PASSWORD`);
+      break;
+    }
+    case "identify": {
+      const account = await accounts.identify(joinedNick(asker), input.password, host);
+      asker.account = account.nick;
+      tell(`you are identified as ${account.nick}`);
+      break;
+    }
+    case "login": {
+      const account = await accounts.identify(input.nick, input.password, host);
+      asker.account = account.nick;
+      if (asker.nick !== null && asker.nick !== input.nick) chat.rename(asker, input.nick);
+      tell(`you are identified as ${account.nick}`);
+      break;
+    }
+    case "passwd":
+      await accounts.change(identified(asker), input.old, input.password, host);
+      tell(`the password of ${asker.account} is changed`);
+      break;
+    case "unregister": {
+      const nick = identified(asker);
+      await accounts.unregister(nick, input.password, host);
+      asker.account = null;
+      tell(`${nick} is no longer registered`);
+      break;
+    }
+  }
+}
+
+function joinedNick(asker: Asker): string {
+  if (asker.nick === null) {
+    throw new ProtocolError("not_joined", 'Send "hello" with your nick first');
+  }
+  return asker.nick;
+}
+
+function identified(asker: Asker): string {
+  if (asker.account === null) {
+    throw new ProtocolError("not_identified", "Identify first: /identify PASSWORD");
+  }
+  return asker.account;
+}

@@ -1,0 +1,120 @@
+// Registered nicks: the nick is the account, as in Ergo. The rules (who may register, identify,
+// change or drop a password, and how often a password may be tried) are here; the records are
+// kept by an AccountStore (server/sqlite/accounts.ts with --data). No I/O here: hashing is
+// password.ts's, and the store's own file does the storing.
+import { nameKey, ProtocolError } from "../protocol.ts";
+import { checkPassword, hashPassword } from "./password.ts";
+import { LoginThrottle } from "./login_throttle.ts";
+
+export const MIN_PASSWORD_CHARS = 4;
+export const MAX_PASSWORD_CHARS = 128;
+
+/** One registered nick as stored: `key` is its nameKey, `nick` as registered. */
+export interface Account {
+  key: string;
+  nick: string;
+  hash: string;
+  created: number;
+}
+
+/** Where accounts are kept. Synchronous: SQLite answers at once, and accounts change rarely. */
+export interface AccountStore {
+  get(key: string): Account | null;
+  /** Adds `account`; false if its key is registered already. */
+  add(account: Account): boolean;
+  setHash(key: string, hash: string): void;
+  remove(key: string): void;
+}
+
+/** Why `password` cannot be one, or null. */
+export function passwordProblem(password: string): string | null {
+  if (/\s/.test(password)) return "A password cannot hold spaces";
+  const chars = [...password].length;
+  if (chars < MIN_PASSWORD_CHARS) {
+    return `A password needs at least ${MIN_PASSWORD_CHARS} characters`;
+  }
+  if (chars > MAX_PASSWORD_CHARS) {
+    return `A password has at most ${MAX_PASSWORD_CHARS} characters`;
+  }
+  return null;
+}
+
+/** The accounts of a server, or none when it has no durable storage. */
+export class Accounts {
+  #store: AccountStore;
+  #throttle: LoginThrottle;
+  #clock: () => number;
+
+  constructor(store: AccountStore, throttle = new LoginThrottle(), clock = Date.now) {
+    this.#store = store;
+    this.#throttle = throttle;
+    this.#clock = clock;
+  }
+
+  /** The account `nick` belongs to, if it is registered. */
+  find(nick: string): Account | null {
+    return this.#store.get(nameKey(nick));
+  }
+
+  /** Registers `nick` with `password`; throws ProtocolError when it cannot be. */
+  async register(nick: string, password: string): Promise<Account> {
+    const problem = passwordProblem(password);
+    if (problem) throw new ProtocolError("bad_password", problem);
+    if (this.find(nick)) throw alreadyRegistered(nick);
+    const account = { key: nameKey(nick), nick, hash: await hashPassword(password), created: 0 };
+    account.created = this.#clock();
+    // Checked again on adding: another member may have registered it while this one hashed.
+    if (!this.#store.add(account)) throw alreadyRegistered(nick);
+    return account;
+  }
+
+  /**
+   * The account of `nick`, if `password` is its password, tried from `host`. Throws not_registered,
+   * login_throttled (before any hashing) or wrong_password.
+   */
+  async identify(nick: string, password: string, host: string): Promise<Account> {
+    const account = this.find(nick);
+    if (!account) {
+      throw new ProtocolError("not_registered", `The nick ${nick} is not registered`);
+    }
+    const keys = [`account:${account.key}`, `address:${host}`];
+    const waitMs = this.#throttle.attempt(keys, this.#clock());
+    if (waitMs > 0) {
+      throw new ProtocolError(
+        "login_throttled",
+        `Too many password attempts; try again in ${Math.ceil(waitMs / 1000)} s`,
+      );
+    }
+    if (!(await checkPassword(password, account.hash))) {
+      throw new ProtocolError("wrong_password", `Wrong password for ${account.nick}`);
+    }
+    this.#throttle.forgive(keys);
+    return account;
+  }
+
+  /** Changes the password of `nick` from `old` to `password`. */
+  async change(nick: string, old: string, password: string, host: string): Promise<void> {
+    const problem = passwordProblem(password);
+    if (problem) throw new ProtocolError("bad_password", problem);
+    const account = await this.identify(nick, old, host);
+    this.#store.setHash(account.key, await hashPassword(password));
+  }
+
+  /** Drops the account of `nick`, whose password `password` must be. */
+  async unregister(nick: string, password: string, host: string): Promise<void> {
+    const account = await this.identify(nick, password, host);
+    this.#store.remove(account.key);
+  }
+}
+
+function alreadyRegistered(nick: string): ProtocolError {
+  return new ProtocolError("already_registered", `The nick ${nick} is registered already`);
+}
+
+/** The refusal of a registered nick to a member that has not proved it owns it. */
+export function nickRegistered(nick: string): ProtocolError {
+  return new ProtocolError(
+    "nick_registered",
+    `The nick ${nick} is registered; give its password, or choose another`,
+  );
+}

@@ -1,0 +1,77 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type Account,
+  Accounts,
+  type AccountStore,
+  passwordProblem,
+} from "../../server/accounts.ts";
+import { LoginThrottle } from "../../server/login_throttle.ts";
+import { ProtocolError } from "../../protocol.ts";
+
+class MemoryStore implements AccountStore {
+  rows = new Map<string, Account>();
+  get(key: string) {
+    return this.rows.get(key) ?? null;
+  }
+  add(account: Account) {
+    if (this.rows.has(account.key)) return false;
+    this.rows.set(account.key, { ...account });
+    return true;
+  }
+  setHash(key: string, hash: string) {
+    this.rows.get(key)!.hash = hash;
+  }
+  remove(key: string) {
+    this.rows.delete(key);
+  }
+}
+
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(() => null, (error) => error);
+  assert.ok(error instanceof ProtocolError, `expected a ProtocolError, got ${error}`);
+  return error.code;
+}
+
+test("a password is 4 to 128 characters without spaces", () => {
+  assert.match(passwordProblem("abc")!, /at least 4/);
+  assert.match(passwordProblem("a b c d")!, /spaces/);
+  assert.match(passwordProblem("x".repeat(129))!, /at most 128/);
+  assert.equal(passwordProblem("abcd"), null);
+});
+
+test("register, identify under any case, change, unregister", async () => {
+  const store = new MemoryStore();
+  const accounts = new Accounts(store);
+  const account = await accounts.register("Alice", "pw-one");
+  assert.equal(account.nick, "Alice");
+  assert.ok(!store.get("alice")!.hash.includes("pw-one"), "no password is stored in clear");
+  assert.equal(await refusal(accounts.register("ALICE", "pw-two")), "already_registered");
+  assert.equal((await accounts.identify("alice", "pw-one", "h")).nick, "Alice");
+  assert.equal(await refusal(accounts.identify("alice", "pw-two", "h")), "wrong_password");
+  assert.equal(await refusal(accounts.identify("bob", "pw-one", "h")), "not_registered");
+  await accounts.change("Alice", "pw-one", "pw-two", "h");
+  assert.equal(await refusal(accounts.identify("alice", "pw-one", "h2")), "wrong_password");
+  await accounts.unregister("Alice", "pw-two", "h2");
+  assert.equal(accounts.find("alice"), null);
+});
+
+test("a bad new password is refused before anything is hashed", async () => {
+  const accounts = new Accounts(new MemoryStore());
+  assert.equal(await refusal(accounts.register("a", "no")), "bad_password");
+});
+
+test("wrong passwords are throttled per account and per address", async () => {
+  let now = 0;
+  const accounts = new Accounts(new MemoryStore(), new LoginThrottle(3, 60_000), () => now);
+  await accounts.register("carol", "right-pw");
+  await accounts.register("dave", "right-pw");
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await refusal(accounts.identify("carol", "wrong", "h1")), "wrong_password");
+  }
+  assert.equal(await refusal(accounts.identify("carol", "right-pw", "h2")), "login_throttled");
+  assert.equal(await refusal(accounts.identify("dave", "right-pw", "h1")), "login_throttled");
+  assert.equal((await accounts.identify("dave", "right-pw", "h2")).nick, "dave");
+  now = 60_000;
+  assert.equal((await accounts.identify("carol", "right-pw", "h1")).nick, "carol");
+});
