@@ -72,6 +72,17 @@ export class Inbox<T> {
   }
 }
 
+/** `message`, which must have every field of `fields` (null: the connection closed first). */
+export function withFields(message: Json | null, fields: Json): Json {
+  if (message === null) throw new Error(`connection closed; expected ${JSON.stringify(fields)}`);
+  for (const [key, value] of Object.entries(fields)) {
+    if (message[key] !== value) {
+      throw new Error(`expected ${JSON.stringify(fields)}, got ${JSON.stringify(message)}`);
+    }
+  }
+  return message;
+}
+
 /** The native frames a socket receives, decoded as JSON; the inbox ends when the socket closes. */
 export function nativeFrames(socket: net.Socket): Inbox<Json> {
   const inbox = new Inbox<Json>();
@@ -266,14 +277,7 @@ export class TestMember {
 
   /** The next message, which must have every field of `fields`; returns the whole message. */
   async expect(fields: Json): Promise<Json> {
-    const message = await this.next(JSON.stringify(fields));
-    if (message === null) throw new Error(`connection closed; expected ${JSON.stringify(fields)}`);
-    for (const [key, value] of Object.entries(fields)) {
-      if (message[key] !== value) {
-        throw new Error(`expected ${JSON.stringify(fields)}, got ${JSON.stringify(message)}`);
-      }
-    }
-    return message;
+    return withFields(await this.next(JSON.stringify(fields)), fields);
   }
 
   /** Waits until the server closes the connection, returning what arrived before. */

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import net from "node:net";
 import tls from "node:tls";
-import { Inbox, type Json, within } from "./_helpers.ts";
+import { Inbox, type Json, withFields, within } from "./_helpers.ts";
 
 /** The web port's address from a server's "web client at http(s)://HOST:PORT/" line. */
 export function webPortOf(line: string): number {
@@ -61,14 +61,7 @@ export class WebMember {
 
   /** The next message, which must have every field of `fields`; returns the whole message. */
   async expect(fields: Json): Promise<Json> {
-    const message = await this.next(JSON.stringify(fields));
-    if (message === null) throw new Error(`connection closed; expected ${JSON.stringify(fields)}`);
-    for (const [key, value] of Object.entries(fields)) {
-      if (message[key] !== value) {
-        throw new Error(`expected ${JSON.stringify(fields)}, got ${JSON.stringify(message)}`);
-      }
-    }
-    return message;
+    return withFields(await this.next(JSON.stringify(fields)), fields);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
