@@ -1,10 +1,9 @@
 // The Parley server's command line: flags in, a listening ChatServer out.
 import process from "node:process";
 import { ChatServer } from "./server/chat_server.ts";
-import { DataProblem, SqliteMessageStore } from "./server/sqlite/history.ts";
 import { DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_PER_ROOM } from "./server/sqlite/retention.ts";
 import { DEFAULT_IDLE_ROOMS } from "./server/history.ts";
-import { SqliteAccountStore } from "./server/sqlite/accounts.ts";
+import { openAccounts, openStore } from "./server/sqlite/open.ts";
 import { Accounts } from "./server/accounts.ts";
 import {
   listenOrExplain,
@@ -45,9 +44,6 @@ const MAX_CLIENTS = 10_000;
 const HISTORY = 50;
 const MAX_PER_ADDRESS = 64;
 const DAY_MS = 86_400_000;
-// Exit statuses past 2 (a bad command line): documented in USAGE and the README.
-const EXIT_DATA_UNUSABLE = 3;
-const EXIT_DATA_IN_USE = 4;
 const inSeconds = (ms: number) => String(ms / 1000);
 const flood = DEFAULT_FLOOD_LIMITS;
 const live = DEFAULT_LIVENESS_LIMITS;
@@ -160,35 +156,6 @@ function webPort(text: string): number {
 function webUrl(host: string, port: number, secure: boolean): string {
   const local = host === "0.0.0.0" || host === "::" ? "localhost" : host;
   return `${secure ? "https" : "http"}://${formatAddress(local, port)}/`;
-}
-
-function openStore(
-  dir: string,
-  options: {
-    retainMs: number;
-    retainPerRoom: number;
-    log: (line: string) => void;
-    committed: (seconds: number) => void;
-  },
-): SqliteMessageStore {
-  try {
-    // Problems with the database after start are logged even with --quiet: history is at stake.
-    const log = (line: string) => process.stderr.write(`${line}\n`);
-    return new SqliteMessageStore(dir, { ...options, log });
-  } catch (error) {
-    if (!(error instanceof DataProblem)) throw error;
-    const status = error.inUse ? EXIT_DATA_IN_USE : EXIT_DATA_UNUSABLE;
-    throw new StartupError(`cannot use --data: ${error.message}`, status);
-  }
-}
-
-// The accounts table of the database the history store opened and checked.
-function openAccounts(file: string): SqliteAccountStore {
-  try {
-    return new SqliteAccountStore(file);
-  } catch (error) {
-    throw new StartupError(`cannot use --data: accounts in ${file}: ${error}`, EXIT_DATA_UNUSABLE);
-  }
 }
 
 /** --tls-cert and --tls-key, which go together, or null for no TLS. */
