@@ -3,7 +3,9 @@ import process from "node:process";
 import { ChatServer } from "./server/chat_server.ts";
 import { DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_PER_ROOM } from "./server/sqlite/retention.ts";
 import { DEFAULT_IDLE_ROOMS } from "./server/history.ts";
-import { openAccounts, openStore } from "./server/sqlite/open.ts";
+import { openAccounts, openModeration, openStore } from "./server/sqlite/open.ts";
+import { MemoryModerationStore, Moderation } from "./server/moderation.ts";
+import { FlagFileProblem, readMotd, readOperators } from "./server/moderation_flags.ts";
 import { Accounts } from "./server/accounts.ts";
 import {
   listenOrExplain,
@@ -118,6 +120,10 @@ Options:
                        (default ${DEFAULT_RETAIN_DAYS})
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
                        (default ${DEFAULT_RETAIN_PER_ROOM})
+  --operators FILE     server operators: account names, one a line (# comments); an operator
+                       acts once identified, in every room; needs --data
+  --operator ACCOUNT   one more server operator; repeatable
+  --motd FILE          the message of the day, shown to everyone who joins
   --redis URL          be one node of a cluster: rooms, nicks and history are shared
                        through the Redis at URL (redis://HOST:PORT); not with --data
   --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
@@ -166,6 +172,17 @@ function certificateFiles(cert?: string, key?: string): { cert: string; key: str
   return { cert, key };
 }
 
+// Lines on stderr that go out even with --quiet: audit lines, and what cannot be kept.
+const stderr = (line: string) => void process.stderr.write(`${line}\n`);
+
+function flagFiles<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw error instanceof FlagFileProblem ? new StartupError(error.message) : error;
+  }
+}
+
 function credentialsOrExplain(files: { cert: string; key: string }) {
   try {
     return readCredentials(files);
@@ -205,6 +222,9 @@ export async function main(args: string[], name = programName()): Promise<number
     data: { type: "string" },
     "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
+    operators: { type: "string" },
+    operator: { type: "string", multiple: true, default: [] },
+    motd: { type: "string" },
     redis: { type: "string" },
     "redis-lease": { type: "string", default: "10" },
     quiet: { type: "boolean", default: false },
@@ -278,8 +298,18 @@ export async function main(args: string[], name = programName()): Promise<number
   if (values.redis !== undefined && values.data !== undefined) {
     throw new UsageError("--redis and --data cannot be used together: Redis keeps the history");
   }
+  const operatorsGiven = values.operators !== undefined || values.operator.length > 0;
+  if (operatorsGiven && values.data === undefined) {
+    throw new UsageError(
+      "--operator and --operators need --data: an operator acts once identified",
+    );
+  }
   // Read before anything listens, so that bad files leave no port open even for a moment.
   const credentials = tlsFiles && credentialsOrExplain(tlsFiles);
+  const [operators, motd] = flagFiles(() => [
+    readOperators(values.operators, values.operator),
+    readMotd(values.motd),
+  ]);
   const listeners: Listener[] = [];
   if (port !== null) {
     listeners.push(
@@ -328,6 +358,11 @@ export async function main(args: string[], name = programName()): Promise<number
     : openStore(values.data, { ...options, committed });
   const store = opened && timedReads(opened, metrics.storeReadSeconds);
   const accountStore = opened && openAccounts(opened.file);
+  const moderationStore = opened ? openModeration(opened.file) : new MemoryModerationStore(stderr);
+  // On a node of a cluster, moderation is not available yet: its commands say so.
+  const moderation = values.redis === undefined
+    ? await Moderation.open(moderationStore, operators)
+    : null;
   const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
   // Counted once the listener and the database are open: what is left is for connections.
   const budget = descriptorBudget();
@@ -359,6 +394,7 @@ export async function main(args: string[], name = programName()): Promise<number
     maxConnections,
     service: node,
     accounts: accountStore ? new Accounts(accountStore) : undefined,
+    moderation: { moderation, motd, audit: stderr },
   });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
@@ -383,6 +419,7 @@ export async function main(args: string[], name = programName()): Promise<number
   stopWatching();
   await server.shutdown();
   accountStore?.close();
+  moderationStore.close();
   await node?.close();
   return 0;
 }

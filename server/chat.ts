@@ -69,6 +69,11 @@ export class Chat {
   #privateIds = 0;
   #guests = 0;
   #largeRoom: number;
+  /**
+   * Asked before `member` goes into `roomName` under `nick` (joining the server or a room); throws
+   * ProtocolError to keep it out: moderation's bans (moderation_handlers.ts).
+   */
+  gate: ((member: Member, nick: string, roomName: string) => void) | null = null;
 
   constructor(history: History, largeRoom = LARGE_ROOM_MEMBERS) {
     this.#history = history;
@@ -98,6 +103,7 @@ export class Chat {
     if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
     const holder = this.#holderOf(nick);
     if (holder) throw nickTaken(nick, holder);
+    this.gate?.(member, nick, roomName);
     this.#claim(member, nick);
     const room = this.#enter(member, roomName);
     const epoch = this.#history.epoch;
@@ -112,6 +118,7 @@ export class Chat {
     nickOf(member);
     const roomIssue = roomProblem(roomName);
     if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
+    this.gate?.(member, member.nick!, roomName);
     const room = this.#enter(member, roomName);
     return { type: "joined", room: room.name, ...this.#memberList(room) };
   }
@@ -319,6 +326,16 @@ export class Chat {
   #release(nick: string): void {
     this.#byNick.delete(nameKey(nick));
     for (const key of lookalikeKeys(nick)) this.#byLookalike.delete(key);
+  }
+
+  /** The member called `nick` (ignoring case and compatibility forms), if any. */
+  memberNamed(nick: string): Member | undefined {
+    return this.#byNick.get(nameKey(nick));
+  }
+
+  /** Every joined member. */
+  members(): Iterable<Member> {
+    return this.#byNick.values();
   }
 
   isNickFree(nick: string): boolean {

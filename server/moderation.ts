@@ -54,14 +54,33 @@ export interface ModerationStore {
   putRoom(room: RoomRecord): void | Promise<void>;
 }
 
-/** Keeps moderation for as long as the process lives: a server without --data. */
+/**
+ * Keeps moderation for as long as the process lives: a server without --data. The first time it
+ * is given something to keep, it says once (through `warn`) that it will not outlive the server.
+ */
 export class MemoryModerationStore implements ModerationStore {
+  #warn: ((line: string) => void) | null;
+
+  constructor(warn: (line: string) => void = () => {}) {
+    this.#warn = warn;
+  }
   load(): ModerationState {
     return { bans: [], rooms: [] };
   }
-  putBan(): void {}
+  putBan(): void {
+    this.#kept();
+  }
   dropBan(): void {}
-  putRoom(): void {}
+  putRoom(): void {
+    this.#kept();
+  }
+  close(): void {}
+  #kept(): void {
+    this.#warn?.(
+      "moderation: without --data, topics, bans and room owners last only until the server stops",
+    );
+    this.#warn = null;
+  }
 }
 
 /** Who is being judged: the member's nick, the account it proved, and the address it is at. */
