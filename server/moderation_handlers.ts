@@ -69,12 +69,18 @@ function subjectOf(member: Member, nick = member.nick): Subject {
 
 // Keeps a banned member out: of the server (a close) for a server-wide ban, or of the room, with a
 // close too when it is joining the server, since it has no room to be in yet.
+// Operators are not kept out of where they act (so that no ban locks its maker out).
 function gate(moderation: Moderation, member: Member, nick: string, roomName: string): void {
   const subject = subjectOf(member, nick);
-  const server = moderation.find(SERVER_WIDE, "ban", subject);
+  const server = bannedHere(moderation, SERVER_WIDE, subject);
   if (server) throw banned(server, "this server", true);
-  const room = moderation.find(nameKey(roomName), "ban", subject);
+  const room = bannedHere(moderation, nameKey(roomName), subject);
   if (room) throw banned(room, roomName, member.nick === null);
+}
+
+function bannedHere(moderation: Moderation, scope: string, subject: Subject): Ban | null {
+  if (moderation.roleOf(subject.account, scope === SERVER_WIDE ? null : scope)) return null;
+  return moderation.find(scope, "ban", subject);
 }
 
 /** What a connection from a server-wide banned address hears before it is closed. */
@@ -307,14 +313,14 @@ function removeFrom(chat: Chat, target: Asker, room: Room, error: ServerMessage)
 
 function banFromRoom(chat: Chat, moderation: Moderation, room: Room, ban: Ban): void {
   for (const member of [...room.members]) {
-    if (moderation.find(room.key, "ban", subjectOf(member)) === null) continue;
+    if (bannedHere(moderation, room.key, subjectOf(member)) === null) continue;
     removeFrom(chat, member as Asker, room, errorOf(banned(ban, room.name)));
   }
 }
 
 function banFromServer(chat: Chat, moderation: Moderation, ban: Ban): void {
   for (const member of [...chat.members()]) {
-    if (moderation.find(SERVER_WIDE, "ban", subjectOf(member)) === null) continue;
+    if (bannedHere(moderation, SERVER_WIDE, subjectOf(member)) === null) continue;
     chat.leave(member);
     const error = banned(ban, "this server", true);
     (member as Asker).closeWith(errorOf(error), error.message);
