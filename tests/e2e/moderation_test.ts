@@ -9,8 +9,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
+import { RedisServer } from "./_redis.ts";
 import {
   type Json,
+  LegacyMember,
   LineMember,
   remainingLines,
   type RuntimeName,
@@ -301,9 +303,13 @@ for (const runtime of RUNTIMES) {
     await native.expect({ type: "welcome" });
     await native.expect({ type: "notice", text: "Welcome to Parley." });
     await native.expect({ type: "notice", text: "Be kind." });
+    // The classic client hears it as notices from "*".
+    await using legacy = await LegacyMember.connect(server.port, "tutor");
+    await legacy.waitFor("*", "Welcome to Parley.");
+    assert.deepEqual(await legacy.next(), ["*", "Be kind."]);
     // Without --data, nobody can identify: moderation commands say who they are for.
     native.send({ type: "ban", mask: "x" });
-    await native.expect({ type: "error", code: "not_operator" });
+    await skipTo(native, { type: "error", code: "not_operator" });
 
     await using bad = new Subprocess(
       scriptCommand(runtime, "server.ts", [
@@ -345,3 +351,18 @@ for (const runtime of RUNTIMES) {
     await client.stdout.waitFor("You were kicked from lobby by root (test)");
   });
 }
+
+test("moderation on a node of a cluster answers that it is not available yet", async () => {
+  await using redis = await RedisServer.start();
+  await using node = await startQuietServer("deno", ["--redis", redis.url]);
+  await using alice = await TestMember.join(node.port, "alice");
+  alice.send({ type: "kick", nick: "bob" });
+  await alice.expect({
+    type: "error",
+    code: "not_available",
+    message: "/kick is not available in a cluster yet",
+  });
+  alice.send({ type: "msg", text: "still chatting" });
+  alice.send({ type: "topic" });
+  await alice.expect({ type: "error", code: "not_available" });
+});
