@@ -135,8 +135,9 @@ Options:
 Exit status:
   0  after a clean stop on SIGINT (Ctrl-C), SIGTERM or SIGHUP
   1  it cannot start: the address cannot be listened on, --tls-cert or --tls-key cannot be
-     read or do not make a pair, or the limit on open files leaves no room for connections (one
-     line on stderr says what and why); or an unexpected failure
+     read or do not make a pair, --motd or --operators cannot be read or name a bad account, or
+     the limit on open files leaves no room for connections (one line on stderr says what and
+     why); or an unexpected failure
   2  a bad command line
   3  --data cannot be used (not a directory, not writable, not an SQLite database, damaged)
   4  another running server uses --data
