@@ -2,6 +2,7 @@
 // names and text. PROTOCOL.md is the specification; the codecs that put these messages on each
 // wire are in protocol/ (native.ts for length-prefixed frames).
 import { skeleton } from "./protocol/skeleton.ts";
+import { type ModerationMessage, readModeration } from "./protocol/moderation.ts";
 
 /** The TCP port a server listens on and a client connects to unless told otherwise. */
 export const DEFAULT_PORT = 9009;
@@ -34,6 +35,15 @@ export type ErrorCode =
   | "wrong_password"
   | "login_throttled"
   | "no_accounts"
+  | "not_operator"
+  | "not_claimed"
+  | "already_claimed"
+  | "bad_mask"
+  | "no_such_ban"
+  | "banned"
+  | "kicked"
+  | "muted"
+  | "not_available"
   | "bad_room"
   | "no_such_nick"
   | "no_such_room"
@@ -91,6 +101,7 @@ export type ClientMessage =
   | { type: "login"; nick: string; password: string }
   | { type: "passwd"; old: string; password: string }
   | { type: "unregister"; password: string }
+  | ModerationMessage
   | { type: "ping" }
   | { type: "pong" };
 
@@ -248,9 +259,15 @@ export function parseClientMessage(value: unknown): ClientMessage {
     case "ping":
     case "pong":
       return { type };
-    default:
-      throw new ProtocolError("unknown_type", `Unknown message type "${type.slice(0, 32)}"`);
   }
+  const read = {
+    text: (field: string) => text(value, field),
+    optionalText: (field: string) => optionalText(value, field),
+    optionalCount: (field: string) => optionalCount(value, field),
+  };
+  const moderation = readModeration(type, read);
+  if (moderation) return moderation;
+  throw new ProtocolError("unknown_type", `Unknown message type "${type.slice(0, 32)}"`);
 }
 
 type FieldKind = "string" | "number" | "strings" | "rooms";

@@ -1,10 +1,11 @@
 // The Parley server's command line: flags in, a listening ChatServer out.
 import process from "node:process";
 import { ChatServer } from "./server/chat_server.ts";
-import { DataProblem, SqliteMessageStore } from "./server/sqlite/history.ts";
 import { DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_PER_ROOM } from "./server/sqlite/retention.ts";
 import { DEFAULT_IDLE_ROOMS } from "./server/history.ts";
-import { SqliteAccountStore } from "./server/sqlite/accounts.ts";
+import { openAccounts, openModeration, openStore } from "./server/sqlite/open.ts";
+import { MemoryModerationStore, Moderation } from "./server/moderation.ts";
+import { FlagFileProblem, readMotd, readOperators } from "./server/moderation_flags.ts";
 import { Accounts } from "./server/accounts.ts";
 import {
   listenOrExplain,
@@ -45,9 +46,6 @@ const MAX_CLIENTS = 10_000;
 const HISTORY = 50;
 const MAX_PER_ADDRESS = 64;
 const DAY_MS = 86_400_000;
-// Exit statuses past 2 (a bad command line): documented in USAGE and the README.
-const EXIT_DATA_UNUSABLE = 3;
-const EXIT_DATA_IN_USE = 4;
 const inSeconds = (ms: number) => String(ms / 1000);
 const flood = DEFAULT_FLOOD_LIMITS;
 const live = DEFAULT_LIVENESS_LIMITS;
@@ -122,6 +120,10 @@ Options:
                        (default ${DEFAULT_RETAIN_DAYS})
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
                        (default ${DEFAULT_RETAIN_PER_ROOM})
+  --operators FILE     server operators: account names, one a line (# comments); an operator
+                       acts once identified, in every room; needs --data
+  --operator ACCOUNT   one more server operator; repeatable
+  --motd FILE          the message of the day, shown to everyone who joins
   --redis URL          be one node of a cluster: rooms, nicks and history are shared
                        through the Redis at URL (redis://HOST:PORT); not with --data
   --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
@@ -133,8 +135,9 @@ Options:
 Exit status:
   0  after a clean stop on SIGINT (Ctrl-C), SIGTERM or SIGHUP
   1  it cannot start: the address cannot be listened on, --tls-cert or --tls-key cannot be
-     read or do not make a pair, or the limit on open files leaves no room for connections (one
-     line on stderr says what and why); or an unexpected failure
+     read or do not make a pair, --motd or --operators cannot be read or name a bad account, or
+     the limit on open files leaves no room for connections (one line on stderr says what and
+     why); or an unexpected failure
   2  a bad command line
   3  --data cannot be used (not a directory, not writable, not an SQLite database, damaged)
   4  another running server uses --data
@@ -162,41 +165,23 @@ function webUrl(host: string, port: number, secure: boolean): string {
   return `${secure ? "https" : "http"}://${formatAddress(local, port)}/`;
 }
 
-function openStore(
-  dir: string,
-  options: {
-    retainMs: number;
-    retainPerRoom: number;
-    log: (line: string) => void;
-    committed: (seconds: number) => void;
-  },
-): SqliteMessageStore {
-  try {
-    // Problems with the database after start are logged even with --quiet: history is at stake.
-    const log = (line: string) => process.stderr.write(`${line}\n`);
-    return new SqliteMessageStore(dir, { ...options, log });
-  } catch (error) {
-    if (!(error instanceof DataProblem)) throw error;
-    const status = error.inUse ? EXIT_DATA_IN_USE : EXIT_DATA_UNUSABLE;
-    throw new StartupError(`cannot use --data: ${error.message}`, status);
-  }
-}
-
-// The accounts table of the database the history store opened and checked.
-function openAccounts(file: string): SqliteAccountStore {
-  try {
-    return new SqliteAccountStore(file);
-  } catch (error) {
-    throw new StartupError(`cannot use --data: accounts in ${file}: ${error}`, EXIT_DATA_UNUSABLE);
-  }
-}
-
 /** --tls-cert and --tls-key, which go together, or null for no TLS. */
 function certificateFiles(cert?: string, key?: string): { cert: string; key: string } | null {
   if (cert === undefined && key === undefined) return null;
   if (cert === undefined) throw new UsageError("--tls-key needs --tls-cert");
   if (key === undefined) throw new UsageError("--tls-cert needs --tls-key");
   return { cert, key };
+}
+
+// Lines on stderr that go out even with --quiet: audit lines, and what cannot be kept.
+const stderr = (line: string) => void process.stderr.write(`${line}\n`);
+
+function flagFiles<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw error instanceof FlagFileProblem ? new StartupError(error.message) : error;
+  }
 }
 
 function credentialsOrExplain(files: { cert: string; key: string }) {
@@ -238,6 +223,9 @@ export async function main(args: string[], name = programName()): Promise<number
     data: { type: "string" },
     "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
+    operators: { type: "string" },
+    operator: { type: "string", multiple: true, default: [] },
+    motd: { type: "string" },
     redis: { type: "string" },
     "redis-lease": { type: "string", default: "10" },
     quiet: { type: "boolean", default: false },
@@ -311,8 +299,18 @@ export async function main(args: string[], name = programName()): Promise<number
   if (values.redis !== undefined && values.data !== undefined) {
     throw new UsageError("--redis and --data cannot be used together: Redis keeps the history");
   }
+  const operatorsGiven = values.operators !== undefined || values.operator.length > 0;
+  if (operatorsGiven && values.data === undefined) {
+    throw new UsageError(
+      "--operator and --operators need --data: an operator acts once identified",
+    );
+  }
   // Read before anything listens, so that bad files leave no port open even for a moment.
   const credentials = tlsFiles && credentialsOrExplain(tlsFiles);
+  const [operators, motd] = flagFiles(() => [
+    readOperators(values.operators, values.operator),
+    readMotd(values.motd),
+  ]);
   const listeners: Listener[] = [];
   if (port !== null) {
     listeners.push(
@@ -361,6 +359,11 @@ export async function main(args: string[], name = programName()): Promise<number
     : openStore(values.data, { ...options, committed });
   const store = opened && timedReads(opened, metrics.storeReadSeconds);
   const accountStore = opened && openAccounts(opened.file);
+  const moderationStore = opened ? openModeration(opened.file) : new MemoryModerationStore(stderr);
+  // On a node of a cluster, moderation is not available yet: its commands say so.
+  const moderation = values.redis === undefined
+    ? await Moderation.open(moderationStore, operators)
+    : null;
   const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
   // Counted once the listener and the database are open: what is left is for connections.
   const budget = descriptorBudget();
@@ -392,6 +395,7 @@ export async function main(args: string[], name = programName()): Promise<number
     maxConnections,
     service: node,
     accounts: accountStore ? new Accounts(accountStore) : undefined,
+    moderation: { moderation, motd, audit: stderr },
   });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
@@ -416,6 +420,7 @@ export async function main(args: string[], name = programName()): Promise<number
   stopWatching();
   await server.shutdown();
   accountStore?.close();
+  moderationStore.close();
   await node?.close();
   return 0;
 }

@@ -3,6 +3,7 @@
 // answers itself; or a problem to show instead of sending anything. No I/O.
 import { type ClientMessage, ProtocolError, textProblem } from "../protocol.ts";
 import { helpLines, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
+import { inRoom } from "../protocol/moderation.ts";
 import { KEY_HELP } from "./line_editor.ts";
 
 export type TypedLine =
@@ -39,8 +40,8 @@ export function typedLine(text: string, current: string): TypedLine | null {
     case "quit":
     case "timestamps":
       return { type: input.type };
-    default:
-      return { type: "send", message: input };
+    default: // an operator's command acts in the room the user talks in
+      return { type: "send", message: inRoom(input, current) };
   }
 }
 

@@ -6,6 +6,13 @@ import { History, type HistoryOptions } from "./history.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { ProtocolError } from "../protocol.ts";
 import type { Snapshot } from "./metrics.ts";
+import { localService } from "./handlers.ts";
+import {
+  bannedFromServer,
+  moderatedService,
+  type ModerationOptions,
+} from "./moderation_handlers.ts";
+import { SERVER_WIDE } from "./moderation.ts";
 
 const ACCEPT_RETRY_MS = 100;
 // A sweep this much later than its time means the server itself was held up (a loaded machine, a
@@ -24,6 +31,8 @@ export interface ServerOptions extends SessionOptions {
   /** Connections from one address at once; 0 for no limit. */
   maxPerAddress: number;
   history: HistoryOptions;
+  /** Bans, operators, topics and the message of the day; none for a server without them. */
+  moderation?: ModerationOptions;
 }
 
 export class ChatServer {
@@ -45,10 +54,16 @@ export class ChatServer {
 
   /** Serves every connection that `listeners` accept, each in the mode the options say. */
   constructor(listeners: readonly Listener[], options: ServerOptions) {
-    this.#options = options;
-    this.#webOptions = { ...options, mode: "native" };
     this.#history = new History(options.history);
     this.chat = new Chat(this.#history);
+    // Every member's input passes moderation first: who may send it, bans, mutes (and, on a node
+    // of a cluster, the answer that moderation is not there yet).
+    const inner = options.service ?? localService(this.chat, options.accounts ?? null);
+    const service = options.moderation
+      ? moderatedService(inner, this.chat, options.moderation)
+      : inner;
+    this.#options = { ...options, service };
+    this.#webOptions = { ...this.#options, mode: "native" };
     this.#listeners = listeners;
     this.#accepting = Promise.all(listeners.map((listener) => this.#acceptLoop(listener)))
       .then(() => {});
@@ -111,6 +126,9 @@ export class ChatServer {
   // Why a new connection from `host` must be turned away, or null if it may stay.
   #admit(host: string): ProtocolError | null {
     const { maxClients, maxPerAddress } = this.#options;
+    const subject = { nick: null, account: null, host: host.replace(/^\[|\]$/g, "") };
+    const ban = this.#options.moderation?.moderation?.find(SERVER_WIDE, "ban", subject);
+    if (ban) return bannedFromServer(ban);
     if (this.sessions.size - this.#turningAway >= maxClients) {
       return new ProtocolError(
         "too_many_connections",

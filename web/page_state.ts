@@ -14,6 +14,7 @@ import {
   textProblem,
 } from "../protocol.ts";
 import { helpLines, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
+import { inRoom } from "../protocol/moderation.ts";
 import { describe } from "../protocol/text.ts";
 import { mentions } from "../client/format.ts";
 import { ClientRooms } from "../client/rooms.ts";
@@ -186,8 +187,8 @@ export class PageState {
         this.phase = "naming";
         this.problem = "You left.";
         return this.#events.close();
-      default:
-        return this.#send(input);
+      default: // an operator's command acts in the room the user talks in
+        return this.#send(inRoom(input, this.#currentRoom()));
     }
   }
 

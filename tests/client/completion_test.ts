@@ -12,7 +12,8 @@ const WORDS: ChatWords = {
 test("chatCompleter completes commands, and nicks with ': ' at the start of a line", () => {
   const complete = chatCompleter(() => WORDS);
   assert.deepEqual(complete("", "/j"), ["/join "]);
-  assert.deepEqual(complete("", "/M"), ["/me ", "/msg "]);
+  assert.deepEqual(complete("", "/M"), ["/me ", "/msg ", "/mute "]);
+  assert.deepEqual(complete("/kick ", "b"), ["bob "], "a nick in the room, for an operator");
   assert.deepEqual(complete("", "al"), ["alice: ", "Alicia: "]);
   assert.deepEqual(complete("  ", "B"), ["bob: "]);
   assert.deepEqual(complete("thanks ", "bo"), ["bob "]);

@@ -17,6 +17,11 @@ test("typedLine fills in the room the user talks in, and answers /help and /quit
   assert.deepEqual(typedLine("/join Lobby", "den"), send({ type: "join", room: "Lobby" }));
   assert.deepEqual(typedLine("/nick al", "den"), send({ type: "nick", nick: "al" }));
   assert.deepEqual(typedLine("/rooms", "den"), send({ type: "rooms" }));
+  assert.deepEqual(
+    typedLine("/kick bob rude", "den"),
+    send({ type: "kick", nick: "bob", reason: "rude", room: "den" }),
+  );
+  assert.deepEqual(typedLine("/klines", "den"), send({ type: "klines" }));
   assert.deepEqual(typedLine("/help", "den"), { type: "help" });
   assert.deepEqual(typedLine("/QUIT", "den"), { type: "quit" });
   assert.equal(typedLine("  ", "den"), null);

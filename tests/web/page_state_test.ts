@@ -295,3 +295,22 @@ test("PageState waits the longest before coming back after a flood", () => {
   receive({ type: "error", code: "flood", message: "You are flooding" });
   assert.equal(state.disconnected("closed"), 10000);
 });
+
+test("PageState sends an operator's commands for the room on screen, and shows the answers", () => {
+  const { state, sent, receive } = joined();
+  state.typed("/kick bob calm down");
+  state.typed("/ban 10.0.0.0/8 2h spam");
+  state.typed("/kline account:eve");
+  assert.deepEqual(sent, [
+    { type: "kick", nick: "bob", reason: "calm down", room: "lobby" },
+    { type: "ban", mask: "10.0.0.0/8", duration: 7200, reason: "spam", room: "lobby" },
+    { type: "kline", mask: "account:eve" },
+  ]);
+  receive({ type: "error", code: "not_operator", message: "/kick is for operators of lobby" });
+  receive({ type: "notice", text: "topic of lobby: tea" });
+  const shown = state.conversations.active!.entries.flatMap((entry) =>
+    entry.kind === "notice" ? [entry.text] : []
+  );
+  assert.ok(shown.includes("/kick is for operators of lobby"));
+  assert.ok(shown.includes("topic of lobby: tea"));
+});
