@@ -17,6 +17,10 @@ export const DEFAULT_TLS_PORT = 9010;
 export const DEFAULT_MAX_FRAME_BYTES = 65536;
 export const MAX_TEXT_BYTES = 4096;
 export const DEFAULT_ROOM = "lobby";
+/** The longest away message, in characters: a line's worth, as IRC servers allow (AWAYLEN). */
+export const MAX_AWAY_CHARS = 200;
+/** How many nicks one member may ignore at once: a bound on what each delivery checks. */
+export const MAX_IGNORED = 100;
 
 export type ErrorCode =
   | "empty_frame"
@@ -44,6 +48,8 @@ export type ErrorCode =
   | "no_such_room"
   | "not_in_room"
   | "too_many_rooms"
+  | "too_many_ignored"
+  | "not_in_cluster"
   | "last_room"
   | "unknown_command"
   | "line_too_long"
@@ -83,6 +89,8 @@ export type ClientMessage =
     echo?: boolean;
     /** The password of `nick`, when it is registered (server/accounts.ts). */
     password?: string;
+    /** Nicks whose messages this member is not to be sent (server/social.ts). */
+    ignore?: string[];
   }
   | { type: "msg"; text: string; action?: boolean; room?: string; to?: string }
   | { type: "join"; room: string; since?: number }
@@ -96,6 +104,10 @@ export type ClientMessage =
   | { type: "login"; nick: string; password: string }
   | { type: "passwd"; old: string; password: string }
   | { type: "unregister"; password: string }
+  | { type: "away"; text?: string }
+  | { type: "whois"; nick: string }
+  | { type: "ignore"; nick?: string }
+  | { type: "unignore"; nick: string }
   | { type: "ping" }
   | { type: "pong" };
 
@@ -134,12 +146,35 @@ export type ServerMessage =
   | { type: "join"; nick: string; room: string }
   | { type: "leave"; nick: string; room: string }
   | { type: "nick"; from: string; nick: string; room: string }
-  | { type: "who"; room: string; members: string[]; count?: number }
+  // `away`: those of `members` who are away (/away).
+  | { type: "who"; room: string; members: string[]; count?: number; away?: string[] }
+  | Whois
+  // The answer to a private message to a member who is away.
+  | { type: "away"; nick: string; text: string }
+  // The nicks this member ignores, after an `ignore` or `unignore`.
+  | { type: "ignoring"; nicks: string[] }
   | { type: "rooms"; rooms: Array<{ name: string; members: number }> }
   | { type: "notice"; text: string }
   | { type: "error"; code: ErrorCode; message: string }
   | { type: "ping" }
   | { type: "pong" };
+
+/** What /whois tells of a member: never its address. */
+export interface Whois {
+  type: "whois";
+  nick: string;
+  /** The registered nick it proved, if any. */
+  account?: string;
+  /** Every room it is in: rooms are public (/rooms, /who), as IRC shows channels not secret. */
+  rooms: string[];
+  /** When it joined, in ms since the Unix epoch. */
+  since: number;
+  /** Seconds since it last said anything (a message in a room or to one member). */
+  idle: number;
+  transport: "tcp" | "tls" | "ws";
+  mode: "native" | "line" | "legacy";
+  away?: string;
+}
 
 const utf8 = new TextEncoder();
 
@@ -161,6 +196,15 @@ function text(value: Record<string, unknown>, field: string): string {
 
 function optionalText(value: Record<string, unknown>, field: string): string | undefined {
   return value[field] === undefined ? undefined : text(value, field);
+}
+
+function optionalTexts(value: Record<string, unknown>, field: string): string[] | undefined {
+  const list = value[field];
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || !list.every((item) => typeof item === "string")) {
+    throw badMessage(`"${field}" must be a list of strings`);
+  }
+  return list;
 }
 
 function optionalFlag(value: Record<string, unknown>, field: string): boolean {
@@ -216,6 +260,7 @@ export function parseClientMessage(value: unknown): ClientMessage {
         epoch: optionalText(value, "epoch"),
         echo: optionalFlag(value, "echo") || undefined,
         password: optionalText(value, "password"),
+        ignore: optionalTexts(value, "ignore"),
       });
     case "msg": {
       return defined({
@@ -249,6 +294,13 @@ export function parseClientMessage(value: unknown): ClientMessage {
       return { type, nick: text(value, "nick"), password: text(value, "password") };
     case "passwd":
       return { type, old: text(value, "old"), password: text(value, "password") };
+    case "away":
+      return defined({ type, text: optionalText(value, "text") });
+    case "whois":
+    case "unignore":
+      return { type, nick: text(value, "nick") };
+    case "ignore":
+      return defined({ type, nick: optionalText(value, "nick") });
     case "rooms":
     case "ping":
     case "pong":
@@ -273,6 +325,16 @@ const SERVER_FIELDS: Record<ServerMessage["type"], Record<string, FieldKind>> = 
   nick: { from: "string", nick: "string" },
   who: { room: "string", members: "strings" },
   rooms: { rooms: "rooms" },
+  whois: {
+    nick: "string",
+    rooms: "strings",
+    since: "number",
+    idle: "number",
+    transport: "string",
+    mode: "string",
+  },
+  away: { nick: "string", text: "string" },
+  ignoring: { nicks: "strings" },
   notice: { text: "string" },
   error: { code: "string", message: "string" },
   ping: {},

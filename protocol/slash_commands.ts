@@ -6,10 +6,19 @@ import { cleanText, type ClientMessage, ProtocolError } from "../protocol.ts";
 
 /**
  * What a command takes after its name, and so how the rest of the line splits into the arguments
- * its `input` gets: none; one word or line (a room, a name, a text), optional or required; or a
- * nick and then the rest of the line as text.
+ * its `input` gets: none; one word or line (a room, a name, a member's nick, a text), optional or
+ * required; or a nick and then the rest of the line as text.
  */
-export type ArgumentKind = "none" | "optional-room" | "room" | "name" | "text" | "nick-text";
+export type ArgumentKind =
+  | "none"
+  | "optional-room"
+  | "room"
+  | "name"
+  | "nick"
+  | "optional-nick"
+  | "text"
+  | "optional-text"
+  | "nick-text";
 
 /** Where a line is typed: at `nc` (line mode) or into the terminal client. */
 export type Place = "line" | "client";
@@ -126,6 +135,38 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
     input: ([password]) => ({ type: "unregister", password }),
   },
   {
+    name: "/away",
+    argument: "optional-text",
+    usage: "/away [MESSAGE]",
+    help: "say you are away, and why: private messages get it as an answer; alone, you are back",
+    where: "both",
+    input: ([text]) => text === undefined ? { type: "away" } : { type: "away", text },
+  },
+  {
+    name: "/whois",
+    argument: "nick",
+    usage: "/whois NICK",
+    help: "who NICK is: account, rooms, since when, idle, how connected, away",
+    where: "both",
+    input: ([nick]) => ({ type: "whois", nick }),
+  },
+  {
+    name: "/ignore",
+    argument: "optional-nick",
+    usage: "/ignore [NICK]",
+    help: "hide what NICK says, in rooms and to you; alone, list whom you ignore",
+    where: "both",
+    input: ([nick]) => nick === undefined ? { type: "ignore" } : { type: "ignore", nick },
+  },
+  {
+    name: "/unignore",
+    argument: "nick",
+    usage: "/unignore NICK",
+    help: "show what NICK says again",
+    where: "both",
+    input: ([nick]) => ({ type: "unignore", nick }),
+  },
+  {
     name: "/me",
     argument: "text",
     usage: "/me ACTION",
@@ -204,9 +245,12 @@ function splitArguments(kind: ArgumentKind, rest: string): string[] | null {
     case "none":
       return [];
     case "optional-room":
+    case "optional-nick":
+    case "optional-text":
       return rest ? [rest] : [];
     case "room":
     case "name":
+    case "nick":
     case "text":
       return rest ? [rest] : null;
     case "nick-text": {

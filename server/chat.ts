@@ -276,12 +276,19 @@ export class Chat {
     deliver({ type: "nick", from: nick, nick: newNick, room: member.room!.name }, everyone);
   }
 
-  /** Who is in `roomName`, by default the member's current room. */
+  /** Who is in `roomName`, by default the member's current room, and which of them are away. */
   who(member: Member, roomName?: string): ServerMessage {
     nickOf(member);
     const room = roomName === undefined ? member.room! : this.#rooms.get(nameKey(roomName));
     if (!room) throw new ProtocolError("no_such_room", `There is no room called ${roomName}`);
-    return { type: "who", room: room.name, ...this.#memberList(room) };
+    const list = this.#memberList(room);
+    const away = list.members.filter((nick) => this.member(nick)?.social?.away);
+    return { type: "who", room: room.name, ...list, ...(away.length > 0 ? { away } : {}) };
+  }
+
+  /** The member called `nick` (ignoring case and compatibility forms), if any. */
+  member(nick: string): Member | undefined {
+    return this.#byNick.get(nameKey(nick));
   }
 
   /** Every room, with how many are in it, by name. */

@@ -14,6 +14,7 @@ import { FloodGate, type FloodLimits, type FloodVerdict } from "./flood_gate.ts"
 import { InputBacklog } from "./input_backlog.ts";
 import { ReadWait, TURN_BYTES } from "./read_wait.ts";
 import { Liveness, type LivenessVerdict } from "./liveness.ts";
+import { Social } from "./social.ts";
 
 // How long the silence that picks line mode is listened to again once its window is up; see
 // #chooseWire.
@@ -48,6 +49,7 @@ export class Session implements Asker {
   echo = false;
   account: string | null = null;
   readonly rooms = new Set<Room>();
+  readonly social = new Social(Date.now()); // what /whois shows as "since" is wall-clock time
   readonly address: string;
 
   #conn: Connection;
