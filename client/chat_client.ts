@@ -11,6 +11,7 @@ import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Delivery, joinRefused } from "./delivery.ts";
 import { Link, Reconnection } from "./link.ts";
 import { PacedLines } from "./paced_lines.ts";
+import { type Phase, promptFor, waitsForHello } from "./phase.ts";
 import { ClientRooms } from "./rooms.ts";
 import { answeredLocally, helpText, typedLine } from "./typed_line.ts";
 import type { InputHandler, Ui } from "./ui.ts";
@@ -23,12 +24,6 @@ export type { ChatClientOptions, Connect } from "./options.ts";
 const OUTBOX_PAUSE_BYTES = 256 * 1024;
 // After we half-close, the server closes once the room is told we left; this bounds the wait.
 const LEAVE_TIMEOUT_MS = 3000;
-
-// naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
-// its answer. chatting: joined. reconnecting: the connection dropped; waiting to connect again.
-// rejoining: connected again, a hello is out, and input lines wait for its answer. leaving:
-// half-closed, waiting for the server to close.
-type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining" | "leaving";
 
 /** One user's chat; the Ui hands it what is typed, and it connects again with `connect`. */
 export class ChatClient implements InputHandler {
@@ -424,16 +419,11 @@ export class ChatClient implements InputHandler {
   }
 
   #updatePrompt(): void {
-    if (this.#phase === "naming") return this.#ui.setPrompt("Nick: ");
-    const offline = this.#phase === "reconnecting" || this.#phase === "rejoining";
-    const where = this.#rooms.names.length > 1 ? `[${this.#rooms.current}] ` : "";
-    this.#ui.setPrompt(`${offline ? "(reconnecting) " : ""}${where}${this.#nick}> `);
+    this.#ui.setPrompt(promptFor(this.#phase, this.#nick, this.#rooms));
   }
 
   #updateReading(): void {
-    const waiting = this.#phase === "joining" || this.#phase === "reconnecting" ||
-      this.#phase === "rejoining";
     const busy = (this.#link?.queuedBytes ?? 0) >= OUTBOX_PAUSE_BYTES || this.#paced.full;
-    this.#ui.setReading(!waiting && !busy);
+    this.#ui.setReading(!waitsForHello(this.#phase) && !busy);
   }
 }
