@@ -9,6 +9,7 @@ import type { Connection } from "../runtime.ts";
 import { chatCompleter } from "./completion.ts";
 import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Delivery, joinRefused } from "./delivery.ts";
+import { helloMessage } from "./hello.ts";
 import { Link, Reconnection } from "./link.ts";
 import { PacedLines } from "./paced_lines.ts";
 import { type Phase, promptFor, waitsForHello } from "./phase.ts";
@@ -223,14 +224,10 @@ export class ChatClient implements InputHandler {
 
   #hello(): void {
     this.#phase = "joining";
-    const { room } = this.#options;
+    const { room, ignored } = this.#options;
     // With echo, the user's own messages come back where the room heard them, with their ids:
     // what they see is the room's order, and a reconnect does not show them again.
-    this.#send(
-      room === undefined
-        ? { type: "hello", nick: this.#nick, echo: true }
-        : { type: "hello", nick: this.#nick, room, echo: true },
-    );
+    this.#send(helloMessage(this.#nick, room, ignored?.nicks() ?? []));
   }
 
   #chat(text: string): void {
@@ -279,6 +276,11 @@ export class ChatClient implements InputHandler {
       case "nick":
         if (message.from === this.#nick) this.#nick = message.nick;
         break;
+      case "ignoring": { // kept for the next hello, and the next run (see IgnoreStore)
+        const problem = this.#options.ignored?.save(message.nicks);
+        if (problem) this.#ui.show(notice(`* ${problem}`));
+        break;
+      }
     }
     rooms.noted(message);
     if (message.type === "nick") this.#updatePrompt();
@@ -393,7 +395,9 @@ export class ChatClient implements InputHandler {
     const room = this.#rooms.current;
     this.#rooms.beginCatchUp(room);
     const { epoch } = this.#rooms, since = this.#rooms.lastId(room);
-    this.#send({ type: "hello", nick: this.#nick, room, since, epoch, echo: true });
+    this.#send(
+      helloMessage(this.#nick, room, this.#options.ignored?.nicks() ?? [], { since, epoch }),
+    );
     this.#ping(() => this.#caughtUp([room]));
   }
 
