@@ -18,6 +18,7 @@ import { describe } from "../protocol/text.ts";
 import { mentions } from "../client/format.ts";
 import { ClientRooms } from "../client/rooms.ts";
 import { type Conversation, Conversations } from "./conversations.ts";
+import { retryWait } from "./retry.ts";
 
 /** What the page asks of its surroundings: the socket and the desktop. */
 export interface PageEvents {
@@ -32,9 +33,6 @@ export interface PageEvents {
 // reconnecting: the socket dropped; waiting to connect again. rejoining: connected again, a hello
 // is out.
 export type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining";
-
-const FIRST_RETRY_MS = 500;
-const MAX_RETRY_MS = 10_000;
 
 /** The page's keys, after the commands in /help. */
 export const PAGE_KEYS = [
@@ -112,20 +110,9 @@ export class PageState {
     }
     this.phase = "reconnecting";
     this.offline = why;
-    const wait = this.#nextWait();
+    const wait = retryWait(this.#attempts++, this.#lastError, this.#random());
     this.retryAt = this.#now() + wait;
     return wait;
-  }
-
-  // None before the first attempt, since a drop is often a blip; then 0.5 s doubling up to 10 s,
-  // each cut by up to a half at random so that a restarted server's members do not all come at
-  // once. After a flood the server would only close the page again: it waits the longest.
-  #nextWait(): number {
-    const attempt = this.#attempts++;
-    if (attempt === 0 && this.#lastError !== "flood") return 0;
-    const full = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
-    const wait = this.#lastError === "flood" ? MAX_RETRY_MS : full;
-    return Math.round(wait * (1 - this.#random() / 2));
   }
 
   /** One WebSocket text message from the server. */
