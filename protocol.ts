@@ -9,6 +9,7 @@ export {
   nickProblem,
   roomProblem,
 } from "./protocol/names.ts";
+import { nickProblem } from "./protocol/names.ts";
 
 /** The TCP port a server listens on and a client connects to unless told otherwise. */
 export const DEFAULT_PORT = 9009;
@@ -243,6 +244,15 @@ function defined<T extends object>(message: T): T {
     if (message[key] !== undefined) given[key] = message[key];
   }
   return given;
+}
+
+/**
+ * A hello's `ignore` field for `nicks`: those that are nicks, at most MAX_IGNORED of them; none if
+ * there are none. For clients, whose saved list the server would refuse whole for one bad nick.
+ */
+export function ignoreField(nicks: readonly string[]): { ignore?: string[] } {
+  const ignore = nicks.filter((nick) => nickProblem(nick) === null).slice(0, MAX_IGNORED);
+  return ignore.length > 0 ? { ignore } : {};
 }
 
 /** Checks a decoded frame from a client and narrows it to a ClientMessage, or throws ProtocolError. */

@@ -1,7 +1,7 @@
 // What the client's hello says, first and after each reconnect: its nick and room, where it left
 // off, that it wants its own messages echoed, and the nicks the user ignores, so that the server
 // hides them from the history replayed on joining as well as from what follows. No I/O.
-import { type ClientMessage, MAX_IGNORED, nickProblem } from "../protocol.ts";
+import { type ClientMessage, ignoreField } from "../protocol.ts";
 
 /** Where the user ignores nicks from: the ignore file (client.ts), or a test's list. */
 export interface IgnoreStore {
@@ -27,13 +27,12 @@ export function helloMessage(
   ignored: readonly string[],
   since?: Since,
 ): ClientMessage {
-  const ignore = ignored.filter((name) => nickProblem(name) === null).slice(0, MAX_IGNORED);
   return {
     type: "hello",
     nick,
     ...(room === undefined ? {} : { room }),
     ...(since === undefined ? {} : since.epoch === undefined ? { since: since.since } : since),
     echo: true,
-    ...(ignore.length > 0 ? { ignore } : {}),
+    ...ignoreField(ignored),
   };
 }

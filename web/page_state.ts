@@ -7,6 +7,7 @@
 import {
   type ChatMessage,
   type ClientMessage,
+  ignoreField,
   nameKey,
   parseServerMessage,
   ProtocolError,
@@ -53,6 +54,8 @@ export class PageState {
   /** While reconnecting: why the last connection ended or failed, and when the next try is due. */
   offline = "";
   retryAt = 0;
+  /** The nicks the user ignores, as the server last said: sent in every hello (app.ts keeps them). */
+  ignored: string[] = [];
   readonly #events: PageEvents;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -83,7 +86,8 @@ export class PageState {
     this.#lastError = "";
     if (this.phase === "joining") {
       const room = this.firstRoom || undefined;
-      this.#send({ type: "hello", nick: this.nick, ...(room ? { room } : {}), echo: true });
+      const hello = { nick: this.nick, ...(room ? { room } : {}), ...ignoreField(this.ignored) };
+      this.#send({ type: "hello", ...hello, echo: true });
     } else if (this.phase === "reconnecting") {
       this.#rejoin();
     }
@@ -250,6 +254,11 @@ export class PageState {
         return this.#notice(describe(message, "")!);
       case "notice":
         return this.#notice(message.text);
+      case "ignoring":
+      case "whois":
+      case "away":
+        if (message.type === "ignoring") this.ignored = message.nicks;
+        return this.#notice(describe(message, "")!);
     }
   }
 
@@ -370,7 +379,7 @@ export class PageState {
     const room = this.rooms.current;
     this.rooms.beginCatchUp(room);
     const { epoch } = this.rooms, since = this.rooms.lastId(room);
-    const life = epoch === undefined ? {} : { epoch };
+    const life = { ...(epoch === undefined ? {} : { epoch }), ...ignoreField(this.ignored) };
     this.#send({ type: "hello", nick: this.nick, room, since, ...life, echo: true });
     this.#ping(() => this.#caughtUp([room]));
   }
