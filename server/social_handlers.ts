@@ -80,7 +80,7 @@ export function answerAway(chat: Chat, asker: Asker, to: string): void {
 
 /** A hello's `ignore` list, applied before the member joins, so the replay is filtered too. */
 export function ignoreFromHello(asker: Asker, nicks: string[] | undefined): void {
-  if (nicks === undefined) return;
+  if (nicks === undefined || asker.nick !== null) return; // a second hello is refused anyway
   if (nicks.length > MAX_IGNORED) {
     throw new ProtocolError("too_many_ignored", `A hello may ignore at most ${MAX_IGNORED} nicks`);
   }
