@@ -2,10 +2,18 @@
 // message to an away member is answered once per sender per away period; /whois tells nick,
 // account, rooms, since, idle, transport, mode and away, never the address; /who marks who is
 // away; an nc user's /ignore hides a nick's room and private messages for the connection; and a
-// native hello's `ignore` list hides them from the history replayed on joining too.
+// native hello's `ignore` list hides them from the history replayed on joining too. The classic
+// tutorial client may type the four commands too, and hears the answers as notices from `*`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chatsWith, LineMember, RUNTIMES, startQuietServer, TestMember } from "./_helpers.ts";
+import {
+  chatsWith,
+  LegacyMember,
+  LineMember,
+  RUNTIMES,
+  startQuietServer,
+  TestMember,
+} from "./_helpers.ts";
 
 for (const runtime of RUNTIMES) {
   test(`${runtime}: /away answers a private message once per sender, and /whois shows it`, async () => {
@@ -136,5 +144,28 @@ for (const runtime of RUNTIMES) {
       ignore: Array.from({ length: 101 }, (_, i) => `n${i}`),
     });
     await eve.expect({ type: "error", code: "too_many_ignored" });
+  });
+
+  test(`${runtime}: the classic client may /ignore, /whois and /away; other lines are chat`, async () => {
+    await using server = await startQuietServer(runtime);
+    await using carol = await TestMember.join(server.port, "carol");
+    await using bob = await TestMember.join(server.port, "bob");
+    await using jules = await LegacyMember.connect(server.port, "jules");
+    await carol.expect({ type: "join", nick: "bob" });
+    await carol.expect({ type: "join", nick: "jules" });
+    await bob.expect({ type: "join", nick: "jules" });
+    jules.send("/ignore bob");
+    await jules.waitFor("*", "ignoring: bob");
+    await chatsWith(bob, "bob", "bob: hidden", [carol]);
+    await chatsWith(carol, "carol", "carol: shown", [bob]);
+    assert.deepEqual(await jules.next(), ["carol", "carol: shown"]);
+    jules.send("/whois carol");
+    await jules.waitFor("*", /^carol \(not identified\), in lobby; .*; over tcp, native mode$/);
+    jules.send("/away gone fishing");
+    await jules.waitFor("*", "you are away: gone fishing");
+    carol.send({ type: "msg", to: "jules", text: "where are you?" });
+    await carol.expect({ type: "away", nick: "jules", text: "gone fishing" });
+    jules.send("/nick julius");
+    await carol.expect({ type: "msg", from: "jules", text: "/nick julius" });
   });
 }
