@@ -282,7 +282,8 @@ export function sendHistory(
   let dealt = 0;
   for (const message of ordered) {
     // What an ignored nick said before counts as dealt with, and is not sent.
-    const ignored = message.type === "msg" && social.ignores(message.from);
+    const ignored = message.type === "msg" && message.from !== asker.nick &&
+      social.ignores(message.from);
     const bytes = ignored ? null : asker.encoder.encode(message);
     if (bytes) {
       if (total + bytes.length > budget) break;

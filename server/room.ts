@@ -50,9 +50,10 @@ export function deliver(
   const from = message.type === "msg" ? message.from : null;
   for (const member of members) {
     if (member === except) continue;
-    // Nearly every member ignores nobody: that costs a comparison.
+    // Nearly every member ignores nobody: that costs a comparison. Its own words, echoed, are never
+    // hidden, even if it has since taken a nick it ignored.
     const ignored = member.social?.ignored;
-    if (ignored && from !== null && ignored.has(nameKey(from))) continue;
+    if (ignored && from !== null && from !== member.nick && ignored.has(nameKey(from))) continue;
     const encoder = member.encoder;
     let bytes: Uint8Array | null | undefined;
     if (encoder === firstEncoder) {
