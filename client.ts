@@ -5,6 +5,7 @@
 // the gap from the server's history without showing anything twice.
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import process from "node:process";
 import {
   parseCommandLine,
@@ -20,6 +21,7 @@ import { ChatClient } from "./client/chat_client.ts";
 import { printable } from "./client/format.ts";
 import { KEY_HELP } from "./client/line_editor.ts";
 import { createUi } from "./client/ui.ts";
+import { defaultIgnoreFile, IgnoreFile } from "./client/ignore_file.ts";
 import { DEFAULT_PORT, DEFAULT_TLS_PORT, nickProblem, roomProblem } from "./protocol.ts";
 import { helpLines } from "./protocol/slash_commands.ts";
 import { type Connection, formatAddress, systemProblem } from "./runtime.ts";
@@ -58,6 +60,10 @@ Options:
                    first message, before the client gives up
                    (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})
   --timestamps     show the time on every line, as on history (/timestamps toggles it)
+  --ignore-file FILE
+                   keep the nicks you /ignore in FILE, one a line, and ignore them again
+                   on every reconnect and every run (default $XDG_CONFIG_HOME/parley/ignored,
+                   or ~/.config/parley/ignored)
   --tls            connect with TLS, and only to a server whose certificate is signed by one
                    of the system's certificate authorities and names HOST
   --ca FILE        with TLS (--ca implies --tls), trust the certificate authorities in FILE
@@ -94,6 +100,7 @@ export async function main(args: string[], name = programName()): Promise<number
     reconnect: { type: "string", default: String(DEFAULT_RECONNECT_SECONDS) },
     "connect-timeout": { type: "string", default: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) },
     timestamps: { type: "boolean", default: false },
+    "ignore-file": { type: "string" },
     tls: { type: "boolean", default: false },
     ca: { type: "string" },
     "no-color": { type: "boolean", default: false },
@@ -153,6 +160,9 @@ export async function main(args: string[], name = programName()): Promise<number
       reconnectMs,
       answerTimeoutMs,
       timestamps: values.timestamps,
+      ignored: new IgnoreFile(
+        values["ignore-file"] ?? defaultIgnoreFile(process.env, os.homedir()),
+      ),
     },
     ui,
     connect,

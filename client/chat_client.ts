@@ -9,8 +9,10 @@ import type { Connection } from "../runtime.ts";
 import { chatCompleter } from "./completion.ts";
 import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Delivery, joinRefused } from "./delivery.ts";
+import { helloMessage } from "./hello.ts";
 import { Link, Reconnection } from "./link.ts";
 import { PacedLines } from "./paced_lines.ts";
+import { type Phase, promptFor, waitsForHello } from "./phase.ts";
 import { ClientRooms } from "./rooms.ts";
 import { answeredLocally, helpText, typedLine } from "./typed_line.ts";
 import type { InputHandler, Ui } from "./ui.ts";
@@ -23,12 +25,6 @@ export type { ChatClientOptions, Connect } from "./options.ts";
 const OUTBOX_PAUSE_BYTES = 256 * 1024;
 // After we half-close, the server closes once the room is told we left; this bounds the wait.
 const LEAVE_TIMEOUT_MS = 3000;
-
-// naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
-// its answer. chatting: joined. reconnecting: the connection dropped; waiting to connect again.
-// rejoining: connected again, a hello is out, and input lines wait for its answer. leaving:
-// half-closed, waiting for the server to close.
-type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining" | "leaving";
 
 /** One user's chat; the Ui hands it what is typed, and it connects again with `connect`. */
 export class ChatClient implements InputHandler {
@@ -228,14 +224,10 @@ export class ChatClient implements InputHandler {
 
   #hello(): void {
     this.#phase = "joining";
-    const { room } = this.#options;
+    const { room, ignored } = this.#options;
     // With echo, the user's own messages come back where the room heard them, with their ids:
     // what they see is the room's order, and a reconnect does not show them again.
-    this.#send(
-      room === undefined
-        ? { type: "hello", nick: this.#nick, echo: true }
-        : { type: "hello", nick: this.#nick, room, echo: true },
-    );
+    this.#send(helloMessage(this.#nick, room, ignored?.nicks() ?? []));
   }
 
   #chat(text: string): void {
@@ -284,6 +276,11 @@ export class ChatClient implements InputHandler {
       case "nick":
         if (message.from === this.#nick) this.#nick = message.nick;
         break;
+      case "ignoring": { // kept for the next hello, and the next run (see IgnoreStore)
+        const problem = this.#options.ignored?.save(message.nicks);
+        if (problem) this.#ui.show(notice(`* ${problem}`));
+        break;
+      }
     }
     rooms.noted(message);
     if (message.type === "nick") this.#updatePrompt();
@@ -398,7 +395,9 @@ export class ChatClient implements InputHandler {
     const room = this.#rooms.current;
     this.#rooms.beginCatchUp(room);
     const { epoch } = this.#rooms, since = this.#rooms.lastId(room);
-    this.#send({ type: "hello", nick: this.#nick, room, since, epoch, echo: true });
+    this.#send(
+      helloMessage(this.#nick, room, this.#options.ignored?.nicks() ?? [], { since, epoch }),
+    );
     this.#ping(() => this.#caughtUp([room]));
   }
 
@@ -424,16 +423,11 @@ export class ChatClient implements InputHandler {
   }
 
   #updatePrompt(): void {
-    if (this.#phase === "naming") return this.#ui.setPrompt("Nick: ");
-    const offline = this.#phase === "reconnecting" || this.#phase === "rejoining";
-    const where = this.#rooms.names.length > 1 ? `[${this.#rooms.current}] ` : "";
-    this.#ui.setPrompt(`${offline ? "(reconnecting) " : ""}${where}${this.#nick}> `);
+    this.#ui.setPrompt(promptFor(this.#phase, this.#nick, this.#rooms));
   }
 
   #updateReading(): void {
-    const waiting = this.#phase === "joining" || this.#phase === "reconnecting" ||
-      this.#phase === "rejoining";
     const busy = (this.#link?.queuedBytes ?? 0) >= OUTBOX_PAUSE_BYTES || this.#paced.full;
-    this.#ui.setReading(!waiting && !busy);
+    this.#ui.setReading(!waitsForHello(this.#phase) && !busy);
   }
 }

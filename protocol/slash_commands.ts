@@ -7,14 +7,16 @@ import { parseDuration, type Who } from "./moderation.ts";
 
 /**
  * What a command takes after its name, and so how the rest of the line splits into the arguments
- * its `input` gets: none; one word or line (a room, a name, a text), optional or required; a nick
- * and then the rest of the line as text; or a word and then, optionally, the rest.
+ * its `input` gets: none; one word or line (a room, a name, a member's nick, a text), optional or
+ * required; a nick and then the rest of the line as text; or a word and then, optionally, the rest.
  */
 export type ArgumentKind =
   | "none"
   | "optional-room"
   | "room"
   | "name"
+  | "nick"
+  | "optional-nick"
   | "text"
   | "optional-text"
   | "nick-text"
@@ -145,6 +147,42 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
     where: "both",
     who: "anyone",
     input: ([password]) => ({ type: "unregister", password }),
+  },
+  {
+    name: "/away",
+    argument: "optional-text",
+    usage: "/away [MESSAGE]",
+    help: "say you are away, and why: private messages get it as an answer; alone, you are back",
+    where: "both",
+    who: "anyone",
+    input: ([text]) => text === undefined ? { type: "away" } : { type: "away", text },
+  },
+  {
+    name: "/whois",
+    argument: "nick",
+    usage: "/whois NICK",
+    help: "who NICK is: account, rooms, since when, idle, how connected, away",
+    where: "both",
+    who: "anyone",
+    input: ([nick]) => ({ type: "whois", nick }),
+  },
+  {
+    name: "/ignore",
+    argument: "optional-nick",
+    usage: "/ignore [NICK]",
+    help: "hide what NICK says, in rooms and to you; alone, list whom you ignore",
+    where: "both",
+    who: "anyone",
+    input: ([nick]) => nick === undefined ? { type: "ignore" } : { type: "ignore", nick },
+  },
+  {
+    name: "/unignore",
+    argument: "nick",
+    usage: "/unignore NICK",
+    help: "show what NICK says again",
+    where: "both",
+    who: "anyone",
+    input: ([nick]) => ({ type: "unignore", nick }),
   },
   {
     name: "/me",
@@ -326,6 +364,8 @@ const STAND_IN: Record<ArgumentKind, string[]> = {
   "optional-room": [],
   "room": ["r"],
   "name": ["n"],
+  "nick": ["n"],
+  "optional-nick": [],
   "text": ["t"],
   "optional-text": [],
   "nick-text": ["n", "t"],
@@ -394,10 +434,12 @@ function splitArguments(kind: ArgumentKind, rest: string): string[] | null {
     case "none":
       return [];
     case "optional-room":
+    case "optional-nick":
     case "optional-text":
       return rest ? [rest] : [];
     case "room":
     case "name":
+    case "nick":
     case "text":
       return rest ? [rest] : null;
     case "nick-text": {

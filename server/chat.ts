@@ -1,6 +1,6 @@
-// Who is here and who hears what, with no I/O: members, nicknames and rooms (a room and its
-// broadcast are room.ts). Members are anything that can take bytes without blocking; sessions over
-// sockets in the server, plain objects in the tests.
+// Who is here and who hears what, with no I/O: members, nicknames and rooms; a room's broadcast is
+// room.ts. Members are anything that can take bytes without blocking; sessions over sockets in the
+// server, plain objects in the tests.
 import type { History, StoredMessage } from "./history.ts";
 import {
   type ChatMessage,
@@ -15,9 +15,9 @@ import {
   type ServerMessage,
   textProblem,
 } from "../protocol.ts";
+import { deliver, type Encoder, type Member, Room } from "./room.ts";
 
-export { deliver, type Encoder, type Member, Room } from "./room.ts";
-import { deliver, type Member, Room } from "./room.ts";
+export { deliver, type Encoder, type Member, Room };
 
 /**
  * From this many members on, a room is large and behaves as big chat rooms do (Twitch's chat, for
@@ -283,12 +283,19 @@ export class Chat {
     deliver({ type: "nick", from: nick, nick: newNick, room: member.room!.name }, everyone);
   }
 
-  /** Who is in `roomName`, by default the member's current room. */
+  /** Who is in `roomName`, by default the member's current room, and which of them are away. */
   who(member: Member, roomName?: string): ServerMessage {
     nickOf(member);
     const room = roomName === undefined ? member.room! : this.#rooms.get(nameKey(roomName));
     if (!room) throw new ProtocolError("no_such_room", `There is no room called ${roomName}`);
-    return { type: "who", room: room.name, ...this.#memberList(room) };
+    const list = this.#memberList(room);
+    const away = list.members.filter((nick) => this.member(nick)?.social?.away);
+    return { type: "who", room: room.name, ...list, ...(away.length > 0 ? { away } : {}) };
+  }
+
+  /** The member called `nick` (ignoring case and compatibility forms), if any. */
+  member(nick: string): Member | undefined {
+    return this.#byNick.get(nameKey(nick));
   }
 
   /** Every room, with how many are in it, by name. */

@@ -10,6 +10,9 @@ import { LINE_HELP } from "../protocol/slash_commands.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 import type { Accounts } from "./accounts.ts";
 import { freeGuestNick, guardNick, handleAccount, hostOf } from "./account_handlers.ts";
+import type { Social } from "./social.ts";
+import { answerAway, handleSocial, ignoreFromHello } from "./social_handlers.ts";
+import type { Transport } from "../runtime.ts";
 
 /** The most messages one `history` request returns: what one request may cost the server at once. */
 export const MAX_HISTORY_PAGE = 200;
@@ -28,6 +31,9 @@ export interface Asker extends Member {
   /** Where it connects from, "host:port". */
   readonly address: string;
   readonly mode: Mode | null;
+  readonly transport: Transport;
+  /** Its away message and whom it ignores; since when it is connected, idle since when. */
+  readonly social: Social;
   /** The member's flood control, told to native clients in their welcome so they can pace. */
   readonly flood: FloodLimits;
   /** The send queue's cap: what history sent at once must leave room in. */
@@ -75,6 +81,7 @@ export function handle(
   switch (input.type) {
     case "hello": {
       const { nick, password } = input;
+      ignoreFromHello(asker, input.ignore);
       if (accounts && password !== undefined && asker.nick === null && accounts.find(nick)) {
         return accounts.identify(nick, password, hostOf(asker.address)).then((account) => {
           asker.account = account.nick;
@@ -90,12 +97,20 @@ export function handle(
     case "passwd":
     case "unregister":
       return handleAccount(chat, accounts, asker, input);
+    case "away":
+    case "whois":
+    case "ignore":
+    case "unignore":
+      return handleSocial(chat, asker, input);
     case "msg":
       if (input.to !== undefined) {
         chat.whisper(asker, input.to, input.text, Date.now(), input.action);
+        answerAway(chat, asker, input.to);
+        asker.social.spoke = Date.now();
       } else {
         const utf8 = "textUtf8" in input ? input.textUtf8 : undefined;
         chat.say(asker, input.text, Date.now(), input.action, input.room, utf8);
+        asker.social.spoke = Date.now();
       }
       break;
     case "join":
@@ -259,13 +274,17 @@ export function sendHistory(
   keep: "newest" | "oldest",
 ): number {
   if (messages.length > 0) asker.charge(messages.length / HISTORY_MESSAGES_PER_INPUT);
+  const { social } = asker;
   const budget = asker.sendQueueBytes / 2;
   const ordered = keep === "newest" ? messages.toReversed() : messages;
   const fitting: Uint8Array[] = [];
   let total = 0;
   let dealt = 0;
   for (const message of ordered) {
-    const bytes = asker.encoder.encode(message);
+    // What an ignored nick said before counts as dealt with, and is not sent.
+    const ignored = message.type === "msg" && message.from !== asker.nick &&
+      social.ignores(message.from);
+    const bytes = ignored ? null : asker.encoder.encode(message);
     if (bytes) {
       if (total + bytes.length > budget) break;
       fitting.push(bytes);

@@ -1,6 +1,8 @@
-// A room and how it hands a message to its members, with no I/O: the member's shape (anything that
-// can take bytes without blocking), its encoder, and broadcast. Chat (chat.ts) keeps the rooms.
+// A room and how a message reaches members, with no I/O: what a member is (anything that can take
+// bytes without blocking), and the one loop that hands a message to many members, each in its own
+// encoding. Chat (chat.ts) decides who is where; this is how they hear it.
 import { nameKey, type ServerMessage } from "../protocol.ts";
+import type { Social } from "./social.ts";
 
 /** Turns a server message into the bytes of one member's wire mode; null when it has no form there. */
 export interface Encoder {
@@ -25,13 +27,15 @@ export interface Member {
    * for that in its hello.
    */
   readonly echo?: boolean;
+  /** What the member shows of others: its away message and whom it ignores (social.ts). */
+  readonly social?: Social;
   /** Queues bytes for the member. Never blocks, never reorders, never throws. */
   send(bytes: Uint8Array): void;
 }
 
 /**
- * Hands `message` to each of `members` but `except`, each in its own encoding, encoding it once
- * per encoder.
+ * Hands `message` to each of `members` but `except`, and but those who ignore its sender, each in
+ * its own encoding, encoding it once per encoder.
  */
 export function deliver(
   message: ServerMessage,
@@ -43,8 +47,13 @@ export function deliver(
   let firstEncoder: Encoder | null = null;
   let firstBytes: Uint8Array | null = null;
   let others: Map<Encoder, Uint8Array | null> | null = null;
+  const from = message.type === "msg" ? message.from : null;
   for (const member of members) {
     if (member === except) continue;
+    // Nearly every member ignores nobody: that costs a comparison. Its own words, echoed, are never
+    // hidden, even if it has since taken a nick it ignored.
+    const ignored = member.social?.ignored;
+    if (ignored && from !== null && from !== member.nick && ignored.has(nameKey(from))) continue;
     const encoder = member.encoder;
     let bytes: Uint8Array | null | undefined;
     if (encoder === firstEncoder) {

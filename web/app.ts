@@ -10,6 +10,7 @@ import { View } from "./view.ts";
 
 const NICK_KEY = "parley.nick";
 const ROOM_KEY = "parley.room";
+const IGNORED_KEY = "parley.ignored"; // the nicks ignored, as JSON: kept across reloads
 const SENT_KEPT = 100; // lines Up and Down can recall
 
 const view = new View();
@@ -21,7 +22,7 @@ const sent: string[] = [];
 let recall = 0; // how far back Up has gone in `sent`
 
 function newState(): PageState {
-  return new PageState({
+  const state = new PageState({
     send,
     close: () => socket?.close(),
     notify: (title, body) => {
@@ -30,6 +31,18 @@ function newState(): PageState {
       }
     },
   });
+  state.ignored = storedIgnored();
+  return state;
+}
+
+// What a reload finds of the ignore list; anything but a list of strings counts as none.
+function storedIgnored(): string[] {
+  try {
+    const stored = JSON.parse(localStorage.getItem(IGNORED_KEY) ?? "[]");
+    return Array.isArray(stored) ? stored.filter((nick) => typeof nick === "string") : [];
+  } catch {
+    return [];
+  }
 }
 
 function send(message: ClientMessage): void {
@@ -44,6 +57,7 @@ function redraw(): void {
     drawing = false;
     view.render(state);
     if (state.nick) localStorage.setItem(NICK_KEY, state.nick);
+    localStorage.setItem(IGNORED_KEY, JSON.stringify(state.ignored));
   }, 0);
 }
 

@@ -3,7 +3,8 @@
 // orders each room's events (room_feed.ts) and leases nicks (members.ts). A member's input that
 // needs Redis is answered once Redis has answered; what cannot reach Redis gets `cluster_down`,
 // never a delivery to this node's members alone.
-import { Chat, type Member, type Room } from "../chat.ts";
+import { Chat, deliver, type Member, type Room } from "../chat.ts";
+import { ignoreFromHello } from "../social_handlers.ts";
 import { History } from "../history.ts";
 import {
   type Asker,
@@ -111,7 +112,7 @@ export class ClusterNode implements ChatService {
   handle(asker: Asker, input: Input): void | Promise<void> {
     switch (input.type) {
       case "hello":
-        return this.#hello(asker, input.nick, input.room, input.since, input.echo);
+        return this.#hello(asker, input);
       case "msg":
         if (input.to !== undefined) return this.#whisper(asker, input.to, input.text, input.action);
         return this.#say(asker, input.text, input.action, input.room);
@@ -141,13 +142,9 @@ export class ClusterNode implements ChatService {
     }
   }
 
-  async #hello(
-    asker: Asker,
-    nick: string,
-    room = DEFAULT_ROOM,
-    since: number | undefined,
-    echo = false,
-  ): Promise<void> {
+  async #hello(asker: Asker, input: Extract<Input, { type: "hello" }>): Promise<void> {
+    const { nick, room = DEFAULT_ROOM, since, echo = false } = input;
+    ignoreFromHello(asker, input.ignore); // before the replay on joining, which it filters too
     if (asker.nick !== null) {
       throw new ProtocolError("already_joined", `You are already in as ${asker.nick}`);
     }
@@ -346,7 +343,7 @@ export class ClusterNode implements ChatService {
 
   /** Delivers a private message that came for this node's member `holder`. */
   deliverPrivate(holder: string, message: ChatMessage): void {
-    this.byHolder.get(holder)?.sendMessage(message);
+    deliver(message, this.byHolder.has(holder) ? [this.byHolder.get(holder)!] : []); // or ignored
   }
 
   async #rename(asker: Asker, newNick: string): Promise<void> {

@@ -23,7 +23,7 @@ test("chatCompleter completes commands, and nicks with ': ' at the start of a li
   assert.deepEqual(complete("", "//x"), []);
 });
 
-test("chatCompleter completes any nick after /msg, and rooms after /join, /part and /who", () => {
+test("chatCompleter completes any nick after /msg, /whois and /ignore, and rooms after /join, /part and /who", () => {
   const complete = chatCompleter(() => WORDS);
   assert.deepEqual(complete("/msg ", "c"), ["carol "]);
   assert.deepEqual(complete("/MSG  ", "a"), ["alice ", "Alicia "]);
@@ -31,6 +31,10 @@ test("chatCompleter completes any nick after /msg, and rooms after /join, /part 
   assert.deepEqual(complete("/part ", "l"), ["lobby "]);
   assert.deepEqual(complete("/who ", "L"), ["lobby "]);
   assert.deepEqual(complete("/nick ", "a"), []);
+  for (const command of ["/whois", "/ignore", "/unignore"]) {
+    assert.deepEqual(complete(`${command} `, "c"), ["carol "], `${command} takes any nick`);
+  }
+  assert.deepEqual(complete("/away ", "b"), ["bob "]);
   assert.deepEqual(complete("/me waves at ", "b"), ["bob "]);
   assert.deepEqual(complete("/msg carol hi ", "a"), ["alice ", "Alicia "]);
 });

@@ -51,9 +51,11 @@ const SAMPLES: Record<ArgumentKind, Array<[typed: string, args: string[]]>> = {
   "optional-room": [["", []], [" den ", ["den"]]],
   room: [[" den", ["den"]]],
   name: [[" al", ["al"]]],
+  nick: [[" bob ", ["bob"]]],
+  "optional-nick": [["", []], [" bob", ["bob"]]],
+  "optional-text": [["", []], [" at  lunch ", ["at  lunch"]]],
   text: [[" waves  at all ", ["waves  at all"]]],
   "nick-text": [[" bob  psst, there ", ["bob", "psst, there"]]],
-  "optional-text": [["", []], [" the  plan ", ["the  plan"]]],
   "word-rest": [[" bob", ["bob"]], [" bob  2h spam ", ["bob", "2h spam"]]],
 };
 
@@ -94,7 +96,7 @@ test("every command in the table parses, in any case, with each form of its argu
 
 test("a command without its argument gives the table's usage, in line mode and the client", () => {
   const required = SLASH_COMMANDS.filter((command) =>
-    ["room", "name", "text", "nick-text", "word-rest"].includes(command.argument)
+    ["room", "name", "nick", "text", "nick-text", "word-rest"].includes(command.argument)
   );
   assert.deepEqual(required.map(({ name }) => name), [
     "/join",
@@ -105,6 +107,8 @@ test("a command without its argument gives the table's usage, in line mode and t
     "/login",
     "/passwd",
     "/unregister",
+    "/whois",
+    "/unignore",
     "/me",
     "/op",
     "/deop",
@@ -164,6 +168,10 @@ test("help lines come from the table: each usage, padded to one column, then its
       "/login",
       "/passwd",
       "/unregister",
+      "/away",
+      "/whois",
+      "/ignore",
+      "/unignore",
       "/me",
       "/claim",
       "/op",
