@@ -2,7 +2,7 @@
 // change or drop a password, and how often a password may be tried) are here; the records are
 // kept by an AccountStore (server/sqlite/accounts.ts with --data). No I/O here: hashing is
 // password.ts's, and the store's own file does the storing.
-import { nameKey, ProtocolError } from "../protocol.ts";
+import { lookalikeKeys, nameKey, ProtocolError } from "../protocol.ts";
 import { checkPassword, hashPassword } from "./password.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 
@@ -20,8 +20,10 @@ export interface Account {
 /** Where accounts are kept. Synchronous: SQLite answers at once, and accounts change rarely. */
 export interface AccountStore {
   get(key: string): Account | null;
-  /** Adds `account`; false if its key is registered already. */
-  add(account: Account): boolean;
+  /** The account one of whose look-alike keys (protocol.ts's lookalikeKeys) is among `keys`. */
+  lookalike(keys: readonly string[]): Account | null;
+  /** Adds `account` under `lookalikes`, its nick's; false if its key or one of those is taken. */
+  add(account: Account, lookalikes: readonly string[]): boolean;
   setHash(key: string, hash: string): void;
   remove(key: string): void;
 }
@@ -51,9 +53,13 @@ export class Accounts {
     this.#clock = clock;
   }
 
-  /** The account `nick` belongs to, if it is registered. */
+  /**
+   * The account `nick` belongs to, if it or a nick it could be taken for is registered: whoever
+   * registers "alice" owns "аlice" (Cyrillic а) and "AIice" too, as the nicks in a room are told
+   * apart (protocol.ts, lookalikeKeys).
+   */
   find(nick: string): Account | null {
-    return this.#store.get(nameKey(nick));
+    return this.#store.lookalike(lookalikeKeys(nick));
   }
 
   /** Registers `nick` with `password`; throws ProtocolError when it cannot be. */
@@ -64,7 +70,7 @@ export class Accounts {
     const account = { key: nameKey(nick), nick, hash: await hashPassword(password), created: 0 };
     account.created = this.#clock();
     // Checked again on adding: another member may have registered it while this one hashed.
-    if (!this.#store.add(account)) throw alreadyRegistered(nick);
+    if (!this.#store.add(account, lookalikeKeys(nick))) throw alreadyRegistered(nick);
     return account;
   }
 

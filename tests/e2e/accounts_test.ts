@@ -50,6 +50,28 @@ for (const runtime of RUNTIMES) {
     await owner.expect({ type: "welcome", nick: "alice" });
   });
 
+  test(`${runtime}: a registered nick also holds the nicks that look like it`, async () => {
+    using dir = temporaryDirectory();
+    await using server = await startQuietServer(runtime, ["--data", dir.path]);
+    await registerAndLeave(server, "alice", "s3cret-pw");
+    await using guest = await TestMember.connect(server.port);
+    for (const lookalike of ["\u0430lice", "AIice", "\u0430lic\u0435"]) { // Cyrillic а and е; I
+      guest.send({ type: "hello", nick: lookalike });
+      const refused = await guest.expect({ type: "error", code: "nick_registered" });
+      assert.match(String(refused.message), new RegExp(`The nick ${lookalike} is registered`));
+    }
+    guest.send({ type: "hello", nick: "bob" });
+    await guest.expect({ type: "welcome", nick: "bob" });
+    guest.send({ type: "nick", nick: "\u0430lice" });
+    await guest.expect({ type: "error", code: "nick_registered" });
+    // Nor can a look-alike be registered beside it, even after a restart.
+    assert.equal(await server.stop(), 0);
+    await using again = await startQuietServer(runtime, ["--data", dir.path]);
+    await using other = await TestMember.join(again.port, "AIice-not");
+    other.send({ type: "nick", nick: "\u0430lice" });
+    await other.expect({ type: "error", code: "nick_registered" });
+  });
+
   test(`${runtime}: at nc, a registered nick is refused to a guest until /login`, async () => {
     using dir = temporaryDirectory();
     await using server = await startQuietServer(runtime, ["--data", dir.path]);
