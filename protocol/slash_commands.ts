@@ -24,6 +24,11 @@ export interface SlashCommand {
   readonly usage: string;
   readonly help: string;
   readonly where: Place | "both";
+  /**
+   * Its argument is a password: typed without it, the terminal client and the browser page ask for
+   * it, without echo (line mode, where nobody can hide it, still needs it on the line).
+   */
+  readonly secret?: true;
   /** What the command asks for, given its arguments as `argument` splits them. */
   input(args: readonly string[]): LineInput;
 }
@@ -88,6 +93,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   {
     name: "/register",
     argument: "text",
+    secret: true,
     usage: "/register PASSWORD",
     help: "register your nick: from then on only PASSWORD lets anyone use it",
     where: "both",
@@ -96,6 +102,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   {
     name: "/identify",
     argument: "text",
+    secret: true,
     usage: "/identify PASSWORD",
     help: "prove your registered nick is yours",
     where: "both",

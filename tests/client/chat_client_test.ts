@@ -81,6 +81,10 @@ class FakeUi implements Ui {
   setPrompt(prompt: string): void {
     this.prompt = prompt;
   }
+  secret = false;
+  setSecret(secret: boolean): void {
+    this.secret = secret;
+  }
   setReading(): void {}
   progress(text: string | null): void {
     this.progressed.push(text);

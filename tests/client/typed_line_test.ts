@@ -46,3 +46,14 @@ test("answeredLocally is true for /help and /quit only; helpText adds the keys o
   assert.deepEqual(interactive.slice(0, helpLines("client").length), helpLines("client"));
   assert.match(interactive[helpLines("client").length], /^keys: /);
 });
+
+test("typedLine asks for the password of /register or /identify typed without it", () => {
+  const asked = typedLine("/identify  ", "lobby");
+  assert.equal(asked?.type, "ask-password");
+  assert.equal(asked?.type === "ask-password" && asked.command.name, "/identify");
+  assert.equal(typedLine("/REGISTER", "lobby")?.type, "ask-password");
+  assert.deepEqual(typedLine("/identify pw-one", "lobby"), {
+    type: "send",
+    message: { type: "identify", password: "pw-one" },
+  });
+});
