@@ -34,6 +34,7 @@ export type ErrorCode =
   | "wrong_password"
   | "login_throttled"
   | "no_accounts"
+  | "tls_required"
   | "bad_room"
   | "no_such_nick"
   | "no_such_room"

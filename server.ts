@@ -118,6 +118,8 @@ Options:
                        (default ${DEFAULT_IDLE_ROOMS})
   --data DIR           keep history in DIR/parley.db (SQLite), so it outlives the server;
                        without it, history lives in memory. One server per DIR.
+  --identify-needs-tls refuse passwords (register, identify, login, a hello's) on plain TCP
+                       and plain WebSocket: only TLS and HTTPS connections may send them
   --retain-days D      with --data, delete messages older than D days, 0 for never
                        (default ${DEFAULT_RETAIN_DAYS})
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
@@ -236,6 +238,7 @@ export async function main(args: string[], name = programName()): Promise<number
     history: { type: "string", default: String(HISTORY) },
     "idle-rooms": { type: "string", default: String(DEFAULT_IDLE_ROOMS) },
     data: { type: "string" },
+    "identify-needs-tls": { type: "boolean", default: false },
     "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
     redis: { type: "string" },
@@ -392,6 +395,7 @@ export async function main(args: string[], name = programName()): Promise<number
     maxConnections,
     service: node,
     accounts: accountStore ? new Accounts(accountStore) : undefined,
+    passwordsNeedTls: values["identify-needs-tls"],
   });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.

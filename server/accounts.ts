@@ -46,11 +46,31 @@ export class Accounts {
   #store: AccountStore;
   #throttle: LoginThrottle;
   #clock: () => number;
+  #plainText = false; // passwords are refused, unread: see overPlainText
 
   constructor(store: AccountStore, throttle = new LoginThrottle(), clock = Date.now) {
     this.#store = store;
     this.#throttle = throttle;
     this.#clock = clock;
+  }
+
+  /**
+   * The same accounts as a connection without encryption sees them when passwords need TLS
+   * (--identify-needs-tls): registered nicks are held as ever, but every password it sends is
+   * refused with tls_required, before it is checked or counted.
+   */
+  overPlainText(): Accounts {
+    const view = new Accounts(this.#store, this.#throttle, this.#clock);
+    view.#plainText = true;
+    return view;
+  }
+
+  #refusePlainText(): void {
+    if (!this.#plainText) return;
+    throw new ProtocolError(
+      "tls_required",
+      "This server takes passwords over TLS only: connect with TLS (client --tls), or over HTTPS",
+    );
   }
 
   /**
@@ -64,6 +84,7 @@ export class Accounts {
 
   /** Registers `nick` with `password`; throws ProtocolError when it cannot be. */
   async register(nick: string, password: string): Promise<Account> {
+    this.#refusePlainText();
     const problem = passwordProblem(password);
     if (problem) throw new ProtocolError("bad_password", problem);
     if (this.find(nick)) throw alreadyRegistered(nick);
@@ -79,6 +100,7 @@ export class Accounts {
    * login_throttled (before any hashing) or wrong_password.
    */
   async identify(nick: string, password: string, host: string): Promise<Account> {
+    this.#refusePlainText();
     const account = this.find(nick);
     if (!account) {
       throw new ProtocolError("not_registered", `The nick ${nick} is not registered`);
@@ -100,6 +122,7 @@ export class Accounts {
 
   /** Changes the password of `nick` from `old` to `password`. */
   async change(nick: string, old: string, password: string, host: string): Promise<void> {
+    this.#refusePlainText();
     const problem = passwordProblem(password);
     if (problem) throw new ProtocolError("bad_password", problem);
     const account = await this.identify(nick, old, host);

@@ -24,6 +24,8 @@ export interface ServerOptions extends SessionOptions {
   /** Connections from one address at once; 0 for no limit. */
   maxPerAddress: number;
   history: HistoryOptions;
+  /** Refuse passwords on connections without encryption (--identify-needs-tls). */
+  passwordsNeedTls?: boolean;
 }
 
 export class ChatServer {
@@ -36,6 +38,10 @@ export class ChatServer {
   #listeners: readonly Listener[];
   #options: ServerOptions;
   #webOptions: ServerOptions; // a WebSocket member speaks native JSON, whatever --mode says
+  // With --identify-needs-tls, what connections without encryption are told: accounts that refuse
+  // every password (accounts.ts, overPlainText).
+  #plainOptions: ServerOptions;
+  #plainWebOptions: ServerOptions;
   #accepting: Promise<void>;
   #sweeper: ReturnType<typeof setInterval>;
   #sweepMs: number;
@@ -47,6 +53,9 @@ export class ChatServer {
   constructor(listeners: readonly Listener[], options: ServerOptions) {
     this.#options = options;
     this.#webOptions = { ...options, mode: "native" };
+    const plain = options.passwordsNeedTls ? { accounts: options.accounts?.overPlainText() } : {};
+    this.#plainOptions = { ...this.#options, ...plain };
+    this.#plainWebOptions = { ...this.#webOptions, ...plain };
     this.#history = new History(options.history);
     this.chat = new Chat(this.#history);
     this.#listeners = listeners;
@@ -67,7 +76,8 @@ export class ChatServer {
       try {
         for await (const conn of listener) {
           this.#acceptFailing = false;
-          this.#serve(conn, listener.transport ?? "tcp");
+          const transport = listener.transport ?? "tcp";
+          this.#serve(conn, transport, listener.secure ?? transport === "tls");
         }
         return; // the listener was closed
       } catch (error) {
@@ -80,7 +90,7 @@ export class ChatServer {
     }
   }
 
-  #serve(conn: Connection, transport: Transport): void {
+  #serve(conn: Connection, transport: Transport, secure: boolean): void {
     const address = formatAddress(conn.remoteHost, conn.remotePort);
     if (this.sessions.size >= this.#options.maxConnections) {
       // Even the room kept for answering refusals is taken: answering needs the connection's mode,
@@ -89,7 +99,9 @@ export class ChatServer {
       return conn.close();
     }
     this.#options.log(`connect ${address}`);
-    const options = transport === "ws" ? this.#webOptions : this.#options;
+    const options = transport === "ws"
+      ? (secure ? this.#webOptions : this.#plainWebOptions)
+      : (secure ? this.#options : this.#plainOptions);
     const session = new Session(conn, this.chat, options, address, transport);
     const refusal = this.#admit(conn.remoteHost);
     if (refusal) session.refuse(refusal);
