@@ -47,6 +47,11 @@ export class Accounts {
   #throttle: LoginThrottle;
   #clock: () => number;
   #plainText = false; // passwords are refused, unread: see overPlainText
+  /**
+   * How long a greeting client that cannot send a password keeps a registered nick before it is
+   * renamed (--identify-grace; server/identify_grace.ts); 0 refuses it the nick at once.
+   */
+  graceMs = 0;
 
   constructor(store: AccountStore, throttle = new LoginThrottle(), clock = Date.now) {
     this.#store = store;
@@ -62,6 +67,7 @@ export class Accounts {
   overPlainText(): Accounts {
     const view = new Accounts(this.#store, this.#throttle, this.#clock);
     view.#plainText = true;
+    view.graceMs = this.graceMs;
     return view;
   }
 

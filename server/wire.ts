@@ -10,7 +10,7 @@ import {
   REPLACEMENT_CHAR,
 } from "../protocol/native.ts";
 import { encodeLine, LineDecoder } from "../protocol/line.ts";
-import { type LineInput, parseLine } from "../protocol/slash_commands.ts";
+import { type LineInput, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
 import { encodeLegacy, LegacyDecoder } from "../protocol/legacy.ts";
 import { linePrefix } from "../protocol/greeting.ts";
 import type { Mode } from "../protocol/mode.ts";
@@ -204,7 +204,10 @@ class LineInputs implements InputDecoder {
   }
 }
 
-// The classic client names itself in its first frame and can do nothing but chat after that.
+// The classic client names itself in its first frame and can do nothing but chat after that, but
+// for proving a registered nick: a line that is one of these commands is taken as such, never
+// said to the room with its password.
+const ACCOUNT_COMMANDS = new Set(["/identify", "/login"]);
 class LegacyInputs implements InputDecoder {
   #frames: LegacyDecoder;
   #named = false;
@@ -227,6 +230,8 @@ class LegacyInputs implements InputDecoder {
       } else if (!this.#named) {
         this.#named = true;
         inputs.push({ type: "hello", nick: text });
+      } else if (ACCOUNT_COMMANDS.has(slashCommandOf(text, "line")?.name ?? "")) {
+        inputs.push(attempt(() => parseLine(text, "line"))!);
       } else if (text !== "") {
         inputs.push({ type: "msg", text });
       } else {
