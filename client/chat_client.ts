@@ -11,7 +11,7 @@ import { type CatchUpLink, rejoin, welcomedBack } from "./catch_up.ts";
 import { chatCompleter } from "./completion.ts";
 import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Delivery, joinRefused } from "./delivery.ts";
-import { Identity, type IdentityHands } from "./identity.ts";
+import { helloRefused, Identity, type IdentityHands } from "./identity.ts";
 import { Link, Reconnection } from "./link.ts";
 import { PacedLines } from "./paced_lines.ts";
 import { ClientRooms } from "./rooms.ts";
@@ -354,12 +354,12 @@ export class ChatClient implements InputHandler {
       return this.#link!.close();
     }
     this.#ui.show(eventLine(message, this.#rooms.current));
-    if (this.#phase === "joining") this.#refused(message);
-    else if (this.#phase === "chatting") this.#delivery.error(message.code);
+    if (this.#phase === "chatting") this.#delivery.error(message.code);
+    else if (helloRefused(this.#phase, message.code)) this.#refused(message);
   }
 
   #refused({ code, message }: { code: string; message: string }): void {
-    const retry = () => this.#hello();
+    const retry = this.#phase === "rejoining" ? () => this.#rejoin() : () => this.#hello();
     const giveUp = () => this.#options.canAskForNick ? this.#askForNick() : this.leave(1);
     if (this.#identity.refused(code, retry, giveUp)) return;
     const nickRefused = ["nick_taken", "bad_nick", "nick_registered"].includes(code);

@@ -36,6 +36,21 @@ const ACCOUNT_ERRORS = new Set([
 
 export const PASSWORD_PROMPT = "password: ";
 
+// What refuses a hello that rejoins after a reconnect: the nick's password, which a person may
+// give again. Anything else there (the server shutting down, say) is shown, and reconnecting goes
+// on.
+const REJOIN_REFUSALS = new Set([
+  "nick_registered",
+  "wrong_password",
+  "login_throttled",
+  "tls_required",
+]);
+
+/** Whether an error with `code`, in the client's `phase`, is the refusal of its hello. */
+export function helloRefused(phase: string, code: string): boolean {
+  return phase === "joining" || (phase === "rejoining" && REJOIN_REFUSALS.has(code));
+}
+
 /** The password of the user's account, and the prompt that asks for one. */
 export class Identity {
   #password: string | null;
