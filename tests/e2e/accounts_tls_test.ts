@@ -3,13 +3,12 @@
 // read them. Registered nicks stay held either way.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   LineMember,
   LOOPBACK_ARGS,
-  NO_WEB,
   RUNTIMES,
   scriptCommand,
   ServerProcess,
@@ -17,7 +16,7 @@ import {
   TestMember,
 } from "./_helpers.ts";
 import { TestCertificates } from "./_certs.ts";
-import { WebMember, webPortOf } from "./_websocket.ts";
+import { RawWebSocket, WebMember, webPortOf } from "./_websocket.ts";
 
 const REFUSAL =
   "This server takes passwords over TLS only: connect with TLS (client --tls), or over HTTPS";
@@ -38,14 +37,14 @@ for (const runtime of RUNTIMES) {
     await using server = new ServerProcess(
       scriptCommand(runtime, "server.ts", [
         ...LOOPBACK_ARGS,
-        ...NO_WEB,
         "--quiet",
-        ...["--port", "0", "--data", dir.path, "--identify-needs-tls"],
+        ...["--port", "0", "--http-port", "0", "--data", dir.path, "--identify-needs-tls"],
         ...["--tls-cert", certs.certFile, "--tls-key", certs.keyFile, "--tls-port", "0"],
       ]),
     );
     const plainPort = portOf(await server.stdout.waitFor(/^listening on /, "the plain line"));
     const tlsPort = portOf(await server.stdout.waitFor(/^listening with TLS/, "the TLS line"));
+    const wssPort = webPortOf(await server.stdout.waitFor(/^web client at https:/, "the web line"));
 
     // Over TLS, the client registers.
     await using client = new Subprocess(
@@ -78,6 +77,11 @@ for (const runtime of RUNTIMES) {
     await using _member = member;
     member.say("/login alice alices-pw");
     assert.equal(await member.lines.next("the refusal"), `*** ${REFUSAL}`);
+
+    // Over WSS, the web port served with the certificate, it is taken.
+    await using wss = await RawWebSocket.open(wssPort, {}, readFileSync(certs.caFile, "utf8"));
+    wss.sendJson({ type: "hello", nick: "alice", password: "alices-pw" });
+    assert.equal((await wss.nextJson("the welcome"))?.type, "welcome");
   });
 
   test(name("--identify-needs-tls refuses passwords over plain WebSocket"), async () => {
