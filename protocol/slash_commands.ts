@@ -25,8 +25,8 @@ export interface SlashCommand {
   readonly help: string;
   readonly where: Place | "both";
   /**
-   * Its argument is a password: typed without it, the terminal client and the browser page ask for
-   * it, without echo (line mode, where nobody can hide it, still needs it on the line).
+   * Its argument is a password: typed without it, the terminal client asks for it without echo
+   * (client/typed_line.ts); line mode, where nothing can be hidden, needs it on the line.
    */
   readonly secret?: true;
   /** What the command asks for, given its arguments as `argument` splits them. */
