@@ -46,6 +46,7 @@ const MAX_CLIENTS = 10_000;
 const HISTORY = 50;
 const MAX_PER_ADDRESS = 64;
 const DAY_MS = 86_400_000;
+const IDENTIFY_GRACE_SECONDS = 30;
 const inSeconds = (ms: number) => String(ms / 1000);
 const flood = DEFAULT_FLOOD_LIMITS;
 const live = DEFAULT_LIVENESS_LIMITS;
@@ -116,6 +117,11 @@ Options:
                        (default ${DEFAULT_IDLE_ROOMS})
   --data DIR           keep history in DIR/parley.db (SQLite), so it outlives the server;
                        without it, history lives in memory. One server per DIR.
+  --identify-grace S   seconds a tutorial client that greets with a registered nick keeps
+                       it, told to /identify, before it is renamed; 0 refuses it at once
+                       (default ${IDENTIFY_GRACE_SECONDS})
+  --identify-needs-tls refuse passwords (register, identify, login, a hello's) on plain TCP
+                       and plain WebSocket: only TLS and HTTPS connections may send them
   --retain-days D      with --data, delete messages older than D days, 0 for never
                        (default ${DEFAULT_RETAIN_DAYS})
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
@@ -221,6 +227,8 @@ export async function main(args: string[], name = programName()): Promise<number
     history: { type: "string", default: String(HISTORY) },
     "idle-rooms": { type: "string", default: String(DEFAULT_IDLE_ROOMS) },
     data: { type: "string" },
+    "identify-needs-tls": { type: "boolean", default: false },
+    "identify-grace": { type: "string", default: String(IDENTIFY_GRACE_SECONDS) },
     "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
     operators: { type: "string" },
@@ -296,6 +304,7 @@ export async function main(args: string[], name = programName()): Promise<number
     metrics,
   };
   const redisLeaseMs = positiveSeconds(values["redis-lease"], "--redis-lease");
+  const graceMs = seconds(values["identify-grace"], "--identify-grace");
   if (values.redis !== undefined && values.data !== undefined) {
     throw new UsageError("--redis and --data cannot be used together: Redis keeps the history");
   }
@@ -394,8 +403,9 @@ export async function main(args: string[], name = programName()): Promise<number
     history,
     maxConnections,
     service: node,
-    accounts: accountStore ? new Accounts(accountStore) : undefined,
     moderation: { moderation, motd, audit: stderr },
+    accounts: accountStore ? Object.assign(new Accounts(accountStore), { graceMs }) : undefined,
+    passwordsNeedTls: values["identify-needs-tls"],
   });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.

@@ -1,5 +1,6 @@
 // Tab completion of chat words: the commands of the slash-command table, nicks and rooms. No I/O.
-import { type ArgumentKind, slashCommandOf, slashCommands } from "../protocol/slash_commands.ts";
+import { type ArgumentKind } from "../protocol/slash_commands.ts";
+import { slashCommandOf, slashCommands } from "../protocol/typed_lines.ts";
 import type { Completer } from "./line_editor.ts";
 
 /** The words a chat line can be completed from, besides the commands. */

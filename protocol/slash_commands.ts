@@ -1,8 +1,9 @@
-// The typed-line grammar: what a person types at `nc` (line mode) or into the terminal client. A
-// line is a message, a slash command, or "//text" for a message that starts with "/". The one table
-// below is the grammar's single source: line mode's parsing and /help, the client's parsing, its
-// /help and --help, and its Tab completion all read it. No I/O here.
-import { cleanText, type ClientMessage, ProtocolError } from "../protocol.ts";
+// The slash commands: the one table of what a person can type at `nc` (line mode), into the terminal
+// client or on the browser page besides a message. Each entry has its name, its argument, usage and
+// help, where it can be typed and who may use it. It is the single source of the typed-line grammar
+// (typed_lines.ts: parsing and /help), of the client's --help and Tab completion, and of the one
+// permission map the server checks every input against. No I/O here.
+import { type ClientMessage, ProtocolError } from "../protocol.ts";
 import { parseDuration, type Who } from "./moderation.ts";
 
 /**
@@ -36,6 +37,11 @@ export interface SlashCommand {
   readonly help: string;
   readonly where: Place | "both";
   readonly who: Who;
+  /**
+   * Its argument is a password: typed without it, the terminal client asks for it without echo
+   * (client/typed_line.ts); line mode, where nothing can be hidden, needs it on the line.
+   */
+  readonly secret?: true;
   /** What the command asks for, given its arguments as `argument` splits them. */
   input(args: readonly string[]): LineInput;
 }
@@ -106,6 +112,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   {
     name: "/register",
     argument: "text",
+    secret: true,
     usage: "/register PASSWORD",
     help: "register your nick: from then on only PASSWORD lets anyone use it",
     where: "both",
@@ -115,6 +122,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   {
     name: "/identify",
     argument: "text",
+    secret: true,
     usage: "/identify PASSWORD",
     help: "prove your registered nick is yours",
     where: "both",
@@ -354,7 +362,8 @@ function durationAndReason(rest?: string): { duration?: number; reason?: string 
   return reason ? { duration, reason } : { duration };
 }
 
-function usageError(usage: string): ProtocolError {
+/** The error for a command typed without what it needs. */
+export function usageError(usage: string): ProtocolError {
   return new ProtocolError("bad_message", `usage: ${usage}`);
 }
 
@@ -381,91 +390,3 @@ const PERMISSIONS: ReadonlyMap<string, Who> = new Map(
 export function permissionOf(type: string): Who {
   return PERMISSIONS.get(type) ?? "anyone";
 }
-
-const WHO_NOTE: Record<Who, string> = {
-  "anyone": "",
-  "room-operator": " (room operators)",
-  "room-owner": " (room owners)",
-  "server-operator": " (server operators)",
-};
-
-// Not a command, but part of the grammar and of its help.
-const ESCAPE = { usage: "//text", help: 'send a message that starts with "/"' };
-
-/** The commands that can be typed in `place`, in the table's order. */
-export function slashCommands(place: Place): SlashCommand[] {
-  return SLASH_COMMANDS.filter(({ where }) => where === "both" || where === place);
-}
-
-/** The command `line` starts with, if it names one known in `place`; "//" is never a command. */
-export function slashCommandOf(line: string, place: Place): SlashCommand | null {
-  if (!line.startsWith("/") || line.startsWith("//")) return null;
-  const name = commandWord(line).toLowerCase();
-  return slashCommands(place).find((command) => command.name === name) ?? null;
-}
-
-function commandWord(line: string): string {
-  const end = line.search(/\s/);
-  return end < 0 ? line : line.slice(0, end);
-}
-
-/**
- * What a line typed in `place` asks for, or null for a blank line, which means nothing. A line that
- * does not start with "/" is a message, as is one that starts with "//" less its first "/". Throws
- * a ProtocolError for an unknown command or one without its argument; the message is for the user.
- */
-export function parseLine(line: string, place: Place): LineInput | null {
-  if (line.trim() === "") return null;
-  if (!line.startsWith("/")) return { type: "msg", text: line };
-  if (line.startsWith("//")) return { type: "msg", text: line.slice(1) };
-  const command = slashCommandOf(line, place);
-  if (!command) {
-    const word = cleanText(commandWord(line).toLowerCase()).slice(0, 32);
-    throw new ProtocolError("unknown_command", `unknown command ${word}, try /help`);
-  }
-  const args = splitArguments(command.argument, line.slice(commandWord(line).length).trim());
-  if (!args) throw usageError(command.usage);
-  return command.input(args);
-}
-
-// `rest` (trimmed) as the arguments of `kind`, or null when a required one is missing.
-function splitArguments(kind: ArgumentKind, rest: string): string[] | null {
-  switch (kind) {
-    case "none":
-      return [];
-    case "optional-room":
-    case "optional-nick":
-    case "optional-text":
-      return rest ? [rest] : [];
-    case "room":
-    case "name":
-    case "nick":
-    case "text":
-      return rest ? [rest] : null;
-    case "nick-text": {
-      const space = rest.search(/\s/);
-      return space < 0 ? null : [rest.slice(0, space), rest.slice(space).trim()];
-    }
-    case "word-rest": {
-      if (!rest) return null;
-      const space = rest.search(/\s/);
-      return space < 0 ? [rest] : [rest.slice(0, space), rest.slice(space).trim()];
-    }
-  }
-}
-
-/** One line per command of `place`, then the "//" escape: usage, padded, then help. */
-export function helpLines(place: Place): string[] {
-  const entries = [
-    ...slashCommands(place).map(({ usage, help, who }) => ({ usage, help: help + WHO_NOTE[who] })),
-    ESCAPE,
-  ];
-  const width = Math.max(...entries.map(({ usage }) => usage.length)) + 2;
-  return entries.map(({ usage, help }) => usage.padEnd(width) + help);
-}
-
-/** What line mode answers to /help, a notice per line. */
-export const LINE_HELP: readonly string[] = [
-  "commands:",
-  ...helpLines("line").map((line) => `  ${line}`),
-];

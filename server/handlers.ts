@@ -6,13 +6,14 @@ import type { Chat, Member } from "./chat.ts";
 import type { FloodLimits } from "./flood_gate.ts";
 import type { Input } from "./wire.ts";
 import type { Mode } from "../protocol/mode.ts";
-import { LINE_HELP } from "../protocol/slash_commands.ts";
+import { LINE_HELP } from "../protocol/typed_lines.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 import type { Accounts } from "./accounts.ts";
 import { freeGuestNick, guardNick, handleAccount, hostOf } from "./account_handlers.ts";
 import type { Social } from "./social.ts";
 import { answerAway, handleSocial, ignoreFromHello } from "./social_handlers.ts";
 import type { Transport } from "../runtime.ts";
+import { graceFor, startGrace } from "./identify_grace.ts";
 
 /** The most messages one `history` request returns: what one request may cost the server at once. */
 export const MAX_HISTORY_PAGE = 200;
@@ -190,9 +191,11 @@ export function welcomeGuest(
   accounts: Accounts | null = null,
 ): void {
   let refused: string | null = null;
+  let grace = false;
   if (greeted !== undefined) {
     try {
-      guardNick(accounts, asker, greeted);
+      grace = graceFor(accounts, asker, greeted);
+      if (!grace) guardNick(accounts, asker, greeted);
       asker.sendMessage(chat.join(asker, greeted));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
@@ -201,6 +204,7 @@ export function welcomeGuest(
   }
   if (asker.nick === null) asker.sendMessage(chat.join(asker, freeGuestNick(chat, accounts)));
   if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
+  if (grace && asker.nick === greeted) startGrace(chat, asker, accounts!);
   const count = asker.room!.members.size;
   asker.sendMessage({
     type: "notice",
@@ -220,8 +224,11 @@ function hello(
     // The classic client cannot choose again: a taken nick gets a number, a bad one (or one
     // registered, which it has no way to prove) a close.
     try {
-      guardNick(accounts, asker, nick);
-      asker.sendMessage(chat.join(asker, chat.freeVariant(nick), room));
+      const variant = chat.freeVariant(nick);
+      const grace = graceFor(accounts, asker, variant);
+      if (!grace) guardNick(accounts, asker, variant);
+      asker.sendMessage(chat.join(asker, variant, room));
+      if (grace) startGrace(chat, asker, accounts!);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw new ProtocolError(error.code, error.message, true);

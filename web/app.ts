@@ -3,6 +3,7 @@
 // text message), the keyboard, and the desktop's notifications. What any of it means is decided in
 // page_state.ts; how it looks, in view.ts.
 import type { ClientMessage } from "../protocol.ts";
+import { isLoopbackHost } from "../protocol/loopback.ts";
 import { chatCompleter } from "../client/completion.ts";
 import type { Conversation } from "./conversations.ts";
 import { PageState } from "./page_state.ts";
@@ -20,6 +21,9 @@ let retry: ReturnType<typeof setTimeout> | undefined;
 let drawing = false;
 const sent: string[] = [];
 let recall = 0; // how far back Up has gone in `sent`
+// The password of a registered nick, from the join form: in memory only, never in localStorage,
+// and given in every hello, so that a reconnect (after a server restart, say) keeps the nick.
+let password = "";
 
 function newState(): PageState {
   const state = new PageState({
@@ -46,6 +50,7 @@ function storedIgnored(): string[] {
 }
 
 function send(message: ClientMessage): void {
+  if (message.type === "hello" && password !== "") message = { ...message, password };
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
 }
 
@@ -159,12 +164,16 @@ function keydown(event: KeyboardEvent): void {
 view.onPick = pick;
 view.loginNick.value = localStorage.getItem(NICK_KEY) ?? "";
 view.loginRoom.value = localStorage.getItem(ROOM_KEY) ?? "";
+// Served in clear from another machine, the page says so where a password would be typed.
+view.loginPlain.hidden = location.protocol !== "http:" || isLoopbackHost(location.hostname);
 view.login.addEventListener("submit", (event) => {
   event.preventDefault();
   const nick = view.loginNick.value.trim();
   if (!nick) return;
   localStorage.setItem(NICK_KEY, nick);
   localStorage.setItem(ROOM_KEY, view.loginRoom.value.trim());
+  password = view.loginPassword.value;
+  view.loginPassword.value = "";
   socket?.close();
   state = newState();
   state.start(nick, view.loginRoom.value);

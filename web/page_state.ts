@@ -14,7 +14,7 @@ import {
   type ServerMessage,
   textProblem,
 } from "../protocol.ts";
-import { helpLines, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
+import { helpLines, parseLine, slashCommandOf } from "../protocol/typed_lines.ts";
 import { inRoom } from "../protocol/moderation.ts";
 import { describe } from "../protocol/text.ts";
 import { mentions } from "../client/format.ts";

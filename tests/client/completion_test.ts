@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chatCompleter, type ChatWords } from "../../client/completion.ts";
-import { slashCommands } from "../../protocol/slash_commands.ts";
+import { slashCommands } from "../../protocol/typed_lines.ts";
 
 const WORDS: ChatWords = {
   nicks: ["alice", "Alicia", "bob"],

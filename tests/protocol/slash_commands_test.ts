@@ -2,15 +2,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type ArgumentKind,
-  helpLines,
-  LINE_HELP,
-  parseLine,
   permissionOf,
   type Place,
   SLASH_COMMANDS,
+} from "../../protocol/slash_commands.ts";
+import {
+  helpLines,
+  LINE_HELP,
+  parseLine,
   slashCommandOf,
   slashCommands,
-} from "../../protocol/slash_commands.ts";
+} from "../../protocol/typed_lines.ts";
 import { ProtocolError } from "../../protocol.ts";
 
 const PLACES: Place[] = ["line", "client"];

@@ -14,9 +14,20 @@ class MemoryStore implements AccountStore {
   get(key: string) {
     return this.rows.get(key) ?? null;
   }
-  add(account: Account) {
-    if (this.rows.has(account.key)) return false;
+  lookalikes = new Map<string, string>();
+  lookalike(keys: readonly string[]) {
+    for (const key of keys) {
+      const found = this.lookalikes.get(key);
+      if (found) return this.get(found);
+    }
+    return null;
+  }
+  add(account: Account, lookalikes: readonly string[]) {
+    if (this.rows.has(account.key) || lookalikes.some((key) => this.lookalikes.has(key))) {
+      return false;
+    }
     this.rows.set(account.key, { ...account });
+    for (const key of lookalikes) this.lookalikes.set(key, account.key);
     return true;
   }
   setHash(key: string, hash: string) {
@@ -24,6 +35,9 @@ class MemoryStore implements AccountStore {
   }
   remove(key: string) {
     this.rows.delete(key);
+    for (const [lookalike, owner] of this.lookalikes) {
+      if (owner === key) this.lookalikes.delete(lookalike);
+    }
   }
 }
 
@@ -54,6 +68,15 @@ test("register, identify under any case, change, unregister", async () => {
   assert.equal(await refusal(accounts.identify("alice", "pw-one", "h2")), "wrong_password");
   await accounts.unregister("Alice", "pw-two", "h2");
   assert.equal(accounts.find("alice"), null);
+});
+
+test("a registered nick holds its look-alikes: they find its account and cannot register", async () => {
+  const accounts = new Accounts(new MemoryStore());
+  await accounts.register("alice", "pw-one");
+  assert.equal(accounts.find("\u0430lice")?.nick, "alice"); // a Cyrillic а
+  assert.equal(accounts.find("AIice")?.nick, "alice"); // a capital I
+  assert.equal(await refusal(accounts.register("\u0430lice", "pw-two")), "already_registered");
+  assert.equal(accounts.find("alicia"), null);
 });
 
 test("a bad new password is refused before anything is hashed", async () => {
