@@ -23,16 +23,9 @@ import {
   type ServerMessage,
   textProblem,
 } from "../../protocol.ts";
-import { GUESTS_KEY, type Published, RedisLink } from "./redis_link.ts";
-import type { RoomEvent } from "./room_feed.ts";
-import {
-  clusterDown,
-  type Holding,
-  leaseKeys,
-  nickTaken,
-  parseLease,
-  streamLength,
-} from "./members.ts";
+import { GUESTS_KEY, RedisLink } from "./redis_link.ts";
+import { RoomEvents } from "./room_events.ts";
+import { clusterDown, type Holding, leaseKeys, nickTaken, parseLease } from "./members.ts";
 import { Upkeep } from "./upkeep.ts";
 import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
@@ -59,6 +52,7 @@ export class ClusterNode implements ChatService {
   readonly link: RedisLink;
   readonly options: ClusterOptions;
   readonly rooms: Rooms;
+  readonly events: RoomEvents;
   /** This node's members by holder id. */
   readonly byHolder = new Map<string, Asker>();
   readonly holdings = new WeakMap<Member, Holding>();
@@ -75,6 +69,7 @@ export class ClusterNode implements ChatService {
     this.options = options;
     this.link = new RedisLink(options.url, options.log);
     this.rooms = new Rooms(this);
+    this.events = new RoomEvents(this);
     this.#upkeep = new Upkeep(this);
   }
 
@@ -114,7 +109,16 @@ export class ClusterNode implements ChatService {
         return this.#hello(asker, input.nick, input.room, input.since, input.echo);
       case "msg":
         if (input.to !== undefined) return this.#whisper(asker, input.to, input.text, input.action);
-        return this.#say(asker, input.text, input.action, input.room);
+        nickOf(asker);
+        return this.events.say(
+          asker,
+          input.room === undefined ? asker.room! : this.rooms.roomOf(asker, input.room),
+          input.text,
+          input.action,
+        );
+      case "ping":
+        // After what the member said before it is back: see RoomEvents.settled.
+        return this.events.settled(asker).then(() => asker.sendMessage({ type: "pong" }));
       case "join":
         if (asker.mode === "legacy") {
           throw new ProtocolError("bad_room", "The classic protocol has one room only");
@@ -274,58 +278,9 @@ export class ClusterNode implements ChatService {
     void nick;
   }
 
-  /** Publishes a room event by `member`; rejects with cluster_down if Redis cannot be reached. */
-  async publish(
-    room: Room,
-    event: Omit<RoomEvent, "id" | "r">,
-    nickAfter = event.n,
-  ): Promise<Published> {
-    const json = JSON.stringify({ ...event, r: room.name });
-    try {
-      return await this.link.publish(
-        room.key,
-        room.name,
-        event.t,
-        json,
-        event.m,
-        nickAfter,
-        streamLength(this.options.historyLimit),
-      );
-    } catch {
-      throw clusterDown();
-    }
-  }
-
   /** Publishes a leave, now or once Redis is back. */
   publishLeave(room: Room, holder: string, nick: string): void {
-    this.#retrying(() => this.publish(room, { t: "leave", m: holder, n: nick }));
-  }
-
-  #say(
-    asker: Asker,
-    text: string,
-    action: boolean | undefined,
-    roomName?: string,
-  ): void {
-    const from = nickOf(asker);
-    const room = roomName === undefined ? asker.room! : this.rooms.roomOf(asker, roomName);
-    const said = cleanText(text);
-    const problem = textProblem(said);
-    if (problem) throw problem;
-    const holder = this.holdings.get(asker)!.holder;
-    const event: Omit<RoomEvent, "id" | "r"> = {
-      t: "msg",
-      m: holder,
-      n: from,
-      x: said,
-      ts: Date.now(),
-    };
-    if (action) event.a = true;
-    // Not awaited: a member's messages go to Redis in order on one connection, pipelined, and a
-    // refusal comes as soon as Redis (or its absence) answers.
-    this.publish(room, event).catch((error: ProtocolError) => {
-      asker.sendMessage({ type: "error", code: error.code, message: error.message });
-    });
+    this.#retrying(() => this.events.publish(room, { t: "leave", m: holder, n: nick }));
   }
 
   async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {
@@ -383,7 +338,7 @@ export class ClusterNode implements ChatService {
       }
       const holder = this.holdings.get(member)!.holder;
       for (const room of member.rooms) {
-        this.#retrying(() => this.publish(room, { t: "join", m: holder, n: member.nick! }));
+        this.#retrying(() => this.events.publish(room, { t: "join", m: holder, n: member.nick! }));
       }
     }
   }
@@ -395,7 +350,7 @@ export class ClusterNode implements ChatService {
     const rooms = [...member.rooms];
     for (const room of rooms) {
       const event = { t: "nick" as const, m: holder, n: nick, x: newNick, c: change };
-      this.#retrying(() => this.publish(room, event, newNick));
+      this.#retrying(() => this.events.publish(room, event, newNick));
     }
     await Promise.all(this.#sending);
   }

@@ -16,11 +16,17 @@ export function roomKeys(roomKey: string) {
     epoch: `${tag}:epoch`,
     log: `${tag}:log`,
     members: `${tag}:members`,
+    /** The room's name as first given, while anyone is in it. */
+    name: `${tag}:name`,
     channel: `${tag}:events`,
   };
 }
 
-/** Every room with someone in it: room key -> room name. */
+/**
+ * Every room with someone in it: room key -> room name, for /rooms and the sweep. Kept by the nodes
+ * beside each room's own keys (a room's join or leave cannot touch it in the same step where rooms
+ * are spread over Redis Cluster shards): see Rooms.listed.
+ */
 export const ROOMS_KEY = "parley:rooms";
 /** Every node that has ever said it is alive and not yet been swept. */
 export const NODES_KEY = "parley:nodes";
@@ -36,40 +42,6 @@ export const nodeChannel = (node: string) => `parley:node:${node}:private`;
 export const sweepKey = (node: string) => `parley:node:${node}:sweep`;
 /** Numbers guest nicks across the cluster. */
 export const GUESTS_KEY = "parley:guests";
-
-/**
- * Takes a room's next id, appends the event to the room's stream and publishes it, all at once:
- * every node sees the room's events in the stream's order, and can fetch from the stream what the
- * channel lost. A join or leave also changes the room's member list in the same step, so /who
- * agrees with the order of the notices. A leave for someone not in the room (swept already), or
- * a join for someone in it (a node taken for dead, joining its members again), publishes nothing
- * and returns id 0. A join returns the members' nicks at that point.
- * KEYS: seq, epoch, log, members, rooms. ARGV: kind, event JSON, a new epoch in case the room has
- * none, stream length, holder id, nick, room key, room name, channel.
- */
-const PUBLISH = `
-local kind = ARGV[1]
-if kind == 'leave' then
-  if redis.call('HDEL', KEYS[4], ARGV[5]) == 0 then return {0, '', {}} end
-  if redis.call('HLEN', KEYS[4]) == 0 then redis.call('HDEL', KEYS[5], ARGV[7]) end
-elseif kind == 'join' then
-  if redis.call('HSETNX', KEYS[4], ARGV[5], ARGV[6]) == 0 then return {0, '', {}} end
-  redis.call('HSETNX', KEYS[5], ARGV[7], ARGV[8])
-elseif kind == 'nick' then
-  if redis.call('HEXISTS', KEYS[4], ARGV[5]) == 1 then redis.call('HSET', KEYS[4], ARGV[5], ARGV[6]) end
-end
-local id = redis.call('INCR', KEYS[1])
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[3]
-  redis.call('SET', KEYS[2], epoch)
-end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], id .. '-0', 'e', ARGV[2])
-redis.call('PUBLISH', ARGV[9], id .. ' ' .. epoch .. ' ' .. ARGV[2])
-local members = {}
-if kind == 'join' then members = redis.call('HVALS', KEYS[4]) end
-return {id, epoch, members}
-`;
 
 /**
  * Leases every key of a nick to one holder, or none: returns '' when they are now the holder's, or
@@ -109,13 +81,6 @@ return 0
 `;
 
 export type LinkListener = (up: boolean) => void;
-
-/** One event as the publish script returns it. */
-export interface Published {
-  id: number;
-  epoch: string;
-  members: string[];
-}
 
 export class RedisLink {
   readonly commands: Client;
@@ -175,7 +140,8 @@ export class RedisLink {
     for (const listener of this.#listeners) listener(up);
   }
 
-  async #run(source: string, keys: string[], args: string[]): Promise<unknown> {
+  /** Runs a Lua script by its SHA, loading it first if Redis does not have it (yet, or again). */
+  async run(source: string, keys: string[], args: string[]): Promise<unknown> {
     const sha = this.#scripts.get(source);
     if (sha !== undefined) {
       try {
@@ -195,38 +161,18 @@ export class RedisLink {
     return this.commands.sendCommand(["EVALSHA", loaded, String(keys.length), ...keys, ...args]);
   }
 
-  /** Publishes one room event (see PUBLISH); rejects if Redis cannot be reached. */
-  async publish(
-    roomKey: string,
-    roomName: string,
-    kind: string,
-    event: string,
-    holder: string,
-    nick: string,
-    streamLength: number,
-  ): Promise<Published> {
-    const k = roomKeys(roomKey);
-    const epoch = crypto.randomUUID().slice(0, 8);
-    const reply = await this.#run(
-      PUBLISH,
-      [k.seq, k.epoch, k.log, k.members, ROOMS_KEY],
-      [kind, event, epoch, String(streamLength), holder, nick, roomKey, roomName, k.channel],
-    ) as [number, string, string[]];
-    return { id: Number(reply[0]), epoch: String(reply[1]), members: reply[2].map(String) };
-  }
-
   /** '' if `holder` now leases every key, else the value of a key another holder leases. */
   async claim(keys: string[], holder: string, value: string, ms: number): Promise<string> {
-    return String(await this.#run(CLAIM, keys, [holder, value, String(ms)]));
+    return String(await this.run(CLAIM, keys, [holder, value, String(ms)]));
   }
 
   /** How many of `keys` `value` still leases, renewing them. */
   async renew(keys: string[], value: string, ms: number): Promise<number> {
-    return Number(await this.#run(RENEW, keys, [value, String(ms)]));
+    return Number(await this.run(RENEW, keys, [value, String(ms)]));
   }
 
   async release(keys: string[], value: string): Promise<void> {
-    await this.#run(RELEASE, keys, [value]);
+    await this.run(RELEASE, keys, [value]);
   }
 
   /** Closes both connections; nothing is called after. */

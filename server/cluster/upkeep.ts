@@ -13,7 +13,7 @@ import {
   ROOMS_KEY,
   sweepKey,
 } from "./redis_link.ts";
-import { leaseKeys, nameLeaseKey, nodeOf, parseLease, streamLength } from "./members.ts";
+import { leaseKeys, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 
 /** How a lease compares with the longest a dead node's members stay listed: see above. */
@@ -128,18 +128,9 @@ export class Upkeep {
         const members = await link.commands.hGetAll(roomKeys(key).members);
         for (const [holder, nick] of Object.entries(members)) {
           if (nodeOf(holder) !== other) continue;
-          const event = JSON.stringify({ t: "leave", m: holder, n: nick, r: name });
           // Its nick is free before anyone hears it left, not whenever its lease would run out.
           await link.release(leaseKeys(nick), `${holder} ${nick}`);
-          await link.publish(
-            key,
-            name,
-            "leave",
-            event,
-            holder,
-            nick,
-            streamLength(options.historyLimit),
-          );
+          await this.node.events.publish({ key, name }, { t: "leave", m: holder, n: nick });
         }
       }
       await link.commands.sRem(NODES_KEY, other);

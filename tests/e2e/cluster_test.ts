@@ -6,41 +6,15 @@ import {
   type Json,
   LegacyMember,
   LineMember,
-  LOOPBACK_ARGS,
-  type RuntimeName,
   RUNTIMES,
   scriptCommand,
-  ServerProcess,
   Subprocess,
   TestMember,
   within,
 } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
+import { joinEcho, LEASE_S, startNode } from "./_cluster.ts";
 import { execFileSync } from "node:child_process";
-
-// A short lease, so that a dead node's members are gone within seconds.
-const LEASE_S = 1;
-
-function startNode(runtime: RuntimeName, redis: RedisServer, args: string[] = []) {
-  return ServerProcess.start(runtime, [
-    ...LOOPBACK_ARGS,
-    "--quiet",
-    "--rate",
-    "0",
-    "--redis",
-    redis.url,
-    "--redis-lease",
-    String(LEASE_S),
-    ...args,
-  ]);
-}
-
-async function joinEcho(port: number, nick: string, extra: Json = {}): Promise<TestMember> {
-  const member = await TestMember.connect(port);
-  member.send({ type: "hello", nick, echo: true, ...extra });
-  await member.expect({ type: "welcome", nick });
-  return member;
-}
 
 // What members are told when their node loses Redis, and when it is back.
 const DOWN =
