@@ -214,7 +214,7 @@ export class ClusterNode implements ChatService {
     const value = `${holder} ${nick}`;
     let other: string;
     try {
-      other = await this.link.claim(keys, holder, value, this.options.leaseMs);
+      other = await this.link.claim(keys, holder, value);
     } catch {
       throw clusterDown("your nick could not be checked");
     }
@@ -335,6 +335,8 @@ export class ClusterNode implements ChatService {
           nick: member.nick!,
           room: member.room!.name,
         });
+        // Where it was not swept, the room hears the rename; where it was, the join below.
+        await this.announceRename(member, old, member.nick!, true);
       }
       const holder = this.holdings.get(member)!.holder;
       for (const room of member.rooms) {
@@ -343,13 +345,16 @@ export class ClusterNode implements ChatService {
     }
   }
 
-  /** Tells every room of `member` that `nick` is now `newNick`; each member sees it once. */
-  async announceRename(member: Member, nick: string, newNick: string): Promise<void> {
-    const holder = this.holdings.get(member)!.holder;
-    const change = `${holder}#${++this.#changes}`;
-    const rooms = [...member.rooms];
-    for (const room of rooms) {
-      const event = { t: "nick" as const, m: holder, n: nick, x: newNick, c: change };
+  /**
+   * Tells every room of `member` that `nick` is now `newNick`; each member sees it once (`member`
+   * not at all if it was told already).
+   */
+  async announceRename(member: Member, nick: string, newNick: string, told = false): Promise<void> {
+    const holding = this.holdings.get(member)!;
+    const change = `${holding.holder}#${++this.#changes}`;
+    if (told) holding.lastChange = change;
+    for (const room of [...member.rooms]) {
+      const event = { t: "nick" as const, m: holding.holder, n: nick, x: newNick, c: change };
       this.#retrying(() => this.events.publish(room, event, newNick));
     }
     await Promise.all(this.#sending);

@@ -30,10 +30,20 @@ export function roomKeys(roomKey: string) {
 export const ROOMS_KEY = "parley:rooms";
 /** Every node that has ever said it is alive and not yet been swept. */
 export const NODES_KEY = "parley:nodes";
-/** The lease on a nick (one for each key a nick is told apart by): holder id, a space, the nick. */
-export const nickLeaseKey = (key: string) => `parley:nick:${key}`;
-/** Present while the node is alive: renewed with its leases, gone when it is not. */
-export const nodeAliveKey = (node: string) => `parley:node:${node}:alive`;
+/**
+ * Nick leases and node presence share one hash tag, so that the claim script, which reads both, runs
+ * on one shard of a Redis Cluster. Claims are rare (a member's hello or /nick), so one shard is
+ * plenty; the hot keys, each room's, are spread by their own tags.
+ */
+const NICKS_TAG = "parley:{nicks}";
+/**
+ * The lease on a nick (one for each key a nick is told apart by): holder id, a space, the nick.
+ * It has no expiry of its own: it holds while its holder's node is present (nodeAliveKey), so a
+ * node renews all its members' nicks at once by renewing its presence.
+ */
+export const nickLeaseKey = (key: string) => `${NICKS_TAG}:nick:${key}`;
+/** Present while the node is alive: renewed every third of a lease, gone when it is not. */
+export const nodeAliveKey = (node: string) => `${NICKS_TAG}:node:${node}:alive`;
 /** A node's members: holder id -> {nick, rooms}, for the sweep after the node dies. */
 export const nodeMembersKey = (node: string) => `parley:node:${node}:members`;
 /** Private messages to the members of one node. */
@@ -45,31 +55,21 @@ export const GUESTS_KEY = "parley:guests";
 
 /**
  * Leases every key of a nick to one holder, or none: returns '' when they are now the holder's, or
- * the value of the first key someone else holds. KEYS: the nick's lease keys. ARGV: holder id,
- * value, milliseconds.
+ * the value of the first key another holder leases. A key whose holder's node is no longer present
+ * (nodeAliveKey) is free: that node is dead, or was taken for dead. KEYS: the nick's lease keys.
+ * ARGV: holder id, value, the prefix and suffix of a node's presence key.
  */
 const CLAIM = `
 for i, key in ipairs(KEYS) do
   local value = redis.call('GET', key)
-  if value and string.sub(value, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then return value end
-end
-for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2], 'PX', ARGV[3]) end
-return ''
-`;
-
-/**
- * Renews a holder's leases; returns how many keys it still held (fewer than KEYS: the lease was
- * lost). KEYS: lease keys. ARGV: value, milliseconds.
- */
-const RENEW = `
-local held = 0
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    redis.call('PEXPIRE', key, ARGV[2])
-    held = held + 1
+  if value and string.sub(value, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then
+    local holder = string.match(value, '^(%S+)')
+    local node = string.match(holder, '^(.*):[^:]*$')
+    if redis.call('EXISTS', ARGV[3] .. node .. ARGV[4]) == 1 then return value end
   end
 end
-return held
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2]) end
+return ''
 `;
 
 /** Deletes the keys the holder still holds, and no other. KEYS: lease keys. ARGV: value. */
@@ -162,13 +162,9 @@ export class RedisLink {
   }
 
   /** '' if `holder` now leases every key, else the value of a key another holder leases. */
-  async claim(keys: string[], holder: string, value: string, ms: number): Promise<string> {
-    return String(await this.run(CLAIM, keys, [holder, value, String(ms)]));
-  }
-
-  /** How many of `keys` `value` still leases, renewing them. */
-  async renew(keys: string[], value: string, ms: number): Promise<number> {
-    return Number(await this.run(RENEW, keys, [value, String(ms)]));
+  async claim(keys: string[], holder: string, value: string): Promise<string> {
+    const [prefix, suffix] = nodeAliveKey("\n").split("\n");
+    return String(await this.run(CLAIM, keys, [holder, value, prefix, suffix]));
   }
 
   async release(keys: string[], value: string): Promise<void> {

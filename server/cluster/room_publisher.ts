@@ -39,7 +39,7 @@ const MAX_BATCH = 200;
  * from the stream what the channel lost. A join or leave also changes the room's member list in
  * the same step, so /who agrees with the order of the notices. A leave for someone not in the room
  * (swept already), or a join for someone in it (a node taken for dead, joining its members again),
- * is dropped (id 0). The room keeps the name it was first given while anyone is in it.
+ * or a rename of someone not in it (swept), is dropped (id 0). The room keeps the name it was first given while anyone is in it.
  * KEYS: seq, epoch, log, members, name. ARGV: a new epoch in case the room has none, stream length,
  * channel, room name, and the events, a line each: kind, holder, nick (none has a space) and JSON.
  * The events go as one argument, not four each: a batch is then cheap to encode and to read.
@@ -72,7 +72,11 @@ for kind, holder, nick, event in string.gmatch(ARGV[5], '(%S+) (%S+) (%S+) ([^\\
       redis.call('SETNX', KEYS[5], ARGV[4])
     end
   elseif kind == 'nick' then
-    if redis.call('HEXISTS', KEYS[4], holder) == 1 then redis.call('HSET', KEYS[4], holder, nick) end
+    if redis.call('HEXISTS', KEYS[4], holder) == 1 then
+      redis.call('HSET', KEYS[4], holder, nick)
+    else
+      dropped = true
+    end
   end
   if dropped then
     ids[#ids + 1] = '0'
