@@ -126,6 +126,8 @@ Options:
                        through the Redis at URL (redis://HOST:PORT); not with --data
   --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
                        node: a dead node's members leave within 4/3 of it (default 10)
+  --redis-cluster      with --redis, URL is a node of a Redis Cluster (Redis 7 or later):
+                       rooms are spread over its shards, with sharded pub/sub
   --quiet              do not log connects and disconnects to stderr
   --version            print the version and the commit it was built from
   --help               show this help
@@ -240,6 +242,7 @@ export async function main(args: string[], name = programName()): Promise<number
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
     redis: { type: "string" },
     "redis-lease": { type: "string", default: "10" },
+    "redis-cluster": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
     version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -311,6 +314,9 @@ export async function main(args: string[], name = programName()): Promise<number
   if (values.redis !== undefined && values.data !== undefined) {
     throw new UsageError("--redis and --data cannot be used together: Redis keeps the history");
   }
+  if (values["redis-cluster"] && values.redis === undefined) {
+    throw new UsageError("--redis-cluster needs --redis URL, one node of the Redis Cluster");
+  }
   // Read before anything listens, so that bad files leave no port open even for a moment.
   const credentials = tlsFiles && credentialsOrExplain(tlsFiles);
   const listeners: Listener[] = [];
@@ -381,9 +387,11 @@ export async function main(args: string[], name = programName()): Promise<number
     );
     options.maxClients = budget.clients;
   }
-  const node = values.redis === undefined
-    ? undefined
-    : await startNode(values.redis, { historyLimit: options.historyLimit, leaseMs: redisLeaseMs });
+  const node = values.redis === undefined ? undefined : await startNode(values.redis, {
+    historyLimit: options.historyLimit,
+    leaseMs: redisLeaseMs,
+    sharded: values["redis-cluster"],
+  });
   const tcpAndTls = [...listeners];
   if (web) listeners.push(web);
   const server = new ChatServer(listeners, {

@@ -37,6 +37,8 @@ export interface ClusterOptions {
   historyLimit: number;
   /** How long a nick, and the node's own presence, outlive their last renewal. */
   leaseMs: number;
+  /** `url` is a node of a Redis Cluster: rooms are spread over its shards (RedisLink). */
+  sharded?: boolean;
   log: (line: string) => void;
 }
 
@@ -67,7 +69,7 @@ export class ClusterNode implements ChatService {
 
   constructor(options: ClusterOptions) {
     this.options = options;
-    this.link = new RedisLink(options.url, options.log);
+    this.link = new RedisLink(options.url, options.log, options.sharded);
     this.rooms = new Rooms(this);
     this.events = new RoomEvents(this);
     this.#upkeep = new Upkeep(this);

@@ -1,9 +1,11 @@
 // A node's two connections to Redis (one for commands, one for subscriptions), the names of the
 // keys the cluster shares, and the Lua scripts that make each change to them atomic. Redis is the
 // one authority for every room's order and ids and for nicks: nodes only ask it.
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 
 type Client = ReturnType<typeof createClient>;
+type Cluster = ReturnType<typeof createCluster>;
+type Listener = (message: string) => void;
 
 /**
  * The keys of one room. The braces are Redis Cluster's hash tag: every key of a room lives on one
@@ -91,11 +93,16 @@ export class RedisLink {
   #closed = false;
   #started = false; // the first connection is not news
 
-  constructor(url: string, readonly log: (line: string) => void) {
+  /**
+   * With `sharded`, `url` is one node of a Redis Cluster (7 or later): each command goes to the
+   * shard that holds its key, and the rooms' channels are sharded ones (SSUBSCRIBE, SPUBLISH),
+   * which Redis sends only to the subscribers of the shard that owns the room, where a classic
+   * PUBLISH is copied to every node of the cluster.
+   */
+  constructor(url: string, readonly log: (line: string) => void, readonly sharded = false) {
     // Commands fail at once while Redis is away instead of waiting to run twice: a member whose
     // message cannot be published is told so (cluster_down), never served from this node alone.
     const options = {
-      url,
       disableOfflineQueue: true,
       // At start a failure is final (the server says why and exits); later it is retried, at most
       // a second apart, for as long as it takes.
@@ -104,14 +111,45 @@ export class RedisLink {
           this.#started ? Math.min(50 * 2 ** retries, 1000) : cause,
       },
     };
-    this.commands = createClient(options);
-    this.subscriber = createClient(options);
+    // The cluster client has the keyed commands of a single connection, under the same names:
+    // the rest of the node uses either alike; what differs (scripts, pub/sub) is done here.
+    const connect = (): Client => {
+      if (!sharded) return createClient({ url, ...options });
+      return createCluster({ rootNodes: [{ url }], defaults: options }) as unknown as Client;
+    };
+    this.commands = connect();
+    this.subscriber = connect();
+    const events = ["error", "end", "reconnecting", "ready"];
+    // A cluster's own connections, one to each shard, tell theirs under other names.
+    if (sharded) events.push("node-error", "node-reconnecting", "node-ready", "disconnect");
     for (const client of [this.commands, this.subscriber]) {
-      client.on("error", () => this.#changed());
-      client.on("end", () => this.#changed());
-      client.on("reconnecting", () => this.#changed());
-      client.on("ready", () => this.#changed());
+      for (const event of events) client.on(event, () => this.#changed());
     }
+  }
+
+  /** What the publish script calls to publish a room's events. */
+  get publishCommand(): "PUBLISH" | "SPUBLISH" {
+    return this.sharded ? "SPUBLISH" : "PUBLISH";
+  }
+
+  /** Calls `listener` with each message published to `channel` (a sharded one on a cluster). */
+  subscribe(channel: string, listener: Listener): Promise<unknown> {
+    return this.sharded
+      ? this.subscriber.sSubscribe(channel, listener)
+      : this.subscriber.subscribe(channel, listener);
+  }
+
+  unsubscribe(channel: string, listener: Listener): Promise<unknown> {
+    return this.sharded
+      ? this.subscriber.sUnsubscribe(channel, listener)
+      : this.subscriber.unsubscribe(channel, listener);
+  }
+
+  /** Publishes `message` to `channel`; resolves to how many subscribers had it. */
+  publish(channel: string, message: string): Promise<number> {
+    return this.sharded
+      ? this.commands.sPublish(channel, message)
+      : this.commands.publish(channel, message);
   }
 
   /** Connects both clients; throws if Redis cannot be reached at start. */
@@ -145,20 +183,20 @@ export class RedisLink {
     const sha = this.#scripts.get(source);
     if (sha !== undefined) {
       try {
-        return await this.commands.sendCommand([
-          "EVALSHA",
-          sha,
-          String(keys.length),
-          ...keys,
-          ...args,
-        ]);
+        return await this.#send(keys[0], ["EVALSHA", sha, String(keys.length), ...keys, ...args]);
       } catch (error) {
         if (!String(error).includes("NOSCRIPT")) throw error; // Redis restarted: load it again
       }
     }
-    const loaded = String(await this.commands.sendCommand(["SCRIPT", "LOAD", source]));
+    const loaded = String(await this.#send(keys[0], ["SCRIPT", "LOAD", source]));
     this.#scripts.set(source, loaded);
-    return this.commands.sendCommand(["EVALSHA", loaded, String(keys.length), ...keys, ...args]);
+    return this.#send(keys[0], ["EVALSHA", loaded, String(keys.length), ...keys, ...args]);
+  }
+
+  // A raw command; on a cluster, to the shard of `key` (a script's keys share one).
+  #send(key: string, args: string[]): Promise<unknown> {
+    if (!this.sharded) return this.commands.sendCommand(args);
+    return (this.commands as unknown as Cluster).sendCommand(key, false, args);
   }
 
   /** '' if `holder` now leases every key, else the value of a key another holder leases. */

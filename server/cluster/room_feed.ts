@@ -59,7 +59,7 @@ export class RoomFeed {
    * everything up to that id is history. Rejects if Redis cannot be reached.
    */
   async open(): Promise<void> {
-    await this.link.subscriber.subscribe(this.#keys.channel, this.#listener);
+    await this.link.subscribe(this.#keys.channel, this.#listener);
     const [seq, epoch] = await Promise.all([
       this.link.commands.get(this.#keys.seq),
       this.link.commands.get(this.#keys.epoch),
@@ -71,7 +71,7 @@ export class RoomFeed {
   async close(): Promise<void> {
     this.#closed = true;
     this.#wakeAll();
-    await this.link.subscriber.unsubscribe(this.#keys.channel, this.#listener).catch(() => {});
+    await this.link.unsubscribe(this.#keys.channel, this.#listener).catch(() => {});
   }
 
   /** Runs `task` between two events, so that it sees the room as of `lastId`. */

@@ -41,7 +41,8 @@ const MAX_BATCH = 200;
  * (swept already), or a join for someone in it (a node taken for dead, joining its members again),
  * or a rename of someone not in it (swept), is dropped (id 0). The room keeps the name it was first given while anyone is in it.
  * KEYS: seq, epoch, log, members, name. ARGV: a new epoch in case the room has none, stream length,
- * channel, room name, and the events, a line each: kind, holder, nick (none has a space) and JSON.
+ * channel, room name, PUBLISH or SPUBLISH (on a Redis Cluster: the channel shares the keys' hash
+ * tag), and the events, a line each: kind, holder, nick (none has a space) and JSON.
  * The events go as one argument, not four each: a batch is then cheap to encode and to read.
  * Returns the epoch, the ids ("id id ...", a leave that left the room empty as -id) and, for each
  * join that was not dropped, the room's nicks once it is in.
@@ -55,7 +56,7 @@ end
 local lines = {}
 local ids = {}
 local joined = {}
-for kind, holder, nick, event in string.gmatch(ARGV[5], '(%S+) (%S+) (%S+) ([^\\n]*)') do
+for kind, holder, nick, event in string.gmatch(ARGV[6], '(%S+) (%S+) (%S+) ([^\\n]*)') do
   local dropped = false
   local emptied = false
   if kind == 'leave' then
@@ -89,7 +90,7 @@ for kind, holder, nick, event in string.gmatch(ARGV[5], '(%S+) (%S+) (%S+) ([^\\
   end
 end
 if #lines > 0 then
-  redis.call('PUBLISH', ARGV[3], epoch .. '\\n' .. table.concat(lines, '\\n'))
+  redis.call(ARGV[5], ARGV[3], epoch .. '\\n' .. table.concat(lines, '\\n'))
 end
 return {epoch, table.concat(ids, ' '), joined}
 `;
@@ -163,7 +164,7 @@ export class RoomPublisher {
       const [epoch, ids, joined] = await this.link.run(
         PUBLISH,
         [k.seq, k.epoch, k.log, k.members, k.name],
-        [...args, lines],
+        [...args, this.link.publishCommand, lines],
       ) as [string, string, string[][]];
       const numbers = String(ids).split(" ");
       let joins = 0;

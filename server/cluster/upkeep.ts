@@ -29,7 +29,7 @@ export class Upkeep {
 
   async start(): Promise<void> {
     const { link, id } = this.node;
-    await link.subscriber.subscribe(nodeChannel(id), (raw) => {
+    await link.subscribe(nodeChannel(id), (raw) => {
       const { h, m } = JSON.parse(raw) as { h: string; m: ChatMessage };
       this.node.deliverPrivate(h, m);
     });
@@ -122,7 +122,7 @@ export class Upkeep {
     const value = await link.commands.get(nameLeaseKey(to));
     if (value === null) return null;
     const { holder, nick } = parseLease(value);
-    const heard = await link.commands.publish(
+    const heard = await link.publish(
       nodeChannel(nodeOf(holder)),
       JSON.stringify({ h: holder, m: { ...message, to: nick } }),
     );

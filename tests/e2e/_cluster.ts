@@ -33,3 +33,12 @@ export async function joinEcho(port: number, nick: string, extra: Json = {}): Pr
   await member.expect({ type: "welcome", nick });
   return member;
 }
+
+/** Skips what `member` receives until a message with every field of `fields`, and returns it. */
+export async function until(member: TestMember, fields: Json): Promise<Json> {
+  for (;;) {
+    const got = await member.next(JSON.stringify(fields));
+    if (got === null) throw new Error(`closed waiting for ${JSON.stringify(fields)}`);
+    if (Object.entries(fields).every(([key, value]) => got[key] === value)) return got;
+  }
+}

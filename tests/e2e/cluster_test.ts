@@ -3,7 +3,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  type Json,
   LegacyMember,
   LineMember,
   RUNTIMES,
@@ -13,22 +12,13 @@ import {
   within,
 } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
-import { joinEcho, LEASE_S, startNode } from "./_cluster.ts";
+import { joinEcho, LEASE_S, startNode, until } from "./_cluster.ts";
 import { execFileSync } from "node:child_process";
 
 // What members are told when their node loses Redis, and when it is back.
 const DOWN =
   "this server has lost its link to the rest of the chat; messages cannot be sent until it is back";
 const BACK = "the link to the rest of the chat is back";
-
-// Skips what `member` receives until a message with every field of `fields`, and returns it.
-async function until(member: TestMember, fields: Json): Promise<Json> {
-  for (;;) {
-    const got = await member.next(JSON.stringify(fields));
-    if (got === null) throw new Error(`closed waiting for ${JSON.stringify(fields)}`);
-    if (Object.entries(fields).every(([key, value]) => got[key] === value)) return got;
-  }
-}
 
 // The room's messages a member receives until `count` have come, as "from:text#id".
 async function messages(member: TestMember, count: number): Promise<string[]> {
