@@ -5,15 +5,22 @@ import { DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_PER_ROOM } from "./server/sqlite/re
 import { DEFAULT_IDLE_ROOMS } from "./server/history.ts";
 import { openAccounts, openModeration, openStore } from "./server/sqlite/open.ts";
 import { MemoryModerationStore, Moderation } from "./server/moderation.ts";
-import { FlagFileProblem, readMotd, readOperators } from "./server/moderation_flags.ts";
+import { readMotd, readOperators } from "./server/moderation_flags.ts";
 import { Accounts } from "./server/accounts.ts";
+import {
+  certificateFiles,
+  credentialsOrExplain,
+  flagFiles,
+  positiveSeconds,
+  webPort,
+  webUrl,
+} from "./server/flag_values.ts";
 import {
   listenOrExplain,
   parseCommandLine,
   programName,
   runProgram,
   seconds,
-  StartupError,
   UsageError,
   versionLine,
   wholeNumber,
@@ -25,11 +32,7 @@ import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_TLS_PORT } from "./proto
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
 import { formatAddress, type Listener, systemProblem, type TlsListener } from "./runtime.ts";
-import {
-  CertificateProblem,
-  readCredentials,
-  watchCredentials,
-} from "./server/tls_certificates.ts";
+import { watchCredentials } from "./server/tls_certificates.ts";
 import { runtime } from "./runtime/current.ts";
 import { Metrics, type Snapshot, timedReads } from "./server/metrics.ts";
 import { DEFAULT_HTTP_PORT, openWeb } from "./server/web.ts";
@@ -134,6 +137,8 @@ Options:
                        through the Redis at URL (redis://HOST:PORT); not with --data
   --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
                        node: a dead node's members leave within 4/3 of it (default 10)
+  --redis-cluster      with --redis, URL is a node of a Redis Cluster (Redis 7 or later):
+                       rooms are spread over its shards, with sharded pub/sub
   --quiet              do not log connects and disconnects to stderr
   --version            print the version and the commit it was built from
   --help               show this help
@@ -150,53 +155,8 @@ Exit status:
   ${EXIT_REDIS_UNREACHABLE}  --redis cannot be reached within 5 seconds
 `;
 
-function positiveSeconds(text: string, what: string): number {
-  const ms = seconds(text, what);
-  if (ms === 0) throw new UsageError(`${what} must be more than 0 seconds`);
-  return ms;
-}
-
-function webPort(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 65535) {
-    throw new UsageError(
-      `--http-port must be a whole number from 0 to 65535 or off, not "${text}"`,
-    );
-  }
-  return Number(text);
-}
-
-// The address to open in a browser: a wildcard host is reachable here as localhost.
-function webUrl(host: string, port: number, secure: boolean): string {
-  const local = host === "0.0.0.0" || host === "::" ? "localhost" : host;
-  return `${secure ? "https" : "http"}://${formatAddress(local, port)}/`;
-}
-
-/** --tls-cert and --tls-key, which go together, or null for no TLS. */
-function certificateFiles(cert?: string, key?: string): { cert: string; key: string } | null {
-  if (cert === undefined && key === undefined) return null;
-  if (cert === undefined) throw new UsageError("--tls-key needs --tls-cert");
-  if (key === undefined) throw new UsageError("--tls-cert needs --tls-key");
-  return { cert, key };
-}
-
 // Lines on stderr that go out even with --quiet: audit lines, and what cannot be kept.
 const stderr = (line: string) => void process.stderr.write(`${line}\n`);
-
-function flagFiles<T>(read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    throw error instanceof FlagFileProblem ? new StartupError(error.message) : error;
-  }
-}
-
-function credentialsOrExplain(files: { cert: string; key: string }) {
-  try {
-    return readCredentials(files);
-  } catch (error) {
-    throw error instanceof CertificateProblem ? new StartupError(error.message) : error;
-  }
-}
 
 /** The server's command line `args`, run; `name` is how its usage names it. */
 export async function main(args: string[], name = programName()): Promise<number> {
@@ -236,6 +196,7 @@ export async function main(args: string[], name = programName()): Promise<number
     motd: { type: "string" },
     redis: { type: "string" },
     "redis-lease": { type: "string", default: "10" },
+    "redis-cluster": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
     version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -313,6 +274,9 @@ export async function main(args: string[], name = programName()): Promise<number
     throw new UsageError(
       "--operator and --operators need --data: an operator acts once identified",
     );
+  }
+  if (values["redis-cluster"] && values.redis === undefined) {
+    throw new UsageError("--redis-cluster needs --redis URL, one node of the Redis Cluster");
   }
   // Read before anything listens, so that bad files leave no port open even for a moment.
   const credentials = tlsFiles && credentialsOrExplain(tlsFiles);
@@ -393,9 +357,11 @@ export async function main(args: string[], name = programName()): Promise<number
     );
     options.maxClients = budget.clients;
   }
-  const node = values.redis === undefined
-    ? undefined
-    : await startNode(values.redis, { historyLimit: options.historyLimit, leaseMs: redisLeaseMs });
+  const node = values.redis === undefined ? undefined : await startNode(values.redis, {
+    historyLimit: options.historyLimit,
+    leaseMs: redisLeaseMs,
+    sharded: values["redis-cluster"],
+  });
   const tcpAndTls = [...listeners];
   if (web) listeners.push(web);
   const server = new ChatServer(listeners, {
