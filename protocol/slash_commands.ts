@@ -7,14 +7,16 @@ import { parseDuration, type Who } from "./moderation.ts";
 
 /**
  * What a command takes after its name, and so how the rest of the line splits into the arguments
- * its `input` gets: none; one word or line (a room, a name, a text), optional or required; a nick
- * and then the rest of the line as text; or a word and then, optionally, the rest.
+ * its `input` gets: none; one word or line (a room, a name, a member's nick, which the client
+ * completes, a text), optional or required; a nick and then the rest of the line as text; or a
+ * word and then, optionally, the rest.
  */
 export type ArgumentKind =
   | "none"
   | "optional-room"
   | "room"
   | "name"
+  | "nick"
   | "text"
   | "optional-text"
   | "nick-text"
@@ -166,7 +168,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   },
   {
     name: "/op",
-    argument: "name",
+    argument: "nick",
     usage: "/op NICK",
     help: "make NICK's account an operator of this room",
     where: "both",
@@ -175,7 +177,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   },
   {
     name: "/deop",
-    argument: "name",
+    argument: "nick",
     usage: "/deop NICK",
     help: "make NICK's account no longer an operator of this room",
     where: "both",
@@ -243,7 +245,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   },
   {
     name: "/unmute",
-    argument: "name",
+    argument: "nick",
     usage: "/unmute NICK",
     help: "let NICK speak in this room again",
     where: "both",
@@ -326,6 +328,7 @@ const STAND_IN: Record<ArgumentKind, string[]> = {
   "optional-room": [],
   "room": ["r"],
   "name": ["n"],
+  "nick": ["n"],
   "text": ["t"],
   "optional-text": [],
   "nick-text": ["n", "t"],
@@ -398,6 +401,7 @@ function splitArguments(kind: ArgumentKind, rest: string): string[] | null {
       return rest ? [rest] : [];
     case "room":
     case "name":
+    case "nick":
     case "text":
       return rest ? [rest] : null;
     case "nick-text": {
