@@ -75,6 +75,11 @@ export class Chat {
    * or refuse the nick: moderation's bans (moderation_handlers.ts).
    */
   gate: ((member: Member, nick: string, roomName: string) => void) | null = null;
+  /**
+   * Called by the handlers when `member` has been answered for joining the server (`arrived`) or
+   * a new room, before the room's history: moderation's message of the day and topic.
+   */
+  greeting: ((member: Member, arrived: boolean) => void) | null = null;
 
   constructor(history: History, largeRoom = LARGE_ROOM_MEMBERS) {
     this.#history = history;

@@ -41,6 +41,9 @@ export function moderatedService(
 ): ChatService {
   const { moderation } = options;
   if (moderation) chat.gate = (member, nick, room) => gate(moderation, member, nick, room);
+  // This server's handlers greet between the answer to a join and the room's history, as IRC
+  // sends the topic right after JOIN; a node of a cluster (no moderation yet) greets after it.
+  if (moderation) chat.greeting = (member, arrived) => greet(options, member as Asker, arrived);
   const mutes = new ConnectionMutes();
   return {
     handle(asker, input) {
@@ -50,11 +53,16 @@ export function moderatedService(
       if (moderation && input.type === "msg" && input.to === undefined) {
         refuseMuted(moderation, mutes, asker, input.room);
       }
-      const joined = asker.nick !== null;
-      return then(inner.handle(asker, input), () => greet(options, asker, input.type, joined));
+      const arrived = input.type === "hello" && asker.nick === null;
+      const acting = inner.handle(asker, input);
+      if (moderation) return acting;
+      return then(acting, () => {
+        if (arrived) greet(options, asker, true);
+      });
     },
     welcomeGuest(asker, greeted) {
-      return then(inner.welcomeGuest(asker, greeted), () => greet(options, asker, "hello", false));
+      const acting = inner.welcomeGuest(asker, greeted);
+      return moderation ? acting : then(acting, () => greet(options, asker, true));
     },
     leave: (member) => inner.leave(member),
   };
@@ -131,12 +139,12 @@ function refuseMuted(
   }
 }
 
-// After a member joins the server: the message of the day; after it joins a room: its topic.
-function greet(options: ModerationOptions, asker: Asker, type: string, joined: boolean): void {
+// After a member joins the server (`arrived`): the message of the day; after it joins a room (or
+// the server, into one): the room's topic. Not again for a room it switches back to.
+function greet(options: ModerationOptions, asker: Asker, arrived: boolean): void {
   if (asker.room === null) return;
   const tell = (text: string) => asker.sendMessage({ type: "notice", text });
-  if (type === "hello" && !joined) { for (const line of options.motd) tell(line); }
-  if (type !== "hello" && type !== "join") return;
+  if (arrived) { for (const line of options.motd) tell(line); }
   const topic = options.moderation?.room(asker.room.key)?.topic;
   if (topic) tell(`topic of ${asker.room.name}: ${topic.text} (set by ${topic.by})`);
 }
