@@ -16,7 +16,7 @@ for (const runtime of RUNTIMES) {
     await using server = await startModerated(runtime, dir.path);
     // mallory registers in another room, and goes.
     {
-      await using mallory = await identified(server.port, "mallory", "den");
+      await using _mallory = await identified(server.port, "mallory", "den");
     }
     await using root = await identified(server.port, "root");
     await using bob = await TestMember.join(server.port, "bob");

@@ -51,6 +51,7 @@ const SAMPLES: Record<ArgumentKind, Array<[typed: string, args: string[]]>> = {
   "optional-room": [["", []], [" den ", ["den"]]],
   room: [[" den", ["den"]]],
   name: [[" al", ["al"]]],
+  nick: [[" bob ", ["bob"]]],
   text: [[" waves  at all ", ["waves  at all"]]],
   "nick-text": [[" bob  psst, there ", ["bob", "psst, there"]]],
   "optional-text": [["", []], [" the  plan ", ["the  plan"]]],
@@ -94,7 +95,7 @@ test("every command in the table parses, in any case, with each form of its argu
 
 test("a command without its argument gives the table's usage, in line mode and the client", () => {
   const required = SLASH_COMMANDS.filter((command) =>
-    ["room", "name", "text", "nick-text", "word-rest"].includes(command.argument)
+    ["room", "name", "nick", "text", "nick-text", "word-rest"].includes(command.argument)
   );
   assert.deepEqual(required.map(({ name }) => name), [
     "/join",
