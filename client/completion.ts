@@ -18,7 +18,9 @@ const COMMAND_NAMES = slashCommands("client").map(({ name }) => name);
 /**
  * Completes a command at the start of a line; a nick elsewhere, followed by ": " at the start of a
  * line as people address each other. A command's first argument is completed as its kind says: any
- * nick for /msg, /whois and /ignore, a room for /join, /part and /who, nothing for /nick. Case does not matter; choices
+ * nick for /msg, /whois, /ignore, /op, /deop and /unmute, a room for /join, /part and /who,
+ * nothing for /nick or /unban, and a nick in the room for the rest (/kick, /mute). Case does not
+ * matter; choices
  * come in alphabetical order.
  */
 export function chatCompleter(words: () => ChatWords): Completer {

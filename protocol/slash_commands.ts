@@ -8,8 +8,9 @@ import { parseDuration, type Who } from "./moderation.ts";
 
 /**
  * What a command takes after its name, and so how the rest of the line splits into the arguments
- * its `input` gets: none; one word or line (a room, a name, a member's nick, a text), optional or
- * required; a nick and then the rest of the line as text; or a word and then, optionally, the rest.
+ * its `input` gets: none; one word or line (a room, a name, a member's nick, which the client
+ * completes, a text), optional or required; a nick and then the rest of the line as text; or a
+ * word and then, optionally, the rest.
  */
 export type ArgumentKind =
   | "none"
@@ -212,7 +213,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   },
   {
     name: "/op",
-    argument: "name",
+    argument: "nick",
     usage: "/op NICK",
     help: "make NICK's account an operator of this room",
     where: "both",
@@ -221,7 +222,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   },
   {
     name: "/deop",
-    argument: "name",
+    argument: "nick",
     usage: "/deop NICK",
     help: "make NICK's account no longer an operator of this room",
     where: "both",
@@ -289,7 +290,7 @@ export const SLASH_COMMANDS: readonly SlashCommand[] = [
   },
   {
     name: "/unmute",
-    argument: "name",
+    argument: "nick",
     usage: "/unmute NICK",
     help: "let NICK speak in this room again",
     where: "both",

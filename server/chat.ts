@@ -70,10 +70,16 @@ export class Chat {
   #guests = 0;
   #largeRoom: number;
   /**
-   * Asked before `member` goes into `roomName` under `nick` (joining the server or a room); throws
-   * ProtocolError to keep it out: moderation's bans (moderation_handlers.ts).
+   * Asked before `member` goes into `roomName` under `nick` (joining the server or a room), and
+   * before it takes `nick` in a rename, for each room it is in; throws ProtocolError to keep it out
+   * or refuse the nick: moderation's bans (moderation_handlers.ts).
    */
   gate: ((member: Member, nick: string, roomName: string) => void) | null = null;
+  /**
+   * Called by the handlers when `member` has been answered for joining the server (`arrived`) or
+   * a new room, before the room's history: moderation's message of the day and topic.
+   */
+  greeting: ((member: Member, arrived: boolean) => void) | null = null;
 
   constructor(history: History, largeRoom = LARGE_ROOM_MEMBERS) {
     this.#history = history;
@@ -276,6 +282,7 @@ export class Chat {
     const holder = this.#holderOf(newNick);
     if (holder && holder !== member) throw nickTaken(newNick, holder);
     if (newNick === nick) return;
+    for (const room of member.rooms) this.gate?.(member, newNick, room.name);
     this.#release(nick);
     this.#claim(member, newNick);
     const everyone = new Set<Member>([member]);

@@ -129,6 +129,7 @@ export function handle(
         } else {
           asker.sendMessage(joined);
         }
+        if (!switching) chat.greeting?.(asker, false);
         if (!switching || input.since !== undefined) {
           replay(chat, asker, asker.room!.name, sinceInThisEpoch(chat, asker, input.since));
         }
@@ -210,6 +211,7 @@ export function welcomeGuest(
     type: "notice",
     text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
   });
+  chat.greeting?.(asker, true);
   replay(chat, asker, asker.room!.name);
 }
 
@@ -240,6 +242,7 @@ function hello(
     asker.sendMessage(rate > 0 ? { ...welcome, rate, burst } as ServerMessage : welcome);
     asker.echo = echo;
   }
+  chat.greeting?.(asker, true);
   replay(chat, asker, asker.room!.name, sinceInThisEpoch(chat, asker, input.since, input.epoch));
 }
 

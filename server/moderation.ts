@@ -249,6 +249,12 @@ export class Moderation {
     return null;
   }
 
+  /** The ban or mute of `kind` in `scope` of exactly `mask` (canonical), if it is still in force. */
+  get(scope: string, kind: Ban["kind"], mask: string): Ban | null {
+    const ban = this.#bans.get(banId(scope, kind, mask));
+    return ban && (ban.until === null || ban.until > this.#clock()) ? ban : null;
+  }
+
   /** The bans and mutes of `scope` still in force, oldest first; the ones run out are dropped. */
   list(scope: string): Ban[] {
     const now = this.#clock();

@@ -6,6 +6,7 @@
 import type { Chat, Member, Room } from "./chat.ts";
 import type { Asker, ChatService } from "./handlers.ts";
 import { hostOf } from "./account_handlers.ts";
+import { ConnectionMutes } from "./connection_mutes.ts";
 import { permissionOf } from "../protocol/slash_commands.ts";
 import { formatDuration, type ModerationMessage, ROOM_SCOPED } from "../protocol/moderation.ts";
 import type { Who } from "../protocol/moderation.ts";
@@ -13,6 +14,7 @@ import { cleanText, nameKey, ProtocolError, type ServerMessage, textProblem } fr
 import {
   auditLine,
   type Ban,
+  canonicalMask,
   type Moderation,
   parseMask,
   SERVER_WIDE,
@@ -39,19 +41,28 @@ export function moderatedService(
 ): ChatService {
   const { moderation } = options;
   if (moderation) chat.gate = (member, nick, room) => gate(moderation, member, nick, room);
+  // This server's handlers greet between the answer to a join and the room's history, as IRC
+  // sends the topic right after JOIN; a node of a cluster (no moderation yet) greets after it.
+  if (moderation) chat.greeting = (member, arrived) => greet(options, member as Asker, arrived);
+  const mutes = new ConnectionMutes();
   return {
     handle(asker, input) {
       if (MODERATION_TYPES.has(input.type)) {
-        return moderate(chat, options, asker, input as ModerationMessage);
+        return moderate(chat, options, mutes, asker, input as ModerationMessage);
       }
       if (moderation && input.type === "msg" && input.to === undefined) {
-        refuseMuted(moderation, asker, input.room);
+        refuseMuted(moderation, mutes, asker, input.room);
       }
-      const joined = asker.nick !== null;
-      return then(inner.handle(asker, input), () => greet(options, asker, input.type, joined));
+      const arrived = input.type === "hello" && asker.nick === null;
+      const acting = inner.handle(asker, input);
+      if (moderation) return acting;
+      return then(acting, () => {
+        if (arrived) greet(options, asker, true);
+      });
     },
     welcomeGuest(asker, greeted) {
-      return then(inner.welcomeGuest(asker, greeted), () => greet(options, asker, "hello", false));
+      const acting = inner.welcomeGuest(asker, greeted);
+      return moderation ? acting : then(acting, () => greet(options, asker, true));
     },
     leave: (member) => inner.leave(member),
   };
@@ -68,14 +79,26 @@ function subjectOf(member: Member, nick = member.nick): Subject {
 }
 
 // Keeps a banned member out: of the server (a close) for a server-wide ban, or of the room, with a
-// close too when it is joining the server, since it has no room to be in yet.
+// close too when it is joining the server, since it has no room to be in yet. A member renaming
+// (to a nick other than its own) into a banned nick is refused the nick and stays as it was, as
+// IRC refuses a nick change into a channel's ban; a server-wide ban refuses it the same way.
 // Operators are not kept out of where they act (so that no ban locks its maker out).
 function gate(moderation: Moderation, member: Member, nick: string, roomName: string): void {
   const subject = subjectOf(member, nick);
+  const renaming = member.nick !== null && nick !== member.nick;
   const server = bannedHere(moderation, SERVER_WIDE, subject);
-  if (server) throw banned(server, "this server", true);
+  if (server) throw renaming ? nickBanned(server, nick, "this server") : bannedFromServer(server);
   const room = bannedHere(moderation, nameKey(roomName), subject);
+  if (room && renaming) throw nickBanned(room, nick, roomName);
   if (room) throw banned(room, roomName, member.nick === null);
+}
+
+function nickBanned(ban: Ban, nick: string, where: string): ProtocolError {
+  const why = ban.reason ? ` (${ban.reason})` : "";
+  return new ProtocolError(
+    "banned",
+    `You cannot be ${nick}: it is banned from ${where} ${untilText(ban.until)}${why}`,
+  );
 }
 
 function bannedHere(moderation: Moderation, scope: string, subject: Subject): Ban | null {
@@ -97,10 +120,16 @@ function banned(ban: Ban, where: string, fatal = false): ProtocolError {
   );
 }
 
-function refuseMuted(moderation: Moderation, asker: Asker, roomName?: string): void {
+function refuseMuted(
+  moderation: Moderation,
+  mutes: ConnectionMutes,
+  asker: Asker,
+  roomName?: string,
+): void {
   const room = roomName === undefined ? asker.room : roomIn(asker, roomName);
   if (!room || asker.nick === null) return; // the chat answers that
   const mute = moderation.find(room.key, "mute", subjectOf(asker)) ??
+    mutes.find(moderation, asker, room.key) ??
     moderation.find(SERVER_WIDE, "mute", subjectOf(asker));
   if (mute) {
     throw new ProtocolError(
@@ -110,12 +139,12 @@ function refuseMuted(moderation: Moderation, asker: Asker, roomName?: string): v
   }
 }
 
-// After a member joins the server: the message of the day; after it joins a room: its topic.
-function greet(options: ModerationOptions, asker: Asker, type: string, joined: boolean): void {
+// After a member joins the server (`arrived`): the message of the day; after it joins a room (or
+// the server, into one): the room's topic. Not again for a room it switches back to.
+function greet(options: ModerationOptions, asker: Asker, arrived: boolean): void {
   if (asker.room === null) return;
   const tell = (text: string) => asker.sendMessage({ type: "notice", text });
-  if (type === "hello" && !joined) { for (const line of options.motd) tell(line); }
-  if (type !== "hello" && type !== "join") return;
+  if (arrived) { for (const line of options.motd) tell(line); }
   const topic = options.moderation?.room(asker.room.key)?.topic;
   if (topic) tell(`topic of ${asker.room.name}: ${topic.text} (set by ${topic.by})`);
 }
@@ -157,6 +186,7 @@ function permit(
 async function moderate(
   chat: Chat,
   options: ModerationOptions,
+  mutes: ConnectionMutes,
   asker: Asker,
   input: ModerationMessage,
 ): Promise<void> {
@@ -253,6 +283,8 @@ async function moderate(
       }
       announce(`${by} ${input.type === "mute" ? "muted" : "banned"} ${mask.text}${lasting}${why}`);
       if (kind === "ban") banFromRoom(chat, moderation, here, ban);
+      const muted = input.type === "mute" ? chat.memberNamed(input.nick) : undefined;
+      if (muted) mutes.remember(muted, ban);
       return;
     }
     case "unban":
@@ -261,12 +293,19 @@ async function moderate(
       const scope = input.type === "unkline" ? SERVER_WIDE : here.key;
       const kind = input.type === "unmute" ? "mute" : "ban";
       const mask = input.type === "unmute" ? muteMask(chat, input.nick) : parseMask(input.mask);
-      if (!(await moderation.unban(scope, kind, mask))) {
+      // Unmuting a member lifts the mutes its connection was given too, under an earlier nick.
+      const target = input.type === "unmute" ? chat.memberNamed(input.nick) : undefined;
+      const masks = new Set([canonicalMask(mask), ...target ? mutes.masks(target, scope) : []]);
+      const lifted: string[] = [];
+      for (const each of [...masks].map(parseMask)) {
+        if (await moderation.unban(scope, kind, each)) lifted.push(each.text);
+      }
+      if (lifted.length === 0) {
         throw new ProtocolError("no_such_ban", `There is no ${kind} of ${mask.text} to lift`);
       }
-      audit({ action: input.type, target: mask.text });
+      audit({ action: input.type, target: lifted.join(",") });
       if (input.type === "unkline") return tell(`${mask.text} may come back to this server`);
-      return announce(`${by} lifted the ${kind} of ${mask.text}`);
+      return announce(`${by} lifted the ${kind} of ${lifted.join(", ")}`);
     }
     case "bans":
     case "klines": {

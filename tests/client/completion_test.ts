@@ -14,6 +14,10 @@ test("chatCompleter completes commands, and nicks with ': ' at the start of a li
   assert.deepEqual(complete("", "/j"), ["/join "]);
   assert.deepEqual(complete("", "/M"), ["/me ", "/msg ", "/mute "]);
   assert.deepEqual(complete("/kick ", "b"), ["bob "], "a nick in the room, for an operator");
+  for (const command of ["/op", "/deop", "/unmute", "/mute"]) {
+    assert.deepEqual(complete(`${command} `, "B"), ["bob "], `${command} completes a nick`);
+  }
+  assert.deepEqual(complete("/unban ", "b"), [], "a mask is not completed");
   assert.deepEqual(complete("", "al"), ["alice: ", "Alicia: "]);
   assert.deepEqual(complete("  ", "B"), ["bob: "]);
   assert.deepEqual(complete("thanks ", "bo"), ["bob "]);

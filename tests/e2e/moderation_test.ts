@@ -6,16 +6,15 @@
 // commands and shows the answers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os, { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { RedisServer } from "./_redis.ts";
+import { identified, skipTo, startModerated, temporaryDirectory } from "./_moderation.ts";
 import {
-  type Json,
   LegacyMember,
   LineMember,
   remainingLines,
-  type RuntimeName,
   RUNTIMES,
   scriptCommand,
   ServerProcess,
@@ -23,40 +22,6 @@ import {
   Subprocess,
   TestMember,
 } from "./_helpers.ts";
-
-function temporaryDirectory(): Disposable & { path: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), "parley-moderation-"));
-  return { path: dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A server keeping its data in `dir`, with the server operator "root". */
-function startModerated(runtime: RuntimeName, dir: string, args: string[] = []) {
-  return startQuietServer(runtime, ["--data", dir, "--operator", "root", ...args]);
-}
-
-/** A native member that joins as `nick` (in `room`) and registers or identifies with `password`. */
-async function identified(
-  port: number,
-  nick: string,
-  room = "lobby",
-  host = "127.0.0.1",
-): Promise<TestMember> {
-  const member = await TestMember.connect(port, host);
-  member.send({ type: "hello", nick, room });
-  await member.expect({ type: "welcome", nick });
-  member.send({ type: "register", password: `${nick}-password` });
-  await member.expect({ type: "notice" });
-  return member;
-}
-
-/** The first message to `member` with every field of `fields`, passing over any others. */
-async function skipTo(member: TestMember, fields: Json): Promise<Json> {
-  while (true) {
-    const message = await member.next(JSON.stringify(fields));
-    if (message === null) throw new Error(`closed while waiting for ${JSON.stringify(fields)}`);
-    if (Object.entries(fields).every(([key, value]) => message[key] === value)) return message;
-  }
-}
 
 function hasIpv6Loopback(): boolean {
   return Object.values(os.networkInterfaces()).some((addresses) =>
