@@ -24,11 +24,15 @@ for (const runtime of RUNTIMES) {
     root.send({ type: "ban", mask: "mallory", reason: "trouble" });
     await skipTo(bob, { type: "notice", text: "root banned nick:mallory (trouble)" });
 
-    bob.send({ type: "nick", nick: "Mal1ory" }); // a look-alike of the banned nick
+    // A look-alike of a banned nick nobody registered (a registered one's look-alikes are its
+    // account's, refused as nick_registered before any ban is asked).
+    root.send({ type: "ban", mask: "villain", reason: "trouble" });
+    await skipTo(bob, { type: "notice", text: "root banned nick:villain (trouble)" });
+    bob.send({ type: "nick", nick: "Vi11ain" });
     await bob.expect({
       type: "error",
       code: "banned",
-      message: "You cannot be Mal1ory: it is banned from lobby permanently (trouble)",
+      message: "You cannot be Vi11ain: it is banned from lobby permanently (trouble)",
     });
     bob.send({ type: "login", nick: "mallory", password: "mallory-password" });
     await bob.expect({
