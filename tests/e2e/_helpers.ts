@@ -3,7 +3,8 @@
 // built-ins, so the suite runs under `deno test` and `bun test` alike.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -223,6 +224,33 @@ export class ServerProcess extends Subprocess {
     process.kill(this.child.pid!, "SIGTERM");
     return await this.exitCode("the server to exit after SIGTERM");
   }
+}
+
+/** A fresh directory (a server's --data, say) named after `prefix`, removed whole on dispose. */
+export function temporaryDirectory(prefix = "parley-test-"): Disposable & { path: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  return { path: dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** server.ts on `port` exactly, as after a restart, ready once it has printed its listening line. */
+export async function startServerOn(
+  runtime: RuntimeName,
+  port: number,
+  args: string[],
+): Promise<ServerProcess> {
+  const server = new ServerProcess(
+    scriptCommand(runtime, "server.ts", [
+      "--port",
+      String(port),
+      ...NO_WEB,
+      ...LOOPBACK_ARGS,
+      "--quiet",
+      ...args,
+    ]),
+  );
+  await server.stdout.waitFor(/^listening on /, `the listening line on port ${port}`);
+  server.port = port;
+  return server;
 }
 
 /** A server.ts subprocess on 127.0.0.1 that logs nothing, with `args` on top. */

@@ -1,14 +1,8 @@
 // What the moderation tests share: a server with an operator and a place for its data, members
 // who register as they join, and waiting past messages that do not matter to a test.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { type Json, type RuntimeName, startQuietServer, TestMember } from "./_helpers.ts";
 
-export function temporaryDirectory(): Disposable & { path: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), "parley-moderation-"));
-  return { path: dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
-}
+export { temporaryDirectory } from "./_helpers.ts";
 
 /** A server keeping its data in `dir`, with the server operator "root". */
 export function startModerated(runtime: RuntimeName, dir: string, args: string[] = []) {

@@ -4,22 +4,15 @@
 // refused with one line.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { HeaderTutorialClient } from "./_tutorial_clients.ts";
 import {
   LineMember,
   RUNTIMES,
   type ServerProcess,
   startQuietServer,
+  temporaryDirectory,
   TestMember,
 } from "./_helpers.ts";
-
-function temporaryDirectory(): Disposable & { path: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), "parley-accounts-"));
-  return { path: dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 // A native member that registers `nick` with `password`, then leaves.
 async function registerAndLeave(server: ServerProcess, nick: string, password: string) {
@@ -33,7 +26,7 @@ async function registerAndLeave(server: ServerProcess, nick: string, password: s
 
 for (const runtime of RUNTIMES) {
   test(`${runtime}: a guest cannot take a registered nick; its password proves it`, async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-");
     await using server = await startQuietServer(runtime, ["--data", dir.path]);
     await registerAndLeave(server, "alice", "s3cret-pw");
 
@@ -52,7 +45,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(`${runtime}: a registered nick also holds the nicks that look like it`, async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-");
     await using server = await startQuietServer(runtime, ["--data", dir.path]);
     await registerAndLeave(server, "alice", "s3cret-pw");
     await using guest = await TestMember.connect(server.port);
@@ -74,7 +67,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(`${runtime}: at nc, a registered nick is refused to a guest until /login`, async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-");
     await using server = await startQuietServer(runtime, [
       ...["--data", dir.path, "--identify-grace", "0"],
     ]);
@@ -105,7 +98,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(`${runtime}: a greeting client keeps a registered nick for the grace if it identifies`, async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-");
     await using server = await startQuietServer(runtime, ["--data", dir.path]);
     await registerAndLeave(server, "carol", "pass-word");
     await using watcher = await TestMember.join(server.port, "watcher");
@@ -125,7 +118,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(`${runtime}: a greeting client that stays silent is renamed after the grace`, async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-");
     await using server = await startQuietServer(runtime, [
       ...["--data", dir.path, "--identify-grace", "0.5"],
     ]);
@@ -152,7 +145,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(`${runtime}: the classic tutorial client identifies within the grace`, async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-");
     await using server = await startQuietServer(runtime, [
       ...["--data", dir.path, "--identify-grace", "0.5"],
     ]);
@@ -175,7 +168,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(`${runtime}: a wrong password is refused, then attempts are throttled`, async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-");
     await using server = await startQuietServer(runtime, ["--data", dir.path]);
     await registerAndLeave(server, "dave", "right-one");
     await using guest = await TestMember.connect(server.port);
@@ -190,7 +183,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(`${runtime}: accounts outlive a restart with --data`, async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-");
     {
       await using server = await startQuietServer(runtime, ["--data", dir.path]);
       await registerAndLeave(server, "erin", "kept-pw");

@@ -3,9 +3,7 @@
 // read them. Registered nicks stay held either way.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import {
   LineMember,
   LOOPBACK_ARGS,
@@ -13,6 +11,7 @@ import {
   scriptCommand,
   ServerProcess,
   Subprocess,
+  temporaryDirectory,
   TestMember,
 } from "./_helpers.ts";
 import { TestCertificates } from "./_certs.ts";
@@ -21,18 +20,13 @@ import { RawWebSocket, WebMember, webPortOf } from "./_websocket.ts";
 const REFUSAL =
   "This server takes passwords over TLS only: connect with TLS (client --tls), or over HTTPS";
 
-function temporaryDirectory(): Disposable & { path: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), "parley-accounts-tls-"));
-  return { path: dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
 const portOf = (line: string) => Number(line.slice(line.lastIndexOf(":") + 1));
 
 for (const runtime of RUNTIMES) {
   const name = (what: string) => `accounts [${runtime}] ${what}`;
 
   test(name("--identify-needs-tls takes passwords over TLS, refuses them in clear"), async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-tls-");
     using certs = await TestCertificates.make();
     await using server = new ServerProcess(
       scriptCommand(runtime, "server.ts", [
@@ -85,7 +79,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(name("--identify-needs-tls refuses passwords over plain WebSocket"), async () => {
-    using dir = temporaryDirectory();
+    using dir = temporaryDirectory("parley-accounts-tls-");
     await using server = await ServerProcess.start(runtime, [
       ...LOOPBACK_ARGS,
       ...["--quiet", "--http-port", "0", "--data", dir.path, "--identify-needs-tls"],

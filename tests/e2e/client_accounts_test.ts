@@ -4,19 +4,17 @@
 // to a remote server unless told to.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import {
-  LOOPBACK_ARGS,
-  NO_WEB,
   remainingLines,
   type RuntimeName,
   RUNTIMES,
   scriptCommand,
   ServerProcess,
   startQuietServer,
+  startServerOn,
   Subprocess,
+  temporaryDirectory,
   TestMember,
 } from "./_helpers.ts";
 import { TerminalSession } from "./_terminal.ts";
@@ -25,28 +23,6 @@ import { TerminalSession } from "./_terminal.ts";
 function networkAddress(): string | undefined {
   return Object.values(os.networkInterfaces()).flat()
     .find((face) => face && face.family === "IPv4" && !face.internal)?.address;
-}
-
-function dataDirectory(): { path: string } & Disposable {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "parley-client-accounts-"));
-  return { path: dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** server.ts on `port` exactly, as after a restart. */
-async function startServerOn(runtime: RuntimeName, port: number, args: string[]) {
-  const server = new ServerProcess(
-    scriptCommand(runtime, "server.ts", [
-      "--port",
-      String(port),
-      ...NO_WEB,
-      ...LOOPBACK_ARGS,
-      "--quiet",
-      ...args,
-    ]),
-  );
-  await server.stdout.waitFor(/^listening on /, `the listening line on port ${port}`);
-  server.port = port;
-  return server;
 }
 
 function startClient(
@@ -74,7 +50,7 @@ for (const runtime of RUNTIMES) {
   const name = (behaviour: string) => `client [${runtime}->${serverRuntime}] ${behaviour}`;
 
   test(name("identifies again when it reconnects, keeping its nick across a restart"), async () => {
-    using data = dataDirectory();
+    using data = temporaryDirectory("parley-client-accounts-");
     const withData = ["--data", data.path];
     const first = await startQuietServer(serverRuntime, withData);
     const port = first.port;
@@ -108,7 +84,7 @@ for (const runtime of RUNTIMES) {
   const name = (behaviour: string) => `client [${runtime}->${serverRuntime}] ${behaviour}`;
 
   test(name("a script identifies with PARLEY_PASSWORD; a wrong one exits 1"), async () => {
-    using data = dataDirectory();
+    using data = temporaryDirectory("parley-client-accounts-");
     await using server = await startQuietServer(serverRuntime, ["--data", data.path]);
     await register(server, "carol", "carols-pw");
     {
@@ -132,7 +108,7 @@ for (const runtime of RUNTIMES) {
   });
 
   test(name("asks for the password without echo, in a terminal"), async () => {
-    using data = dataDirectory();
+    using data = temporaryDirectory("parley-client-accounts-");
     await using server = await startQuietServer(serverRuntime, ["--data", data.path]);
     await register(server, "dave", "daves-pw");
     await using terminal = new TerminalSession(
@@ -185,7 +161,7 @@ for (const runtime of RUNTIMES) {
     ]);
     const address = networkAddress();
     if (!address) return t.skip("this machine has no network address but loopback");
-    using data = dataDirectory();
+    using data = temporaryDirectory("parley-client-accounts-");
     await using server = await startQuietServer(serverRuntime, [
       "--data",
       data.path,

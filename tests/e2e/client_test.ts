@@ -3,21 +3,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { nickColour } from "../../client/format.ts";
 import {
-  LOOPBACK_ARGS,
-  NO_WEB,
   remainingLines,
   type RuntimeName,
   RUNTIMES,
   scriptCommand,
-  ServerProcess,
   startQuietServer,
+  startServerOn,
   Subprocess,
+  temporaryDirectory,
   TestMember,
 } from "./_helpers.ts";
 import { frameHeader, rawFrame } from "../_frames.ts";
@@ -25,33 +21,6 @@ import { FakeServer, Proxy } from "./_fake_server.ts";
 import { type Screen, TerminalSession } from "./_terminal.ts";
 
 const startServer = startQuietServer;
-
-/** server.ts on `port` exactly, as after a restart, ready once it has printed its listening line. */
-async function startServerOn(
-  runtime: RuntimeName,
-  port: number,
-  args: string[],
-): Promise<ServerProcess> {
-  const server = new ServerProcess(
-    scriptCommand(runtime, "server.ts", [
-      "--port",
-      String(port),
-      ...NO_WEB,
-      ...LOOPBACK_ARGS,
-      "--quiet",
-      ...args,
-    ]),
-  );
-  await server.stdout.waitFor(/^listening on /, `the listening line on port ${port}`);
-  server.port = port;
-  return server;
-}
-
-/** A fresh directory for a server's --data, removed on dispose. */
-function dataDirectory(): { path: string } & Disposable {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "parley-client-test-"));
-  return { path: dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** `[HH:MM] ` then `line`: how a history line reads. */
 function historyLine(line: string): RegExp {
@@ -638,7 +607,7 @@ for (const runtime of RUNTIMES) {
   test(
     name("reconnects to a server restarted with --data on its port, and replays what it missed"),
     async () => {
-      using data = dataDirectory();
+      using data = temporaryDirectory("parley-client-test-");
       const withData = ["--data", data.path];
       await using first = await startServer(serverRuntime, withData);
       const port = first.port;
