@@ -9,7 +9,7 @@ import type { Mode } from "../protocol/mode.ts";
 import { LINE_HELP } from "../protocol/slash_commands.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 import type { Accounts } from "./accounts.ts";
-import { freeGuestNick, guardNick, handleAccount, hostOf } from "./account_handlers.ts";
+import { checkHello, freeGuestNick, guardNick, handleAccount } from "./account_handlers.ts";
 
 /** The most messages one `history` request returns: what one request may cost the server at once. */
 export const MAX_HISTORY_PAGE = 200;
@@ -73,23 +73,18 @@ export function handle(
   accounts: Accounts | null = null,
 ): void | Promise<void> {
   switch (input.type) {
-    case "hello": {
-      const { nick, password } = input;
-      if (accounts && password !== undefined && asker.nick === null && accounts.find(nick)) {
-        return accounts.identify(nick, password, hostOf(asker.address)).then((account) => {
-          asker.account = account.nick;
-          hello(chat, asker, input, accounts);
-        });
-      }
-      hello(chat, asker, input, accounts);
-      break;
-    }
+    case "hello":
+      // Accounts are asked first (a promise); without them the member is in at once.
+      if (!accounts) return hello(chat, asker, input);
+      return checkHello(accounts, asker, input.nick, input.password).then(() => {
+        hello(chat, asker, input);
+      });
     case "register":
     case "identify":
     case "login":
     case "passwd":
     case "unregister":
-      return handleAccount(chat, accounts, asker, input);
+      return handleAccount((a, nick) => chat.rename(a, nick), accounts, asker, input);
     case "msg":
       if (input.to !== undefined) {
         chat.whisper(asker, input.to, input.text, Date.now(), input.action);
@@ -146,9 +141,8 @@ export function handle(
       break;
     }
     case "nick":
-      guardNick(accounts, asker, input.nick);
-      chat.rename(asker, input.nick);
-      break;
+      if (!accounts) return chat.rename(asker, input.nick);
+      return guardNick(accounts, asker, input.nick).then(() => chat.rename(asker, input.nick));
     case "help":
       for (const text of LINE_HELP) asker.sendMessage({ type: "notice", text });
       break;
@@ -173,18 +167,44 @@ export function welcomeGuest(
   asker: Asker,
   greeted?: string,
   accounts: Accounts | null = null,
-): void {
-  let refused: string | null = null;
-  if (greeted !== undefined) {
-    try {
-      guardNick(accounts, asker, greeted);
-      asker.sendMessage(chat.join(asker, greeted));
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      refused = error.message;
-    }
+): void | Promise<void> {
+  if (!accounts) {
+    const refused = greeted === undefined ? null : joinGreeted(chat, asker, greeted);
+    if (asker.nick === null) asker.sendMessage(chat.join(asker, chat.guestNick()));
+    return welcomed(chat, asker, greeted, refused);
   }
-  if (asker.nick === null) asker.sendMessage(chat.join(asker, freeGuestNick(chat, accounts)));
+  // With accounts, a registered greeting is refused, and the guest nick is one nobody registered.
+  return (async () => {
+    let refused: string | null = null;
+    if (greeted !== undefined) {
+      try {
+        await guardNick(accounts, asker, greeted);
+        refused = joinGreeted(chat, asker, greeted);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        refused = error.message;
+      }
+    }
+    if (asker.nick === null) {
+      asker.sendMessage(chat.join(asker, await freeGuestNick(chat, accounts)));
+    }
+    welcomed(chat, asker, greeted, refused);
+  })();
+}
+
+// Joins `asker` as `greeted`; returns why it could not, or null.
+function joinGreeted(chat: Chat, asker: Asker, greeted: string): string | null {
+  try {
+    asker.sendMessage(chat.join(asker, greeted));
+    return null;
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return error.message;
+  }
+}
+
+// The rest of welcomeGuest, once the member is in: why not as `greeted`, how to go on, history.
+function welcomed(chat: Chat, asker: Asker, greeted: string | undefined, refused: string | null) {
   if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
   const count = asker.room!.members.size;
   asker.sendMessage({
@@ -194,25 +214,19 @@ export function welcomeGuest(
   replay(chat, asker, asker.room!.name);
 }
 
-function hello(
-  chat: Chat,
-  asker: Asker,
-  input: Extract<Input, { type: "hello" }>,
-  accounts: Accounts | null,
-): void {
+// A hello the accounts (if any) have let through: checkHello.
+function hello(chat: Chat, asker: Asker, input: Extract<Input, { type: "hello" }>): void {
   const { nick, room, echo = false } = input;
   if (asker.mode === "legacy" && asker.nick === null) {
     // The classic client cannot choose again: a taken nick gets a number, a bad one (or one
-    // registered, which it has no way to prove) a close.
+    // registered, which it has no way to prove: checkHello) a close.
     try {
-      guardNick(accounts, asker, nick);
       asker.sendMessage(chat.join(asker, chat.freeVariant(nick), room));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw new ProtocolError(error.code, error.message, true);
     }
   } else {
-    if (asker.nick === null) guardNick(accounts, asker, nick);
     const welcome = chat.join(asker, nick, room);
     const { ratePerSecond: rate, burst } = asker.flood;
     asker.sendMessage(rate > 0 ? { ...welcome, rate, burst } as ServerMessage : welcome);

@@ -1,6 +1,7 @@
 // Accounts that outlive the server: a table in the --data database (DIR/parley.db), opened once
 // the history store has checked and locked it (history.ts, data_lock.ts). Accounts change rarely
-// and are read once a login, so this store is synchronous; see BUSY_MS.
+// and are read once a login, so this store works synchronously (behind the interface's promises);
+// see BUSY_MS.
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Account, AccountStore } from "../accounts.ts";
 import { ProtocolError } from "../../protocol.ts";
@@ -35,28 +36,34 @@ export class SqliteAccountStore implements AccountStore {
     this.#add = this.#db.prepare(
       "INSERT OR IGNORE INTO accounts (nick_key, nick, hash, created) VALUES (?, ?, ?, ?)",
     );
-    this.#setHash = this.#db.prepare("UPDATE accounts SET hash = ? WHERE nick_key = ?");
-    this.#remove = this.#db.prepare("DELETE FROM accounts WHERE nick_key = ?");
+    this.#setHash = this.#db.prepare(
+      "UPDATE accounts SET hash = ? WHERE nick_key = ? AND hash = ?",
+    );
+    this.#remove = this.#db.prepare("DELETE FROM accounts WHERE nick_key = ? AND hash = ?");
   }
 
-  get(key: string): Account | null {
-    const row = this.#do(() => this.#get.get(key)) as
-      | { nick_key: string; nick: string; hash: string; created: number }
-      | undefined;
-    return row ? { key: row.nick_key, nick: row.nick, hash: row.hash, created: row.created } : null;
+  get(key: string): Promise<Account | null> {
+    return this.#do(() => {
+      const row = this.#get.get(key) as
+        | { nick_key: string; nick: string; hash: string; created: number }
+        | undefined;
+      return row
+        ? { key: row.nick_key, nick: row.nick, hash: row.hash, created: row.created }
+        : null;
+    });
   }
 
-  add(account: Account): boolean {
+  add(account: Account): Promise<boolean> {
     const { key, nick, hash, created } = account;
-    return this.#do(() => this.#add.run(key, nick, hash, created)).changes === 1;
+    return this.#do(() => this.#add.run(key, nick, hash, created).changes === 1);
   }
 
-  setHash(key: string, hash: string): void {
-    this.#do(() => this.#setHash.run(hash, key));
+  setHash(key: string, hash: string, old: string): Promise<boolean> {
+    return this.#do(() => this.#setHash.run(hash, key, old).changes === 1);
   }
 
-  remove(key: string): void {
-    this.#do(() => this.#remove.run(key));
+  remove(key: string, hash: string): Promise<boolean> {
+    return this.#do(() => this.#remove.run(key, hash).changes === 1);
   }
 
   close(): void {
@@ -64,13 +71,15 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   // A database that cannot answer now is the member's error to hear, not the server's end.
-  #do<T>(work: () => T): T {
+  #do<T>(work: () => T): Promise<T> {
     try {
-      return work();
+      return Promise.resolve(work());
     } catch (error) {
-      throw new ProtocolError(
-        "storage_busy",
-        `Accounts cannot be reached now (${error}); try again`,
+      return Promise.reject(
+        new ProtocolError(
+          "storage_busy",
+          `Accounts cannot be reached now (${error}); try again`,
+        ),
       );
     }
   }

@@ -12,18 +12,22 @@ import { ProtocolError } from "../../protocol.ts";
 class MemoryStore implements AccountStore {
   rows = new Map<string, Account>();
   get(key: string) {
-    return this.rows.get(key) ?? null;
+    return Promise.resolve(this.rows.get(key) ?? null);
   }
   add(account: Account) {
-    if (this.rows.has(account.key)) return false;
+    if (this.rows.has(account.key)) return Promise.resolve(false);
     this.rows.set(account.key, { ...account });
-    return true;
+    return Promise.resolve(true);
   }
-  setHash(key: string, hash: string) {
-    this.rows.get(key)!.hash = hash;
+  setHash(key: string, hash: string, old: string) {
+    const row = this.rows.get(key);
+    if (row?.hash !== old) return Promise.resolve(false);
+    row.hash = hash;
+    return Promise.resolve(true);
   }
-  remove(key: string) {
-    this.rows.delete(key);
+  remove(key: string, hash: string) {
+    if (this.rows.get(key)?.hash !== hash) return Promise.resolve(false);
+    return Promise.resolve(this.rows.delete(key));
   }
 }
 
@@ -45,7 +49,7 @@ test("register, identify under any case, change, unregister", async () => {
   const accounts = new Accounts(store);
   const account = await accounts.register("Alice", "pw-one");
   assert.equal(account.nick, "Alice");
-  assert.ok(!store.get("alice")!.hash.includes("pw-one"), "no password is stored in clear");
+  assert.ok(!store.rows.get("alice")!.hash.includes("pw-one"), "no password is stored in clear");
   assert.equal(await refusal(accounts.register("ALICE", "pw-two")), "already_registered");
   assert.equal((await accounts.identify("alice", "pw-one", "h")).nick, "Alice");
   assert.equal(await refusal(accounts.identify("alice", "pw-two", "h")), "wrong_password");
@@ -53,7 +57,25 @@ test("register, identify under any case, change, unregister", async () => {
   await accounts.change("Alice", "pw-one", "pw-two", "h");
   assert.equal(await refusal(accounts.identify("alice", "pw-one", "h2")), "wrong_password");
   await accounts.unregister("Alice", "pw-two", "h2");
-  assert.equal(accounts.find("alice"), null);
+  assert.equal(await accounts.find("alice"), null);
+});
+
+test("a password changed meanwhile elsewhere is not changed or dropped with the old one", async () => {
+  const store = new MemoryStore();
+  const accounts = new Accounts(store);
+  await accounts.register("erin", "pw-one");
+  // Another server sharing the store changes it while this one checks the old password.
+  const real = store.get.bind(store);
+  store.get = async (key) => {
+    const row = await real(key);
+    if (!row) return null;
+    const read = { ...row };
+    row.hash = "changed elsewhere";
+    return read;
+  };
+  assert.equal(await refusal(accounts.change("erin", "pw-one", "pw-two", "h")), "wrong_password");
+  assert.equal(await refusal(accounts.unregister("erin", "pw-one", "h")), "wrong_password");
+  assert.equal(store.rows.get("erin")!.hash, "changed elsewhere");
 });
 
 test("a bad new password is refused before anything is hashed", async () => {
