@@ -5,13 +5,7 @@
 // never a delivery to this node's members alone.
 import { Chat, type Member, type Room } from "../chat.ts";
 import { History } from "../history.ts";
-import {
-  type Asker,
-  type ChatService,
-  handle,
-  MAX_HISTORY_PAGE,
-  sendHistory,
-} from "../handlers.ts";
+import { type Asker, type ChatService, handle } from "../handlers.ts";
 import type { Input } from "../wire.ts";
 import {
   type ChatMessage,
@@ -20,7 +14,6 @@ import {
   nickProblem,
   ProtocolError,
   roomProblem,
-  type ServerMessage,
   textProblem,
 } from "../../protocol.ts";
 import { GUESTS_KEY, type Published, RedisLink } from "./redis_link.ts";
@@ -36,6 +29,7 @@ import {
 import { Upkeep } from "./upkeep.ts";
 import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
+import { historyPage } from "./history_page.ts";
 
 export interface ClusterOptions {
   /** redis://host:port */
@@ -133,7 +127,7 @@ export class ClusterNode implements ChatService {
         return who(this, asker, input.room);
       case "history":
         nickOf(asker);
-        return this.#history(asker, input.room, input.after, input.limit);
+        return historyPage(this, asker, input.room, input.after, input.limit);
       case "nick":
         return this.#rename(asker, input.nick);
       default:
@@ -398,20 +392,6 @@ export class ClusterNode implements ChatService {
       this.#retrying(() => this.publish(room, event, newNick));
     }
     await Promise.all(this.#sending);
-  }
-
-  async #history(asker: Asker, roomName: string, after: number, limit?: number): Promise<void> {
-    const room = this.rooms.roomOf(asker, roomName);
-    const page = Math.min(limit ?? MAX_HISTORY_PAGE, MAX_HISTORY_PAGE);
-    await this.rooms.feedOf(room).exclusive(async () => {
-      // One more than asked for, to tell whether more is left.
-      const missed = await this.rooms.messages(room, after, page + 1).catch(() => {
-        throw clusterDown("history could not be read");
-      });
-      const more = sendHistory(asker, missed.slice(0, page), "oldest") < missed.length;
-      const end: ServerMessage = { type: "history_end", room: room.name };
-      asker.sendMessage(more ? { ...end, more: true } : end);
-    });
   }
 
   /** Takes a closing member out of every room; the others hear it once Redis has it. */
