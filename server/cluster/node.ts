@@ -30,6 +30,7 @@ import { Upkeep } from "./upkeep.ts";
 import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
 import { historyPage } from "./history_page.ts";
+import { ClusterAccounts } from "./accounts.ts";
 
 export interface ClusterOptions {
   /** redis://host:port */
@@ -48,11 +49,16 @@ const nickOf = (member: Member) => {
   return member.nick;
 };
 
+// A nick someone else holds or has registered.
+const unavailable = (error: ProtocolError) => /^nick_(taken|registered)$/.test(error.code);
+
 export class ClusterNode implements ChatService {
   readonly id = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
   readonly link: RedisLink;
   readonly options: ClusterOptions;
   readonly rooms: Rooms;
+  /** Registered nicks, kept in Redis: asked before every lease of a nick. */
+  readonly accounts: ClusterAccounts;
   /** This node's members by holder id. */
   readonly byHolder = new Map<string, Asker>();
   readonly holdings = new WeakMap<Member, Holding>();
@@ -69,6 +75,7 @@ export class ClusterNode implements ChatService {
     this.options = options;
     this.link = new RedisLink(options.url, options.log);
     this.rooms = new Rooms(this);
+    this.accounts = new ClusterAccounts(this);
     this.#upkeep = new Upkeep(this);
   }
 
@@ -77,6 +84,7 @@ export class ClusterNode implements ChatService {
     await this.link.connect();
     this.link.onChange((up) => this.#linkChanged(up));
     await this.#upkeep.start();
+    await this.accounts.start();
   }
 
   // Members hear that the cluster is out of reach, and back; the feeds then read what the
@@ -105,7 +113,15 @@ export class ClusterNode implements ChatService {
   handle(asker: Asker, input: Input): void | Promise<void> {
     switch (input.type) {
       case "hello":
-        return this.#hello(asker, input.nick, input.room, input.since, input.echo);
+        return this.accounts.hello(asker, input, () => {
+          return this.#hello(asker, input.nick, input.room, input.since, input.echo);
+        });
+      case "register":
+      case "identify":
+      case "login":
+      case "passwd":
+      case "unregister":
+        return this.accounts.handle(asker, input);
       case "msg":
         if (input.to !== undefined) return this.#whisper(asker, input.to, input.text, input.action);
         return this.#say(asker, input.text, input.action, input.room);
@@ -203,8 +219,9 @@ export class ClusterNode implements ChatService {
     const keys = leaseKeys(nick);
     const value = `${holder} ${nick}`;
     let other: string;
+    await this.accounts.guard(asker, nick);
     try {
-      other = await this.link.claim(keys, holder, value, this.options.leaseMs);
+      other = await this.accounts.claim(asker, keys, holder, value);
     } catch {
       throw clusterDown("your nick could not be checked");
     }
@@ -249,9 +266,8 @@ export class ClusterNode implements ChatService {
       try {
         return await this.claim(asker, `guest${n}`);
       } catch (error) {
-        if (!(error instanceof ProtocolError) || error.code !== "nick_taken" || tries > 1000) {
-          throw error;
-        }
+        // Taken, or registered to someone: the next number.
+        if (!(error instanceof ProtocolError) || !unavailable(error) || tries > 1000) throw error;
       }
     }
   }
@@ -364,7 +380,7 @@ export class ClusterNode implements ChatService {
       try {
         await this.claim(member, old);
       } catch (error) {
-        if (!(error instanceof ProtocolError) || error.code !== "nick_taken") throw error;
+        if (!(error instanceof ProtocolError) || !unavailable(error)) throw error;
         await this.claimGuest(member);
         const text = `your nick ${old} was taken while this server was out of touch`;
         member.sendMessage({ type: "notice", text: `${text}; you are now ${member.nick}` });
