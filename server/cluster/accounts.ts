@@ -13,9 +13,9 @@ import { type AccountInput, checkHello, guardNick, handleAccount } from "../acco
 import type { Asker } from "../handlers.ts";
 import type { Member } from "../chat.ts";
 import type { Input } from "../wire.ts";
-import { nameKey } from "../../protocol.ts";
+import { nameKey, ProtocolError } from "../../protocol.ts";
 import { RedisAccountStore, RedisAttemptCounter } from "./accounts_store.ts";
-import { nodeOf, parseLease } from "./members.ts";
+import { clusterDown, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 
 /** Where a node hears that one of its members' nicks was taken back by its account's owner. */
@@ -112,8 +112,9 @@ export class ClusterAccounts {
   }
 
   /** register, identify, login, passwd, unregister: as on a single server. */
-  handle(asker: Asker, input: AccountInput): Promise<void> {
-    return handleAccount(
+  async handle(asker: Asker, input: AccountInput): Promise<void> {
+    if (input.type === "register") await this.#durable();
+    return await handleAccount(
       async (member, nick) => {
         this.#regaining.set(member, nameKey(nick));
         try {
@@ -126,6 +127,27 @@ export class ClusterAccounts {
       asker,
       input,
     );
+  }
+
+  // Registration needs durable storage: in a cluster, a Redis that keeps an append-only file, or
+  // a restart of it would give every registered nick to whoever asks first. Asked at each
+  // registration, so an operator's CONFIG SET appendonly yes counts at once. A Redis that will not
+  // say (INFO disabled) is taken at its operator's word.
+  async #durable(): Promise<void> {
+    let info: string;
+    try {
+      info = await this.node.link.commands.info("persistence");
+    } catch {
+      if (!this.node.link.up) throw clusterDown("accounts could not be reached");
+      return;
+    }
+    if (/^aof_enabled:0\b/m.test(info)) {
+      throw new ProtocolError(
+        "no_accounts",
+        "Registration needs durable storage: this chat's Redis keeps no append-only file " +
+          "(appendonly yes)",
+      );
+    }
   }
 
   // This node's member `holder` had the nick of `value` and a connection that proved its account

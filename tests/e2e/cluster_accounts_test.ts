@@ -1,7 +1,7 @@
 // Registered nicks across a cluster: a node under Deno and a node under Bun share one real
 // redis-server, and an account made on one is the same account on the other: refused to guests,
 // proved, changed and dropped anywhere, throttled across nodes, taken back from a connection left
-// behind, and kept across a restart of Redis with AOF.
+// behind, and kept across a restart of Redis with AOF, which registering needs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -59,7 +59,7 @@ async function register(port: number, nick: string, password: string): Promise<T
 }
 
 test("cluster accounts: registered on Deno, refused, proved, changed and dropped on Bun", async () => {
-  await using redis = await RedisServer.start();
+  await using redis = await RedisServer.start(true);
   await using deno = await startNode("deno", redis);
   await using bun = await startNode("bun", redis);
   {
@@ -106,7 +106,7 @@ test("cluster accounts: registered on Deno, refused, proved, changed and dropped
 });
 
 test("cluster accounts: 3 wrong passwords on Deno, the 4th attempt on Bun is throttled", async () => {
-  await using redis = await RedisServer.start();
+  await using redis = await RedisServer.start(true);
   await using deno = await startNode("deno", redis);
   await using bun = await startNode("bun", redis);
   {
@@ -133,7 +133,7 @@ test("cluster accounts: 3 wrong passwords on Deno, the 4th attempt on Bun is thr
 });
 
 test("cluster accounts: the password takes the nick back from a connection on the other node", async () => {
-  await using redis = await RedisServer.start();
+  await using redis = await RedisServer.start(true);
   await using deno = await startNode("deno", redis);
   await using bun = await startNode("bun", redis);
   // alice, identified on Deno, is left behind; cid watches from Bun.
@@ -190,4 +190,17 @@ test("cluster accounts: accounts outlive a restart of Redis with AOF", async () 
   assert.equal(answer.code, "nick_registered");
   guest.send({ type: "hello", nick: "erin", password: "kept-pw" });
   await guest.expect({ type: "welcome", nick: "erin" });
+});
+
+test("cluster accounts: a Redis without an append-only file refuses registration with one line", async () => {
+  await using redis = await RedisServer.start(false);
+  await using bun = await startNode("bun", redis);
+  const { member } = await LineMember.join(bun.port);
+  await using _member = member;
+  member.say("/register some-password");
+  assert.equal(
+    await member.lines.next("the refusal"),
+    "*** Registration needs durable storage: this chat's Redis keeps no append-only file " +
+      "(appendonly yes)",
+  );
 });
