@@ -122,8 +122,8 @@ Options:
                        (default ${DEFAULT_RETAIN_DAYS})
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
                        (default ${DEFAULT_RETAIN_PER_ROOM})
-  --redis URL          be one node of a cluster: rooms, nicks and history are shared
-                       through the Redis at URL (redis://HOST:PORT); not with --data
+  --redis URL          be one node of a cluster: rooms, nicks, accounts and history are
+                       shared through the Redis at URL (redis://HOST:PORT); not with --data
   --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
                        node: a dead node's members leave within 4/3 of it (default 10)
   --quiet              do not log connects and disconnects to stderr
