@@ -183,6 +183,13 @@ test("cluster accounts: accounts outlive a restart of Redis with AOF", async () 
   await using _watcher = watcher;
   await redis.stop();
   await until(watcher, { type: "notice" }); // the link is down
+  // Meanwhile a password cannot be checked: the member is told so, and the node goes on.
+  {
+    const { member, answer } = await hello(deno.port, { nick: "erin", password: "kept-pw" });
+    await using _member = member;
+    assert.equal(answer.code, "cluster_down");
+    assert.match(String(answer.message), /accounts could not be reached/);
+  }
   await redis.restart();
   await until(watcher, { type: "notice", text: "the link to the rest of the chat is back" });
   const { member: guest, answer } = await hello(bun.port, { nick: "erin" });
