@@ -9,7 +9,7 @@
 // with `password`, or /login) takes the nick from the other, on whichever node it is; that one
 // becomes a guest and is told why. A plain /nick never takes a nick from anyone.
 import { Accounts } from "../accounts.ts";
-import { type AccountInput, checkHello, guardNick, handleAccount } from "../account_handlers.ts";
+import { type AccountInput, guardNick, handleAccount, hostOf } from "../account_handlers.ts";
 import type { Asker } from "../handlers.ts";
 import type { Member } from "../chat.ts";
 import type { Input } from "../wire.ts";
@@ -100,9 +100,20 @@ export class ClusterAccounts {
     input: Extract<Input, { type: "hello" }>,
     join: () => Promise<void>,
   ): Promise<void> {
-    await checkHello(this.accounts, asker, input.nick, input.password);
-    if (asker.account !== null && input.password !== undefined) {
-      this.#regaining.set(asker, nameKey(input.nick));
+    // The nick itself is guarded where it is leased (claim): only the password is checked here.
+    if (input.password !== undefined && asker.nick === null) {
+      const host = hostOf(asker.address);
+      const account = await this.accounts.identify(input.nick, input.password, host).catch(
+        (error) => {
+          // A password for a nick nobody registered is ignored, as on a single server.
+          if (error instanceof ProtocolError && error.code === "not_registered") return null;
+          throw error;
+        },
+      );
+      if (account) {
+        asker.account = account.nick;
+        this.#regaining.set(asker, nameKey(input.nick));
+      }
     }
     try {
       await join();
