@@ -5,6 +5,7 @@
 // the gap from the server's history without showing anything twice.
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import process from "node:process";
 import {
   parseCommandLine,
@@ -20,8 +21,10 @@ import { ChatClient } from "./client/chat_client.ts";
 import { printable } from "./client/format.ts";
 import { KEY_HELP } from "./client/line_editor.ts";
 import { createUi } from "./client/ui.ts";
+import { defaultIgnoreFile, IgnoreFile } from "./client/ignore_file.ts";
 import { DEFAULT_PORT, DEFAULT_TLS_PORT, nickProblem, roomProblem } from "./protocol.ts";
-import { helpLines } from "./protocol/slash_commands.ts";
+import { isLoopbackHost } from "./protocol/loopback.ts";
+import { helpLines } from "./protocol/typed_lines.ts";
 import { type Connection, formatAddress, systemProblem } from "./runtime.ts";
 import { runtime } from "./runtime/current.ts";
 
@@ -58,13 +61,26 @@ Options:
                    first message, before the client gives up
                    (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})
   --timestamps     show the time on every line, as on history (/timestamps toggles it)
+  --ignore-file FILE
+                   keep the nicks you /ignore in FILE, one a line, and ignore them again
+                   on every reconnect and every run (default $XDG_CONFIG_HOME/parley/ignored,
+                   or ~/.config/parley/ignored)
   --tls            connect with TLS, and only to a server whose certificate is signed by one
                    of the system's certificate authorities and names HOST
   --ca FILE        with TLS (--ca implies --tls), trust the certificate authorities in FILE
                    (PEM) instead of the system's: for a private or test authority
+  --allow-plain-password
+                   send passwords (PARLEY_PASSWORD, /register, /identify, ...) over plain
+                   TCP to a HOST that is not this machine, where anyone on the way can read
+                   them; without it the client refuses to, and says why
   --no-color       no colours (neither does NO_COLOR=1, nor output that is not a terminal)
   --version        print the version and the commit it was built from
   --help           show this help
+
+Registered nicks: the client gives the nick's password in its hello, and again whenever it
+reconnects. It comes from PARLEY_PASSWORD (read at start, for scripts too), from a prompt that
+does not echo it when the server says the nick is registered, or from /register or /identify
+(typed without the password, they ask for it the same way). Never put it on the command line.
 
 Commands:
 ${helpLines("client").map((line) => `  ${line}`).join("\n")}
@@ -78,6 +94,8 @@ Exit status:
   1        the server cannot be reached, does not answer in time or does not speak Parley's
            protocol, or goes away and cannot be reached again in time;
            the server's certificate cannot be verified, or --ca cannot be read;
+           PARLEY_PASSWORD is set for a plain connection to another machine, without
+           --allow-plain-password;
            it refuses a script's nick (--nick, or its first line) or any of its lines, a
            script's lines may have been lost with a dropped connection, the server
            disconnects the client for flooding, or sends what cannot be read; or output
@@ -94,8 +112,10 @@ export async function main(args: string[], name = programName()): Promise<number
     reconnect: { type: "string", default: String(DEFAULT_RECONNECT_SECONDS) },
     "connect-timeout": { type: "string", default: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) },
     timestamps: { type: "boolean", default: false },
+    "ignore-file": { type: "string" },
     tls: { type: "boolean", default: false },
     ca: { type: "string" },
+    "allow-plain-password": { type: "boolean", default: false },
     "no-color": { type: "boolean", default: false },
     version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -127,6 +147,15 @@ export async function main(args: string[], name = programName()): Promise<number
   const answerTimeoutMs = seconds(values["connect-timeout"], "--connect-timeout");
   if (answerTimeoutMs === 0) throw new UsageError("--connect-timeout must be more than 0 seconds");
 
+  // A password never goes in clear across a network unless the user says it may.
+  const plainTo = tls || isLoopbackHost(host) || values["allow-plain-password"] ? undefined : host;
+  const password = process.env.PARLEY_PASSWORD || undefined;
+  if (password !== undefined && plainTo !== undefined) {
+    throw new StartupError(
+      `not sending PARLEY_PASSWORD in clear to ${host}: use --tls, or --allow-plain-password`,
+    );
+  }
+
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const address = formatAddress(host, port);
   // A person sees that something is happening; a script's output holds only the chat.
@@ -153,6 +182,11 @@ export async function main(args: string[], name = programName()): Promise<number
       reconnectMs,
       answerTimeoutMs,
       timestamps: values.timestamps,
+      ignored: new IgnoreFile(
+        values["ignore-file"] ?? defaultIgnoreFile(process.env, os.homedir()),
+      ),
+      password,
+      plainTo,
     },
     ui,
     connect,

@@ -1,71 +1,30 @@
 // Parley's vocabulary, with no I/O: the messages, their validation, the limits, and the rules for
 // names and text. PROTOCOL.md is the specification; the codecs that put these messages on each
 // wire are in protocol/ (native.ts for length-prefixed frames).
-import { skeleton } from "./protocol/skeleton.ts";
+import { type ModerationMessage, readModeration } from "./protocol/moderation.ts";
+export {
+  lookalikeKeys,
+  MAX_NICK_CHARS,
+  MAX_ROOM_CHARS,
+  nameKey,
+  nickProblem,
+  roomProblem,
+} from "./protocol/names.ts";
+import { nickProblem } from "./protocol/names.ts";
+export { type ErrorCode, ProtocolError } from "./protocol/errors.ts";
+import { type ErrorCode, ProtocolError } from "./protocol/errors.ts";
 
 /** The TCP port a server listens on and a client connects to unless told otherwise. */
 export const DEFAULT_PORT = 9009;
 /** The same for TLS: the plain port's neighbour, so that a pair of firewall rules sits together. */
 export const DEFAULT_TLS_PORT = 9010;
 export const DEFAULT_MAX_FRAME_BYTES = 65536;
-export const MAX_NICK_CHARS = 32;
-export const MAX_ROOM_CHARS = 32;
 export const MAX_TEXT_BYTES = 4096;
 export const DEFAULT_ROOM = "lobby";
-
-export type ErrorCode =
-  | "empty_frame"
-  | "frame_too_large"
-  | "invalid_utf8"
-  | "invalid_json"
-  | "bad_message"
-  | "unknown_type"
-  | "not_joined"
-  | "already_joined"
-  | "empty_text"
-  | "text_too_long"
-  | "bad_nick"
-  | "nick_taken"
-  | "nick_registered"
-  | "not_registered"
-  | "already_registered"
-  | "not_identified"
-  | "bad_password"
-  | "wrong_password"
-  | "login_throttled"
-  | "no_accounts"
-  | "bad_room"
-  | "no_such_nick"
-  | "no_such_room"
-  | "not_in_room"
-  | "too_many_rooms"
-  | "last_room"
-  | "unknown_command"
-  | "line_too_long"
-  | "bad_header"
-  | "flood"
-  | "read_timeout"
-  | "hello_timeout"
-  | "idle_timeout"
-  | "too_many_connections"
-  | "binary_message"
-  | "send_queue_full"
-  | "server_shutdown"
-  | "storage_busy"
-  | "cluster_down"
-  | "internal_error";
-
-/** A protocol violation: `code` goes on the wire; `fatal` means the byte stream cannot go on. */
-export class ProtocolError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly fatal = false,
-  ) {
-    super(message);
-    this.name = "ProtocolError";
-  }
-}
+/** The longest away message, in characters: a line's worth, as IRC servers allow (AWAYLEN). */
+export const MAX_AWAY_CHARS = 200;
+/** How many nicks one member may ignore at once: a bound on what each delivery checks. */
+export const MAX_IGNORED = 100;
 
 export type ClientMessage =
   | {
@@ -78,6 +37,8 @@ export type ClientMessage =
     echo?: boolean;
     /** The password of `nick`, when it is registered (server/accounts.ts). */
     password?: string;
+    /** Nicks whose messages this member is not to be sent (server/social.ts). */
+    ignore?: string[];
   }
   | { type: "msg"; text: string; action?: boolean; room?: string; to?: string }
   | { type: "join"; room: string; since?: number }
@@ -91,6 +52,11 @@ export type ClientMessage =
   | { type: "login"; nick: string; password: string }
   | { type: "passwd"; old: string; password: string }
   | { type: "unregister"; password: string }
+  | ModerationMessage
+  | { type: "away"; text?: string }
+  | { type: "whois"; nick: string }
+  | { type: "ignore"; nick?: string }
+  | { type: "unignore"; nick: string }
   | { type: "ping" }
   | { type: "pong" };
 
@@ -129,12 +95,35 @@ export type ServerMessage =
   | { type: "join"; nick: string; room: string }
   | { type: "leave"; nick: string; room: string }
   | { type: "nick"; from: string; nick: string; room: string }
-  | { type: "who"; room: string; members: string[]; count?: number }
+  // `away`: those of `members` who are away (/away).
+  | { type: "who"; room: string; members: string[]; count?: number; away?: string[] }
+  | Whois
+  // The answer to a private message to a member who is away.
+  | { type: "away"; nick: string; text: string }
+  // The nicks this member ignores, after an `ignore` or `unignore`.
+  | { type: "ignoring"; nicks: string[] }
   | { type: "rooms"; rooms: Array<{ name: string; members: number }> }
   | { type: "notice"; text: string }
   | { type: "error"; code: ErrorCode; message: string }
   | { type: "ping" }
   | { type: "pong" };
+
+/** What /whois tells of a member: never its address. */
+export interface Whois {
+  type: "whois";
+  nick: string;
+  /** The registered nick it proved, if any. */
+  account?: string;
+  /** Every room it is in: rooms are public (/rooms, /who), as IRC shows channels not secret. */
+  rooms: string[];
+  /** When it joined, in ms since the Unix epoch. */
+  since: number;
+  /** Seconds since it last said anything (a message in a room or to one member). */
+  idle: number;
+  transport: "tcp" | "tls" | "ws";
+  mode: "native" | "line" | "legacy";
+  away?: string;
+}
 
 const utf8 = new TextEncoder();
 
@@ -156,6 +145,15 @@ function text(value: Record<string, unknown>, field: string): string {
 
 function optionalText(value: Record<string, unknown>, field: string): string | undefined {
   return value[field] === undefined ? undefined : text(value, field);
+}
+
+function optionalTexts(value: Record<string, unknown>, field: string): string[] | undefined {
+  const list = value[field];
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || !list.every((item) => typeof item === "string")) {
+    throw badMessage(`"${field}" must be a list of strings`);
+  }
+  return list;
 }
 
 function optionalFlag(value: Record<string, unknown>, field: string): boolean {
@@ -196,6 +194,15 @@ function defined<T extends object>(message: T): T {
   return given;
 }
 
+/**
+ * A hello's `ignore` field for `nicks`: those that are nicks, at most MAX_IGNORED of them; none if
+ * there are none. For clients, whose saved list the server would refuse whole for one bad nick.
+ */
+export function ignoreField(nicks: readonly string[]): { ignore?: string[] } {
+  const ignore = nicks.filter((nick) => nickProblem(nick) === null).slice(0, MAX_IGNORED);
+  return ignore.length > 0 ? { ignore } : {};
+}
+
 /** Checks a decoded frame from a client and narrows it to a ClientMessage, or throws ProtocolError. */
 export function parseClientMessage(value: unknown): ClientMessage {
   if (!isRecord(value)) throw badMessage("A frame must hold a JSON object");
@@ -211,6 +218,7 @@ export function parseClientMessage(value: unknown): ClientMessage {
         epoch: optionalText(value, "epoch"),
         echo: optionalFlag(value, "echo") || undefined,
         password: optionalText(value, "password"),
+        ignore: optionalTexts(value, "ignore"),
       });
     case "msg": {
       return defined({
@@ -244,13 +252,26 @@ export function parseClientMessage(value: unknown): ClientMessage {
       return { type, nick: text(value, "nick"), password: text(value, "password") };
     case "passwd":
       return { type, old: text(value, "old"), password: text(value, "password") };
+    case "away":
+      return defined({ type, text: optionalText(value, "text") });
+    case "whois":
+    case "unignore":
+      return { type, nick: text(value, "nick") };
+    case "ignore":
+      return defined({ type, nick: optionalText(value, "nick") });
     case "rooms":
     case "ping":
     case "pong":
       return { type };
-    default:
-      throw new ProtocolError("unknown_type", `Unknown message type "${type.slice(0, 32)}"`);
   }
+  const read = {
+    text: (field: string) => text(value, field),
+    optionalText: (field: string) => optionalText(value, field),
+    optionalCount: (field: string) => optionalCount(value, field),
+  };
+  const moderation = readModeration(type, read);
+  if (moderation) return moderation;
+  throw new ProtocolError("unknown_type", `Unknown message type "${type.slice(0, 32)}"`);
 }
 
 type FieldKind = "string" | "number" | "strings" | "rooms";
@@ -268,6 +289,16 @@ const SERVER_FIELDS: Record<ServerMessage["type"], Record<string, FieldKind>> = 
   nick: { from: "string", nick: "string" },
   who: { room: "string", members: "strings" },
   rooms: { rooms: "rooms" },
+  whois: {
+    nick: "string",
+    rooms: "strings",
+    since: "number",
+    idle: "number",
+    transport: "string",
+    mode: "string",
+  },
+  away: { nick: "string", text: "string" },
+  ignoring: { nicks: "strings" },
   notice: { text: "string" },
   error: { code: "string", message: "string" },
   ping: {},
@@ -321,60 +352,6 @@ export function parseServerMessage(value: unknown): ServerMessage {
     throw badMessage('"msg" needs a string "room" or "to", not both');
   }
   return value as ServerMessage;
-}
-
-// Whitespace, control and format characters (which can hide or reorder text), invisible ones
-// (default-ignorable: U+034F, variation selectors, U+3164, ...; and U+2800, a blank), unpaired
-// surrogates (which are not text), and the characters that frame a nick in the text form
-// (`<alice>`, `* alice`, `/cmd`).
-const FORBIDDEN_IN_NAMES = /[\s\p{Cc}\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800<>*/]/u;
-// A combining mark at the start would join whatever stands before the name (`<`, a space).
-const LEADING_MARK = /^\p{M}/u;
-
-function checkName(name: string, what: string, maxChars: number): string | null {
-  const chars = [...name].length;
-  if (chars === 0) return `${what} must not be empty`;
-  if (chars > maxChars) return `${what} is longer than ${maxChars} characters`;
-  if (FORBIDDEN_IN_NAMES.test(name)) {
-    return `${what} must not contain spaces, control or invisible characters, or any of < > * /`;
-  }
-  if (LEADING_MARK.test(name)) return `${what} must not begin with a combining mark`;
-  return null;
-}
-
-/** Why `nick` is not acceptable, or null when it is. */
-export function nickProblem(nick: string): string | null {
-  return checkName(nick, "Nick", MAX_NICK_CHARS);
-}
-
-/** Why `room` is not acceptable, or null when it is. */
-export function roomProblem(room: string): string | null {
-  return checkName(room, "Room name", MAX_ROOM_CHARS);
-}
-
-const NON_ASCII = /[\u0080-\uffff]/;
-
-/**
- * Nicks and rooms are unique ignoring case and Unicode compatibility forms (NFKC, as PRECIS
- * compares nicknames): `josé` typed either way, and fullwidth `ａｌｉｃｅ` and `alice`, are one name.
- * This is the key they are compared by.
- */
-export function nameKey(name: string): string {
-  // ASCII, nearly every name, is its own NFKC form: spared the normalisation.
-  return NON_ASCII.test(name) ? name.normalize("NFKC").toLowerCase() : name.toLowerCase();
-}
-
-/**
- * The keys under which `nick` clashes with the nicks it could be taken for (UTS #39 skeletons):
- * two nicks that share a key cannot both be in. The skeleton of the nick as written tells `I`
- * from `i` (so `AIice` clashes with `alice`), and that of its lower case covers the other case
- * variants (so `ΑLICE`, with a Greek Α, clashes with `alice`).
- */
-export function lookalikeKeys(nick: string): string[] {
-  const compatible = nick.normalize("NFKC");
-  const asWritten = skeleton(compatible).toLowerCase();
-  const lowered = skeleton(compatible.toLowerCase()).toLowerCase();
-  return asWritten === lowered ? [asWritten] : [asWritten, lowered];
 }
 
 // C0 and C1 control characters would let one member move others' cursors or clear their screens.

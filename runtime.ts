@@ -48,6 +48,11 @@ export interface Listener extends AsyncIterable<Connection> {
   readonly port: number;
   /** What its connections come over; "tcp" when not said. */
   readonly transport?: Transport;
+  /**
+   * Whether its connections are encrypted: TLS, or WebSocket on a web port served over HTTPS.
+   * When not said, those of a "tls" listener are and no others.
+   */
+  readonly secure?: boolean;
   /** Stops accepting; connections already accepted stay open. */
   close(): void;
 }

@@ -1,18 +1,26 @@
 // The Parley server's command line: flags in, a listening ChatServer out.
 import process from "node:process";
 import { ChatServer } from "./server/chat_server.ts";
-import { DataProblem, SqliteMessageStore } from "./server/sqlite/history.ts";
 import { DEFAULT_RETAIN_DAYS, DEFAULT_RETAIN_PER_ROOM } from "./server/sqlite/retention.ts";
 import { DEFAULT_IDLE_ROOMS } from "./server/history.ts";
-import { SqliteAccountStore } from "./server/sqlite/accounts.ts";
+import { openAccounts, openModeration, openStore } from "./server/sqlite/open.ts";
+import { MemoryModerationStore, Moderation } from "./server/moderation.ts";
+import { readMotd, readOperators } from "./server/moderation_flags.ts";
 import { Accounts } from "./server/accounts.ts";
+import {
+  certificateFiles,
+  credentialsOrExplain,
+  flagFiles,
+  positiveSeconds,
+  webPort,
+  webUrl,
+} from "./server/flag_values.ts";
 import {
   listenOrExplain,
   parseCommandLine,
   programName,
   runProgram,
   seconds,
-  StartupError,
   UsageError,
   versionLine,
   wholeNumber,
@@ -24,11 +32,7 @@ import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_PORT, DEFAULT_TLS_PORT } from "./proto
 import { DEFAULT_MAX_LINE_BYTES } from "./protocol/line.ts";
 import { type Mode, MODES } from "./protocol/mode.ts";
 import { formatAddress, type Listener, systemProblem, type TlsListener } from "./runtime.ts";
-import {
-  CertificateProblem,
-  readCredentials,
-  watchCredentials,
-} from "./server/tls_certificates.ts";
+import { watchCredentials } from "./server/tls_certificates.ts";
 import { runtime } from "./runtime/current.ts";
 import { Metrics, type Snapshot, timedReads } from "./server/metrics.ts";
 import { DEFAULT_HTTP_PORT, openWeb } from "./server/web.ts";
@@ -45,9 +49,7 @@ const MAX_CLIENTS = 10_000;
 const HISTORY = 50;
 const MAX_PER_ADDRESS = 64;
 const DAY_MS = 86_400_000;
-// Exit statuses past 2 (a bad command line): documented in USAGE and the README.
-const EXIT_DATA_UNUSABLE = 3;
-const EXIT_DATA_IN_USE = 4;
+const IDENTIFY_GRACE_SECONDS = 30;
 const inSeconds = (ms: number) => String(ms / 1000);
 const flood = DEFAULT_FLOOD_LIMITS;
 const live = DEFAULT_LIVENESS_LIMITS;
@@ -118,14 +120,25 @@ Options:
                        (default ${DEFAULT_IDLE_ROOMS})
   --data DIR           keep history in DIR/parley.db (SQLite), so it outlives the server;
                        without it, history lives in memory. One server per DIR.
+  --identify-grace S   seconds a tutorial client that greets with a registered nick keeps
+                       it, told to /identify, before it is renamed; 0 refuses it at once
+                       (default ${IDENTIFY_GRACE_SECONDS})
+  --identify-needs-tls refuse passwords (register, identify, login, a hello's) on plain TCP
+                       and plain WebSocket: only TLS and HTTPS connections may send them
   --retain-days D      with --data, delete messages older than D days, 0 for never
                        (default ${DEFAULT_RETAIN_DAYS})
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
                        (default ${DEFAULT_RETAIN_PER_ROOM})
+  --operators FILE     server operators: account names, one a line (# comments); an operator
+                       acts once identified, in every room; needs --data
+  --operator ACCOUNT   one more server operator; repeatable
+  --motd FILE          the message of the day, shown to everyone who joins
   --redis URL          be one node of a cluster: rooms, nicks, accounts and history are
                        shared through the Redis at URL (redis://HOST:PORT); not with --data
   --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
                        node: a dead node's members leave within 4/3 of it (default 10)
+  --redis-cluster      with --redis, URL is a node of a Redis Cluster (Redis 7 or later):
+                       rooms are spread over its shards, with sharded pub/sub
   --quiet              do not log connects and disconnects to stderr
   --version            print the version and the commit it was built from
   --help               show this help
@@ -133,79 +146,17 @@ Options:
 Exit status:
   0  after a clean stop on SIGINT (Ctrl-C), SIGTERM or SIGHUP
   1  it cannot start: the address cannot be listened on, --tls-cert or --tls-key cannot be
-     read or do not make a pair, or the limit on open files leaves no room for connections (one
-     line on stderr says what and why); or an unexpected failure
+     read or do not make a pair, --motd or --operators cannot be read or name a bad account, or
+     the limit on open files leaves no room for connections (one line on stderr says what and
+     why); or an unexpected failure
   2  a bad command line
   3  --data cannot be used (not a directory, not writable, not an SQLite database, damaged)
   4  another running server uses --data
   ${EXIT_REDIS_UNREACHABLE}  --redis cannot be reached within 5 seconds
 `;
 
-function positiveSeconds(text: string, what: string): number {
-  const ms = seconds(text, what);
-  if (ms === 0) throw new UsageError(`${what} must be more than 0 seconds`);
-  return ms;
-}
-
-function webPort(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 65535) {
-    throw new UsageError(
-      `--http-port must be a whole number from 0 to 65535 or off, not "${text}"`,
-    );
-  }
-  return Number(text);
-}
-
-// The address to open in a browser: a wildcard host is reachable here as localhost.
-function webUrl(host: string, port: number, secure: boolean): string {
-  const local = host === "0.0.0.0" || host === "::" ? "localhost" : host;
-  return `${secure ? "https" : "http"}://${formatAddress(local, port)}/`;
-}
-
-function openStore(
-  dir: string,
-  options: {
-    retainMs: number;
-    retainPerRoom: number;
-    log: (line: string) => void;
-    committed: (seconds: number) => void;
-  },
-): SqliteMessageStore {
-  try {
-    // Problems with the database after start are logged even with --quiet: history is at stake.
-    const log = (line: string) => process.stderr.write(`${line}\n`);
-    return new SqliteMessageStore(dir, { ...options, log });
-  } catch (error) {
-    if (!(error instanceof DataProblem)) throw error;
-    const status = error.inUse ? EXIT_DATA_IN_USE : EXIT_DATA_UNUSABLE;
-    throw new StartupError(`cannot use --data: ${error.message}`, status);
-  }
-}
-
-// The accounts table of the database the history store opened and checked.
-function openAccounts(file: string): SqliteAccountStore {
-  try {
-    return new SqliteAccountStore(file);
-  } catch (error) {
-    throw new StartupError(`cannot use --data: accounts in ${file}: ${error}`, EXIT_DATA_UNUSABLE);
-  }
-}
-
-/** --tls-cert and --tls-key, which go together, or null for no TLS. */
-function certificateFiles(cert?: string, key?: string): { cert: string; key: string } | null {
-  if (cert === undefined && key === undefined) return null;
-  if (cert === undefined) throw new UsageError("--tls-key needs --tls-cert");
-  if (key === undefined) throw new UsageError("--tls-cert needs --tls-key");
-  return { cert, key };
-}
-
-function credentialsOrExplain(files: { cert: string; key: string }) {
-  try {
-    return readCredentials(files);
-  } catch (error) {
-    throw error instanceof CertificateProblem ? new StartupError(error.message) : error;
-  }
-}
+// Lines on stderr that go out even with --quiet: audit lines, and what cannot be kept.
+const stderr = (line: string) => void process.stderr.write(`${line}\n`);
 
 /** The server's command line `args`, run; `name` is how its usage names it. */
 export async function main(args: string[], name = programName()): Promise<number> {
@@ -236,10 +187,16 @@ export async function main(args: string[], name = programName()): Promise<number
     history: { type: "string", default: String(HISTORY) },
     "idle-rooms": { type: "string", default: String(DEFAULT_IDLE_ROOMS) },
     data: { type: "string" },
+    "identify-needs-tls": { type: "boolean", default: false },
+    "identify-grace": { type: "string", default: String(IDENTIFY_GRACE_SECONDS) },
     "retain-days": { type: "string", default: String(DEFAULT_RETAIN_DAYS) },
     "retain-messages": { type: "string", default: String(DEFAULT_RETAIN_PER_ROOM) },
+    operators: { type: "string" },
+    operator: { type: "string", multiple: true, default: [] },
+    motd: { type: "string" },
     redis: { type: "string" },
     "redis-lease": { type: "string", default: "10" },
+    "redis-cluster": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
     version: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
@@ -308,11 +265,25 @@ export async function main(args: string[], name = programName()): Promise<number
     metrics,
   };
   const redisLeaseMs = positiveSeconds(values["redis-lease"], "--redis-lease");
+  const graceMs = seconds(values["identify-grace"], "--identify-grace");
   if (values.redis !== undefined && values.data !== undefined) {
     throw new UsageError("--redis and --data cannot be used together: Redis keeps the history");
   }
+  const operatorsGiven = values.operators !== undefined || values.operator.length > 0;
+  if (operatorsGiven && values.data === undefined) {
+    throw new UsageError(
+      "--operator and --operators need --data: an operator acts once identified",
+    );
+  }
+  if (values["redis-cluster"] && values.redis === undefined) {
+    throw new UsageError("--redis-cluster needs --redis URL, one node of the Redis Cluster");
+  }
   // Read before anything listens, so that bad files leave no port open even for a moment.
   const credentials = tlsFiles && credentialsOrExplain(tlsFiles);
+  const [operators, motd] = flagFiles(() => [
+    readOperators(values.operators, values.operator),
+    readMotd(values.motd),
+  ]);
   const listeners: Listener[] = [];
   if (port !== null) {
     listeners.push(
@@ -361,6 +332,11 @@ export async function main(args: string[], name = programName()): Promise<number
     : openStore(values.data, { ...options, committed });
   const store = opened && timedReads(opened, metrics.storeReadSeconds);
   const accountStore = opened && openAccounts(opened.file);
+  const moderationStore = opened ? openModeration(opened.file) : new MemoryModerationStore(stderr);
+  // On a node of a cluster, moderation is not available yet: its commands say so.
+  const moderation = values.redis === undefined
+    ? await Moderation.open(moderationStore, operators)
+    : null;
   const history = { limit: options.historyLimit, store, idleRooms: options.idleRooms };
   // Counted once the listener and the database are open: what is left is for connections.
   const budget = descriptorBudget();
@@ -381,9 +357,11 @@ export async function main(args: string[], name = programName()): Promise<number
     );
     options.maxClients = budget.clients;
   }
-  const node = values.redis === undefined
-    ? undefined
-    : await startNode(values.redis, { historyLimit: options.historyLimit, leaseMs: redisLeaseMs });
+  const node = values.redis === undefined ? undefined : await startNode(values.redis, {
+    historyLimit: options.historyLimit,
+    leaseMs: redisLeaseMs,
+    sharded: values["redis-cluster"],
+  });
   const tcpAndTls = [...listeners];
   if (web) listeners.push(web);
   const server = new ChatServer(listeners, {
@@ -391,7 +369,9 @@ export async function main(args: string[], name = programName()): Promise<number
     history,
     maxConnections,
     service: node,
-    accounts: accountStore ? new Accounts(accountStore) : undefined,
+    moderation: { moderation, motd, audit: stderr },
+    accounts: accountStore ? Object.assign(new Accounts(accountStore), { graceMs }) : undefined,
+    passwordsNeedTls: values["identify-needs-tls"],
   });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.
@@ -416,6 +396,7 @@ export async function main(args: string[], name = programName()): Promise<number
   stopWatching();
   await server.shutdown();
   accountStore?.close();
+  moderationStore.close();
   await node?.close();
   return 0;
 }

@@ -2,15 +2,20 @@
 // joining, chatting, reconnecting and catching up, leaving. It is handed its Ui (a terminal, pipes,
 // or a test's) and a way to connect (the runtime's, or a test's), so it names no runtime and does
 // no I/O of its own. One connection's bytes are link.ts; what it knows of its rooms, rooms.ts; how
-// things look, format.ts; the typed-line grammar, protocol/slash_commands.ts.
+// things look, format.ts; the typed-line grammar, protocol/slash_commands.ts; catching up after a
+// reconnect, catch_up.ts.
 import { type ChatMessage, type ClientMessage, nameKey, type ServerMessage } from "../protocol.ts";
 import { describe } from "../protocol/text.ts";
 import type { Connection } from "../runtime.ts";
+import { type CatchUpLink, rejoin, welcomedBack } from "./catch_up.ts";
 import { chatCompleter } from "./completion.ts";
 import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Delivery, joinRefused } from "./delivery.ts";
+import { helloMessage } from "./hello.ts";
+import { helloRefused, Identity, type IdentityHands } from "./identity.ts";
 import { Link, Reconnection } from "./link.ts";
 import { PacedLines } from "./paced_lines.ts";
+import { type Phase, promptFor, waitsForHello } from "./phase.ts";
 import { ClientRooms } from "./rooms.ts";
 import { answeredLocally, helpText, typedLine } from "./typed_line.ts";
 import type { InputHandler, Ui } from "./ui.ts";
@@ -23,12 +28,6 @@ export type { ChatClientOptions, Connect } from "./options.ts";
 const OUTBOX_PAUSE_BYTES = 256 * 1024;
 // After we half-close, the server closes once the room is told we left; this bounds the wait.
 const LEAVE_TIMEOUT_MS = 3000;
-
-// naming: waiting for the user to give a nick. joining: a hello is out, and input lines wait for
-// its answer. chatting: joined. reconnecting: the connection dropped; waiting to connect again.
-// rejoining: connected again, a hello is out, and input lines wait for its answer. leaving:
-// half-closed, waiting for the server to close.
-type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining" | "leaving";
 
 /** One user's chat; the Ui hands it what is typed, and it connects again with `connect`. */
 export class ChatClient implements InputHandler {
@@ -54,6 +53,7 @@ export class ChatClient implements InputHandler {
   #lastError = ""; // the code of the last error the server sent
   #retry: string | null = null; // why a rejoin was refused, so that it is tried again
   #reconnection: Reconnection | null = null; // the series of attempts since the last drop
+  readonly #identity: Identity;
 
   constructor(options: ChatClientOptions, ui: Ui, connect: Connect) {
     this.#options = options;
@@ -61,6 +61,7 @@ export class ChatClient implements InputHandler {
     this.#connect = connect;
     this.#nick = options.nick ?? "";
     this.#timestamps = options.timestamps ?? false;
+    this.#identity = new Identity(ui, this.#hands, options);
   }
 
   /** What Tab offers; the Ui asks. */
@@ -134,6 +135,7 @@ export class ChatClient implements InputHandler {
   }
 
   line(text: string): void {
+    if (this.#identity.asking) return this.#identity.answer(text);
     switch (this.#phase) {
       case "naming":
         return this.#offerNick(text);
@@ -228,18 +230,18 @@ export class ChatClient implements InputHandler {
 
   #hello(): void {
     this.#phase = "joining";
-    const { room } = this.#options;
+    const { room, ignored } = this.#options;
     // With echo, the user's own messages come back where the room heard them, with their ids:
     // what they see is the room's order, and a reconnect does not show them again.
-    this.#send(
-      room === undefined
-        ? { type: "hello", nick: this.#nick, echo: true }
-        : { type: "hello", nick: this.#nick, room, echo: true },
-    );
+    this.#send({
+      ...helloMessage(this.#nick, room, ignored?.nicks() ?? []),
+      ...this.#identity.hello(),
+    });
   }
 
   #chat(text: string): void {
     const typed = typedLine(text, this.#rooms.current);
+    if (this.#identity.typed(typed)) return;
     switch (typed?.type) {
       case "send":
         return this.#send(typed.message);
@@ -284,6 +286,11 @@ export class ChatClient implements InputHandler {
       case "nick":
         if (message.from === this.#nick) this.#nick = message.nick;
         break;
+      case "ignoring": { // kept for the next hello, and the next run (see IgnoreStore)
+        const problem = this.#options.ignored?.save(message.nicks);
+        if (problem) this.#ui.show(notice(`* ${problem}`));
+        break;
+      }
     }
     rooms.noted(message);
     if (message.type === "nick") this.#updatePrompt();
@@ -306,19 +313,7 @@ export class ChatClient implements InputHandler {
       this.#rooms.enter(message.room, message.members);
       this.#ui.show(notice(describe(message)!));
     } else if (this.#phase === "rejoining") {
-      this.#rooms.enter(message.room, message.members);
-      this.#ui.show(notice("* reconnected"));
-      // The server answered our `since` from the old epoch with all it has.
-      const restarted = this.#rooms.newEpoch(message.epoch);
-      if (restarted) this.#ui.show(notice("* the server restarted; showing what was said since"));
-      // The other rooms: each joined again, its history after the last id shown.
-      const others = this.#rooms.names.filter((room) => nameKey(room) !== nameKey(message.room));
-      for (const room of others) {
-        this.#rooms.beginCatchUp(room);
-        this.#quietJoins.add(nameKey(room));
-        this.#send({ type: "join", room, since: this.#rooms.lastId(room) });
-      }
-      if (others.length > 0) this.#ping(() => this.#caughtUp(others));
+      welcomedBack(this.#rooms, message, this.#quietJoins, this.#hands);
     } else {
       return; // out of turn
     }
@@ -349,18 +344,23 @@ export class ChatClient implements InputHandler {
 
   #error(message: Extract<ServerMessage, { type: "error" }>): void {
     this.#lastError = message.code;
+    this.#identity.error(message.code);
     if (this.#phase === "rejoining" && message.code === "nick_taken") {
       // The server may not have noticed yet that our old connection is gone: try again later.
       this.#retry = `the nick ${this.#nick} is still taken`;
       return this.#link!.close();
     }
     this.#ui.show(eventLine(message, this.#rooms.current));
-    if (this.#phase === "joining") this.#refused(message);
-    else if (this.#phase === "chatting") this.#delivery.error(message.code);
+    if (this.#phase === "chatting") this.#delivery.error(message.code);
+    else if (helloRefused(this.#phase, message.code)) this.#refused(message);
   }
 
   #refused({ code, message }: { code: string; message: string }): void {
-    if ((code === "nick_taken" || code === "bad_nick") && this.#options.canAskForNick) {
+    const retry = this.#phase === "rejoining" ? () => this.#rejoin() : () => this.#hello();
+    const giveUp = () => this.#options.canAskForNick ? this.#askForNick() : this.leave(1);
+    if (this.#identity.refused(code, retry, giveUp)) return;
+    const nickRefused = ["nick_taken", "bad_nick", "nick_registered"].includes(code);
+    if (nickRefused && this.#options.canAskForNick) {
       this.#nickRefused = true;
       return this.#askForNick();
     }
@@ -392,24 +392,21 @@ export class ChatClient implements InputHandler {
     this.#updateReading();
   }
 
-  // Hello again as the same nick, asking what it missed in its room; the others follow the welcome.
   #rejoin(): void {
     this.#phase = "rejoining";
-    const room = this.#rooms.current;
-    this.#rooms.beginCatchUp(room);
-    const { epoch } = this.#rooms, since = this.#rooms.lastId(room);
-    this.#send({ type: "hello", nick: this.#nick, room, since, epoch, echo: true });
-    this.#ping(() => this.#caughtUp([room]));
+    const ignored = this.#options.ignored?.nicks() ?? [];
+    rejoin(this.#rooms, this.#nick, ignored, this.#identity.hello(), this.#hands);
   }
 
-  // The history asked for in `rooms` has arrived: the server answers a ping only after what was
-  // asked before it. One ping for many rooms keeps a rejoin within the server's flood burst.
-  #caughtUp(rooms: string[]): void {
-    const { more, show } = this.#rooms.caughtUpAll(rooms);
-    for (const { room, after } of more) this.#send({ type: "history", room, after });
-    for (const message of show) this.#showChat(message);
-    if (more.length > 0) this.#ping(() => this.#caughtUp(more.map(({ room }) => room)));
-  }
+  // What catch_up.ts and identity.ts may do.
+  readonly #hands: CatchUpLink & IdentityHands = {
+    send: (message) => this.#send(message),
+    ping: (then) => this.#ping(then),
+    show: (message) => this.#showChat(message),
+    notify: (text) => this.#ui.show(notice(text)),
+    chat: (text) => this.#chat(text),
+    restorePrompt: () => this.#updatePrompt(),
+  };
 
   #ping(then: () => void): void {
     this.#pongs.push(then);
@@ -424,16 +421,11 @@ export class ChatClient implements InputHandler {
   }
 
   #updatePrompt(): void {
-    if (this.#phase === "naming") return this.#ui.setPrompt("Nick: ");
-    const offline = this.#phase === "reconnecting" || this.#phase === "rejoining";
-    const where = this.#rooms.names.length > 1 ? `[${this.#rooms.current}] ` : "";
-    this.#ui.setPrompt(`${offline ? "(reconnecting) " : ""}${where}${this.#nick}> `);
+    this.#ui.setPrompt(promptFor(this.#phase, this.#nick, this.#rooms));
   }
 
   #updateReading(): void {
-    const waiting = this.#phase === "joining" || this.#phase === "reconnecting" ||
-      this.#phase === "rejoining";
     const busy = (this.#link?.queuedBytes ?? 0) >= OUTBOX_PAUSE_BYTES || this.#paced.full;
-    this.#ui.setReading(!waiting && !busy);
+    this.#ui.setReading(!waitsForHello(this.#phase) && !busy);
   }
 }

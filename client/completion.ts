@@ -1,5 +1,6 @@
 // Tab completion of chat words: the commands of the slash-command table, nicks and rooms. No I/O.
-import { type ArgumentKind, slashCommandOf, slashCommands } from "../protocol/slash_commands.ts";
+import { type ArgumentKind } from "../protocol/slash_commands.ts";
+import { slashCommandOf, slashCommands } from "../protocol/typed_lines.ts";
 import type { Completer } from "./line_editor.ts";
 
 /** The words a chat line can be completed from, besides the commands. */
@@ -17,7 +18,9 @@ const COMMAND_NAMES = slashCommands("client").map(({ name }) => name);
 /**
  * Completes a command at the start of a line; a nick elsewhere, followed by ": " at the start of a
  * line as people address each other. A command's first argument is completed as its kind says: any
- * nick for /msg, a room for /join, /part and /who, nothing for /nick. Case does not matter; choices
+ * nick for /msg, /whois, /ignore, /op, /deop and /unmute, a room for /join, /part and /who,
+ * nothing for /nick or /unban, and a nick in the room for the rest (/kick, /mute). Case does not
+ * matter; choices
  * come in alphabetical order.
  */
 export function chatCompleter(words: () => ChatWords): Completer {
@@ -36,6 +39,8 @@ export function chatCompleter(words: () => ChatWords): Completer {
       : undefined;
     switch (kind) {
       case "nick-text":
+      case "nick":
+      case "optional-nick":
         return matching(allNicks, word, " ");
       case "room":
       case "optional-room":

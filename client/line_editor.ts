@@ -72,6 +72,8 @@ export class LineEditor {
   prompt: string;
   /** What Tab offers for the word before the cursor; without one, Tab does nothing. */
   completer: Completer | null = null;
+  /** What is typed is a password: nothing of it is shown, recalled or completed. */
+  secret = false;
   #text = "";
   #cursor = 0;
   #scroll = 0; // the first grapheme shown, when the line is wider than the terminal
@@ -105,7 +107,7 @@ export class LineEditor {
         return changed;
       case "enter": {
         const line = text;
-        this.#remember(line);
+        if (!this.secret) this.#remember(line);
         this.#text = "";
         this.#cursor = 0;
         return { type: "submit", line };
@@ -147,13 +149,15 @@ export class LineEditor {
         this.#replace(this.#wordStart(), cursor, "");
         return changed;
       case "history-back":
+        if (this.secret) return unchanged;
         return this.#recall(this.#historyAt - 1);
       case "history-forward":
+        if (this.secret) return unchanged;
         return this.#recall(this.#historyAt + 1);
       case "clear-screen":
         return { type: "clear-screen" };
       case "complete":
-        return this.#complete();
+        return this.secret ? unchanged : this.#complete();
       case "interrupt":
         return { type: "interrupt" };
     }
@@ -166,6 +170,7 @@ export class LineEditor {
 
   /** Redraws prompt and line in a terminal `columns` wide, with the cursor where it belongs. */
   render(columns: number): string {
+    if (this.secret) return CLEAR_LINE + this.prompt;
     const promptWidth = displayWidth(this.prompt);
     // The last column stays empty: writing there makes some terminals wrap at the next character.
     const room = Math.max(1, columns - 1 - promptWidth);

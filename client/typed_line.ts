@@ -1,8 +1,10 @@
 // What a line the user typed asks of the client, by the slash-command grammar: a message for the
 // server, with the room the user talks in filled in; /help, /quit or /timestamps, which the client
-// answers itself; or a problem to show instead of sending anything. No I/O.
+// answers itself; a password to ask for; or a problem to show instead of sending anything. No I/O.
 import { type ClientMessage, ProtocolError, textProblem } from "../protocol.ts";
-import { helpLines, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
+import { type SlashCommand } from "../protocol/slash_commands.ts";
+import { helpLines, parseLine, slashCommandOf } from "../protocol/typed_lines.ts";
+import { inRoom } from "../protocol/moderation.ts";
 import { KEY_HELP } from "./line_editor.ts";
 
 export type TypedLine =
@@ -10,10 +12,15 @@ export type TypedLine =
   | { type: "help" }
   | { type: "quit" }
   | { type: "timestamps" }
+  | { type: "ask-password"; command: SlashCommand }
   | { type: "problem"; text: string };
 
 /** What `text` asks for while the user talks in `current`; null for a blank line. */
 export function typedLine(text: string, current: string): TypedLine | null {
+  const command = slashCommandOf(text, "client");
+  if (command?.secret && text.trim().length === command.name.length) {
+    return { type: "ask-password", command };
+  }
   let input;
   try {
     input = parseLine(text, "client");
@@ -39,8 +46,8 @@ export function typedLine(text: string, current: string): TypedLine | null {
     case "quit":
     case "timestamps":
       return { type: input.type };
-    default:
-      return { type: "send", message: input };
+    default: // an operator's command acts in the room the user talks in
+      return { type: "send", message: inRoom(input, current) };
   }
 }
 

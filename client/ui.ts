@@ -41,6 +41,8 @@ export interface Ui {
   /** Rings the terminal's bell, for a message that names the user. */
   bell(): void;
   setPrompt(prompt: string): void;
+  /** While on, what is typed is a password: a terminal shows none of it (pipes show nothing). */
+  setSecret(secret: boolean): void;
   /**
    * Shows what the client is busy with ("sending 37 more lines..."), or null once done: before the
    * prompt on a terminal, on stderr from time to time for a script.
@@ -195,6 +197,11 @@ class TerminalUi implements Ui {
     this.#showPrompt();
   }
 
+  setSecret(secret: boolean): void {
+    this.#editor.secret = secret;
+    if (this.#active) this.#paint();
+  }
+
   progress(text: string | null): void {
     this.#progress = text === null ? "" : `(${printable(text)}) `;
     this.#showPrompt();
@@ -307,6 +314,10 @@ class PipeUi implements Ui {
 
   setPrompt(): void {
     // Scripts are not asked for anything.
+  }
+
+  setSecret(): void {
+    // A script's password comes from PARLEY_PASSWORD, never from its input.
   }
 
   // One line when lines start to wait, then one every PROGRESS_EVERY_MS while they do; written

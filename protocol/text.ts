@@ -1,7 +1,13 @@
 // Server messages as people read them: one line of text each, as the terminal client and
 // line-mode members show them. No I/O.
 
-import { type ChatMessage, DEFAULT_ROOM, nameKey, type ServerMessage } from "../protocol.ts";
+import {
+  type ChatMessage,
+  DEFAULT_ROOM,
+  nameKey,
+  type ServerMessage,
+  type Whois,
+} from "../protocol.ts";
 
 /**
  * When a message was said, `ts`, as read at `now`, both in ms since the Unix epoch: the local time
@@ -52,11 +58,13 @@ export function terminalText(text: string): string {
   return text.replace(REORDERINGS, (char) => char === "\u2028" || char === "\u2029" ? " " : "");
 }
 
-// Nicks as a list, `me` among them marked, saying how many more there are when a large room
-// named only some of `count`.
-function listed(nicks: string[], count = nicks.length, me?: string): string {
+// Nicks as a list, `me` among them marked, and those `away`, saying how many more there are when
+// a large room named only some of `count`.
+function listed(nicks: string[], count = nicks.length, me?: string, away: string[] = []): string {
   const more = count - nicks.length;
-  const names = nicks.map((nick) => nick === me ? `${nick} (you)` : nick).join(", ");
+  const marked = (nick: string) =>
+    nick === me ? `${nick} (you)` : away.includes(nick) ? `${nick} (away)` : nick;
+  const names = nicks.map(marked).join(", ");
   return more > 0 ? `${names} and ${more} more` : names;
 }
 
@@ -87,13 +95,21 @@ export function describe(message: ServerMessage, noticeMark = "* ", me?: string)
     case "nick":
       return `${noticeMark}${message.from} is now known as ${message.nick}`;
     case "who":
-      return `${noticeMark}in ${message.room}: ${listed(message.members, message.count, me)}`;
+      return `${noticeMark}in ${message.room}: ${
+        listed(message.members, message.count, me, message.away)
+      }`;
     case "rooms":
       return `${noticeMark}rooms: ${
         message.rooms.map((room) => `${room.name} (${room.members})`).join(", ") || "none"
       }`;
     case "notice":
       return `${noticeMark}${message.text}`;
+    case "whois":
+      return `${noticeMark}${whoisText(message, Date.now())}`;
+    case "away":
+      return `${noticeMark}${message.nick} is away: ${message.text}`;
+    case "ignoring":
+      return `${noticeMark}ignoring: ${message.nicks.join(", ") || "nobody"}`;
     case "welcome": {
       const here = company(message.members, message.count, message.nick);
       return `${noticeMark}you are ${message.nick} in ${message.room}; ${here}`;
@@ -116,4 +132,30 @@ export function describe(message: ServerMessage, noticeMark = "* ", me?: string)
     case "pong":
       return null;
   }
+}
+
+/** How long `seconds` is, roughly, as people say it: "42 s", "5 min", "3 h 20 min", "2 d 4 h". */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
+  return h % 24 ? `${Math.floor(h / 24)} d ${h % 24} h` : `${Math.floor(h / 24)} d`;
+}
+
+/**
+ * A /whois answer as one line, read at `now`: "bob (identified as bob), in lobby, den; here since
+ * 09:31, idle 42 s; over tls, line mode; away: lunch".
+ */
+export function whoisText(whois: Whois, now: number): string {
+  const who = whois.account === undefined
+    ? `${whois.nick} (not identified)`
+    : `${whois.nick} (identified as ${whois.account})`;
+  const rooms = whois.rooms.length > 0 ? `in ${whois.rooms.join(", ")}` : "in no room";
+  const when = `here since ${clock(whois.since, now)}, idle ${duration(whois.idle)}`;
+  const how = `over ${whois.transport}, ${whois.mode} mode`;
+  const away = whois.away === undefined ? "" : `; away: ${whois.away}`;
+  return `${who}, ${rooms}; ${when}; ${how}${away}`;
 }

@@ -3,7 +3,7 @@
 // kept by an AccountStore (server/sqlite/accounts.ts with --data, server/cluster/accounts_store.ts
 // in a cluster), and attempts counted by an AttemptCounter (login_throttle.ts in one process, the
 // cluster's in Redis). No I/O here: hashing is password.ts's, and the stores do the storing.
-import { nameKey, ProtocolError } from "../protocol.ts";
+import { lookalikeKeys, nameKey, ProtocolError } from "../protocol.ts";
 import { checkPassword, hashPassword } from "./password.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 
@@ -25,11 +25,13 @@ export interface Account {
  */
 export interface AccountStore {
   get(key: string): Promise<Account | null>;
-  /** Adds `account`; false if its key is registered already. */
-  add(account: Account): Promise<boolean>;
+  /** The account one of whose look-alike keys (protocol.ts's lookalikeKeys) is among `keys`. */
+  lookalike(keys: readonly string[]): Promise<Account | null>;
+  /** Adds `account` under `lookalikes`, its nick's; false if its key or one of those is taken. */
+  add(account: Account, lookalikes: readonly string[]): Promise<boolean>;
   /** Replaces the hash of `key` if it is still `old`; false if it is not (or the key is gone). */
   setHash(key: string, hash: string, old: string): Promise<boolean>;
-  /** Drops `key` if its hash is still `hash`; false if it is not (or the key is gone). */
+  /** Drops `key` and its look-alikes if its hash is still `hash`; false if it is not (or gone). */
   remove(key: string, hash: string): Promise<boolean>;
 }
 
@@ -59,6 +61,12 @@ export class Accounts {
   #store: AccountStore;
   #throttle: AttemptCounter;
   #clock: () => number;
+  #plainText = false; // passwords are refused, unread: see overPlainText
+  /**
+   * How long a greeting client that cannot send a password keeps a registered nick before it is
+   * renamed (--identify-grace; server/identify_grace.ts); 0 refuses it the nick at once.
+   */
+  graceMs = 0;
 
   constructor(
     store: AccountStore,
@@ -70,20 +78,45 @@ export class Accounts {
     this.#clock = clock;
   }
 
-  /** The account `nick` belongs to, if it is registered. */
+  /**
+   * The same accounts as a connection without encryption sees them when passwords need TLS
+   * (--identify-needs-tls): registered nicks are held as ever, but every password it sends is
+   * refused with tls_required, before it is checked or counted.
+   */
+  overPlainText(): Accounts {
+    const view = new Accounts(this.#store, this.#throttle, this.#clock);
+    view.#plainText = true;
+    view.graceMs = this.graceMs;
+    return view;
+  }
+
+  #refusePlainText(): void {
+    if (!this.#plainText) return;
+    throw new ProtocolError(
+      "tls_required",
+      "This server takes passwords over TLS only: connect with TLS (client --tls), or over HTTPS",
+    );
+  }
+
+  /**
+   * The account `nick` belongs to, if it or a nick it could be taken for is registered: whoever
+   * registers "alice" owns "аlice" (Cyrillic а) and "AIice" too, as the nicks in a room are told
+   * apart (protocol.ts, lookalikeKeys).
+   */
   find(nick: string): Promise<Account | null> {
-    return this.#store.get(nameKey(nick));
+    return this.#store.lookalike(lookalikeKeys(nick));
   }
 
   /** Registers `nick` with `password`; throws ProtocolError when it cannot be. */
   async register(nick: string, password: string): Promise<Account> {
+    this.#refusePlainText();
     const problem = passwordProblem(password);
     if (problem) throw new ProtocolError("bad_password", problem);
     if (await this.find(nick)) throw alreadyRegistered(nick);
     const account = { key: nameKey(nick), nick, hash: await hashPassword(password), created: 0 };
     account.created = this.#clock();
     // Checked again on adding: another member may have registered it while this one hashed.
-    if (!(await this.#store.add(account))) throw alreadyRegistered(nick);
+    if (!(await this.#store.add(account, lookalikeKeys(nick)))) throw alreadyRegistered(nick);
     return account;
   }
 
@@ -92,6 +125,7 @@ export class Accounts {
    * login_throttled (before any hashing) or wrong_password.
    */
   async identify(nick: string, password: string, host: string): Promise<Account> {
+    this.#refusePlainText();
     const account = await this.find(nick);
     if (!account) {
       throw new ProtocolError("not_registered", `The nick ${nick} is not registered`);
@@ -113,6 +147,7 @@ export class Accounts {
 
   /** Changes the password of `nick` from `old` to `password`. */
   async change(nick: string, old: string, password: string, host: string): Promise<void> {
+    this.#refusePlainText();
     const problem = passwordProblem(password);
     if (problem) throw new ProtocolError("bad_password", problem);
     const account = await this.identify(nick, old, host);

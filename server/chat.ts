@@ -1,6 +1,6 @@
-// Who is here and who hears what, with no I/O: members, nicknames, rooms and broadcast. Members are
-// anything that can take bytes without blocking; sessions over sockets in the server, plain objects
-// in the tests.
+// Who is here and who hears what, with no I/O: members, nicknames and rooms; a room's broadcast is
+// room.ts. Members are anything that can take bytes without blocking; sessions over sockets in the
+// server, plain objects in the tests.
 import type { History, StoredMessage } from "./history.ts";
 import {
   type ChatMessage,
@@ -15,96 +15,9 @@ import {
   type ServerMessage,
   textProblem,
 } from "../protocol.ts";
+import { deliver, type Encoder, type Member, Room } from "./room.ts";
 
-/** Turns a server message into the bytes of one member's wire mode; null when it has no form there. */
-export interface Encoder {
-  /**
-   * `message` as bytes for a member, or null for what its mode does not show. `textUtf8`, when
-   * given, is `message.text` as UTF-8 that JSON need not escape, for an encoder to copy as it is.
-   * `me`, when the message is for one member only, is its nick, which lists in text mark.
-   */
-  encode(message: ServerMessage, textUtf8?: Uint8Array, me?: string): Uint8Array | null;
-}
-
-export interface Member {
-  /** Set by Chat: the nick while joined, null before. */
-  nick: string | null;
-  /** Set by Chat: where the member's messages go unless it names a room. */
-  room: Room | null;
-  /** Set by Chat: every room the member is in, `room` among them. */
-  readonly rooms: Set<Room>;
-  readonly encoder: Encoder;
-  /**
-   * Whether the member hears its own messages too, where they fall among the others': it asked
-   * for that in its hello.
-   */
-  readonly echo?: boolean;
-  /** Queues bytes for the member. Never blocks, never reorders, never throws. */
-  send(bytes: Uint8Array): void;
-}
-
-/**
- * Hands `message` to each of `members` but `except`, each in its own encoding, encoding it once
- * per encoder.
- */
-export function deliver(
-  message: ServerMessage,
-  members: Iterable<Member>,
-  except: Member | null = null,
-  textUtf8?: Uint8Array,
-): void {
-  // Most rooms hear one encoding only: it is kept at hand, and a map made only for the others.
-  let firstEncoder: Encoder | null = null;
-  let firstBytes: Uint8Array | null = null;
-  let others: Map<Encoder, Uint8Array | null> | null = null;
-  for (const member of members) {
-    if (member === except) continue;
-    const encoder = member.encoder;
-    let bytes: Uint8Array | null | undefined;
-    if (encoder === firstEncoder) {
-      bytes = firstBytes;
-    } else if (firstEncoder === null) {
-      firstEncoder = encoder;
-      bytes = firstBytes = encoder.encode(message, textUtf8);
-    } else {
-      others ??= new Map();
-      bytes = others.get(encoder);
-      if (bytes === undefined) others.set(encoder, bytes = encoder.encode(message, textUtf8));
-    }
-    if (bytes) member.send(bytes);
-  }
-}
-
-export class Room {
-  readonly members = new Set<Member>();
-  /** The name as rooms are told apart: see nameKey. */
-  readonly key: string;
-  /** The id of the room's last message; the next one gets the next number. */
-  lastId: number;
-
-  constructor(readonly name: string, lastId: number) {
-    this.key = nameKey(name);
-    this.lastId = lastId;
-  }
-
-  /**
-   * Hands `message` to every member but `except`. Synchronous, so every member sees the room's
-   * messages in the same order.
-   */
-  broadcast(message: ServerMessage, except: Member | null = null, textUtf8?: Uint8Array): void {
-    deliver(message, this.members, except, textUtf8);
-  }
-
-  /** The members' nicks, longest here first, at most `limit` of them. */
-  nicks(limit = Infinity): string[] {
-    const nicks: string[] = [];
-    for (const member of this.members) {
-      if (nicks.length >= limit) break;
-      nicks.push(member.nick!);
-    }
-    return nicks;
-  }
-}
+export { deliver, type Encoder, type Member, Room };
 
 /**
  * From this many members on, a room is large and behaves as big chat rooms do (Twitch's chat, for
@@ -156,6 +69,17 @@ export class Chat {
   #privateIds = 0;
   #guests = 0;
   #largeRoom: number;
+  /**
+   * Asked before `member` goes into `roomName` under `nick` (joining the server or a room), and
+   * before it takes `nick` in a rename, for each room it is in; throws ProtocolError to keep it out
+   * or refuse the nick: moderation's bans (moderation_handlers.ts).
+   */
+  gate: ((member: Member, nick: string, roomName: string) => void) | null = null;
+  /**
+   * Called by the handlers when `member` has been answered for joining the server (`arrived`) or
+   * a new room, before the room's history: moderation's message of the day and topic.
+   */
+  greeting: ((member: Member, arrived: boolean) => void) | null = null;
 
   constructor(history: History, largeRoom = LARGE_ROOM_MEMBERS) {
     this.#history = history;
@@ -185,6 +109,7 @@ export class Chat {
     if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
     const holder = this.#holderOf(nick);
     if (holder) throw nickTaken(nick, holder);
+    this.gate?.(member, nick, roomName);
     this.#claim(member, nick);
     const room = this.#enter(member, roomName);
     const epoch = this.#history.epoch;
@@ -199,6 +124,7 @@ export class Chat {
     nickOf(member);
     const roomIssue = roomProblem(roomName);
     if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
+    this.gate?.(member, member.nick!, roomName);
     const room = this.#enter(member, roomName);
     return { type: "joined", room: room.name, ...this.#memberList(room) };
   }
@@ -356,6 +282,7 @@ export class Chat {
     const holder = this.#holderOf(newNick);
     if (holder && holder !== member) throw nickTaken(newNick, holder);
     if (newNick === nick) return;
+    for (const room of member.rooms) this.gate?.(member, newNick, room.name);
     this.#release(nick);
     this.#claim(member, newNick);
     const everyone = new Set<Member>([member]);
@@ -363,12 +290,19 @@ export class Chat {
     deliver({ type: "nick", from: nick, nick: newNick, room: member.room!.name }, everyone);
   }
 
-  /** Who is in `roomName`, by default the member's current room. */
+  /** Who is in `roomName`, by default the member's current room, and which of them are away. */
   who(member: Member, roomName?: string): ServerMessage {
     nickOf(member);
     const room = roomName === undefined ? member.room! : this.#rooms.get(nameKey(roomName));
     if (!room) throw new ProtocolError("no_such_room", `There is no room called ${roomName}`);
-    return { type: "who", room: room.name, ...this.#memberList(room) };
+    const list = this.#memberList(room);
+    const away = list.members.filter((nick) => this.member(nick)?.social?.away);
+    return { type: "who", room: room.name, ...list, ...(away.length > 0 ? { away } : {}) };
+  }
+
+  /** The member called `nick` (ignoring case and compatibility forms), if any. */
+  member(nick: string): Member | undefined {
+    return this.#byNick.get(nameKey(nick));
   }
 
   /** Every room, with how many are in it, by name. */
@@ -406,6 +340,16 @@ export class Chat {
   #release(nick: string): void {
     this.#byNick.delete(nameKey(nick));
     for (const key of lookalikeKeys(nick)) this.#byLookalike.delete(key);
+  }
+
+  /** The member called `nick` (ignoring case and compatibility forms), if any. */
+  memberNamed(nick: string): Member | undefined {
+    return this.#byNick.get(nameKey(nick));
+  }
+
+  /** Every joined member. */
+  members(): Iterable<Member> {
+    return this.#byNick.values();
   }
 
   isNickFree(nick: string): boolean {

@@ -6,6 +6,14 @@ import { History, type HistoryOptions } from "./history.ts";
 import { Session, type SessionOptions } from "./session.ts";
 import { ProtocolError } from "../protocol.ts";
 import type { Snapshot } from "./metrics.ts";
+import { type ChatService, localService } from "./handlers.ts";
+import type { Accounts } from "./accounts.ts";
+import {
+  bannedFromServer,
+  moderatedService,
+  type ModerationOptions,
+} from "./moderation_handlers.ts";
+import { SERVER_WIDE } from "./moderation.ts";
 
 const ACCEPT_RETRY_MS = 100;
 // A sweep this much later than its time means the server itself was held up (a loaded machine, a
@@ -24,6 +32,10 @@ export interface ServerOptions extends SessionOptions {
   /** Connections from one address at once; 0 for no limit. */
   maxPerAddress: number;
   history: HistoryOptions;
+  /** Bans, operators, topics and the message of the day; none for a server without them. */
+  moderation?: ModerationOptions;
+  /** Refuse passwords on connections without encryption (--identify-needs-tls). */
+  passwordsNeedTls?: boolean;
 }
 
 export class ChatServer {
@@ -36,6 +48,10 @@ export class ChatServer {
   #listeners: readonly Listener[];
   #options: ServerOptions;
   #webOptions: ServerOptions; // a WebSocket member speaks native JSON, whatever --mode says
+  // With --identify-needs-tls, what connections without encryption are told: accounts that refuse
+  // every password (accounts.ts, overPlainText).
+  #plainOptions: ServerOptions;
+  #plainWebOptions: ServerOptions;
   #accepting: Promise<void>;
   #sweeper: ReturnType<typeof setInterval>;
   #sweepMs: number;
@@ -45,10 +61,24 @@ export class ChatServer {
 
   /** Serves every connection that `listeners` accept, each in the mode the options say. */
   constructor(listeners: readonly Listener[], options: ServerOptions) {
-    this.#options = options;
-    this.#webOptions = { ...options, mode: "native" };
     this.#history = new History(options.history);
     this.chat = new Chat(this.#history);
+    // Every member's input passes moderation first: who may send it, bans, mutes (and, on a node
+    // of a cluster, the answer that moderation is not there yet).
+    // With --identify-needs-tls, connections without encryption are served with accounts that
+    // refuse every password (accounts.ts, overPlainText).
+    const serviceFor = (accounts: Accounts | undefined): ChatService => {
+      const inner = options.service ?? localService(this.chat, accounts ?? null);
+      return options.moderation ? moderatedService(inner, this.chat, options.moderation) : inner;
+    };
+    this.#options = { ...options, service: serviceFor(options.accounts) };
+    this.#webOptions = { ...this.#options, mode: "native" };
+    const plainAccounts = options.passwordsNeedTls
+      ? options.accounts?.overPlainText()
+      : options.accounts;
+    const plain = { accounts: plainAccounts, service: serviceFor(plainAccounts) };
+    this.#plainOptions = { ...this.#options, ...plain };
+    this.#plainWebOptions = { ...this.#webOptions, ...plain };
     this.#listeners = listeners;
     this.#accepting = Promise.all(listeners.map((listener) => this.#acceptLoop(listener)))
       .then(() => {});
@@ -67,7 +97,8 @@ export class ChatServer {
       try {
         for await (const conn of listener) {
           this.#acceptFailing = false;
-          this.#serve(conn, listener.transport ?? "tcp");
+          const transport = listener.transport ?? "tcp";
+          this.#serve(conn, transport, listener.secure ?? transport === "tls");
         }
         return; // the listener was closed
       } catch (error) {
@@ -80,7 +111,7 @@ export class ChatServer {
     }
   }
 
-  #serve(conn: Connection, transport: Transport): void {
+  #serve(conn: Connection, transport: Transport, secure: boolean): void {
     const address = formatAddress(conn.remoteHost, conn.remotePort);
     if (this.sessions.size >= this.#options.maxConnections) {
       // Even the room kept for answering refusals is taken: answering needs the connection's mode,
@@ -89,7 +120,9 @@ export class ChatServer {
       return conn.close();
     }
     this.#options.log(`connect ${address}`);
-    const options = transport === "ws" ? this.#webOptions : this.#options;
+    const options = transport === "ws"
+      ? (secure ? this.#webOptions : this.#plainWebOptions)
+      : (secure ? this.#options : this.#plainOptions);
     const session = new Session(conn, this.chat, options, address, transport);
     const refusal = this.#admit(conn.remoteHost);
     if (refusal) session.refuse(refusal);
@@ -111,6 +144,9 @@ export class ChatServer {
   // Why a new connection from `host` must be turned away, or null if it may stay.
   #admit(host: string): ProtocolError | null {
     const { maxClients, maxPerAddress } = this.#options;
+    const subject = { nick: null, account: null, host: host.replace(/^\[|\]$/g, "") };
+    const ban = this.#options.moderation?.moderation?.find(SERVER_WIDE, "ban", subject);
+    if (ban) return bannedFromServer(ban);
     if (this.sessions.size - this.#turningAway >= maxClients) {
       return new ProtocolError(
         "too_many_connections",

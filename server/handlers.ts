@@ -6,10 +6,14 @@ import type { Chat, Member } from "./chat.ts";
 import type { FloodLimits } from "./flood_gate.ts";
 import type { Input } from "./wire.ts";
 import type { Mode } from "../protocol/mode.ts";
-import { LINE_HELP } from "../protocol/slash_commands.ts";
+import { LINE_HELP } from "../protocol/typed_lines.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 import type { Accounts } from "./accounts.ts";
 import { checkHello, freeGuestNick, guardNick, handleAccount } from "./account_handlers.ts";
+import type { Social } from "./social.ts";
+import { answerAway, handleSocial, ignoreFromHello } from "./social_handlers.ts";
+import type { Transport } from "../runtime.ts";
+import { graceFor, startGrace } from "./identify_grace.ts";
 
 /** The most messages one `history` request returns: what one request may cost the server at once. */
 export const MAX_HISTORY_PAGE = 200;
@@ -28,6 +32,9 @@ export interface Asker extends Member {
   /** Where it connects from, "host:port". */
   readonly address: string;
   readonly mode: Mode | null;
+  readonly transport: Transport;
+  /** Its away message and whom it ignores; since when it is connected, idle since when. */
+  readonly social: Social;
   /** The member's flood control, told to native clients in their welcome so they can pace. */
   readonly flood: FloodLimits;
   /** The send queue's cap: what history sent at once must leave room in. */
@@ -74,23 +81,30 @@ export function handle(
 ): void | Promise<void> {
   switch (input.type) {
     case "hello":
+      ignoreFromHello(asker, input.ignore);
       // Accounts are asked first (a promise); without them the member is in at once.
-      if (!accounts) return hello(chat, asker, input);
-      return checkHello(accounts, asker, input.nick, input.password).then(() => {
-        hello(chat, asker, input);
-      });
+      if (!accounts || asker.nick !== null) return hello(chat, asker, input);
+      return helloChecked(chat, accounts, asker, input);
     case "register":
     case "identify":
     case "login":
     case "passwd":
     case "unregister":
       return handleAccount((a, nick) => chat.rename(a, nick), accounts, asker, input);
+    case "away":
+    case "whois":
+    case "ignore":
+    case "unignore":
+      return handleSocial(chat, asker, input);
     case "msg":
       if (input.to !== undefined) {
         chat.whisper(asker, input.to, input.text, Date.now(), input.action);
+        answerAway(chat, asker, input.to);
+        asker.social.spoke = Date.now();
       } else {
         const utf8 = "textUtf8" in input ? input.textUtf8 : undefined;
         chat.say(asker, input.text, Date.now(), input.action, input.room, utf8);
+        asker.social.spoke = Date.now();
       }
       break;
     case "join":
@@ -108,6 +122,7 @@ export function handle(
         } else {
           asker.sendMessage(joined);
         }
+        if (!switching) chat.greeting?.(asker, false);
         if (!switching || input.since !== undefined) {
           replay(chat, asker, asker.room!.name, sinceInThisEpoch(chat, asker, input.since));
         }
@@ -173,12 +188,15 @@ export function welcomeGuest(
     if (asker.nick === null) asker.sendMessage(chat.join(asker, chat.guestNick()));
     return welcomed(chat, asker, greeted, refused);
   }
-  // With accounts, a registered greeting is refused, and the guest nick is one nobody registered.
+  // With accounts, a registered greeting is held for a grace (identify_grace.ts) or refused, and
+  // the guest nick is one nobody registered.
   return (async () => {
     let refused: string | null = null;
+    let grace = false;
     if (greeted !== undefined) {
       try {
-        await guardNick(accounts, asker, greeted);
+        grace = await graceFor(accounts, asker, greeted);
+        if (!grace) await guardNick(accounts, asker, greeted);
         refused = joinGreeted(chat, asker, greeted);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
@@ -188,7 +206,7 @@ export function welcomeGuest(
     if (asker.nick === null) {
       asker.sendMessage(chat.join(asker, await freeGuestNick(chat, accounts)));
     }
-    welcomed(chat, asker, greeted, refused);
+    welcomed(chat, asker, greeted, refused, grace ? accounts : null);
   })();
 }
 
@@ -203,25 +221,69 @@ function joinGreeted(chat: Chat, asker: Asker, greeted: string): string | null {
   }
 }
 
-// The rest of welcomeGuest, once the member is in: why not as `greeted`, how to go on, history.
-function welcomed(chat: Chat, asker: Asker, greeted: string | undefined, refused: string | null) {
+// The rest of welcomeGuest, once the member is in: why not as `greeted`, its grace if it has one
+// (the accounts that gave it), how to go on, history.
+function welcomed(
+  chat: Chat,
+  asker: Asker,
+  greeted: string | undefined,
+  refused: string | null,
+  grace: Accounts | null = null,
+) {
   if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
+  if (grace && asker.nick === greeted) startGrace(chat, asker, grace);
   const count = asker.room!.members.size;
   asker.sendMessage({
     type: "notice",
     text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
   });
+  chat.greeting?.(asker, true);
   replay(chat, asker, asker.room!.name);
 }
 
-// A hello the accounts (if any) have let through: checkHello.
-function hello(chat: Chat, asker: Asker, input: Extract<Input, { type: "hello" }>): void {
+// A first hello to a server with accounts. Its password, if any, is checked, and its nick is the
+// member's, or refused (checkHello); the classic client, which cannot give a password in its
+// greeting, may keep a registered nick for a grace instead (identify_grace.ts). It is the nick
+// the classic client will have (a number added if taken) that is checked.
+async function helloChecked(
+  chat: Chat,
+  accounts: Accounts,
+  asker: Asker,
+  input: Extract<Input, { type: "hello" }>,
+): Promise<void> {
+  if (asker.mode !== "legacy") {
+    await checkHello(accounts, asker, input.nick, input.password);
+    return hello(chat, asker, input);
+  }
+  let variant: string;
+  let grace: boolean;
+  try {
+    variant = chat.freeVariant(input.nick);
+    grace = await graceFor(accounts, asker, variant);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    throw new ProtocolError(error.code, error.message, true);
+  }
+  if (!grace) await checkHello(accounts, asker, variant);
+  hello(chat, asker, input, variant, grace ? accounts : null);
+}
+
+// A hello the accounts (if any) have let through: helloChecked. The classic client joins as
+// `variant` if one was checked, and `grace` starts its grace.
+function hello(
+  chat: Chat,
+  asker: Asker,
+  input: Extract<Input, { type: "hello" }>,
+  variant?: string,
+  grace: Accounts | null = null,
+): void {
   const { nick, room, echo = false } = input;
   if (asker.mode === "legacy" && asker.nick === null) {
     // The classic client cannot choose again: a taken nick gets a number, a bad one (or one
-    // registered, which it has no way to prove: checkHello) a close.
+    // registered, which it has no way to prove: helloChecked) a close.
     try {
-      asker.sendMessage(chat.join(asker, chat.freeVariant(nick), room));
+      asker.sendMessage(chat.join(asker, variant ?? chat.freeVariant(nick), room));
+      if (grace) startGrace(chat, asker, grace);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw new ProtocolError(error.code, error.message, true);
@@ -232,6 +294,7 @@ function hello(chat: Chat, asker: Asker, input: Extract<Input, { type: "hello" }
     asker.sendMessage(rate > 0 ? { ...welcome, rate, burst } as ServerMessage : welcome);
     asker.echo = echo;
   }
+  chat.greeting?.(asker, true);
   replay(chat, asker, asker.room!.name, sinceInThisEpoch(chat, asker, input.since, input.epoch));
 }
 
@@ -273,13 +336,17 @@ export function sendHistory(
   keep: "newest" | "oldest",
 ): number {
   if (messages.length > 0) asker.charge(messages.length / HISTORY_MESSAGES_PER_INPUT);
+  const { social } = asker;
   const budget = asker.sendQueueBytes / 2;
   const ordered = keep === "newest" ? messages.toReversed() : messages;
   const fitting: Uint8Array[] = [];
   let total = 0;
   let dealt = 0;
   for (const message of ordered) {
-    const bytes = asker.encoder.encode(message);
+    // What an ignored nick said before counts as dealt with, and is not sent.
+    const ignored = message.type === "msg" && message.from !== asker.nick &&
+      social.ignores(message.from);
+    const bytes = ignored ? null : asker.encoder.encode(message);
     if (bytes) {
       if (total + bytes.length > budget) break;
       fitting.push(bytes);

@@ -3,6 +3,12 @@
 // for most of the session. Things that live that long are copied by every young-generation
 // collection, so their callbacks are made once per session rather than for each read and wait.
 
+// Input handled before the loop lets the event loop turn, whatever the flags. A read of a socket
+// that always has data can settle without a turn, and would otherwise hold up every timer, write
+// and other member for as long as the data lasts. Checked once per read, so a turn handles at most
+// this much and one read more; one timer per turn is all it costs.
+export const TURN_BYTES = 64 * 1024;
+
 /** A read in flight; `done` once `chunk` holds its result. */
 export interface Read {
   done: boolean;

@@ -12,8 +12,9 @@ import { type Greeting, GREETING_SO_FAR, readGreeting } from "../protocol/greeti
 import { createWire, detached, type Input, nativeEncoder, type Wire } from "./wire.ts";
 import { FloodGate, type FloodLimits, type FloodVerdict } from "./flood_gate.ts";
 import { InputBacklog } from "./input_backlog.ts";
-import { ReadWait } from "./read_wait.ts";
+import { ReadWait, TURN_BYTES } from "./read_wait.ts";
 import { Liveness, type LivenessVerdict } from "./liveness.ts";
+import { Social } from "./social.ts";
 
 // How long the silence that picks line mode is listened to again once its window is up; see
 // #chooseWire.
@@ -37,12 +38,6 @@ const LIVENESS_MESSAGES: Record<Exclude<LivenessVerdict, "ok" | "ping">, string>
 // read until the debt is paid.
 const READ_AHEAD_BYTES = 64 * 1024;
 
-// Input handled before the loop lets the event loop turn, whatever the flags. A read of a socket
-// that always has data can settle without a turn, and would otherwise hold up every timer, write
-// and other member for as long as the data lasts. Checked once per read, so a turn handles at most
-// this much and one read more; one timer per turn is all it costs.
-const TURN_BYTES = 64 * 1024;
-
 // Input read and dropped once closing, so that a peer that was still sending sees an orderly end
 // rather than a reset that may destroy our last words; past it a flooder is not read at all, and
 // the connection is reset once the flush time is up.
@@ -54,6 +49,7 @@ export class Session implements Asker {
   echo = false;
   account: string | null = null;
   readonly rooms = new Set<Room>();
+  readonly social = new Social(Date.now()); // what /whois shows as "since" is wall-clock time
   readonly address: string;
 
   #conn: Connection;

@@ -131,6 +131,7 @@ export async function openWeb(
   tls?: TlsCredentials,
 ): Promise<WebSocketListener> {
   const listener = new WebSocketListener();
+  listener.secure = tls !== undefined;
   const answer = webAnswer({ ...options, members: { upgrade: (peer) => listener.accept(peer) } });
   const maxMessageBytes = maxFrameBytes + OVERSIZE_READ_BYTES;
   return listener.serving(await runtime.serveHttp(host, port, answer, maxMessageBytes, tls));

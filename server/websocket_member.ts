@@ -223,6 +223,8 @@ export class WebSocketMember implements Connection, WebSocketEvents {
 /** The WebSocket members that an HTTP server's /ws accepts, as a Listener for the ChatServer. */
 export class WebSocketListener implements Listener {
   readonly transport = "ws";
+  /** Served over HTTPS (WSS): see openWeb. */
+  secure = false;
   #arrivals = new Arrivals<WebSocketMember>();
   #http: HttpServer | null = null;
 

@@ -10,7 +10,8 @@ import {
   REPLACEMENT_CHAR,
 } from "../protocol/native.ts";
 import { encodeLine, LineDecoder } from "../protocol/line.ts";
-import { type LineInput, parseLine } from "../protocol/slash_commands.ts";
+import { type LineInput } from "../protocol/slash_commands.ts";
+import { parseLine, slashCommandOf } from "../protocol/typed_lines.ts";
 import { encodeLegacy, LegacyDecoder } from "../protocol/legacy.ts";
 import { linePrefix } from "../protocol/greeting.ts";
 import type { Mode } from "../protocol/mode.ts";
@@ -204,7 +205,14 @@ class LineInputs implements InputDecoder {
   }
 }
 
-// The classic client names itself in its first frame and can do nothing but chat after that.
+// What the classic client may type besides chat: proving a registered nick (a line that is one of
+// these is never said to the room with its password), and the commands that need no second room
+// or nick of its own, whose answers come back as notices from `*`. Anything else is said as it is
+// typed, as the tutorial's server would say it.
+const LEGACY_COMMANDS = new Set(["/identify", "/login", "/away", "/whois", "/ignore", "/unignore"]);
+
+// The classic client names itself in its first frame and can only chat after that, or type one of
+// LEGACY_COMMANDS.
 class LegacyInputs implements InputDecoder {
   #frames: LegacyDecoder;
   #named = false;
@@ -227,6 +235,8 @@ class LegacyInputs implements InputDecoder {
       } else if (!this.#named) {
         this.#named = true;
         inputs.push({ type: "hello", nick: text });
+      } else if (LEGACY_COMMANDS.has(slashCommandOf(text, "line")?.name ?? "")) {
+        inputs.push(attempt(() => parseLine(text, "line"))!);
       } else if (text !== "") {
         inputs.push({ type: "msg", text });
       } else {

@@ -168,6 +168,7 @@ test("layout: server and client code never import each other", () => {
 test("layout: the server's core does no I/O; storage lives in its own folders", () => {
   const core = [
     "server/chat.ts",
+    "server/room.ts",
     "server/history.ts",
     "server/flood_gate.ts",
     "server/liveness.ts",

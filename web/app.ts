@@ -3,6 +3,7 @@
 // text message), the keyboard, and the desktop's notifications. What any of it means is decided in
 // page_state.ts; how it looks, in view.ts.
 import type { ClientMessage } from "../protocol.ts";
+import { isLoopbackHost } from "../protocol/loopback.ts";
 import { chatCompleter } from "../client/completion.ts";
 import type { Conversation } from "./conversations.ts";
 import { PageState } from "./page_state.ts";
@@ -10,6 +11,7 @@ import { View } from "./view.ts";
 
 const NICK_KEY = "parley.nick";
 const ROOM_KEY = "parley.room";
+const IGNORED_KEY = "parley.ignored"; // the nicks ignored, as JSON: kept across reloads
 const SENT_KEPT = 100; // lines Up and Down can recall
 
 const view = new View();
@@ -19,9 +21,12 @@ let retry: ReturnType<typeof setTimeout> | undefined;
 let drawing = false;
 const sent: string[] = [];
 let recall = 0; // how far back Up has gone in `sent`
+// The password of a registered nick, from the join form: in memory only, never in localStorage,
+// and given in every hello, so that a reconnect (after a server restart, say) keeps the nick.
+let password = "";
 
 function newState(): PageState {
-  return new PageState({
+  const state = new PageState({
     send,
     close: () => socket?.close(),
     notify: (title, body) => {
@@ -30,9 +35,22 @@ function newState(): PageState {
       }
     },
   });
+  state.ignored = storedIgnored();
+  return state;
+}
+
+// What a reload finds of the ignore list; anything but a list of strings counts as none.
+function storedIgnored(): string[] {
+  try {
+    const stored = JSON.parse(localStorage.getItem(IGNORED_KEY) ?? "[]");
+    return Array.isArray(stored) ? stored.filter((nick) => typeof nick === "string") : [];
+  } catch {
+    return [];
+  }
 }
 
 function send(message: ClientMessage): void {
+  if (message.type === "hello" && password !== "") message = { ...message, password };
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
 }
 
@@ -44,6 +62,7 @@ function redraw(): void {
     drawing = false;
     view.render(state);
     if (state.nick) localStorage.setItem(NICK_KEY, state.nick);
+    localStorage.setItem(IGNORED_KEY, JSON.stringify(state.ignored));
   }, 0);
 }
 
@@ -145,12 +164,16 @@ function keydown(event: KeyboardEvent): void {
 view.onPick = pick;
 view.loginNick.value = localStorage.getItem(NICK_KEY) ?? "";
 view.loginRoom.value = localStorage.getItem(ROOM_KEY) ?? "";
+// Served in clear from another machine, the page says so where a password would be typed.
+view.loginPlain.hidden = location.protocol !== "http:" || isLoopbackHost(location.hostname);
 view.login.addEventListener("submit", (event) => {
   event.preventDefault();
   const nick = view.loginNick.value.trim();
   if (!nick) return;
   localStorage.setItem(NICK_KEY, nick);
   localStorage.setItem(ROOM_KEY, view.loginRoom.value.trim());
+  password = view.loginPassword.value;
+  view.loginPassword.value = "";
   socket?.close();
   state = newState();
   state.start(nick, view.loginRoom.value);

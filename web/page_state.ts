@@ -7,17 +7,20 @@
 import {
   type ChatMessage,
   type ClientMessage,
+  ignoreField,
   nameKey,
   parseServerMessage,
   ProtocolError,
   type ServerMessage,
   textProblem,
 } from "../protocol.ts";
-import { helpLines, parseLine, slashCommandOf } from "../protocol/slash_commands.ts";
+import { helpLines, parseLine, slashCommandOf } from "../protocol/typed_lines.ts";
+import { inRoom } from "../protocol/moderation.ts";
 import { describe } from "../protocol/text.ts";
 import { mentions } from "../client/format.ts";
 import { ClientRooms } from "../client/rooms.ts";
 import { type Conversation, Conversations } from "./conversations.ts";
+import { retryWait } from "./retry.ts";
 
 /** What the page asks of its surroundings: the socket and the desktop. */
 export interface PageEvents {
@@ -32,9 +35,6 @@ export interface PageEvents {
 // reconnecting: the socket dropped; waiting to connect again. rejoining: connected again, a hello
 // is out.
 export type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining";
-
-const FIRST_RETRY_MS = 500;
-const MAX_RETRY_MS = 10_000;
 
 /** The page's keys, after the commands in /help. */
 export const PAGE_KEYS = [
@@ -55,6 +55,8 @@ export class PageState {
   /** While reconnecting: why the last connection ended or failed, and when the next try is due. */
   offline = "";
   retryAt = 0;
+  /** The nicks the user ignores, as the server last said: sent in every hello (app.ts keeps them). */
+  ignored: string[] = [];
   readonly #events: PageEvents;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -85,7 +87,8 @@ export class PageState {
     this.#lastError = "";
     if (this.phase === "joining") {
       const room = this.firstRoom || undefined;
-      this.#send({ type: "hello", nick: this.nick, ...(room ? { room } : {}), echo: true });
+      const hello = { nick: this.nick, ...(room ? { room } : {}), ...ignoreField(this.ignored) };
+      this.#send({ type: "hello", ...hello, echo: true });
     } else if (this.phase === "reconnecting") {
       this.#rejoin();
     }
@@ -112,20 +115,9 @@ export class PageState {
     }
     this.phase = "reconnecting";
     this.offline = why;
-    const wait = this.#nextWait();
+    const wait = retryWait(this.#attempts++, this.#lastError, this.#random());
     this.retryAt = this.#now() + wait;
     return wait;
-  }
-
-  // None before the first attempt, since a drop is often a blip; then 0.5 s doubling up to 10 s,
-  // each cut by up to a half at random so that a restarted server's members do not all come at
-  // once. After a flood the server would only close the page again: it waits the longest.
-  #nextWait(): number {
-    const attempt = this.#attempts++;
-    if (attempt === 0 && this.#lastError !== "flood") return 0;
-    const full = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
-    const wait = this.#lastError === "flood" ? MAX_RETRY_MS : full;
-    return Math.round(wait * (1 - this.#random() / 2));
   }
 
   /** One WebSocket text message from the server. */
@@ -186,8 +178,8 @@ export class PageState {
         this.phase = "naming";
         this.problem = "You left.";
         return this.#events.close();
-      default:
-        return this.#send(input);
+      default: // an operator's command acts in the room the user talks in
+        return this.#send(inRoom(input, this.#currentRoom()));
     }
   }
 
@@ -263,6 +255,11 @@ export class PageState {
         return this.#notice(describe(message, "")!);
       case "notice":
         return this.#notice(message.text);
+      case "ignoring":
+      case "whois":
+      case "away":
+        if (message.type === "ignoring") this.ignored = message.nicks;
+        return this.#notice(describe(message, "")!);
     }
   }
 
@@ -383,7 +380,7 @@ export class PageState {
     const room = this.rooms.current;
     this.rooms.beginCatchUp(room);
     const { epoch } = this.rooms, since = this.rooms.lastId(room);
-    const life = epoch === undefined ? {} : { epoch };
+    const life = { ...(epoch === undefined ? {} : { epoch }), ...ignoreField(this.ignored) };
     this.#send({ type: "hello", nick: this.nick, room, since, ...life, echo: true });
     this.#ping(() => this.#caughtUp([room]));
   }

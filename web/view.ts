@@ -82,6 +82,9 @@ export class View {
   readonly login = byId<HTMLFormElement>("login");
   readonly loginNick = byId<HTMLInputElement>("login-nick");
   readonly loginRoom = byId<HTMLInputElement>("login-room");
+  readonly loginPassword = byId<HTMLInputElement>("login-password");
+  /** The warning that a password would cross the network in clear. */
+  readonly loginPlain = byId<HTMLParagraphElement>("login-plain");
   readonly chat = byId<HTMLDivElement>("chat");
   readonly line = byId<HTMLInputElement>("line");
   readonly say = byId<HTMLFormElement>("say");

@@ -15,6 +15,7 @@ import type { Member } from "../chat.ts";
 import type { Input } from "../wire.ts";
 import { nameKey, ProtocolError } from "../../protocol.ts";
 import { RedisAccountStore, RedisAttemptCounter } from "./accounts_store.ts";
+import { nodeAliveKey } from "./redis_link.ts";
 import { clusterDown, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 
@@ -24,9 +25,11 @@ export const regainChannel = (node: string) => `parley:node:${node}:regain`;
 /**
  * Leases a nick's keys to a holder that proved the nick's account, taking them from the one
  * connection that holds them now under the same name (KEYS[1] is the name's own key); a key that
- * someone else holds (a look-alike nick of another account) still refuses. Returns
+ * someone else holds (a look-alike nick of another account) still refuses, unless its holder's
+ * node is no longer present, as in redis_link.ts's claim script. Returns
  * {the value that refused, or ''; the value taken over, or ''}.
- * KEYS: the nick's lease keys, its name key first. ARGV: holder id, value, milliseconds.
+ * KEYS: the nick's lease keys, its name key first. ARGV: holder id, value, the prefix and suffix
+ * of a node's presence key.
  */
 const REGAIN = `
 local mine = ARGV[1] .. ' '
@@ -34,9 +37,12 @@ local previous = redis.call('GET', KEYS[1])
 if previous and string.sub(previous, 1, #mine) == mine then previous = false end
 for i, key in ipairs(KEYS) do
   local value = redis.call('GET', key)
-  if value and value ~= previous and string.sub(value, 1, #mine) ~= mine then return {value, ''} end
+  if value and value ~= previous and string.sub(value, 1, #mine) ~= mine then
+    local node = string.match(string.match(value, '^(%S+)'), '^(.*):[^:]*$')
+    if redis.call('EXISTS', ARGV[3] .. node .. ARGV[4]) == 1 then return {value, ''} end
+  end
 end
-for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2], 'PX', ARGV[3]) end
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2]) end
 return {'', previous or ''}
 `;
 
@@ -53,7 +59,7 @@ export class ClusterAccounts {
 
   /** Listens for this node's members' nicks taken back elsewhere. */
   async start(): Promise<void> {
-    await this.node.link.subscriber.subscribe(regainChannel(this.node.id), (raw) => {
+    await this.node.link.subscribe(regainChannel(this.node.id), (raw) => {
       const { h, v } = JSON.parse(raw) as { h: string; v: string };
       this.#lost(h, v).catch((error) => this.node.options.log(`redis: regain failed: ${error}`));
     });
@@ -69,27 +75,19 @@ export class ClusterAccounts {
    * password for `nick`, takes them from the connection that has them.
    */
   async claim(member: Member, keys: string[], holder: string, value: string): Promise<string> {
-    const { link, options } = this.node;
+    const { link } = this.node;
     const nick = value.slice(value.indexOf(" ") + 1);
-    if (this.#regaining.get(member) !== nameKey(nick)) {
-      return await link.claim(keys, holder, value, options.leaseMs);
-    }
+    if (this.#regaining.get(member) !== nameKey(nick)) return await link.claim(keys, holder, value);
     this.#regaining.delete(member);
-    const reply = await link.commands.sendCommand([
-      "EVAL",
-      REGAIN,
-      String(keys.length),
-      ...keys,
-      holder,
-      value,
-      String(options.leaseMs),
-    ]) as [string, string];
+    const [prefix, suffix] = nodeAliveKey("\n").split("\n");
+    const args = [holder, value, prefix, suffix];
+    const reply = await link.run(REGAIN, keys, args) as [string, string];
     const [refused, previous] = reply.map(String);
     if (previous !== "") {
       // Its node renames it; if that node is gone, the sweep lets go of what it still has.
       const { holder: old } = parseLease(previous);
       const notice = JSON.stringify({ h: old, v: previous });
-      await link.commands.publish(regainChannel(nodeOf(old)), notice).catch(() => {});
+      await link.publish(regainChannel(nodeOf(old)), notice).catch(() => {});
     }
     return refused;
   }

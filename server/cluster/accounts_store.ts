@@ -1,23 +1,35 @@
 // The accounts of a cluster, kept in its Redis: the same records as the single server's SQLite
 // table (server/sqlite/accounts.ts), behind the same AccountStore, and the password attempts
-// counted there too, so that every node refuses a nick and throttles a guesser alike. Each key
-// names one account or one counter, with its own hash tag, and each change is one script on one
-// key: the shape Redis Cluster's sharding needs.
+// counted there too, so that every node refuses a nick and throttles a guesser alike. Accounts and
+// the index of their nicks' look-alikes (protocol.ts, lookalikeKeys) share one hash tag, so that a
+// change (an account and its look-alikes at once) is one script on one shard of a Redis Cluster;
+// accounts change rarely, so one shard is plenty. Each attempt counter has a tag of its own.
 import type { Account, AccountStore, AttemptCounter } from "../accounts.ts";
 import { LOGIN_ATTEMPTS, LOGIN_WINDOW_MS } from "../login_throttle.ts";
 import { clusterDown } from "./members.ts";
 import type { RedisLink } from "./redis_link.ts";
 
-/** A registered nick: a hash of nick (as registered), hash (password.ts's form) and created. */
-export const accountKey = (key: string) => `parley:{account:${key}}`;
+const ACCOUNTS_TAG = "parley:{accounts}";
+/**
+ * A registered nick: a hash of nick (as registered), hash (password.ts's form), created, and its
+ * look-alike keys (lookalikes, one a line), so that dropping it drops the very keys it added.
+ */
+export const accountKey = (key: string) => `${ACCOUNTS_TAG}:account:${key}`;
+/** A look-alike key of a registered nick: the key of the account that holds it. */
+export const lookalikeKey = (key: string) => `${ACCOUNTS_TAG}:lookalike:${key}`;
 /** Password attempts counted under `key` ("account:NICK" or "address:HOST") this minute. */
 export const attemptsKey = (key: string) => `parley:{attempts:${key}}`;
 
-// Adds an account unless its key exists: two nodes registering one nick at once, one wins.
-// KEYS: account. ARGV: nick, hash, created.
+// Adds an account unless its key or one of its look-alikes is taken: two nodes registering one
+// nick (or two look-alike nicks) at once, one wins. KEYS: account, then its look-alike keys.
+// ARGV: nick, hash, created, the account's key, its look-alikes (one a line).
 const ADD = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'nick', ARGV[1], 'hash', ARGV[2], 'created', ARGV[3])
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then return 0 end
+end
+redis.call('HSET', KEYS[1], 'nick', ARGV[1], 'hash', ARGV[2], 'created', ARGV[3],
+  'lookalikes', ARGV[5])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[4]) end
 return 1
 `;
 
@@ -29,10 +41,14 @@ redis.call('HSET', KEYS[1], 'hash', ARGV[1])
 return 1
 `;
 
-// Drops the account if its hash is still the one checked. KEYS: account. ARGV: hash.
+// Drops the account and the look-alikes it holds if its hash is still the one checked.
+// KEYS: account, then its look-alike keys. ARGV: hash, the account's key.
 const REMOVE = `
 if redis.call('HGET', KEYS[1], 'hash') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('DEL', KEYS[i]) end
+end
 return 1
 `;
 
@@ -56,10 +72,24 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[
 return 0
 `;
 
-// Accounts change rarely: each script is sent whole (EVAL), which survives a restart of Redis.
-async function run(link: RedisLink, script: string, key: string, args: string[]): Promise<number> {
+// Each script runs on the shard of its keys (RedisLink.run), which share one hash tag.
+async function run(
+  link: RedisLink,
+  script: string,
+  keys: string[],
+  args: string[],
+): Promise<number> {
   try {
-    return Number(await link.commands.sendCommand(["EVAL", script, "1", key, ...args]));
+    return Number(await link.run(script, keys, args));
+  } catch {
+    throw clusterDown("accounts could not be reached");
+  }
+}
+
+// What Redis has of `key`, or throws cluster_down.
+async function reach<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
   } catch {
     throw clusterDown("accounts could not be reached");
   }
@@ -69,27 +99,34 @@ export class RedisAccountStore implements AccountStore {
   constructor(readonly link: RedisLink) {}
 
   async get(key: string): Promise<Account | null> {
-    let fields: Record<string, string>;
-    try {
-      fields = await this.link.commands.hGetAll(accountKey(key));
-    } catch {
-      throw clusterDown("accounts could not be reached");
-    }
+    const fields = await reach(this.link.commands.hGetAll(accountKey(key)));
     if (fields.nick === undefined || fields.hash === undefined) return null;
     return { key, nick: fields.nick, hash: fields.hash, created: Number(fields.created) || 0 };
   }
 
-  async add(account: Account): Promise<boolean> {
+  async lookalike(keys: readonly string[]): Promise<Account | null> {
+    if (keys.length === 0) return null;
+    const owners = await reach(this.link.commands.mGet(keys.map(lookalikeKey)));
+    const owner = owners.find((key) => typeof key === "string");
+    return owner === undefined ? null : await this.get(owner as string);
+  }
+
+  async add(account: Account, lookalikes: readonly string[]): Promise<boolean> {
     const { key, nick, hash, created } = account;
-    return await run(this.link, ADD, accountKey(key), [nick, hash, String(created)]) === 1;
+    const keys = [accountKey(key), ...lookalikes.map(lookalikeKey)];
+    const args = [nick, hash, String(created), key, lookalikes.join("\n")];
+    return await run(this.link, ADD, keys, args) === 1;
   }
 
   async setHash(key: string, hash: string, old: string): Promise<boolean> {
-    return await run(this.link, SET_HASH, accountKey(key), [hash, old]) === 1;
+    return await run(this.link, SET_HASH, [accountKey(key)], [hash, old]) === 1;
   }
 
   async remove(key: string, hash: string): Promise<boolean> {
-    return await run(this.link, REMOVE, accountKey(key), [hash]) === 1;
+    // The look-alikes it was added with: they never change while it is registered.
+    const stored = await reach(this.link.commands.hGet(accountKey(key), "lookalikes"));
+    const lookalikes = stored ? stored.split("\n").map(lookalikeKey) : [];
+    return await run(this.link, REMOVE, [accountKey(key), ...lookalikes], [hash, key]) === 1;
   }
 }
 
@@ -105,7 +142,7 @@ export class RedisAttemptCounter implements AttemptCounter {
     const counted: string[] = [];
     for (const key of keys) {
       const args = [String(this.attempts), String(this.windowMs)];
-      const waitMs = await run(this.link, ATTEMPT, attemptsKey(key), args);
+      const waitMs = await run(this.link, ATTEMPT, [attemptsKey(key)], args);
       if (waitMs > 0) {
         // One key refuses: the attempt counts under none of them.
         await this.forgive(counted);
@@ -117,6 +154,6 @@ export class RedisAttemptCounter implements AttemptCounter {
   }
 
   async forgive(keys: readonly string[]): Promise<void> {
-    for (const key of keys) await run(this.link, FORGIVE, attemptsKey(key), []);
+    for (const key of keys) await run(this.link, FORGIVE, [attemptsKey(key)], []);
   }
 }

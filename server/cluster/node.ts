@@ -3,7 +3,8 @@
 // orders each room's events (room_feed.ts) and leases nicks (members.ts). A member's input that
 // needs Redis is answered once Redis has answered; what cannot reach Redis gets `cluster_down`,
 // never a delivery to this node's members alone.
-import { Chat, type Member, type Room } from "../chat.ts";
+import { Chat, deliver, type Member, type Room } from "../chat.ts";
+import { ignoreFromHello } from "../social_handlers.ts";
 import { History } from "../history.ts";
 import { type Asker, type ChatService, handle } from "../handlers.ts";
 import type { Input } from "../wire.ts";
@@ -16,16 +17,9 @@ import {
   roomProblem,
   textProblem,
 } from "../../protocol.ts";
-import { GUESTS_KEY, type Published, RedisLink } from "./redis_link.ts";
-import type { RoomEvent } from "./room_feed.ts";
-import {
-  clusterDown,
-  type Holding,
-  leaseKeys,
-  nickTaken,
-  parseLease,
-  streamLength,
-} from "./members.ts";
+import { GUESTS_KEY, RedisLink } from "./redis_link.ts";
+import { RoomEvents } from "./room_events.ts";
+import { clusterDown, type Holding, leaseKeys, nickTaken, parseLease } from "./members.ts";
 import { Upkeep } from "./upkeep.ts";
 import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
@@ -39,6 +33,8 @@ export interface ClusterOptions {
   historyLimit: number;
   /** How long a nick, and the node's own presence, outlive their last renewal. */
   leaseMs: number;
+  /** `url` is a node of a Redis Cluster: rooms are spread over its shards (RedisLink). */
+  sharded?: boolean;
   log: (line: string) => void;
 }
 
@@ -57,6 +53,7 @@ export class ClusterNode implements ChatService {
   readonly link: RedisLink;
   readonly options: ClusterOptions;
   readonly rooms: Rooms;
+  readonly events: RoomEvents;
   /** Registered nicks, kept in Redis: asked before every lease of a nick. */
   readonly accounts: ClusterAccounts;
   /** This node's members by holder id. */
@@ -73,8 +70,9 @@ export class ClusterNode implements ChatService {
 
   constructor(options: ClusterOptions) {
     this.options = options;
-    this.link = new RedisLink(options.url, options.log);
+    this.link = new RedisLink(options.url, options.log, options.sharded);
     this.rooms = new Rooms(this);
+    this.events = new RoomEvents(this);
     this.accounts = new ClusterAccounts(this);
     this.#upkeep = new Upkeep(this);
   }
@@ -113,9 +111,7 @@ export class ClusterNode implements ChatService {
   handle(asker: Asker, input: Input): void | Promise<void> {
     switch (input.type) {
       case "hello":
-        return this.accounts.hello(asker, input, () => {
-          return this.#hello(asker, input.nick, input.room, input.since, input.echo);
-        });
+        return this.accounts.hello(asker, input, () => this.#hello(asker, input));
       case "register":
       case "identify":
       case "login":
@@ -124,7 +120,16 @@ export class ClusterNode implements ChatService {
         return this.accounts.handle(asker, input);
       case "msg":
         if (input.to !== undefined) return this.#whisper(asker, input.to, input.text, input.action);
-        return this.#say(asker, input.text, input.action, input.room);
+        nickOf(asker);
+        return this.events.say(
+          asker,
+          input.room === undefined ? asker.room! : this.rooms.roomOf(asker, input.room),
+          input.text,
+          input.action,
+        );
+      case "ping":
+        // After what the member said before it is back: see RoomEvents.settled.
+        return this.events.settled(asker).then(() => asker.sendMessage({ type: "pong" }));
       case "join":
         if (asker.mode === "legacy") {
           throw new ProtocolError("bad_room", "The classic protocol has one room only");
@@ -151,13 +156,9 @@ export class ClusterNode implements ChatService {
     }
   }
 
-  async #hello(
-    asker: Asker,
-    nick: string,
-    room = DEFAULT_ROOM,
-    since: number | undefined,
-    echo = false,
-  ): Promise<void> {
+  async #hello(asker: Asker, input: Extract<Input, { type: "hello" }>): Promise<void> {
+    const { nick, room = DEFAULT_ROOM, since, echo = false } = input;
+    ignoreFromHello(asker, input.ignore); // before the replay on joining, which it filters too
     if (asker.nick !== null) {
       throw new ProtocolError("already_joined", `You are already in as ${asker.nick}`);
     }
@@ -284,58 +285,9 @@ export class ClusterNode implements ChatService {
     void nick;
   }
 
-  /** Publishes a room event by `member`; rejects with cluster_down if Redis cannot be reached. */
-  async publish(
-    room: Room,
-    event: Omit<RoomEvent, "id" | "r">,
-    nickAfter = event.n,
-  ): Promise<Published> {
-    const json = JSON.stringify({ ...event, r: room.name });
-    try {
-      return await this.link.publish(
-        room.key,
-        room.name,
-        event.t,
-        json,
-        event.m,
-        nickAfter,
-        streamLength(this.options.historyLimit),
-      );
-    } catch {
-      throw clusterDown();
-    }
-  }
-
   /** Publishes a leave, now or once Redis is back. */
   publishLeave(room: Room, holder: string, nick: string): void {
-    this.#retrying(() => this.publish(room, { t: "leave", m: holder, n: nick }));
-  }
-
-  #say(
-    asker: Asker,
-    text: string,
-    action: boolean | undefined,
-    roomName?: string,
-  ): void {
-    const from = nickOf(asker);
-    const room = roomName === undefined ? asker.room! : this.rooms.roomOf(asker, roomName);
-    const said = cleanText(text);
-    const problem = textProblem(said);
-    if (problem) throw problem;
-    const holder = this.holdings.get(asker)!.holder;
-    const event: Omit<RoomEvent, "id" | "r"> = {
-      t: "msg",
-      m: holder,
-      n: from,
-      x: said,
-      ts: Date.now(),
-    };
-    if (action) event.a = true;
-    // Not awaited: a member's messages go to Redis in order on one connection, pipelined, and a
-    // refusal comes as soon as Redis (or its absence) answers.
-    this.publish(room, event).catch((error: ProtocolError) => {
-      asker.sendMessage({ type: "error", code: error.code, message: error.message });
-    });
+    this.#retrying(() => this.events.publish(room, { t: "leave", m: holder, n: nick }));
   }
 
   async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {
@@ -356,7 +308,7 @@ export class ClusterNode implements ChatService {
 
   /** Delivers a private message that came for this node's member `holder`. */
   deliverPrivate(holder: string, message: ChatMessage): void {
-    this.byHolder.get(holder)?.sendMessage(message);
+    deliver(message, this.byHolder.has(holder) ? [this.byHolder.get(holder)!] : []); // or ignored
   }
 
   async #rename(asker: Asker, newNick: string): Promise<void> {
@@ -390,22 +342,27 @@ export class ClusterNode implements ChatService {
           nick: member.nick!,
           room: member.room!.name,
         });
+        // Where it was not swept, the room hears the rename; where it was, the join below.
+        await this.announceRename(member, old, member.nick!, true);
       }
       const holder = this.holdings.get(member)!.holder;
       for (const room of member.rooms) {
-        this.#retrying(() => this.publish(room, { t: "join", m: holder, n: member.nick! }));
+        this.#retrying(() => this.events.publish(room, { t: "join", m: holder, n: member.nick! }));
       }
     }
   }
 
-  /** Tells every room of `member` that `nick` is now `newNick`; each member sees it once. */
-  async announceRename(member: Member, nick: string, newNick: string): Promise<void> {
-    const holder = this.holdings.get(member)!.holder;
-    const change = `${holder}#${++this.#changes}`;
-    const rooms = [...member.rooms];
-    for (const room of rooms) {
-      const event = { t: "nick" as const, m: holder, n: nick, x: newNick, c: change };
-      this.#retrying(() => this.publish(room, event, newNick));
+  /**
+   * Tells every room of `member` that `nick` is now `newNick`; each member sees it once (`member`
+   * not at all if it was told already).
+   */
+  async announceRename(member: Member, nick: string, newNick: string, told = false): Promise<void> {
+    const holding = this.holdings.get(member)!;
+    const change = `${holding.holder}#${++this.#changes}`;
+    if (told) holding.lastChange = change;
+    for (const room of [...member.rooms]) {
+      const event = { t: "nick" as const, m: holding.holder, n: nick, x: newNick, c: change };
+      this.#retrying(() => this.events.publish(room, event, newNick));
     }
     await Promise.all(this.#sending);
   }

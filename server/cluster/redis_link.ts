@@ -1,9 +1,11 @@
 // A node's two connections to Redis (one for commands, one for subscriptions), the names of the
 // keys the cluster shares, and the Lua scripts that make each change to them atomic. Redis is the
 // one authority for every room's order and ids and for nicks: nodes only ask it.
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 
 type Client = ReturnType<typeof createClient>;
+type Cluster = ReturnType<typeof createCluster>;
+type Listener = (message: string) => void;
 
 /**
  * The keys of one room. The braces are Redis Cluster's hash tag: every key of a room lives on one
@@ -16,18 +18,34 @@ export function roomKeys(roomKey: string) {
     epoch: `${tag}:epoch`,
     log: `${tag}:log`,
     members: `${tag}:members`,
+    /** The room's name as first given, while anyone is in it. */
+    name: `${tag}:name`,
     channel: `${tag}:events`,
   };
 }
 
-/** Every room with someone in it: room key -> room name. */
+/**
+ * Every room with someone in it: room key -> room name, for /rooms and the sweep. Kept by the nodes
+ * beside each room's own keys (a room's join or leave cannot touch it in the same step where rooms
+ * are spread over Redis Cluster shards): see Rooms.listed.
+ */
 export const ROOMS_KEY = "parley:rooms";
 /** Every node that has ever said it is alive and not yet been swept. */
 export const NODES_KEY = "parley:nodes";
-/** The lease on a nick (one for each key a nick is told apart by): holder id, a space, the nick. */
-export const nickLeaseKey = (key: string) => `parley:nick:${key}`;
-/** Present while the node is alive: renewed with its leases, gone when it is not. */
-export const nodeAliveKey = (node: string) => `parley:node:${node}:alive`;
+/**
+ * Nick leases and node presence share one hash tag, so that the claim script, which reads both, runs
+ * on one shard of a Redis Cluster. Claims are rare (a member's hello or /nick), so one shard is
+ * plenty; the hot keys, each room's, are spread by their own tags.
+ */
+const NICKS_TAG = "parley:{nicks}";
+/**
+ * The lease on a nick (one for each key a nick is told apart by): holder id, a space, the nick.
+ * It has no expiry of its own: it holds while its holder's node is present (nodeAliveKey), so a
+ * node renews all its members' nicks at once by renewing its presence.
+ */
+export const nickLeaseKey = (key: string) => `${NICKS_TAG}:nick:${key}`;
+/** Present while the node is alive: renewed every third of a lease, gone when it is not. */
+export const nodeAliveKey = (node: string) => `${NICKS_TAG}:node:${node}:alive`;
 /** A node's members: holder id -> {nick, rooms}, for the sweep after the node dies. */
 export const nodeMembersKey = (node: string) => `parley:node:${node}:members`;
 /** Private messages to the members of one node. */
@@ -38,66 +56,22 @@ export const sweepKey = (node: string) => `parley:node:${node}:sweep`;
 export const GUESTS_KEY = "parley:guests";
 
 /**
- * Takes a room's next id, appends the event to the room's stream and publishes it, all at once:
- * every node sees the room's events in the stream's order, and can fetch from the stream what the
- * channel lost. A join or leave also changes the room's member list in the same step, so /who
- * agrees with the order of the notices. A leave for someone not in the room (swept already), or
- * a join for someone in it (a node taken for dead, joining its members again), publishes nothing
- * and returns id 0. A join returns the members' nicks at that point.
- * KEYS: seq, epoch, log, members, rooms. ARGV: kind, event JSON, a new epoch in case the room has
- * none, stream length, holder id, nick, room key, room name, channel.
- */
-const PUBLISH = `
-local kind = ARGV[1]
-if kind == 'leave' then
-  if redis.call('HDEL', KEYS[4], ARGV[5]) == 0 then return {0, '', {}} end
-  if redis.call('HLEN', KEYS[4]) == 0 then redis.call('HDEL', KEYS[5], ARGV[7]) end
-elseif kind == 'join' then
-  if redis.call('HSETNX', KEYS[4], ARGV[5], ARGV[6]) == 0 then return {0, '', {}} end
-  redis.call('HSETNX', KEYS[5], ARGV[7], ARGV[8])
-elseif kind == 'nick' then
-  if redis.call('HEXISTS', KEYS[4], ARGV[5]) == 1 then redis.call('HSET', KEYS[4], ARGV[5], ARGV[6]) end
-end
-local id = redis.call('INCR', KEYS[1])
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[3]
-  redis.call('SET', KEYS[2], epoch)
-end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], id .. '-0', 'e', ARGV[2])
-redis.call('PUBLISH', ARGV[9], id .. ' ' .. epoch .. ' ' .. ARGV[2])
-local members = {}
-if kind == 'join' then members = redis.call('HVALS', KEYS[4]) end
-return {id, epoch, members}
-`;
-
-/**
  * Leases every key of a nick to one holder, or none: returns '' when they are now the holder's, or
- * the value of the first key someone else holds. KEYS: the nick's lease keys. ARGV: holder id,
- * value, milliseconds.
+ * the value of the first key another holder leases. A key whose holder's node is no longer present
+ * (nodeAliveKey) is free: that node is dead, or was taken for dead. KEYS: the nick's lease keys.
+ * ARGV: holder id, value, the prefix and suffix of a node's presence key.
  */
 const CLAIM = `
 for i, key in ipairs(KEYS) do
   local value = redis.call('GET', key)
-  if value and string.sub(value, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then return value end
-end
-for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2], 'PX', ARGV[3]) end
-return ''
-`;
-
-/**
- * Renews a holder's leases; returns how many keys it still held (fewer than KEYS: the lease was
- * lost). KEYS: lease keys. ARGV: value, milliseconds.
- */
-const RENEW = `
-local held = 0
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    redis.call('PEXPIRE', key, ARGV[2])
-    held = held + 1
+  if value and string.sub(value, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then
+    local holder = string.match(value, '^(%S+)')
+    local node = string.match(holder, '^(.*):[^:]*$')
+    if redis.call('EXISTS', ARGV[3] .. node .. ARGV[4]) == 1 then return value end
   end
 end
-return held
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2]) end
+return ''
 `;
 
 /** Deletes the keys the holder still holds, and no other. KEYS: lease keys. ARGV: value. */
@@ -110,13 +84,6 @@ return 0
 
 export type LinkListener = (up: boolean) => void;
 
-/** One event as the publish script returns it. */
-export interface Published {
-  id: number;
-  epoch: string;
-  members: string[];
-}
-
 export class RedisLink {
   readonly commands: Client;
   readonly subscriber: Client;
@@ -126,11 +93,16 @@ export class RedisLink {
   #closed = false;
   #started = false; // the first connection is not news
 
-  constructor(url: string, readonly log: (line: string) => void) {
+  /**
+   * With `sharded`, `url` is one node of a Redis Cluster (7 or later): each command goes to the
+   * shard that holds its key, and the rooms' channels are sharded ones (SSUBSCRIBE, SPUBLISH),
+   * which Redis sends only to the subscribers of the shard that owns the room, where a classic
+   * PUBLISH is copied to every node of the cluster.
+   */
+  constructor(url: string, readonly log: (line: string) => void, readonly sharded = false) {
     // Commands fail at once while Redis is away instead of waiting to run twice: a member whose
     // message cannot be published is told so (cluster_down), never served from this node alone.
     const options = {
-      url,
       disableOfflineQueue: true,
       // At start a failure is final (the server says why and exits); later it is retried, at most
       // a second apart, for as long as it takes.
@@ -139,14 +111,45 @@ export class RedisLink {
           this.#started ? Math.min(50 * 2 ** retries, 1000) : cause,
       },
     };
-    this.commands = createClient(options);
-    this.subscriber = createClient(options);
+    // The cluster client has the keyed commands of a single connection, under the same names:
+    // the rest of the node uses either alike; what differs (scripts, pub/sub) is done here.
+    const connect = (): Client => {
+      if (!sharded) return createClient({ url, ...options });
+      return createCluster({ rootNodes: [{ url }], defaults: options }) as unknown as Client;
+    };
+    this.commands = connect();
+    this.subscriber = connect();
+    const events = ["error", "end", "reconnecting", "ready"];
+    // A cluster's own connections, one to each shard, tell theirs under other names.
+    if (sharded) events.push("node-error", "node-reconnecting", "node-ready", "disconnect");
     for (const client of [this.commands, this.subscriber]) {
-      client.on("error", () => this.#changed());
-      client.on("end", () => this.#changed());
-      client.on("reconnecting", () => this.#changed());
-      client.on("ready", () => this.#changed());
+      for (const event of events) client.on(event, () => this.#changed());
     }
+  }
+
+  /** What the publish script calls to publish a room's events. */
+  get publishCommand(): "PUBLISH" | "SPUBLISH" {
+    return this.sharded ? "SPUBLISH" : "PUBLISH";
+  }
+
+  /** Calls `listener` with each message published to `channel` (a sharded one on a cluster). */
+  subscribe(channel: string, listener: Listener): Promise<unknown> {
+    return this.sharded
+      ? this.subscriber.sSubscribe(channel, listener)
+      : this.subscriber.subscribe(channel, listener);
+  }
+
+  unsubscribe(channel: string, listener: Listener): Promise<unknown> {
+    return this.sharded
+      ? this.subscriber.sUnsubscribe(channel, listener)
+      : this.subscriber.unsubscribe(channel, listener);
+  }
+
+  /** Publishes `message` to `channel`; resolves to how many subscribers had it. */
+  publish(channel: string, message: string): Promise<number> {
+    return this.sharded
+      ? this.commands.sPublish(channel, message)
+      : this.commands.publish(channel, message);
   }
 
   /** Connects both clients; throws if Redis cannot be reached at start. */
@@ -175,58 +178,35 @@ export class RedisLink {
     for (const listener of this.#listeners) listener(up);
   }
 
-  async #run(source: string, keys: string[], args: string[]): Promise<unknown> {
+  /** Runs a Lua script by its SHA, loading it first if Redis does not have it (yet, or again). */
+  async run(source: string, keys: string[], args: string[]): Promise<unknown> {
     const sha = this.#scripts.get(source);
     if (sha !== undefined) {
       try {
-        return await this.commands.sendCommand([
-          "EVALSHA",
-          sha,
-          String(keys.length),
-          ...keys,
-          ...args,
-        ]);
+        return await this.#send(keys[0], ["EVALSHA", sha, String(keys.length), ...keys, ...args]);
       } catch (error) {
         if (!String(error).includes("NOSCRIPT")) throw error; // Redis restarted: load it again
       }
     }
-    const loaded = String(await this.commands.sendCommand(["SCRIPT", "LOAD", source]));
+    const loaded = String(await this.#send(keys[0], ["SCRIPT", "LOAD", source]));
     this.#scripts.set(source, loaded);
-    return this.commands.sendCommand(["EVALSHA", loaded, String(keys.length), ...keys, ...args]);
+    return this.#send(keys[0], ["EVALSHA", loaded, String(keys.length), ...keys, ...args]);
   }
 
-  /** Publishes one room event (see PUBLISH); rejects if Redis cannot be reached. */
-  async publish(
-    roomKey: string,
-    roomName: string,
-    kind: string,
-    event: string,
-    holder: string,
-    nick: string,
-    streamLength: number,
-  ): Promise<Published> {
-    const k = roomKeys(roomKey);
-    const epoch = crypto.randomUUID().slice(0, 8);
-    const reply = await this.#run(
-      PUBLISH,
-      [k.seq, k.epoch, k.log, k.members, ROOMS_KEY],
-      [kind, event, epoch, String(streamLength), holder, nick, roomKey, roomName, k.channel],
-    ) as [number, string, string[]];
-    return { id: Number(reply[0]), epoch: String(reply[1]), members: reply[2].map(String) };
+  // A raw command; on a cluster, to the shard of `key` (a script's keys share one).
+  #send(key: string, args: string[]): Promise<unknown> {
+    if (!this.sharded) return this.commands.sendCommand(args);
+    return (this.commands as unknown as Cluster).sendCommand(key, false, args);
   }
 
   /** '' if `holder` now leases every key, else the value of a key another holder leases. */
-  async claim(keys: string[], holder: string, value: string, ms: number): Promise<string> {
-    return String(await this.#run(CLAIM, keys, [holder, value, String(ms)]));
-  }
-
-  /** How many of `keys` `value` still leases, renewing them. */
-  async renew(keys: string[], value: string, ms: number): Promise<number> {
-    return Number(await this.#run(RENEW, keys, [value, String(ms)]));
+  async claim(keys: string[], holder: string, value: string): Promise<string> {
+    const [prefix, suffix] = nodeAliveKey("\n").split("\n");
+    return String(await this.run(CLAIM, keys, [holder, value, prefix, suffix]));
   }
 
   async release(keys: string[], value: string): Promise<void> {
-    await this.#run(RELEASE, keys, [value]);
+    await this.run(RELEASE, keys, [value]);
   }
 
   /** Closes both connections; nothing is called after. */

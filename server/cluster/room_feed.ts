@@ -4,6 +4,7 @@
 // carries its id in the room, and a jump in ids, or a reconnect, means "read the stream from the
 // last id applied". Events are applied one at a time, in id order, each once.
 import { type RedisLink, roomKeys } from "./redis_link.ts";
+import { splitBatch } from "./room_publisher.ts";
 
 /** A room event as the stream and the channel carry it (its id and epoch beside it). */
 export interface RoomEvent {
@@ -42,6 +43,7 @@ export class RoomFeed {
   #work: Promise<void> = Promise.resolve();
   #closed = false;
   #listener = (raw: string) => this.#heard(raw);
+  #waiters: Array<{ id: number; resolve: () => void }> = []; // see reached
 
   constructor(
     readonly roomKey: string,
@@ -57,7 +59,7 @@ export class RoomFeed {
    * everything up to that id is history. Rejects if Redis cannot be reached.
    */
   async open(): Promise<void> {
-    await this.link.subscriber.subscribe(this.#keys.channel, this.#listener);
+    await this.link.subscribe(this.#keys.channel, this.#listener);
     const [seq, epoch] = await Promise.all([
       this.link.commands.get(this.#keys.seq),
       this.link.commands.get(this.#keys.epoch),
@@ -68,7 +70,8 @@ export class RoomFeed {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.link.subscriber.unsubscribe(this.#keys.channel, this.#listener).catch(() => {});
+    this.#wakeAll();
+    await this.link.unsubscribe(this.#keys.channel, this.#listener).catch(() => {});
   }
 
   /** Runs `task` between two events, so that it sees the room as of `lastId`. */
@@ -85,26 +88,50 @@ export class RoomFeed {
     });
   }
 
+  // One channel message: a batch of the room's events (room_publisher.ts), applied in one go.
   #heard(raw: string): void {
     if (this.#closed) return;
-    const first = raw.indexOf(" ");
-    const second = raw.indexOf(" ", first + 1);
-    const id = Number(raw.slice(0, first));
-    const epoch = raw.slice(first + 1, second);
-    const event = { ...JSON.parse(raw.slice(second + 1)), id } as RoomEvent;
+    const { epoch, lines } = splitBatch(raw);
     this.exclusive(async () => {
-      if (this.#closed) return;
-      if (epoch !== this.epoch) {
-        // The room's ids started again (Redis lost its data, or the room is new): go on from here.
-        if (this.epoch !== "" && this.lastId >= id) this.lastId = id - 1;
-        this.epoch = epoch;
+      for (const line of lines) {
+        if (this.#closed) return;
+        const space = line.indexOf(" ");
+        const id = Number(line.slice(0, space));
+        if (epoch !== this.epoch) {
+          // The room's ids started again (Redis lost its data, or the room is new): go on from here.
+          if (this.epoch !== "" && this.lastId >= id) this.lastId = id - 1;
+          this.epoch = epoch;
+          this.#wakeAll();
+        }
+        if (id <= this.lastId) continue; // read from the stream already
+        if (id > this.lastId + 1) await this.#fill(id - 1);
+        if (id <= this.lastId) continue;
+        const event = JSON.parse(line.slice(space + 1)) as RoomEvent;
+        event.id = id;
+        this.lastId = id;
+        const applying = this.apply(event);
+        if (applying) await applying;
+        if (this.#waiters.length > 0) this.#wake();
       }
-      if (id <= this.lastId) return; // read from the stream already
-      if (id > this.lastId + 1) await this.#fill(id - 1);
-      if (id <= this.lastId) return;
-      this.lastId = id;
-      await this.apply(event);
-    }).catch((error) => this.log(`redis: event ${id} in ${this.roomKey} failed: ${error}`));
+    }).catch((error) => this.log(`redis: events in ${this.roomKey} failed: ${error}`));
+  }
+
+  /** Resolves once the event `id` has been applied (or the feed closed, or its ids started again). */
+  reached(id: number): Promise<void> {
+    if (this.#closed || id <= this.lastId) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#waiters.push({ id, resolve });
+    return promise;
+  }
+
+  #wake(): void {
+    const still = this.#waiters.filter((waiter) => waiter.id > this.lastId);
+    for (const waiter of this.#waiters) if (waiter.id <= this.lastId) waiter.resolve();
+    this.#waiters = still;
+  }
+
+  #wakeAll(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
   }
 
   // Applies the stream's events after lastId up to `throughId`. Those trimmed from the stream
@@ -120,9 +147,11 @@ export class RoomFeed {
         if (event.id <= this.lastId) continue;
         this.lastId = event.id;
         await this.apply(event);
+        if (this.#waiters.length > 0) this.#wake();
       }
       if (entries.length < PAGE) {
         if (throughId !== Infinity) this.lastId = Math.max(this.lastId, throughId);
+        if (this.#waiters.length > 0) this.#wake();
         return;
       }
     }

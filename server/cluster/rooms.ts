@@ -7,9 +7,9 @@ import type { Asker } from "../handlers.ts";
 import { sendHistory } from "../handlers.ts";
 import { MAX_HISTORY_REPLY } from "../history.ts";
 import { type ChatMessage, nameKey, ProtocolError, roomProblem } from "../../protocol.ts";
-import { roomKeys, ROOMS_KEY } from "./redis_link.ts";
+import { roomKeys } from "./redis_link.ts";
 import { type RoomEvent, RoomFeed } from "./room_feed.ts";
-import type { Published } from "./redis_link.ts";
+import type { Published } from "./room_publisher.ts";
 import { clusterDown, memberList, streamLength } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 
@@ -96,7 +96,11 @@ export class Rooms {
     const served = await this.#open(key, roomName);
     const holder = this.node.holdings.get(asker)!.holder;
     const done = Promise.withResolvers<void>();
-    const published = this.node.publish(served.room, { t: "join", m: holder, n: asker.nick! });
+    const published = this.node.events.publish(served.room, {
+      t: "join",
+      m: holder,
+      n: asker.nick!,
+    });
     const joining: Joining = { asker, welcome, since, published, done: done.resolve };
     const joiningKey = `${holder} ${key}`;
     this.#joining.set(joiningKey, joining);
@@ -135,7 +139,7 @@ export class Rooms {
         if (this.#served.get(key) === was) this.#served.delete(key);
       });
       (async () => {
-        const stored = await this.node.link.commands.hGet(ROOMS_KEY, key);
+        const stored = await this.node.link.commands.get(roomKeys(key).name);
         // Shown as first named anywhere in the cluster (the same key, so the same room).
         if (stored) (room as { name: string }).name = stored;
         await feed.open();
@@ -225,8 +229,8 @@ export class Rooms {
     return found.slice(-limit).map((event) => asMessage(event, room.name, true));
   }
 
-  // One event of the room, in the room's order.
-  async #apply(served: Served, event: RoomEvent): Promise<void> {
+  // One event of the room, in the room's order; a promise only for a join of this node's member.
+  #apply(served: Served, event: RoomEvent): void | Promise<void> {
     const { room } = served;
     const member = this.node.byHolder.get(event.m);
     const self = member && room.members.has(member) ? member : null;
@@ -244,7 +248,7 @@ export class Rooms {
         }
         if (joining) {
           this.#joining.delete(`${event.m} ${room.key}`);
-          await this.#admit(served, event, joining).finally(joining.done);
+          return this.#admit(served, event, joining).finally(joining.done);
         }
         break;
       }

@@ -1,8 +1,8 @@
-// What keeps a node's standing in the cluster: its presence key and its members' nick leases,
-// renewed every third of a lease; private messages to its members; and the sweep after a node
-// that died. A node that stops renewing (killed, frozen, cut off) loses its presence and its nicks
-// within one lease; the next tick of a surviving node then announces its members' leaves and
-// frees their nicks. So a dead node's members are gone from every room, and their nicks free,
+// What keeps a node's standing in the cluster: its presence key, which holds its members' nick
+// leases too, renewed every third of a lease; private messages to its members; and the sweep after
+// a node that died. A node that stops renewing (killed, frozen, cut off) loses its presence, and
+// so its nicks, within one lease; the next tick of a surviving node then announces its members'
+// leaves and deletes their leases. So a dead node's members are gone from every room, and their nicks free,
 // within a lease and a third (LEASE_SWEEP_BOUND).
 import type { ChatMessage } from "../../protocol.ts";
 import {
@@ -13,7 +13,7 @@ import {
   ROOMS_KEY,
   sweepKey,
 } from "./redis_link.ts";
-import { leaseKeys, nameLeaseKey, nodeOf, parseLease, streamLength } from "./members.ts";
+import { leaseKeys, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 
 /** How a lease compares with the longest a dead node's members stay listed: see above. */
@@ -29,7 +29,7 @@ export class Upkeep {
 
   async start(): Promise<void> {
     const { link, id } = this.node;
-    await link.subscriber.subscribe(nodeChannel(id), (raw) => {
+    await link.subscribe(nodeChannel(id), (raw) => {
       const { h, m } = JSON.parse(raw) as { h: string; m: ChatMessage };
       this.node.deliverPrivate(h, m);
     });
@@ -43,6 +43,8 @@ export class Upkeep {
    */
   linkBack(): void {
     this.#sweepAfter = Date.now() + this.node.options.leaseMs;
+    // At once: while the node's presence is gone, its members' nicks are free for the taking.
+    this.#tick();
   }
 
   async stop(): Promise<void> {
@@ -54,15 +56,17 @@ export class Upkeep {
     ]);
   }
 
-  // Renews the node's presence. Found gone, it was taken for dead (frozen or cut off for longer
-  // than a lease) and its members may have been swept from their rooms: they join again.
+  // Renews the node's presence, and with it every nick its members hold (their leases hold while
+  // it is present: see nickLeaseKey): one command however many members, sent with the node's entry
+  // in the list of nodes. Found gone, the node was taken for dead (frozen or cut off for longer
+  // than a lease): its members' nicks were free meanwhile, and they may have been swept from their
+  // rooms. They claim their nicks and join again.
   async #present(): Promise<void> {
     const { link, id, options } = this.node;
-    const renewed = await link.commands.set(nodeAliveKey(id), "1", {
-      PX: options.leaseMs,
-      XX: true,
-    });
-    await link.commands.sAdd(NODES_KEY, id);
+    const [renewed] = await Promise.all([
+      link.commands.set(nodeAliveKey(id), "1", { PX: options.leaseMs, XX: true }),
+      link.commands.sAdd(NODES_KEY, id),
+    ]);
     if (renewed !== null) return;
     await link.commands.set(nodeAliveKey(id), "1", { PX: options.leaseMs });
     if (!this.#timer) return; // starting: nobody took it for dead
@@ -75,42 +79,10 @@ export class Upkeep {
     this.#ticking = true;
     (async () => {
       await this.#present();
-      await this.#renew();
       await this.#sweep();
       await this.node.rooms.check();
     })().catch((error) => this.node.options.log(`redis: upkeep failed: ${error}`))
       .finally(() => this.#ticking = false);
-  }
-
-  // Renews every member's nick; a member whose lease ran out meanwhile (this node was cut off
-  // for longer than a lease) and was taken by someone else becomes a guest, and is told why.
-  async #renew(): Promise<void> {
-    const { link, options } = this.node;
-    const members = [...this.node.byHolder.values()];
-    const held = await Promise.all(members.map((member) => {
-      const holding = this.node.holdings.get(member)!;
-      return link.renew(holding.keys, holding.value, options.leaseMs);
-    }));
-    for (let i = 0; i < members.length; i++) {
-      const member = members[i];
-      const holding = this.node.holdings.get(member)!;
-      if (held[i] === holding.keys.length || member.nick === null) continue;
-      // Take back what can be taken back; if the nick is someone else's now, rename.
-      const old = member.nick;
-      try {
-        await this.node.claim(member, old);
-        continue;
-      } catch {
-        // taken: below
-      }
-      await this.node.claimGuest(member);
-      member.sendMessage({
-        type: "notice",
-        text:
-          `your nick ${old} was lost while this server was out of touch; you are now ${member.nick}`,
-      });
-      await this.node.announceRename(member, old, member.nick!);
-    }
   }
 
   // Announces the leaves of the members of every node that is no longer present. One node sweeps
@@ -128,18 +100,9 @@ export class Upkeep {
         const members = await link.commands.hGetAll(roomKeys(key).members);
         for (const [holder, nick] of Object.entries(members)) {
           if (nodeOf(holder) !== other) continue;
-          const event = JSON.stringify({ t: "leave", m: holder, n: nick, r: name });
           // Its nick is free before anyone hears it left, not whenever its lease would run out.
           await link.release(leaseKeys(nick), `${holder} ${nick}`);
-          await link.publish(
-            key,
-            name,
-            "leave",
-            event,
-            holder,
-            nick,
-            streamLength(options.historyLimit),
-          );
+          await this.node.events.publish({ key, name }, { t: "leave", m: holder, n: nick });
         }
       }
       await link.commands.sRem(NODES_KEY, other);
@@ -159,7 +122,7 @@ export class Upkeep {
     const value = await link.commands.get(nameLeaseKey(to));
     if (value === null) return null;
     const { holder, nick } = parseLease(value);
-    const heard = await link.commands.publish(
+    const heard = await link.publish(
       nodeChannel(nodeOf(holder)),
       JSON.stringify({ h: holder, m: { ...message, to: nick } }),
     );

@@ -81,6 +81,10 @@ class FakeUi implements Ui {
   setPrompt(prompt: string): void {
     this.prompt = prompt;
   }
+  secret = false;
+  setSecret(secret: boolean): void {
+    this.secret = secret;
+  }
   setReading(): void {}
   progress(text: string | null): void {
     this.progressed.push(text);
@@ -195,4 +199,50 @@ test("ChatClient reconnects with the connect function it was handed, and rejoins
   assert.ok(second.halfClosed, "it half-closes to leave");
   second.end();
   assert.equal(await status, 0);
+});
+
+test("ChatClient gives again only a password the server took, and a refused rejoin ends a script", async () => {
+  const ui = new FakeUi();
+  const conns = [new FakeConnection(), new FakeConnection(), new FakeConnection()];
+  let next = 1;
+  const connect = () => Promise.resolve(conns[next++]);
+  const client = new ChatClient({ ...OPTIONS, reconnectMs: 60_000 }, ui, connect);
+  const status = client.run(conns[0]);
+  const [first, second, third] = conns;
+  first.send({ type: "welcome", nick: "alice", room: "lobby", members: ["alice"] });
+  await settle();
+  ui.type("/identify wrong-pw");
+  ui.type("/identify right-pw");
+  await settle();
+  assert.deepEqual(first.said.slice(1), [
+    { type: "identify", password: "wrong-pw" },
+    { type: "ping" },
+    { type: "identify", password: "right-pw" },
+    { type: "ping" },
+  ]);
+  first.send({ type: "error", code: "wrong_password", message: "Wrong password for alice" });
+  first.send({ type: "pong" });
+  first.send({ type: "notice", text: "you are identified as alice" });
+  first.send({ type: "pong" });
+  await settle();
+  first.end();
+  await settle();
+  await settle();
+  assert.deepEqual(second.said[0], {
+    type: "hello",
+    nick: "alice",
+    room: "lobby",
+    since: 0,
+    echo: true,
+    password: "right-pw",
+  });
+  // The password was changed elsewhere meanwhile: nobody is there to give the new one.
+  second.send({ type: "error", code: "wrong_password", message: "Wrong password for alice" });
+  await settle();
+  second.end();
+  assert.equal(await status, 1);
+  assert.equal(third.said.length, 0, "no further attempt");
+  assert.deepEqual(ui.reported, [
+    "the server refused to let alice join: Wrong password for alice; no line was sent",
+  ]);
 });

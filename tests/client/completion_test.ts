@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chatCompleter, type ChatWords } from "../../client/completion.ts";
-import { slashCommands } from "../../protocol/slash_commands.ts";
+import { slashCommands } from "../../protocol/typed_lines.ts";
 
 const WORDS: ChatWords = {
   nicks: ["alice", "Alicia", "bob"],
@@ -12,7 +12,12 @@ const WORDS: ChatWords = {
 test("chatCompleter completes commands, and nicks with ': ' at the start of a line", () => {
   const complete = chatCompleter(() => WORDS);
   assert.deepEqual(complete("", "/j"), ["/join "]);
-  assert.deepEqual(complete("", "/M"), ["/me ", "/msg "]);
+  assert.deepEqual(complete("", "/M"), ["/me ", "/msg ", "/mute "]);
+  assert.deepEqual(complete("/kick ", "b"), ["bob "], "a nick in the room, for an operator");
+  for (const command of ["/op", "/deop", "/unmute", "/mute"]) {
+    assert.deepEqual(complete(`${command} `, "B"), ["bob "], `${command} completes a nick`);
+  }
+  assert.deepEqual(complete("/unban ", "b"), [], "a mask is not completed");
   assert.deepEqual(complete("", "al"), ["alice: ", "Alicia: "]);
   assert.deepEqual(complete("  ", "B"), ["bob: "]);
   assert.deepEqual(complete("thanks ", "bo"), ["bob "]);
@@ -22,7 +27,7 @@ test("chatCompleter completes commands, and nicks with ': ' at the start of a li
   assert.deepEqual(complete("", "//x"), []);
 });
 
-test("chatCompleter completes any nick after /msg, and rooms after /join, /part and /who", () => {
+test("chatCompleter completes any nick after /msg, /whois and /ignore, and rooms after /join, /part and /who", () => {
   const complete = chatCompleter(() => WORDS);
   assert.deepEqual(complete("/msg ", "c"), ["carol "]);
   assert.deepEqual(complete("/MSG  ", "a"), ["alice ", "Alicia "]);
@@ -30,6 +35,10 @@ test("chatCompleter completes any nick after /msg, and rooms after /join, /part 
   assert.deepEqual(complete("/part ", "l"), ["lobby "]);
   assert.deepEqual(complete("/who ", "L"), ["lobby "]);
   assert.deepEqual(complete("/nick ", "a"), []);
+  for (const command of ["/whois", "/ignore", "/unignore"]) {
+    assert.deepEqual(complete(`${command} `, "c"), ["carol "], `${command} takes any nick`);
+  }
+  assert.deepEqual(complete("/away ", "b"), ["bob "]);
   assert.deepEqual(complete("/me waves at ", "b"), ["bob "]);
   assert.deepEqual(complete("/msg carol hi ", "a"), ["alice ", "Alicia "]);
 });

@@ -207,3 +207,15 @@ test("LineEditor makes completions printable, whatever the completer offers", ()
   type(editor, "m\t");
   assert.equal(editor.text, "m[31mallory ");
 });
+
+test("LineEditor in secret mode shows the prompt only, and forgets the line", () => {
+  const editor = new LineEditor("password: ");
+  type(editor, "earlier\r");
+  editor.secret = true;
+  type(editor, "hunter22");
+  assert.equal(editor.render(40), "\r\x1b[2Kpassword: ");
+  assert.deepEqual(type(editor, "\r"), [{ type: "submit", line: "hunter22" }]);
+  editor.secret = false;
+  type(editor, UP);
+  assert.equal(editor.text, "earlier", "the password is not in the history");
+});

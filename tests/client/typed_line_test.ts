@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { answeredLocally, helpText, typedLine } from "../../client/typed_line.ts";
-import { helpLines } from "../../protocol/slash_commands.ts";
+import { helpLines } from "../../protocol/typed_lines.ts";
 
 test("typedLine fills in the room the user talks in, and answers /help and /quit itself", () => {
   const send = (message: object) => ({ type: "send", message });
@@ -17,6 +17,11 @@ test("typedLine fills in the room the user talks in, and answers /help and /quit
   assert.deepEqual(typedLine("/join Lobby", "den"), send({ type: "join", room: "Lobby" }));
   assert.deepEqual(typedLine("/nick al", "den"), send({ type: "nick", nick: "al" }));
   assert.deepEqual(typedLine("/rooms", "den"), send({ type: "rooms" }));
+  assert.deepEqual(
+    typedLine("/kick bob rude", "den"),
+    send({ type: "kick", nick: "bob", reason: "rude", room: "den" }),
+  );
+  assert.deepEqual(typedLine("/klines", "den"), send({ type: "klines" }));
   assert.deepEqual(typedLine("/help", "den"), { type: "help" });
   assert.deepEqual(typedLine("/QUIT", "den"), { type: "quit" });
   assert.equal(typedLine("  ", "den"), null);
@@ -45,4 +50,15 @@ test("answeredLocally is true for /help and /quit only; helpText adds the keys o
   const interactive = helpText(true);
   assert.deepEqual(interactive.slice(0, helpLines("client").length), helpLines("client"));
   assert.match(interactive[helpLines("client").length], /^keys: /);
+});
+
+test("typedLine asks for the password of /register or /identify typed without it", () => {
+  const asked = typedLine("/identify  ", "lobby");
+  assert.equal(asked?.type, "ask-password");
+  assert.equal(asked?.type === "ask-password" && asked.command.name, "/identify");
+  assert.equal(typedLine("/REGISTER", "lobby")?.type, "ask-password");
+  assert.deepEqual(typedLine("/identify pw-one", "lobby"), {
+    type: "send",
+    message: { type: "identify", password: "pw-one" },
+  });
 });

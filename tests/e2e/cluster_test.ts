@@ -3,58 +3,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  type Json,
   LegacyMember,
   LineMember,
-  LOOPBACK_ARGS,
-  type RuntimeName,
   RUNTIMES,
   scriptCommand,
-  ServerProcess,
   Subprocess,
   TestMember,
   within,
 } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
+import { joinEcho, LEASE_S, startNode, until } from "./_cluster.ts";
 import { execFileSync } from "node:child_process";
-
-// A short lease, so that a dead node's members are gone within seconds.
-const LEASE_S = 1;
-
-function startNode(runtime: RuntimeName, redis: RedisServer, args: string[] = []) {
-  return ServerProcess.start(runtime, [
-    ...LOOPBACK_ARGS,
-    "--quiet",
-    "--rate",
-    "0",
-    "--redis",
-    redis.url,
-    "--redis-lease",
-    String(LEASE_S),
-    ...args,
-  ]);
-}
-
-async function joinEcho(port: number, nick: string, extra: Json = {}): Promise<TestMember> {
-  const member = await TestMember.connect(port);
-  member.send({ type: "hello", nick, echo: true, ...extra });
-  await member.expect({ type: "welcome", nick });
-  return member;
-}
 
 // What members are told when their node loses Redis, and when it is back.
 const DOWN =
   "this server has lost its link to the rest of the chat; messages cannot be sent until it is back";
 const BACK = "the link to the rest of the chat is back";
-
-// Skips what `member` receives until a message with every field of `fields`, and returns it.
-async function until(member: TestMember, fields: Json): Promise<Json> {
-  for (;;) {
-    const got = await member.next(JSON.stringify(fields));
-    if (got === null) throw new Error(`closed waiting for ${JSON.stringify(fields)}`);
-    if (Object.entries(fields).every(([key, value]) => got[key] === value)) return got;
-  }
-}
 
 // The room's messages a member receives until `count` have come, as "from:text#id".
 async function messages(member: TestMember, count: number): Promise<string[]> {

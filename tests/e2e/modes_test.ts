@@ -144,8 +144,10 @@ for (const runtime of RUNTIMES) {
     line.say("/help");
     assert.equal(await line.lines.next(), "*** commands:");
     const accounts = ["/register", "/identify", "/login", "/passwd", "/unregister"];
-    const commands = ["/join", "/part", "/rooms", "/who", "/msg", "/nick", ...accounts, "/me"];
-    commands.push("/help", "/quit");
+    const social = ["/away", "/whois", "/ignore", "/unignore"];
+    const commands = ["/join", "/part", "/rooms", "/who", "/msg", "/nick", ...accounts, ...social];
+    commands.push("/me", "/claim", "/op", "/deop", "/topic", "/kick", "/ban", "/unban", "/bans");
+    commands.push("/mute", "/unmute", "/kline", "/unkline", "/klines", "/help", "/quit");
     for (const command of [...commands, "//"]) {
       assert.ok((await line.lines.next())!.startsWith(`***   ${command}`), command);
     }

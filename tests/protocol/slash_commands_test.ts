@@ -2,14 +2,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type ArgumentKind,
+  permissionOf,
+  type Place,
+  SLASH_COMMANDS,
+} from "../../protocol/slash_commands.ts";
+import {
   helpLines,
   LINE_HELP,
   parseLine,
-  type Place,
-  SLASH_COMMANDS,
   slashCommandOf,
   slashCommands,
-} from "../../protocol/slash_commands.ts";
+} from "../../protocol/typed_lines.ts";
 import { ProtocolError } from "../../protocol.ts";
 
 const PLACES: Place[] = ["line", "client"];
@@ -50,13 +53,21 @@ const SAMPLES: Record<ArgumentKind, Array<[typed: string, args: string[]]>> = {
   "optional-room": [["", []], [" den ", ["den"]]],
   room: [[" den", ["den"]]],
   name: [[" al", ["al"]]],
+  nick: [[" bob ", ["bob"]]],
+  "optional-nick": [["", []], [" bob", ["bob"]]],
+  "optional-text": [["", []], [" at  lunch ", ["at  lunch"]]],
   text: [[" waves  at all ", ["waves  at all"]]],
   "nick-text": [[" bob  psst, there ", ["bob", "psst, there"]]],
+  "word-rest": [[" bob", ["bob"]], [" bob  2h spam ", ["bob", "2h spam"]]],
 };
 
 test("every command in the table parses, in any case, with each form of its argument", () => {
   for (const command of SLASH_COMMANDS) {
-    for (const [typed, args] of SAMPLES[command.argument]) {
+    // /mute takes a duration only.
+    const samples = command.name === "/mute"
+      ? [[" bob", ["bob"]], [" bob 2h", ["bob", "2h"]]] as Array<[string, string[]]>
+      : SAMPLES[command.argument];
+    for (const [typed, args] of samples) {
       const expected = command.input(args);
       for (const name of [command.name, command.name.toUpperCase()]) {
         for (const place of PLACES) {
@@ -87,7 +98,7 @@ test("every command in the table parses, in any case, with each form of its argu
 
 test("a command without its argument gives the table's usage, in line mode and the client", () => {
   const required = SLASH_COMMANDS.filter((command) =>
-    ["room", "name", "text", "nick-text"].includes(command.argument)
+    ["room", "name", "nick", "text", "nick-text", "word-rest"].includes(command.argument)
   );
   assert.deepEqual(required.map(({ name }) => name), [
     "/join",
@@ -98,7 +109,18 @@ test("a command without its argument gives the table's usage, in line mode and t
     "/login",
     "/passwd",
     "/unregister",
+    "/whois",
+    "/unignore",
     "/me",
+    "/op",
+    "/deop",
+    "/kick",
+    "/ban",
+    "/unban",
+    "/mute",
+    "/unmute",
+    "/kline",
+    "/unkline",
   ]);
   for (const { name, usage } of required) {
     refused(name, "bad_message", `usage: ${usage}`);
@@ -126,8 +148,9 @@ test("help lines come from the table: each usage, padded to one column, then its
     const commands = slashCommands(place);
     assert.equal(lines.length, commands.length + 1);
     const column = lines[0].indexOf(commands[0].help);
-    commands.forEach(({ usage, help }, i) => {
-      assert.equal(lines[i], usage.padEnd(column) + help);
+    commands.forEach(({ usage, help, who }, i) => {
+      const note = who === "anyone" ? "" : ` (${who.replace("-", " ")}s)`;
+      assert.equal(lines[i], usage.padEnd(column) + help + note);
       assert.ok(lines[i].length > column && lines[i][column - 1] === " ", lines[i]);
     });
     assert.match(lines.at(-1)!, /^\/\/text +send a message that starts with "\/"$/);
@@ -147,7 +170,24 @@ test("help lines come from the table: each usage, padded to one column, then its
       "/login",
       "/passwd",
       "/unregister",
+      "/away",
+      "/whois",
+      "/ignore",
+      "/unignore",
       "/me",
+      "/claim",
+      "/op",
+      "/deop",
+      "/topic",
+      "/kick",
+      "/ban",
+      "/unban",
+      "/bans",
+      "/mute",
+      "/unmute",
+      "/kline",
+      "/unkline",
+      "/klines",
       "/help",
       "/timestamps",
       "/quit",
@@ -155,4 +195,54 @@ test("help lines come from the table: each usage, padded to one column, then its
   );
   assert.equal(slashCommandOf("/timestamps", "line"), null, "a client's own command");
   assert.deepEqual(parseLine("/TIMESTAMPS", "client"), { type: "timestamps" });
+});
+
+test("operator commands read a duration and a reason, and the table says who may send each", () => {
+  assert.deepEqual(parseLine("/ban bob 2h spam  links", "line"), {
+    type: "ban",
+    mask: "bob",
+    duration: 7200,
+    reason: "spam  links",
+  });
+  assert.deepEqual(parseLine("/ban 10.0.0.0/8 being rude", "client"), {
+    type: "ban",
+    mask: "10.0.0.0/8",
+    reason: "being rude",
+  });
+  assert.deepEqual(parseLine("/kline account:eve 7d", "line"), {
+    type: "kline",
+    mask: "account:eve",
+    duration: 604800,
+  });
+  assert.deepEqual(parseLine("/kick bob go cool off", "line"), {
+    type: "kick",
+    nick: "bob",
+    reason: "go cool off",
+  });
+  assert.deepEqual(parseLine("/topic", "line"), { type: "topic" });
+  assert.deepEqual(parseLine("/topic  the plan ", "line"), { type: "topic", text: "the plan" });
+  assert.deepEqual(parseLine("/mute bob 10m", "line"), {
+    type: "mute",
+    nick: "bob",
+    duration: 600,
+  });
+  refused("/mute bob forever", "bad_message", "usage: /mute NICK [DURATION]");
+  assert.equal(permissionOf("kick"), "room-operator");
+  assert.equal(permissionOf("ban"), "room-operator");
+  assert.equal(permissionOf("op"), "room-owner");
+  assert.equal(permissionOf("kline"), "server-operator");
+  assert.equal(permissionOf("topic"), "anyone");
+  assert.equal(permissionOf("msg"), "anyone");
+  assert.equal(permissionOf("hello"), "anyone", "a type no command sends");
+  // One type, one rule: two commands that send the same type (/msg and /me) agree on who.
+  for (const a of SLASH_COMMANDS) {
+    for (const b of SLASH_COMMANDS) {
+      const type = (command: typeof a) => command.input(SAMPLES[command.argument][0][1]).type;
+      if (type(a) === type(b)) assert.equal(a.who, b.who, `${a.name} and ${b.name}`);
+    }
+  }
+  assert.match(
+    helpLines("line").find((line) => line.startsWith("/kline"))!,
+    /\(server operators\)$/,
+  );
 });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clock, describe } from "../../protocol/text.ts";
+import { clock, describe, duration, whoisText } from "../../protocol/text.ts";
 import { encodeLine } from "../../protocol/line.ts";
 import { encodeLegacy } from "../../protocol/legacy.ts";
 
@@ -84,5 +84,43 @@ test("a history gap reads the same in the client, line mode and legacy mode", ()
   assert.equal(
     describe({ type: "history_gap", room: "den", missed: 1 }),
     "* 1 earlier message in den is no longer available",
+  );
+});
+
+test("whois reads as one line, and idle times as people say them", () => {
+  assert.deepEqual([0, 42, 60, 3599, 3600, 4800, 86400, 90000].map(duration), [
+    "0 s",
+    "42 s",
+    "1 min",
+    "59 min",
+    "1 h",
+    "1 h 20 min",
+    "1 d",
+    "1 d 1 h",
+  ]);
+  const since = new Date(2026, 11, 3, 9, 31).getTime();
+  const base = { type: "whois" as const, nick: "bob", rooms: ["lobby", "den"], since, idle: 42 };
+  assert.equal(
+    whoisText({ ...base, transport: "tls", mode: "line", account: "Bob", away: "lunch" }, since),
+    "bob (identified as Bob), in lobby, den; here since 09:31, idle 42 s; over tls, line mode; away: lunch",
+  );
+  assert.equal(
+    describe({ ...base, rooms: [], transport: "ws", mode: "native" }, "*** "),
+    `*** bob (not identified), in no room; here since ${
+      clock(since, Date.now())
+    }, idle 42 s; over ws, native mode`,
+  );
+  assert.equal(
+    describe({ type: "away", nick: "bob", text: "lunch" }, "* "),
+    "* bob is away: lunch",
+  );
+  assert.equal(describe({ type: "ignoring", nicks: [] }, "*** "), "*** ignoring: nobody");
+  assert.equal(
+    describe(
+      { type: "who", room: "lobby", members: ["ann", "bob"], away: ["ann", "bob"] },
+      "",
+      "ann",
+    ),
+    "in lobby: ann (you), bob (away)",
   );
 });

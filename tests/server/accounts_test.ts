@@ -14,9 +14,20 @@ class MemoryStore implements AccountStore {
   get(key: string) {
     return Promise.resolve(this.rows.get(key) ?? null);
   }
-  add(account: Account) {
-    if (this.rows.has(account.key)) return Promise.resolve(false);
+  lookalikes = new Map<string, string>();
+  lookalike(keys: readonly string[]) {
+    for (const key of keys) {
+      const found = this.lookalikes.get(key);
+      if (found) return this.get(found);
+    }
+    return Promise.resolve(null);
+  }
+  add(account: Account, lookalikes: readonly string[]) {
+    if (this.rows.has(account.key) || lookalikes.some((key) => this.lookalikes.has(key))) {
+      return Promise.resolve(false);
+    }
     this.rows.set(account.key, { ...account });
+    for (const key of lookalikes) this.lookalikes.set(key, account.key);
     return Promise.resolve(true);
   }
   setHash(key: string, hash: string, old: string) {
@@ -27,7 +38,11 @@ class MemoryStore implements AccountStore {
   }
   remove(key: string, hash: string) {
     if (this.rows.get(key)?.hash !== hash) return Promise.resolve(false);
-    return Promise.resolve(this.rows.delete(key));
+    this.rows.delete(key);
+    for (const [lookalike, owner] of this.lookalikes) {
+      if (owner === key) this.lookalikes.delete(lookalike);
+    }
+    return Promise.resolve(true);
   }
 }
 
@@ -76,6 +91,15 @@ test("a password changed meanwhile elsewhere is not changed or dropped with the 
   assert.equal(await refusal(accounts.change("erin", "pw-one", "pw-two", "h")), "wrong_password");
   assert.equal(await refusal(accounts.unregister("erin", "pw-one", "h")), "wrong_password");
   assert.equal(store.rows.get("erin")!.hash, "changed elsewhere");
+});
+
+test("a registered nick holds its look-alikes: they find its account and cannot register", async () => {
+  const accounts = new Accounts(new MemoryStore());
+  await accounts.register("alice", "pw-one");
+  assert.equal((await accounts.find("\u0430lice"))?.nick, "alice"); // a Cyrillic а
+  assert.equal((await accounts.find("AIice"))?.nick, "alice"); // a capital I
+  assert.equal(await refusal(accounts.register("\u0430lice", "pw-two")), "already_registered");
+  assert.equal(await accounts.find("alicia"), null);
 });
 
 test("a bad new password is refused before anything is hashed", async () => {

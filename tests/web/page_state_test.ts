@@ -295,3 +295,64 @@ test("PageState waits the longest before coming back after a flood", () => {
   receive({ type: "error", code: "flood", message: "You are flooding" });
   assert.equal(state.disconnected("closed"), 10000);
 });
+
+test("PageState sends an operator's commands for the room on screen, and shows the answers", () => {
+  const { state, sent, receive } = joined();
+  state.typed("/kick bob calm down");
+  state.typed("/ban 10.0.0.0/8 2h spam");
+  state.typed("/kline account:eve");
+  assert.deepEqual(sent, [
+    { type: "kick", nick: "bob", reason: "calm down", room: "lobby" },
+    { type: "ban", mask: "10.0.0.0/8", duration: 7200, reason: "spam", room: "lobby" },
+    { type: "kline", mask: "account:eve" },
+  ]);
+  receive({ type: "error", code: "not_operator", message: "/kick is for operators of lobby" });
+  receive({ type: "notice", text: "topic of lobby: tea" });
+  const shown = state.conversations.active!.entries.flatMap((entry) =>
+    entry.kind === "notice" ? [entry.text] : []
+  );
+  assert.ok(shown.includes("/kick is for operators of lobby"));
+  assert.ok(shown.includes("topic of lobby: tea"));
+});
+
+test("PageState sends /ignore, /whois and /away, shows their answers, and says hello with its ignores", () => {
+  const { state, sent, receive } = joined();
+  state.ignored = ["carol", "not a nick"]; // as app.ts found them in storage
+  state.typed("/ignore bob");
+  state.typed("/whois bob");
+  state.typed("/away lunch");
+  assert.deepEqual(sent.splice(0), [
+    { type: "ignore", nick: "bob" },
+    { type: "whois", nick: "bob" },
+    { type: "away", text: "lunch" },
+  ]);
+  receive(
+    { type: "ignoring", nicks: ["carol", "bob"] },
+    {
+      type: "whois",
+      nick: "bob",
+      rooms: ["lobby"],
+      since: NOON,
+      idle: 5,
+      transport: "tcp",
+      mode: "line",
+    },
+    { type: "away", nick: "bob", text: "out" },
+  );
+  assert.deepEqual(state.ignored, ["carol", "bob"]);
+  const notices = state.conversations.active!.entries.flatMap((entry) =>
+    entry.kind === "notice" ? [entry.text] : []
+  );
+  const [ignoring, whois, away] = notices.slice(-3);
+  assert.deepEqual([ignoring, away], ["ignoring: carol, bob", "bob is away: out"]);
+  // The date too, on a day other than the one NOON is on.
+  assert.match(
+    whois,
+    /^bob \(not identified\), in lobby; here since (2026-12-03 )?12:00, idle 5 s; over tcp, line mode$/,
+  );
+  state.disconnected("the connection was lost");
+  state.connected();
+  assert.deepEqual(sent.splice(0, 1), [
+    { type: "hello", nick: "alice", room: "lobby", since: 0, echo: true, ignore: ["carol", "bob"] },
+  ]);
+});

@@ -19,7 +19,10 @@ test("redis accounts: added once, changed and dropped only from the hash checked
   const a = new RedisAccountStore(one.link);
   const b = new RedisAccountStore(two.link);
   const account = { key: "alice", nick: "Alice", hash: "h1", created: 5 };
-  const added = await Promise.all([a.add(account), b.add({ ...account, hash: "other" })]);
+  const added = await Promise.all([
+    a.add(account, ["alice"]),
+    b.add({ ...account, hash: "other" }, ["alice"]),
+  ]);
   assert.deepEqual(added.sort(), [false, true], "of two nodes registering at once, one wins");
   const stored = (await b.get("alice"))!;
   assert.equal(stored.nick, "Alice");
@@ -51,4 +54,29 @@ test("redis attempts: 3 a key per window, across nodes; a refusal counts nowhere
   for (let i = 0; i < 3; i++) assert.equal(await a.attempt(["account:y"]), 0);
   await new Promise((resolve) => setTimeout(resolve, wait + 20));
   assert.equal(await b.attempt(["account:x"]), 0);
+});
+
+test("redis accounts: a nick's look-alikes find its account, cannot be added again, go with it", async () => {
+  await using redis = await RedisServer.start();
+  await using one = await linked(redis);
+  const store = new RedisAccountStore(one.link);
+  const alice = { key: "alice", nick: "alice", hash: "h1", created: 1 };
+  assert.equal(await store.add(alice, ["l:alice", "l:a1ice"]), true);
+  assert.equal((await store.lookalike(["l:zzz", "l:a1ice"]))?.nick, "alice");
+  assert.equal(await store.lookalike(["l:zzz"]), null);
+  // Another nick sharing one look-alike key is refused, and leaves nothing behind.
+  const other = { key: "a1ice", nick: "a1ice", hash: "h2", created: 2 };
+  assert.equal(await store.add(other, ["l:a1ice", "l:other"]), false);
+  assert.equal(await store.get("a1ice"), null);
+  assert.equal(await store.lookalike(["l:other"]), null);
+  // Every key is under one hash tag, so each script runs on one shard of a Redis Cluster.
+  const keys = await one.link.commands.keys("*");
+  assert.ok(
+    keys.length === 3 && keys.every((key) => key.startsWith("parley:{accounts}:")),
+    `${keys}`,
+  );
+  assert.equal(await store.remove("alice", "h1"), true);
+  assert.equal(await store.lookalike(["l:alice", "l:a1ice"]), null);
+  assert.deepEqual(await one.link.commands.keys("*"), []);
+  assert.equal(await store.add(other, ["l:a1ice", "l:other"]), true, "free once dropped");
 });

@@ -1,0 +1,95 @@
+// What the social inputs do: away, whois, ignore and unignore, the away answer to a private
+// message, and a hello's list of nicks to ignore. The state is social.ts; these answer the member.
+import type { Chat } from "./chat.ts";
+import type { Asker } from "./handlers.ts";
+import type { Input } from "./wire.ts";
+import { MAX_IGNORED, ProtocolError, type ServerMessage } from "../protocol.ts";
+
+export type SocialInput = Extract<Input, { type: "away" | "whois" | "ignore" | "unignore" }>;
+
+/** Acts on a social input from `asker`; throws ProtocolError for what it cannot do. */
+export function handleSocial(chat: Chat, asker: Asker, input: SocialInput): void {
+  const { social } = asker;
+  switch (input.type) {
+    case "away":
+      servedHere(chat, asker, "/away");
+      asker.sendMessage({ type: "notice", text: social.setAway(input.text) });
+      break;
+    case "whois":
+      servedHere(chat, asker, "/whois");
+      asker.sendMessage(whois(chat, input.nick));
+      break;
+    case "ignore":
+      if (input.nick !== undefined) social.ignore(input.nick, asker.nick);
+      asker.sendMessage({ type: "ignoring", nicks: social.ignoredNicks });
+      break;
+    case "unignore":
+      social.unignore(input.nick);
+      asker.sendMessage({ type: "ignoring", nicks: social.ignoredNicks });
+      break;
+  }
+}
+
+// A node of a cluster hands these inputs to a Chat of its own that holds none of its members (the
+// others are on other nodes, known only through Redis): there /whois would find nobody, and an
+// away message would reach nobody. Every Chat that serves a member holds it under its nick.
+function servedHere(chat: Chat, asker: Asker, command: string): void {
+  if (asker.nick === null) {
+    throw new ProtocolError("not_joined", `Send "hello" with your nick before ${command}`);
+  }
+  if (chat.member(asker.nick) !== asker) {
+    throw new ProtocolError(
+      "not_in_cluster",
+      `${command} is not available on a server that is a node of a cluster, yet`,
+    );
+  }
+}
+
+// What /whois tells of `nick`: never its address.
+function whois(chat: Chat, nick: string): ServerMessage {
+  // Every member a server's Chat holds is one of its sessions, and so an Asker.
+  const target = chat.member(nick) as Asker | undefined;
+  if (!target || target.nick === null) {
+    throw new ProtocolError("no_such_nick", `Nobody here is called ${nick}`);
+  }
+  const { social } = target;
+  return {
+    type: "whois",
+    nick: target.nick,
+    ...(target.account === null ? {} : { account: target.account }),
+    rooms: [...target.rooms].map((room) => room.name),
+    since: social.since,
+    idle: Math.max(0, Math.floor((Date.now() - social.spoke) / 1000)),
+    transport: target.transport,
+    mode: target.mode ?? "native",
+    ...(social.away === null ? {} : { away: social.away }),
+  };
+}
+
+/**
+ * After a private message from `asker` to `to` went out: the sender hears that `to` is away, once
+ * per away period, unless `to` ignores it (an ignored sender learns nothing of the one it writes to).
+ */
+export function answerAway(chat: Chat, asker: Asker, to: string): void {
+  const target = chat.member(to);
+  const social = target?.social;
+  if (!target || target === asker || !social || social.ignores(asker.nick!)) return;
+  if (!social.tellAway(asker.nick!)) return;
+  asker.sendMessage({ type: "away", nick: target.nick!, text: social.away! });
+}
+
+/** A hello's `ignore` list, applied before the member joins, so the replay is filtered too. */
+export function ignoreFromHello(asker: Asker, nicks: string[] | undefined): void {
+  if (nicks === undefined || asker.nick !== null) return; // a second hello is refused anyway
+  if (nicks.length > MAX_IGNORED) {
+    throw new ProtocolError("too_many_ignored", `A hello may ignore at most ${MAX_IGNORED} nicks`);
+  }
+  for (const nick of nicks) {
+    try {
+      asker.social.ignore(nick, null);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      throw new ProtocolError(error.code, `Cannot ignore ${nick}: ${error.message}`);
+    }
+  }
+}

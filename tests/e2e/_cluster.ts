@@ -1,0 +1,44 @@
+// What the cluster tests share: a Parley node of a cluster on a real redis-server, with a short
+// lease, and a member who asks for its own messages back.
+import {
+  type Json,
+  LOOPBACK_ARGS,
+  type RuntimeName,
+  ServerProcess,
+  TestMember,
+} from "./_helpers.ts";
+
+/** A short lease, so that a dead node's members are gone within seconds. */
+export const LEASE_S = 1;
+
+/** A node on `runtime` whose Redis is at `url` (`--redis-cluster` and such in `args`). */
+export function startNode(runtime: RuntimeName, redis: { url: string }, args: string[] = []) {
+  return ServerProcess.start(runtime, [
+    ...LOOPBACK_ARGS,
+    "--quiet",
+    "--rate",
+    "0",
+    "--redis",
+    redis.url,
+    "--redis-lease",
+    String(LEASE_S),
+    ...args,
+  ]);
+}
+
+/** A native member who joined as `nick`, with its own messages echoed back. */
+export async function joinEcho(port: number, nick: string, extra: Json = {}): Promise<TestMember> {
+  const member = await TestMember.connect(port);
+  member.send({ type: "hello", nick, echo: true, ...extra });
+  await member.expect({ type: "welcome", nick });
+  return member;
+}
+
+/** Skips what `member` receives until a message with every field of `fields`, and returns it. */
+export async function until(member: TestMember, fields: Json): Promise<Json> {
+  for (;;) {
+    const got = await member.next(JSON.stringify(fields));
+    if (got === null) throw new Error(`closed waiting for ${JSON.stringify(fields)}`);
+    if (Object.entries(fields).every(([key, value]) => got[key] === value)) return got;
+  }
+}

@@ -1,0 +1,46 @@
+// Moderation on the browser page, under each runtime: real chromium tabs on the server's web port.
+// An operator who registered on the page kicks a member, whose page shows why; a member who is no
+// operator types /ban and the page shows the refusal, as an error.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { launchBrowser, startWebServer, WebPage } from "./_browser.ts";
+import { temporaryDirectory } from "./_moderation.ts";
+import { RUNTIMES } from "./_helpers.ts";
+
+for (const runtime of RUNTIMES) {
+  const name = (what: string) => `moderation page [${runtime}] ${what}`;
+
+  test(name("an operator kicks from the page; a non-operator's /ban is refused"), async () => {
+    using dir = temporaryDirectory();
+    const { server, url } = await startWebServer(runtime, [
+      "--data",
+      dir.path,
+      "--operator",
+      "root",
+    ]);
+    await using _server = server;
+    await using browser = await launchBrowser();
+    const root = await WebPage.join(browser, url, "root");
+    await root.say("/register root-password");
+    await root.page.locator("#log li.notice", { hasText: "root is registered to you" }).waitFor();
+    const bob = await WebPage.join(browser, url, "bob");
+    const carol = await WebPage.join(browser, url, "carol");
+
+    await carol.say("/ban bob spam");
+    const refusal = carol.page.locator("#log li.notice.error", {
+      hasText: "/ban is for operators of lobby: identify first (/identify PASSWORD)",
+    });
+    await refusal.waitFor();
+    assert.equal(await refusal.count(), 1);
+
+    await root.say("/kick bob cool off");
+    await bob.page.locator("#log li.notice.error", {
+      hasText: "You were kicked from lobby by root (cool off)",
+    }).waitFor();
+    await carol.page.locator("#log li.notice", { hasText: "bob was kicked by root (cool off)" })
+      .waitFor();
+    await root.page.locator("#log li.notice", { hasText: "bob was kicked by root (cool off)" })
+      .waitFor();
+    assert.deepEqual([...root.errors, ...bob.errors, ...carol.errors], []);
+  });
+}
