@@ -133,8 +133,8 @@ Options:
                        acts once identified, in every room; needs --data
   --operator ACCOUNT   one more server operator; repeatable
   --motd FILE          the message of the day, shown to everyone who joins
-  --redis URL          be one node of a cluster: rooms, nicks and history are shared
-                       through the Redis at URL (redis://HOST:PORT); not with --data
+  --redis URL          be one node of a cluster: rooms, nicks, accounts and history are
+                       shared through the Redis at URL (redis://HOST:PORT); not with --data
   --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
                        node: a dead node's members leave within 4/3 of it (default 10)
   --redis-cluster      with --redis, URL is a node of a Redis Cluster (Redis 7 or later):

@@ -19,9 +19,9 @@ export function hostOf(address: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 
-/** Throws nick_registered if `nick` is registered to anyone but the account `asker` proved. */
-export function guardNick(accounts: Accounts | null, asker: Asker, nick: string): void {
-  const account = accounts?.find(nick);
+/** Rejects with nick_registered if `nick` is registered to anyone but the account `asker` proved. */
+export async function guardNick(accounts: Accounts, asker: Asker, nick: string): Promise<void> {
+  const account = await accounts.find(nick);
   if (!account) return;
   if (asker.account === null || nameKey(asker.account) !== account.key) {
     throw nickRegistered(nick);
@@ -29,15 +29,42 @@ export function guardNick(accounts: Accounts | null, asker: Asker, nick: string)
 }
 
 /** A guest nick nobody has registered. */
-export function freeGuestNick(chat: Chat, accounts: Accounts | null): string {
+export async function freeGuestNick(chat: Chat, accounts: Accounts): Promise<string> {
   let nick;
-  do nick = chat.guestNick(); while (accounts?.find(nick));
+  do nick = chat.guestNick(); while (await accounts.find(nick));
   return nick;
 }
 
-/** Acts on an account input; rejects with ProtocolError for what it cannot do. */
+/**
+ * What a hello asks of the accounts, before the member joins: a password given for a registered
+ * nick is checked (the member is then identified), and a registered nick is refused to a member
+ * that has not proved it. The classic client cannot choose again, so its refusal closes it.
+ */
+export async function checkHello(
+  accounts: Accounts,
+  asker: Asker,
+  nick: string,
+  password?: string,
+): Promise<void> {
+  if (asker.nick !== null) return;
+  try {
+    if (password !== undefined && await accounts.find(nick)) {
+      const account = await accounts.identify(nick, password, hostOf(asker.address));
+      asker.account = account.nick;
+    }
+    await guardNick(accounts, asker, nick);
+  } catch (error) {
+    if (asker.mode !== "legacy" || !(error instanceof ProtocolError)) throw error;
+    throw new ProtocolError(error.code, error.message, true);
+  }
+}
+
+/**
+ * Acts on an account input; rejects with ProtocolError for what it cannot do. `rename` gives the
+ * member the nick it logged in to (the single server's Chat, or a node's lease in a cluster).
+ */
 export async function handleAccount(
-  chat: Chat,
+  rename: (asker: Asker, nick: string) => void | Promise<void>,
   accounts: Accounts | null,
   asker: Asker,
   input: AccountInput,
@@ -45,7 +72,7 @@ export async function handleAccount(
   if (!accounts) {
     throw new ProtocolError(
       "no_accounts",
-      "Registration needs a server started with --data: this one keeps no accounts",
+      "Registration needs a server started with --data or --redis: this one keeps no accounts",
     );
   }
   const host = hostOf(asker.address);
@@ -67,7 +94,7 @@ export async function handleAccount(
     case "login": {
       const account = await accounts.identify(input.nick, input.password, host);
       asker.account = account.nick;
-      if (asker.nick !== null && asker.nick !== input.nick) chat.rename(asker, input.nick);
+      if (asker.nick !== null && asker.nick !== input.nick) await rename(asker, input.nick);
       tell(`you are identified as ${account.nick}`);
       break;
     }

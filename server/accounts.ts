@@ -1,7 +1,8 @@
 // Registered nicks: the nick is the account, as in Ergo. The rules (who may register, identify,
 // change or drop a password, and how often a password may be tried) are here; the records are
-// kept by an AccountStore (server/sqlite/accounts.ts with --data). No I/O here: hashing is
-// password.ts's, and the store's own file does the storing.
+// kept by an AccountStore (server/sqlite/accounts.ts with --data, server/cluster/accounts_store.ts
+// in a cluster), and attempts counted by an AttemptCounter (login_throttle.ts in one process, the
+// cluster's in Redis). No I/O here: hashing is password.ts's, and the stores do the storing.
 import { lookalikeKeys, nameKey, ProtocolError } from "../protocol.ts";
 import { checkPassword, hashPassword } from "./password.ts";
 import { LoginThrottle } from "./login_throttle.ts";
@@ -17,15 +18,29 @@ export interface Account {
   created: number;
 }
 
-/** Where accounts are kept. Synchronous: SQLite answers at once, and accounts change rarely. */
+/**
+ * Where accounts are kept. Asynchronous, as Redis is; each change is one atomic step in the store,
+ * so that two servers sharing it cannot both register a nick, nor undo each other's new password.
+ * Stores throw ProtocolError when they cannot be reached.
+ */
 export interface AccountStore {
-  get(key: string): Account | null;
+  get(key: string): Promise<Account | null>;
   /** The account one of whose look-alike keys (protocol.ts's lookalikeKeys) is among `keys`. */
-  lookalike(keys: readonly string[]): Account | null;
+  lookalike(keys: readonly string[]): Promise<Account | null>;
   /** Adds `account` under `lookalikes`, its nick's; false if its key or one of those is taken. */
-  add(account: Account, lookalikes: readonly string[]): boolean;
-  setHash(key: string, hash: string): void;
-  remove(key: string): void;
+  add(account: Account, lookalikes: readonly string[]): Promise<boolean>;
+  /** Replaces the hash of `key` if it is still `old`; false if it is not (or the key is gone). */
+  setHash(key: string, hash: string, old: string): Promise<boolean>;
+  /** Drops `key` and its look-alikes if its hash is still `hash`; false if it is not (or gone). */
+  remove(key: string, hash: string): Promise<boolean>;
+}
+
+/** Counts password attempts (see LoginThrottle, which counts them in one process). */
+export interface AttemptCounter {
+  /** 0 if every key may try now (and the attempt is counted), else milliseconds to wait. */
+  attempt(keys: readonly string[], now: number): number | Promise<number>;
+  /** Takes back the attempt just counted for `keys`: it succeeded. */
+  forgive(keys: readonly string[]): void | Promise<void>;
 }
 
 /** Why `password` cannot be one, or null. */
@@ -44,7 +59,7 @@ export function passwordProblem(password: string): string | null {
 /** The accounts of a server, or none when it has no durable storage. */
 export class Accounts {
   #store: AccountStore;
-  #throttle: LoginThrottle;
+  #throttle: AttemptCounter;
   #clock: () => number;
   #plainText = false; // passwords are refused, unread: see overPlainText
   /**
@@ -53,7 +68,11 @@ export class Accounts {
    */
   graceMs = 0;
 
-  constructor(store: AccountStore, throttle = new LoginThrottle(), clock = Date.now) {
+  constructor(
+    store: AccountStore,
+    throttle: AttemptCounter = new LoginThrottle(),
+    clock = Date.now,
+  ) {
     this.#store = store;
     this.#throttle = throttle;
     this.#clock = clock;
@@ -84,7 +103,7 @@ export class Accounts {
    * registers "alice" owns "аlice" (Cyrillic а) and "AIice" too, as the nicks in a room are told
    * apart (protocol.ts, lookalikeKeys).
    */
-  find(nick: string): Account | null {
+  find(nick: string): Promise<Account | null> {
     return this.#store.lookalike(lookalikeKeys(nick));
   }
 
@@ -93,11 +112,11 @@ export class Accounts {
     this.#refusePlainText();
     const problem = passwordProblem(password);
     if (problem) throw new ProtocolError("bad_password", problem);
-    if (this.find(nick)) throw alreadyRegistered(nick);
+    if (await this.find(nick)) throw alreadyRegistered(nick);
     const account = { key: nameKey(nick), nick, hash: await hashPassword(password), created: 0 };
     account.created = this.#clock();
     // Checked again on adding: another member may have registered it while this one hashed.
-    if (!this.#store.add(account, lookalikeKeys(nick))) throw alreadyRegistered(nick);
+    if (!(await this.#store.add(account, lookalikeKeys(nick)))) throw alreadyRegistered(nick);
     return account;
   }
 
@@ -107,12 +126,12 @@ export class Accounts {
    */
   async identify(nick: string, password: string, host: string): Promise<Account> {
     this.#refusePlainText();
-    const account = this.find(nick);
+    const account = await this.find(nick);
     if (!account) {
       throw new ProtocolError("not_registered", `The nick ${nick} is not registered`);
     }
     const keys = [`account:${account.key}`, `address:${host}`];
-    const waitMs = this.#throttle.attempt(keys, this.#clock());
+    const waitMs = await this.#throttle.attempt(keys, this.#clock());
     if (waitMs > 0) {
       throw new ProtocolError(
         "login_throttled",
@@ -120,9 +139,9 @@ export class Accounts {
       );
     }
     if (!(await checkPassword(password, account.hash))) {
-      throw new ProtocolError("wrong_password", `Wrong password for ${account.nick}`);
+      throw wrongPassword(account.nick);
     }
-    this.#throttle.forgive(keys);
+    await this.#throttle.forgive(keys);
     return account;
   }
 
@@ -132,14 +151,22 @@ export class Accounts {
     const problem = passwordProblem(password);
     if (problem) throw new ProtocolError("bad_password", problem);
     const account = await this.identify(nick, old, host);
-    this.#store.setHash(account.key, await hashPassword(password));
+    // Another server may have changed it since it was checked: then `old` is no longer it.
+    const hash = await hashPassword(password);
+    if (!(await this.#store.setHash(account.key, hash, account.hash))) {
+      throw wrongPassword(account.nick);
+    }
   }
 
   /** Drops the account of `nick`, whose password `password` must be. */
   async unregister(nick: string, password: string, host: string): Promise<void> {
     const account = await this.identify(nick, password, host);
-    this.#store.remove(account.key);
+    if (!(await this.#store.remove(account.key, account.hash))) throw wrongPassword(account.nick);
   }
+}
+
+function wrongPassword(nick: string): ProtocolError {
+  return new ProtocolError("wrong_password", `Wrong password for ${nick}`);
 }
 
 function alreadyRegistered(nick: string): ProtocolError {

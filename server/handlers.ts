@@ -9,7 +9,7 @@ import type { Mode } from "../protocol/mode.ts";
 import { LINE_HELP } from "../protocol/typed_lines.ts";
 import { nameKey, ProtocolError, type ServerMessage } from "../protocol.ts";
 import type { Accounts } from "./accounts.ts";
-import { freeGuestNick, guardNick, handleAccount, hostOf } from "./account_handlers.ts";
+import { checkHello, freeGuestNick, guardNick, handleAccount } from "./account_handlers.ts";
 import type { Social } from "./social.ts";
 import { answerAway, handleSocial, ignoreFromHello } from "./social_handlers.ts";
 import type { Transport } from "../runtime.ts";
@@ -80,24 +80,17 @@ export function handle(
   accounts: Accounts | null = null,
 ): void | Promise<void> {
   switch (input.type) {
-    case "hello": {
-      const { nick, password } = input;
+    case "hello":
       ignoreFromHello(asker, input.ignore);
-      if (accounts && password !== undefined && asker.nick === null && accounts.find(nick)) {
-        return accounts.identify(nick, password, hostOf(asker.address)).then((account) => {
-          asker.account = account.nick;
-          hello(chat, asker, input, accounts);
-        });
-      }
-      hello(chat, asker, input, accounts);
-      break;
-    }
+      // Accounts are asked first (a promise); without them the member is in at once.
+      if (!accounts || asker.nick !== null) return hello(chat, asker, input);
+      return helloChecked(chat, accounts, asker, input);
     case "register":
     case "identify":
     case "login":
     case "passwd":
     case "unregister":
-      return handleAccount(chat, accounts, asker, input);
+      return handleAccount((a, nick) => chat.rename(a, nick), accounts, asker, input);
     case "away":
     case "whois":
     case "ignore":
@@ -163,9 +156,8 @@ export function handle(
       break;
     }
     case "nick":
-      guardNick(accounts, asker, input.nick);
-      chat.rename(asker, input.nick);
-      break;
+      if (!accounts) return chat.rename(asker, input.nick);
+      return guardNick(accounts, asker, input.nick).then(() => chat.rename(asker, input.nick));
     case "help":
       for (const text of LINE_HELP) asker.sendMessage({ type: "notice", text });
       break;
@@ -190,22 +182,56 @@ export function welcomeGuest(
   asker: Asker,
   greeted?: string,
   accounts: Accounts | null = null,
-): void {
-  let refused: string | null = null;
-  let grace = false;
-  if (greeted !== undefined) {
-    try {
-      grace = graceFor(accounts, asker, greeted);
-      if (!grace) guardNick(accounts, asker, greeted);
-      asker.sendMessage(chat.join(asker, greeted));
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      refused = error.message;
-    }
+): void | Promise<void> {
+  if (!accounts) {
+    const refused = greeted === undefined ? null : joinGreeted(chat, asker, greeted);
+    if (asker.nick === null) asker.sendMessage(chat.join(asker, chat.guestNick()));
+    return welcomed(chat, asker, greeted, refused);
   }
-  if (asker.nick === null) asker.sendMessage(chat.join(asker, freeGuestNick(chat, accounts)));
+  // With accounts, a registered greeting is held for a grace (identify_grace.ts) or refused, and
+  // the guest nick is one nobody registered.
+  return (async () => {
+    let refused: string | null = null;
+    let grace = false;
+    if (greeted !== undefined) {
+      try {
+        grace = await graceFor(accounts, asker, greeted);
+        if (!grace) await guardNick(accounts, asker, greeted);
+        refused = joinGreeted(chat, asker, greeted);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        refused = error.message;
+      }
+    }
+    if (asker.nick === null) {
+      asker.sendMessage(chat.join(asker, await freeGuestNick(chat, accounts)));
+    }
+    welcomed(chat, asker, greeted, refused, grace ? accounts : null);
+  })();
+}
+
+// Joins `asker` as `greeted`; returns why it could not, or null.
+function joinGreeted(chat: Chat, asker: Asker, greeted: string): string | null {
+  try {
+    asker.sendMessage(chat.join(asker, greeted));
+    return null;
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return error.message;
+  }
+}
+
+// The rest of welcomeGuest, once the member is in: why not as `greeted`, its grace if it has one
+// (the accounts that gave it), how to go on, history.
+function welcomed(
+  chat: Chat,
+  asker: Asker,
+  greeted: string | undefined,
+  refused: string | null,
+  grace: Accounts | null = null,
+) {
   if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
-  if (grace && asker.nick === greeted) startGrace(chat, asker, accounts!);
+  if (grace && asker.nick === greeted) startGrace(chat, asker, grace);
   const count = asker.room!.members.size;
   asker.sendMessage({
     type: "notice",
@@ -215,28 +241,54 @@ export function welcomeGuest(
   replay(chat, asker, asker.room!.name);
 }
 
+// A first hello to a server with accounts. Its password, if any, is checked, and its nick is the
+// member's, or refused (checkHello); the classic client, which cannot give a password in its
+// greeting, may keep a registered nick for a grace instead (identify_grace.ts). It is the nick
+// the classic client will have (a number added if taken) that is checked.
+async function helloChecked(
+  chat: Chat,
+  accounts: Accounts,
+  asker: Asker,
+  input: Extract<Input, { type: "hello" }>,
+): Promise<void> {
+  if (asker.mode !== "legacy") {
+    await checkHello(accounts, asker, input.nick, input.password);
+    return hello(chat, asker, input);
+  }
+  let variant: string;
+  let grace: boolean;
+  try {
+    variant = chat.freeVariant(input.nick);
+    grace = await graceFor(accounts, asker, variant);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    throw new ProtocolError(error.code, error.message, true);
+  }
+  if (!grace) await checkHello(accounts, asker, variant);
+  hello(chat, asker, input, variant, grace ? accounts : null);
+}
+
+// A hello the accounts (if any) have let through: helloChecked. The classic client joins as
+// `variant` if one was checked, and `grace` starts its grace.
 function hello(
   chat: Chat,
   asker: Asker,
   input: Extract<Input, { type: "hello" }>,
-  accounts: Accounts | null,
+  variant?: string,
+  grace: Accounts | null = null,
 ): void {
   const { nick, room, echo = false } = input;
   if (asker.mode === "legacy" && asker.nick === null) {
     // The classic client cannot choose again: a taken nick gets a number, a bad one (or one
-    // registered, which it has no way to prove) a close.
+    // registered, which it has no way to prove: helloChecked) a close.
     try {
-      const variant = chat.freeVariant(nick);
-      const grace = graceFor(accounts, asker, variant);
-      if (!grace) guardNick(accounts, asker, variant);
-      asker.sendMessage(chat.join(asker, variant, room));
-      if (grace) startGrace(chat, asker, accounts!);
+      asker.sendMessage(chat.join(asker, variant ?? chat.freeVariant(nick), room));
+      if (grace) startGrace(chat, asker, grace);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       throw new ProtocolError(error.code, error.message, true);
     }
   } else {
-    if (asker.nick === null) guardNick(accounts, asker, nick);
     const welcome = chat.join(asker, nick, room);
     const { ratePerSecond: rate, burst } = asker.flood;
     asker.sendMessage(rate > 0 ? { ...welcome, rate, burst } as ServerMessage : welcome);

@@ -11,10 +11,17 @@ import type { Accounts } from "./accounts.ts";
 import { freeGuestNick, guardNick } from "./account_handlers.ts";
 import { ProtocolError } from "../protocol.ts";
 
-/** Whether `asker`, greeting with `nick`, may have it for a grace rather than be refused it. */
-export function graceFor(accounts: Accounts | null, asker: Asker, nick: string): boolean {
+/**
+ * Whether `asker`, greeting with `nick`, may have it for a grace rather than be refused it. A
+ * promise, as the accounts' store answers (Redis in a cluster); rejects if the store cannot.
+ */
+export async function graceFor(
+  accounts: Accounts | null,
+  asker: Asker,
+  nick: string,
+): Promise<boolean> {
   if (!accounts || accounts.graceMs <= 0) return false;
-  return !owns(accounts, asker, nick);
+  return !(await owns(accounts, asker, nick));
 }
 
 /**
@@ -28,22 +35,31 @@ export function startGrace(chat: Chat, asker: Asker, accounts: Accounts): void {
     type: "notice",
     text: `${nick} is registered: /identify PASSWORD within ${seconds} s, or you will be renamed`,
   });
-  // Unreferenced: a grace never keeps a stopping server alive.
-  setTimeout(() => {
-    if (asker.nick !== nick || owns(accounts, asker, nick)) return;
-    const guest = freeGuestNick(chat, accounts);
+  const over = async () => {
+    if (asker.nick !== nick || await owns(accounts, asker, nick)) return;
+    const guest = await freeGuestNick(chat, accounts);
+    // The member may have renamed itself or left while the accounts answered.
+    if (asker.nick !== nick) return;
     chat.rename(asker, guest);
     asker.sendMessage({
       type: "notice",
       text: `you did not identify as ${nick} within ${seconds} s: you are ${guest} now`,
     });
+  };
+  // Unreferenced: a grace never keeps a stopping server alive. Accounts that cannot be reached
+  // when it is over leave the member as it is, told why, rather than end the server.
+  setTimeout(() => {
+    over().catch((error) => {
+      if (!(error instanceof ProtocolError)) throw error;
+      if (asker.nick === nick) asker.sendMessage({ type: "notice", text: error.message });
+    });
   }, accounts.graceMs).unref();
 }
 
 // Whether `nick` is free to `asker`: unregistered, or registered to the account it proved.
-function owns(accounts: Accounts, asker: Asker, nick: string): boolean {
+async function owns(accounts: Accounts, asker: Asker, nick: string): Promise<boolean> {
   try {
-    guardNick(accounts, asker, nick);
+    await guardNick(accounts, asker, nick);
     return true;
   } catch (error) {
     if (error instanceof ProtocolError) return false;

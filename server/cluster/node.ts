@@ -6,13 +6,7 @@
 import { Chat, deliver, type Member, type Room } from "../chat.ts";
 import { ignoreFromHello } from "../social_handlers.ts";
 import { History } from "../history.ts";
-import {
-  type Asker,
-  type ChatService,
-  handle,
-  MAX_HISTORY_PAGE,
-  sendHistory,
-} from "../handlers.ts";
+import { type Asker, type ChatService, handle } from "../handlers.ts";
 import type { Input } from "../wire.ts";
 import {
   type ChatMessage,
@@ -21,7 +15,6 @@ import {
   nickProblem,
   ProtocolError,
   roomProblem,
-  type ServerMessage,
   textProblem,
 } from "../../protocol.ts";
 import { GUESTS_KEY, RedisLink } from "./redis_link.ts";
@@ -30,6 +23,8 @@ import { clusterDown, type Holding, leaseKeys, nickTaken, parseLease } from "./m
 import { Upkeep } from "./upkeep.ts";
 import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
+import { historyPage } from "./history_page.ts";
+import { ClusterAccounts } from "./accounts.ts";
 
 export interface ClusterOptions {
   /** redis://host:port */
@@ -50,12 +45,17 @@ const nickOf = (member: Member) => {
   return member.nick;
 };
 
+// A nick someone else holds or has registered.
+const unavailable = (error: ProtocolError) => /^nick_(taken|registered)$/.test(error.code);
+
 export class ClusterNode implements ChatService {
   readonly id = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
   readonly link: RedisLink;
   readonly options: ClusterOptions;
   readonly rooms: Rooms;
   readonly events: RoomEvents;
+  /** Registered nicks, kept in Redis: asked before every lease of a nick. */
+  readonly accounts: ClusterAccounts;
   /** This node's members by holder id. */
   readonly byHolder = new Map<string, Asker>();
   readonly holdings = new WeakMap<Member, Holding>();
@@ -73,6 +73,7 @@ export class ClusterNode implements ChatService {
     this.link = new RedisLink(options.url, options.log, options.sharded);
     this.rooms = new Rooms(this);
     this.events = new RoomEvents(this);
+    this.accounts = new ClusterAccounts(this);
     this.#upkeep = new Upkeep(this);
   }
 
@@ -81,6 +82,7 @@ export class ClusterNode implements ChatService {
     await this.link.connect();
     this.link.onChange((up) => this.#linkChanged(up));
     await this.#upkeep.start();
+    await this.accounts.start();
   }
 
   // Members hear that the cluster is out of reach, and back; the feeds then read what the
@@ -109,7 +111,13 @@ export class ClusterNode implements ChatService {
   handle(asker: Asker, input: Input): void | Promise<void> {
     switch (input.type) {
       case "hello":
-        return this.#hello(asker, input);
+        return this.accounts.hello(asker, input, () => this.#hello(asker, input));
+      case "register":
+      case "identify":
+      case "login":
+      case "passwd":
+      case "unregister":
+        return this.accounts.handle(asker, input);
       case "msg":
         if (input.to !== undefined) return this.#whisper(asker, input.to, input.text, input.action);
         nickOf(asker);
@@ -140,7 +148,7 @@ export class ClusterNode implements ChatService {
         return who(this, asker, input.room);
       case "history":
         nickOf(asker);
-        return this.#history(asker, input.room, input.after, input.limit);
+        return historyPage(this, asker, input.room, input.after, input.limit);
       case "nick":
         return this.#rename(asker, input.nick);
       default:
@@ -212,8 +220,9 @@ export class ClusterNode implements ChatService {
     const keys = leaseKeys(nick);
     const value = `${holder} ${nick}`;
     let other: string;
+    await this.accounts.guard(asker, nick);
     try {
-      other = await this.link.claim(keys, holder, value);
+      other = await this.accounts.claim(asker, keys, holder, value);
     } catch {
       throw clusterDown("your nick could not be checked");
     }
@@ -258,9 +267,8 @@ export class ClusterNode implements ChatService {
       try {
         return await this.claim(asker, `guest${n}`);
       } catch (error) {
-        if (!(error instanceof ProtocolError) || error.code !== "nick_taken" || tries > 1000) {
-          throw error;
-        }
+        // Taken, or registered to someone: the next number.
+        if (!(error instanceof ProtocolError) || !unavailable(error) || tries > 1000) throw error;
       }
     }
   }
@@ -324,7 +332,7 @@ export class ClusterNode implements ChatService {
       try {
         await this.claim(member, old);
       } catch (error) {
-        if (!(error instanceof ProtocolError) || error.code !== "nick_taken") throw error;
+        if (!(error instanceof ProtocolError) || !unavailable(error)) throw error;
         await this.claimGuest(member);
         const text = `your nick ${old} was taken while this server was out of touch`;
         member.sendMessage({ type: "notice", text: `${text}; you are now ${member.nick}` });
@@ -357,20 +365,6 @@ export class ClusterNode implements ChatService {
       this.#retrying(() => this.events.publish(room, event, newNick));
     }
     await Promise.all(this.#sending);
-  }
-
-  async #history(asker: Asker, roomName: string, after: number, limit?: number): Promise<void> {
-    const room = this.rooms.roomOf(asker, roomName);
-    const page = Math.min(limit ?? MAX_HISTORY_PAGE, MAX_HISTORY_PAGE);
-    await this.rooms.feedOf(room).exclusive(async () => {
-      // One more than asked for, to tell whether more is left.
-      const missed = await this.rooms.messages(room, after, page + 1).catch(() => {
-        throw clusterDown("history could not be read");
-      });
-      const more = sendHistory(asker, missed.slice(0, page), "oldest") < missed.length;
-      const end: ServerMessage = { type: "history_end", room: room.name };
-      asker.sendMessage(more ? { ...end, more: true } : end);
-    });
   }
 
   /** Takes a closing member out of every room; the others hear it once Redis has it. */

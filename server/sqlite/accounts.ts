@@ -1,6 +1,7 @@
 // Accounts that outlive the server: a table in the --data database (DIR/parley.db), opened once
 // the history store has checked and locked it (history.ts, data_lock.ts). Accounts change rarely
-// and are read once a login, so this store is synchronous; see BUSY_MS. Beside each account are
+// and are read once a login, so this store works synchronously (behind the interface's promises);
+// see BUSY_MS. Beside each account are
 // the look-alike keys of its nick (protocol.ts, lookalikeKeys), so that a registered nick also
 // holds the nicks that could be taken for it.
 import { DatabaseSync, type StatementSync } from "node:sqlite";
@@ -51,8 +52,10 @@ export class SqliteAccountStore implements AccountStore {
     this.#addLookalike = this.#db.prepare(
       "INSERT OR IGNORE INTO account_lookalikes (lookalike, nick_key) VALUES (?, ?)",
     );
-    this.#setHash = this.#db.prepare("UPDATE accounts SET hash = ? WHERE nick_key = ?");
-    this.#remove = this.#db.prepare("DELETE FROM accounts WHERE nick_key = ?");
+    this.#setHash = this.#db.prepare(
+      "UPDATE accounts SET hash = ? WHERE nick_key = ? AND hash = ?",
+    );
+    this.#remove = this.#db.prepare("DELETE FROM accounts WHERE nick_key = ? AND hash = ?");
     this.#removeLookalikes = this.#db.prepare("DELETE FROM account_lookalikes WHERE nick_key = ?");
     this.#db.exec(
       "DELETE FROM account_lookalikes WHERE nick_key NOT IN (SELECT nick_key FROM accounts)",
@@ -72,20 +75,21 @@ export class SqliteAccountStore implements AccountStore {
     }
   }
 
-  get(key: string): Account | null {
-    const row = this.#do(() => this.#get.get(key)) as Row | undefined;
-    return accountOf(row);
+  get(key: string): Promise<Account | null> {
+    return this.#do(() => accountOf(this.#get.get(key) as Row | undefined));
   }
 
-  lookalike(keys: readonly string[]): Account | null {
-    for (const key of keys) {
-      const account = accountOf(this.#do(() => this.#lookalike.get(key)) as Row | undefined);
-      if (account) return account;
-    }
-    return null;
+  lookalike(keys: readonly string[]): Promise<Account | null> {
+    return this.#do(() => {
+      for (const key of keys) {
+        const account = accountOf(this.#lookalike.get(key) as Row | undefined);
+        if (account) return account;
+      }
+      return null;
+    });
   }
 
-  add(account: Account, lookalikes: readonly string[]): boolean {
+  add(account: Account, lookalikes: readonly string[]): Promise<boolean> {
     const { key, nick, hash, created } = account;
     return this.#do(() => {
       this.#db.exec("BEGIN IMMEDIATE");
@@ -104,14 +108,15 @@ export class SqliteAccountStore implements AccountStore {
     });
   }
 
-  setHash(key: string, hash: string): void {
-    this.#do(() => this.#setHash.run(hash, key));
+  setHash(key: string, hash: string, old: string): Promise<boolean> {
+    return this.#do(() => this.#setHash.run(hash, key, old).changes === 1);
   }
 
-  remove(key: string): void {
-    this.#do(() => {
-      this.#remove.run(key);
+  remove(key: string, hash: string): Promise<boolean> {
+    return this.#do(() => {
+      if (this.#remove.run(key, hash).changes !== 1) return false;
       this.#removeLookalikes.run(key);
+      return true;
     });
   }
 
@@ -120,13 +125,15 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   // A database that cannot answer now is the member's error to hear, not the server's end.
-  #do<T>(work: () => T): T {
+  #do<T>(work: () => T): Promise<T> {
     try {
-      return work();
+      return Promise.resolve(work());
     } catch (error) {
-      throw new ProtocolError(
-        "storage_busy",
-        `Accounts cannot be reached now (${error}); try again`,
+      return Promise.reject(
+        new ProtocolError(
+          "storage_busy",
+          `Accounts cannot be reached now (${error}); try again`,
+        ),
       );
     }
   }

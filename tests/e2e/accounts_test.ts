@@ -208,7 +208,7 @@ for (const runtime of RUNTIMES) {
     member.say("/register some-password");
     assert.equal(
       await member.lines.next("the refusal"),
-      "*** Registration needs a server started with --data: this one keeps no accounts",
+      "*** Registration needs a server started with --data or --redis: this one keeps no accounts",
     );
   });
 }
