@@ -20,6 +20,7 @@ import { describe } from "../protocol/text.ts";
 import { mentions } from "../client/format.ts";
 import { ClientRooms } from "../client/rooms.ts";
 import { type Conversation, Conversations } from "./conversations.ts";
+import { PAGE_KEYS } from "./page_keys.ts";
 import { retryWait } from "./retry.ts";
 
 /** What the page asks of its surroundings: the socket and the desktop. */
@@ -35,13 +36,6 @@ export interface PageEvents {
 // reconnecting: the socket dropped; waiting to connect again. rejoining: connected again, a hello
 // is out.
 export type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining";
-
-/** The page's keys, after the commands in /help. */
-export const PAGE_KEYS = [
-  "keys: Tab completes a nick, a command or a room; Up and Down recall what you sent",
-  "      Alt+Up and Alt+Down switch conversations",
-  "      Escape comes back to the line",
-];
 
 export class PageState {
   readonly conversations = new Conversations();
