@@ -8,7 +8,7 @@ import { type ChatMessage, type ClientMessage, nameKey, type ServerMessage } fro
 import { describe } from "../protocol/text.ts";
 import type { Connection } from "../runtime.ts";
 import { type CatchUpLink, rejoin, welcomedBack } from "./catch_up.ts";
-import { mayReconnect, whyEnded } from "./after_close.ts";
+import { mayReconnect, removal, whyEnded } from "./after_close.ts";
 import { chatCompleter } from "./completion.ts";
 import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Delivery, joinRefused } from "./delivery.ts";
@@ -87,8 +87,13 @@ export class ChatClient implements InputHandler {
         const status = this.#finished();
         if (status !== null) return status;
         const why = whyEnded(broken, this.#lastError);
+        const removed = removal(this.#link!.lastMessage);
         let reconnection = this.#reconnection;
-        if (this.#phase === "rejoining" && reconnection) {
+        if (removed !== null) { // an operator's word: a script says why where errors go
+          if (!this.#ui.interactive) this.#ui.report(removed);
+          this.#ui.show(notice("* disconnected by an operator; not reconnecting"));
+          return 1;
+        } else if (this.#phase === "rejoining" && reconnection) {
           // This attempt failed: the series goes on.
           reconnection.problem = this.#retry ?? why;
         } else if (mayReconnect(this.#phase, this.#options.reconnectMs, broken, this.#lastError)) {
