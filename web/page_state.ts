@@ -14,6 +14,7 @@ import {
   type ServerMessage,
   textProblem,
 } from "../protocol.ts";
+import { closesForGood } from "../protocol/errors.ts";
 import { helpLines, parseLine, slashCommandOf } from "../protocol/typed_lines.ts";
 import { inRoom } from "../protocol/moderation.ts";
 import { describe } from "../protocol/text.ts";
@@ -56,6 +57,7 @@ export class PageState {
   readonly #random: () => number;
   #attempts = 0; // attempts since the connection dropped
   #lastError = "";
+  #removed = ""; // an operator's kick or ban, when it was the last the server said
   #waiting: string[] = []; // lines typed while not connected
   #pongs: Array<() => void> = [];
   #quietJoins = new Set<string>(); // room keys joined again after a reconnect
@@ -101,6 +103,11 @@ export class PageState {
       this.problem ||= `Cannot join: ${why}`;
       return null;
     }
+    if (this.#removed) { // put out for good: coming back is the user's choice, on the form
+      this.phase = "naming";
+      this.problem = this.#removed;
+      return null;
+    }
     // The drop is told in every conversation; the attempts after it, in the status line only.
     if (this.phase === "chatting") {
       this.#attempts = 0;
@@ -124,6 +131,7 @@ export class PageState {
       if (error instanceof ProtocolError && error.code === "unknown_type") return;
       return this.#notice(`the server sent what this page cannot read: ${String(error)}`, true);
     }
+    this.#removed = message.type === "error" && closesForGood(message.code) ? message.message : "";
     this.#handle(message);
   }
 
