@@ -1,12 +1,13 @@
 // What the terminal client does once an operator puts it out, under each runtime (client and
 // server alike): a script kicked from its only room, or banned from it, says why on stderr and exits
-// 1, and connects no second time (a proxy in between counts the connections); kicked from one of
-// two rooms, it only leaves that room.
+// 1, and connects no second time (a proxy in between counts the connections); so does a person's
+// client in a terminal, showing why; kicked from one of two rooms, it only leaves that room.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { identified, skipTo, startModerated, temporaryDirectory } from "./_moderation.ts";
 import { remainingLines, RUNTIMES, scriptCommand, Subprocess } from "./_helpers.ts";
 import { Proxy } from "./_fake_server.ts";
+import { TerminalSession } from "./_terminal.ts";
 
 for (const runtime of RUNTIMES) {
   const name = (behaviour: string) => `moderation clients [${runtime}] ${behaviour}`;
@@ -48,6 +49,27 @@ for (const runtime of RUNTIMES) {
       },
     );
   }
+
+  test(name("a person kicked at a terminal is told why, and left at the shell"), async () => {
+    using dir = temporaryDirectory();
+    await using server = await startModerated(runtime, dir.path);
+    await using proxy = await Proxy.start(server.port);
+    await using root = await identified(server.port, "root");
+    await using terminal = new TerminalSession(
+      scriptCommand(runtime, "client.ts", ["127.0.0.1", String(proxy.port), "--nick", "zoe"]),
+    );
+    await terminal.until("the chat prompt", (screen) => screen.line() === "zoe>");
+    await root.expect({ type: "join", nick: "zoe" });
+    root.send({ type: "kick", nick: "zoe", reason: "cool off" });
+    assert.equal(await terminal.process.exitCode(), 1);
+    await remainingLines(terminal.process.stdout);
+    const rows = terminal.screen.rows.map((row) => row.trimEnd());
+    const at = rows.indexOf("* You were kicked from lobby by root (cool off)");
+    assert.notEqual(at, -1, terminal.screen.text);
+    assert.equal(rows[at + 1], "* disconnected by an operator; not reconnecting");
+    assert.match(rows[at + 2], /^speed /, "the prompt is gone, and stty -a printed next");
+    assert.equal(proxy.connections, 1);
+  });
 
   test(name("a script kicked from one of its rooms stays, in the other"), async () => {
     using dir = temporaryDirectory();
