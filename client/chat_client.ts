@@ -3,11 +3,12 @@
 // or a test's) and a way to connect (the runtime's, or a test's), so it names no runtime and does
 // no I/O of its own. One connection's bytes are link.ts; what it knows of its rooms, rooms.ts; how
 // things look, format.ts; the typed-line grammar, protocol/slash_commands.ts; catching up after a
-// reconnect, catch_up.ts.
+// reconnect, catch_up.ts; whether to reconnect at all, after_close.ts.
 import { type ChatMessage, type ClientMessage, nameKey, type ServerMessage } from "../protocol.ts";
 import { describe } from "../protocol/text.ts";
 import type { Connection } from "../runtime.ts";
 import { type CatchUpLink, rejoin, welcomedBack } from "./catch_up.ts";
+import { mayReconnect, removal, whyEnded } from "./after_close.ts";
 import { chatCompleter } from "./completion.ts";
 import { chatLine, eventLine, joinedLine, mentions, notice } from "./format.ts";
 import { Delivery, joinRefused } from "./delivery.ts";
@@ -85,15 +86,17 @@ export class ChatClient implements InputHandler {
         const broken = await this.#link!.receive();
         const status = this.#finished();
         if (status !== null) return status;
-        const why = broken ??
-          (this.#lastError === "server_shutdown"
-            ? "the server shut down"
-            : "the server closed the connection");
+        const why = whyEnded(broken, this.#lastError);
+        const removed = removal(this.#link!.lastMessage);
         let reconnection = this.#reconnection;
-        if (this.#phase === "rejoining" && reconnection) {
+        if (removed !== null) { // an operator's word: a script says why where errors go
+          if (!this.#ui.interactive) this.#ui.report(removed);
+          this.#ui.show(notice("* disconnected by an operator; not reconnecting"));
+          return 1;
+        } else if (this.#phase === "rejoining" && reconnection) {
           // This attempt failed: the series goes on.
           reconnection.problem = this.#retry ?? why;
-        } else if (this.#mayReconnect(broken)) {
+        } else if (mayReconnect(this.#phase, this.#options.reconnectMs, broken, this.#lastError)) {
           this.#ui.show(notice(`* disconnected: ${why}; reconnecting`));
           const { host, port, reconnectMs } = this.#options;
           reconnection = new Reconnection(() => this.#connect(host, port), reconnectMs, why);
@@ -125,13 +128,6 @@ export class ChatClient implements InputHandler {
   #finished(): number | null {
     if (this.#failure) throw this.#failure.error;
     return this.#phase === "leaving" ? this.#leaveStatus : null;
-  }
-
-  // A dropped connection is worth another try once the user is in; not after the server said we
-  // were flooding, nor when its bytes made no sense, which would only happen again.
-  #mayReconnect(broken: string | null): boolean {
-    return this.#phase === "chatting" && this.#options.reconnectMs > 0 && broken === null &&
-      this.#lastError !== "flood";
   }
 
   line(text: string): void {

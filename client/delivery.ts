@@ -3,8 +3,9 @@
 // dropped before it was. A script exits 0 only when every line went out and none was refused or
 // lost. No I/O.
 // Errors about the connection rather than answers to what we sent: flood warns, then closes;
-// the others close.
+// kicked puts the member out of a room (and closes if it was the only one); the others close.
 const CONNECTION_ERRORS = new Set([
+  "kicked",
   "flood",
   "read_timeout",
   "hello_timeout",

@@ -31,6 +31,8 @@ export class Link {
   #leaveTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #answerTimeoutMs: number;
   #unanswered = false; // closed because the server said nothing in time
+  /** The last message the server sent, for what follows a close (after_close.ts). */
+  lastMessage: ServerMessage | null = null;
 
   /** The server must send a whole frame within `answerTimeoutMs`, or receive() gives up. */
   constructor(conn: Connection, events: LinkEvents, answerTimeoutMs = Infinity) {
@@ -106,6 +108,7 @@ export class Link {
             } catch {
               continue; // a type from a newer server, or fields of wrong types: skipped
             }
+            this.lastMessage = message;
             this.#events.message(message);
           } else if (frame.error.fatal) {
             return `the server sent a broken frame (${frame.error.message})`;

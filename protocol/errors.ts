@@ -65,3 +65,12 @@ export class ProtocolError extends Error {
     this.name = "ProtocolError";
   }
 }
+
+/**
+ * Whether a close that follows an error with `code` is for good: an operator's kick or ban, which
+ * connecting again would only undo, or run into again. Clients do not reconnect after one
+ * (PROTOCOL.md, "Moderation").
+ */
+export function closesForGood(code: string): boolean {
+  return code === "kicked" || code === "banned";
+}

@@ -14,12 +14,14 @@ import {
   type ServerMessage,
   textProblem,
 } from "../protocol.ts";
+import { closesForGood } from "../protocol/errors.ts";
 import { helpLines, parseLine, slashCommandOf } from "../protocol/typed_lines.ts";
 import { inRoom } from "../protocol/moderation.ts";
 import { describe } from "../protocol/text.ts";
 import { mentions } from "../client/format.ts";
 import { ClientRooms } from "../client/rooms.ts";
 import { type Conversation, Conversations } from "./conversations.ts";
+import { PAGE_KEYS } from "./page_keys.ts";
 import { retryWait } from "./retry.ts";
 
 /** What the page asks of its surroundings: the socket and the desktop. */
@@ -35,13 +37,6 @@ export interface PageEvents {
 // reconnecting: the socket dropped; waiting to connect again. rejoining: connected again, a hello
 // is out.
 export type Phase = "naming" | "joining" | "chatting" | "reconnecting" | "rejoining";
-
-/** The page's keys, after the commands in /help. */
-export const PAGE_KEYS = [
-  "keys: Tab completes a nick, a command or a room; Up and Down recall what you sent",
-  "      Alt+Up and Alt+Down switch conversations",
-  "      Escape comes back to the line",
-];
 
 export class PageState {
   readonly conversations = new Conversations();
@@ -62,6 +57,7 @@ export class PageState {
   readonly #random: () => number;
   #attempts = 0; // attempts since the connection dropped
   #lastError = "";
+  #removed = ""; // an operator's kick or ban, when it was the last the server said
   #waiting: string[] = []; // lines typed while not connected
   #pongs: Array<() => void> = [];
   #quietJoins = new Set<string>(); // room keys joined again after a reconnect
@@ -107,6 +103,11 @@ export class PageState {
       this.problem ||= `Cannot join: ${why}`;
       return null;
     }
+    if (this.#removed) { // put out for good: coming back is the user's choice, on the form
+      this.phase = "naming";
+      this.problem = this.#removed;
+      return null;
+    }
     // The drop is told in every conversation; the attempts after it, in the status line only.
     if (this.phase === "chatting") {
       this.#attempts = 0;
@@ -130,6 +131,7 @@ export class PageState {
       if (error instanceof ProtocolError && error.code === "unknown_type") return;
       return this.#notice(`the server sent what this page cannot read: ${String(error)}`, true);
     }
+    this.#removed = message.type === "error" && closesForGood(message.code) ? message.message : "";
     this.#handle(message);
   }
 

@@ -91,6 +91,7 @@ export class View {
   readonly notify = byId<HTMLButtonElement>("notify");
   readonly toggleMembers = byId<HTMLButtonElement>("toggle-members");
   readonly #loginProblem = byId<HTMLParagraphElement>("login-problem");
+  readonly #loginJoin = byId<HTMLButtonElement>("login-join");
   readonly #list = byId<HTMLUListElement>("conversation-list");
   readonly #name = byId<HTMLHeadingElement>("conversation-name");
   readonly #status = byId<HTMLSpanElement>("status");
@@ -109,6 +110,8 @@ export class View {
     document.title = naming ? "Parley" : state.title();
     if (naming) {
       this.#loginProblem.textContent = state.problem;
+      // Back on the form after being in a room (kicked, banned, or /quit): the way back in.
+      this.#loginJoin.textContent = state.rooms.names.length > 0 ? "Join again" : "Join";
       return;
     }
     const active = state.conversations.active;

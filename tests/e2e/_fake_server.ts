@@ -29,6 +29,8 @@ export class FakeServer {
   #listener: net.Server;
   #peers: FakePeer[] = [];
   #arrived: (() => void) | null = null;
+  /** How many connections came to the proxy: a client's reconnects count. */
+  connections = 0;
 
   private constructor(listener: net.Server) {
     this.#listener = listener;
@@ -68,11 +70,14 @@ export class Proxy {
   #sockets = new Set<net.Socket>();
   #held: Array<() => void> | null = null; // connections waiting, while holding
   #arrived: (() => void) | null = null;
+  /** How many connections came to the proxy: a client's reconnects count. */
+  connections = 0;
 
   private constructor(listener: net.Server, target: number) {
     this.#listener = listener;
     this.port = (listener.address() as net.AddressInfo).port;
     listener.on("connection", (client) => {
+      this.connections++;
       this.#track(client);
       const through = () => {
         const server = this.#track(net.connect({ port: target, host: "127.0.0.1" }));

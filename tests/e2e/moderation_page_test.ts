@@ -1,6 +1,7 @@
 // Moderation on the browser page, under each runtime: real chromium tabs on the server's web port.
 // An operator who registered on the page kicks a member, whose page shows why; a member who is no
-// operator types /ban and the page shows the refusal, as an error.
+// operator types /ban and the page shows the refusal, as an error. The kicked page does not come
+// back by itself: its join form says why, and "Join again" brings it back.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, startWebServer, WebPage } from "./_browser.ts";
@@ -34,13 +35,20 @@ for (const runtime of RUNTIMES) {
     assert.equal(await refusal.count(), 1);
 
     await root.say("/kick bob cool off");
-    await bob.page.locator("#log li.notice.error", {
+    // Bob's page does not come back by itself: the join form says why and offers the way back.
+    await bob.page.locator("#login-problem", {
       hasText: "You were kicked from lobby by root (cool off)",
     }).waitFor();
+    assert.equal(await bob.page.locator("#login-join").textContent(), "Join again");
+    assert.equal(await bob.page.locator("#chat").isHidden(), true);
     await carol.page.locator("#log li.notice", { hasText: "bob was kicked by root (cool off)" })
       .waitFor();
     await root.page.locator("#log li.notice", { hasText: "bob was kicked by root (cool off)" })
       .waitFor();
+    await root.page.locator("#member-list li", { hasText: "bob" }).waitFor({ state: "detached" });
+    await bob.page.click("#login-join");
+    await bob.page.locator("#log li.notice", { hasText: "you are bob in lobby" }).waitFor();
+    await root.page.locator("#member-list li", { hasText: "bob" }).waitFor();
     assert.deepEqual([...root.errors, ...bob.errors, ...carol.errors], []);
   });
 }

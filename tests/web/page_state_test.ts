@@ -356,3 +356,19 @@ test("PageState sends /ignore, /whois and /away, shows their answers, and says h
     { type: "hello", nick: "alice", room: "lobby", since: 0, echo: true, ignore: ["carol", "bob"] },
   ]);
 });
+
+test("PageState does not reconnect after a kick or a ban that closed it, only after a refusal", () => {
+  for (const code of ["kicked", "banned"]) {
+    const { state, receive } = joined();
+    receive({ type: "error", code, message: `You were put out of lobby (${code})` });
+    assert.equal(state.disconnected("You were put out of lobby"), null, code);
+    assert.equal(state.phase, "naming");
+    assert.equal(state.problem, `You were put out of lobby (${code})`);
+  }
+  // A ban that refuses a join leaves the connection open: a later drop is reconnected as any.
+  const { state, receive } = joined();
+  receive({ type: "error", code: "banned", message: "You are banned from den permanently" });
+  receive({ type: "ping" });
+  assert.equal(state.disconnected("the connection was lost"), 0);
+  assert.equal(state.phase, "reconnecting");
+});
