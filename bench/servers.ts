@@ -27,8 +27,11 @@ export interface Server {
   readonly ca?: string;
   /** A cluster's nodes, which members take in turn (`port` is the first). */
   readonly ports?: readonly number[];
-  /** A cluster's processes besides `pid` (its other node and Redis), for what they cost. */
-  readonly otherPids?: readonly number[];
+  /**
+   * Every process of a cluster (its nodes and Redis, `pid` first), so that the server's CPU is
+   * theirs together and each one's share can be shown; undefined for a server of one process.
+   */
+  readonly processes?: readonly { name: string; pid: number }[];
   /** Stops it if we started it; a server someone else started is left running. */
   stop(): Promise<void>;
 }
@@ -335,7 +338,10 @@ export async function startCluster(
     port: nodes[0].port,
     ports: nodes.map((node) => node.port),
     pid: nodes[0].pid,
-    otherPids: [nodes[1].pid!, redis.pid!],
+    processes: [
+      ...nodes.map((node, i) => ({ name: `node${i + 1}`, pid: node.pid! })),
+      { name: "redis", pid: redis.pid! },
+    ],
     stop: async () => {
       for (const node of nodes) await node.stop();
       await redis.stop();
