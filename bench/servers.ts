@@ -310,11 +310,12 @@ export function runningServer(
 }
 
 /**
- * A cluster on this machine: a Redis and two Parley nodes under `runtime` sharing it, all three on
- * the server's core. Members take the nodes in turn.
+ * A cluster on this machine: a Redis and `count` Parley nodes under `runtime` sharing it, all on
+ * the server's core, as one node alone is. Members take the nodes in turn.
  */
 export async function startCluster(
   runtime: RuntimeName,
+  count: number,
   redisBinary: string,
   cpu: number | null,
   settings: ServerSettings,
@@ -326,7 +327,7 @@ export async function startCluster(
   };
   const nodes: Server[] = [];
   try {
-    for (let i = 0; i < 2; i++) nodes.push(await startParley(runtime, cpu, nodeSettings));
+    for (let i = 0; i < count; i++) nodes.push(await startParley(runtime, cpu, nodeSettings));
   } catch (error) {
     for (const node of nodes) await node.stop();
     await redis.stop();
