@@ -170,7 +170,7 @@ function startServer(
   if (target.kind === "bun-room") return startBunRoom(cpu, settings);
   if (target.kind === "parley-ws") return startParley(target.runtime!, cpu, settings, true);
   if (target.kind === "cluster") {
-    return startCluster(target.runtime!, options.redisServer, cpu, settings);
+    return startCluster(target.runtime!, options.clusterNodes, options.redisServer, cpu, settings);
   }
   const start = target.kind === "parley" ? startParley : startRelay;
   return start(target.runtime!, cpu, settings);

@@ -25,6 +25,8 @@ Servers:
   --port PORT        its port (then --target names one protocol, parley or redis)
   --server-pid PID   the running server's pid, to report its CPU and memory
   --redis-server P   the redis-server to start (default redis-server, from PATH)
+  --cluster-nodes C  Parley nodes in the cluster target, 1 to 8 (default 2); with 1, one node
+                     serves every member through Redis
   --send-queue B     Parley's --send-queue in bytes (default: enough for the workload)
   --server-log FILE  append the servers' output to FILE, with Parley's connection log on
   --parley-flags=F   more flags for Parley's server.ts, as one string: --parley-flags="--history 0"
@@ -89,6 +91,7 @@ export interface Options {
   /** With --port: a server someone else runs, measured in place of ours. */
   external: { host: string; port: number; pid: number | null } | null;
   redisServer: string;
+  clusterNodes: number;
   /** --send-queue as given: checked when one of our servers starts, the only place it applies. */
   sendQueue: string | undefined;
   serverLog: string | null;
@@ -120,6 +123,7 @@ export function parseOptions(args: string[]): Options | "help" {
     port: { type: "string" },
     "server-pid": { type: "string" },
     "redis-server": { type: "string", default: "redis-server" },
+    "cluster-nodes": { type: "string", default: "2" },
     "send-queue": { type: "string" },
     "server-log": { type: "string" },
     "parley-flags": { type: "string", default: "" },
@@ -185,6 +189,7 @@ export function parseOptions(args: string[]): Options | "help" {
     targets,
     external: port === null ? null : { host: values.host, port, pid },
     redisServer: values["redis-server"],
+    clusterNodes: wholeNumber(values["cluster-nodes"], "--cluster-nodes", 1, 8),
     sendQueue: values["send-queue"],
     serverLog: values["server-log"] ?? null,
     parleyFlags: values["parley-flags"],
@@ -251,8 +256,14 @@ export const nameOf = (options: Options, target: Target) =>
   options.external
     ? protocolOf(target)
     : target.runtime
-    ? `${target.kind}-${target.runtime}${target.tls ? "-tls" : ""}`
+    ? `${kindName(options, target)}-${target.runtime}${target.tls ? "-tls" : ""}`
     : "redis";
+
+// "cluster" for the usual two nodes, "cluster1" for --cluster-nodes 1.
+const kindName = (options: Options, target: Target) =>
+  target.kind === "cluster" && options.clusterNodes !== 2
+    ? `cluster${options.clusterNodes}`
+    : target.kind;
 
 /** Messages per member at `members`: --messages, or what makes about --deliveries. */
 export const messagesFor = (options: Options, members: number) =>

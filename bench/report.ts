@@ -44,8 +44,10 @@ export interface MessageRun {
   /** Rate mode: whether the load generator spun for its sends (its CPU then reads 100%). */
   spin: boolean;
   serverCpuSeconds: number | null;
-  /** Of one core, over `seconds`. */
+  /** Of one core, over `seconds`; a cluster's is that of its nodes and Redis together. */
   serverCpuPercent: number | null;
+  /** A cluster's CPU by process (node1, node2, redis), of one core; null for one process. */
+  serverCpuPercentByProcess?: Record<string, number | null> | null;
   serverPeakRssBytes: number | null;
   serverRssBytes: number | null;
   benchCpuSeconds: number;
@@ -149,6 +151,13 @@ export function passed(result: Result): boolean {
   return run.lost + run.duplicated + run.outOfOrder + run.unexpected === 0 && !run.stalled;
 }
 
+// " (node1 40%, node2 38%, redis 20%)" for a cluster, nothing for a server of one process.
+function byProcess(parts: Record<string, number | null> | null | undefined): string {
+  if (!parts) return "";
+  const each = Object.entries(parts).map(([name, percent]) => `${name} ${percent ?? "?"}%`);
+  return ` (${each.join(", ")})`;
+}
+
 /** One run in a line, for stderr while the next one starts. */
 export function describeRun(run: RunResult): string {
   if (run.mode === "idle") {
@@ -159,7 +168,8 @@ export function describeRun(run: RunResult): string {
   }
   const errors = run.lost + run.duplicated + run.outOfOrder + run.unexpected;
   return `${run.deliveriesPerSecond.toLocaleString("en-US")} deliveries/s, ` +
-    `p99 ${run.latencyMs.p99} ms, server CPU ${run.serverCpuPercent ?? "?"}%, ` +
+    `p99 ${run.latencyMs.p99} ms, server CPU ${run.serverCpuPercent ?? "?"}%` +
+    byProcess(run.serverCpuPercentByProcess) + ", " +
     `bench CPU ${run.benchCpuPercent}%` + (errors ? `, ${errors} bad deliveries` : "") +
     (run.stalled ? ", STALLED" : "") + (run.failures.length ? `, ${run.failures[0]}` : "");
 }

@@ -183,15 +183,26 @@ function runPhase(members: Members, workload: MessageWorkload, messagesPerMember
 
 interface Probe {
   atMs: number;
+  /** The server's CPU seconds: of all its processes for a cluster, null if one cannot be read. */
   serverCpu: number | null;
+  /** Each process's CPU seconds, for a cluster. */
+  serverParts: (number | null)[];
   benchCpu: number;
   machineBusy: number | null;
 }
 
 function probe(server: Server): Probe {
+  const serverParts = (server.processes ?? []).map((process) => cpuSeconds(process.pid));
+  const serverCpu = server.processes
+    ? serverParts.reduce<number | null>(
+      (sum, part) => sum === null || part === null ? null : sum + part,
+      0,
+    )
+    : cpuSeconds(server.pid);
   return {
     atMs: performance.now(),
-    serverCpu: cpuSeconds(server.pid),
+    serverCpu,
+    serverParts,
     benchCpu: ownCpuSeconds(),
     machineBusy: machineBusySeconds(),
   };
@@ -236,6 +247,21 @@ export async function runMessages(server: Server, workload: MessageWorkload): Pr
   } finally {
     await members.close();
   }
+}
+
+// A cluster's CPU, process by process, in per cent of one core: where its time goes.
+function cpuByProcess(
+  server: Server,
+  before: Probe,
+  after: Probe,
+  windowSeconds: number,
+): Record<string, number | null> | null {
+  if (!server.processes) return null;
+  return Object.fromEntries(server.processes.map(({ name }, i) => {
+    const [start, end] = [before.serverParts[i], after.serverParts[i]];
+    const seconds = start === null || end === null ? null : end - start;
+    return [name, seconds === null ? null : Math.round((seconds / windowSeconds) * 100)];
+  }));
 }
 
 function messageRun(
@@ -300,6 +326,7 @@ function messageRun(
     sendLagMs: lag ? { p99: round(lag.percentile(99) / 1000), max: round(lag.max / 1000) } : null,
     serverCpuSeconds: serverCpu === null ? null : round(serverCpu, 2),
     serverCpuPercent: serverCpu === null ? null : Math.round((serverCpu / windowSeconds) * 100),
+    serverCpuPercentByProcess: cpuByProcess(server, before, after, windowSeconds),
     serverPeakRssBytes: mem?.peakRssBytes ?? null,
     serverRssBytes: mem?.rssBytes ?? null,
     benchCpuSeconds: round(benchCpu, 2),

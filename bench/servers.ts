@@ -27,8 +27,11 @@ export interface Server {
   readonly ca?: string;
   /** A cluster's nodes, which members take in turn (`port` is the first). */
   readonly ports?: readonly number[];
-  /** A cluster's processes besides `pid` (its other node and Redis), for what they cost. */
-  readonly otherPids?: readonly number[];
+  /**
+   * Every process of a cluster (its nodes and Redis, `pid` first), so that the server's CPU is
+   * theirs together and each one's share can be shown; undefined for a server of one process.
+   */
+  readonly processes?: readonly { name: string; pid: number }[];
   /** Stops it if we started it; a server someone else started is left running. */
   stop(): Promise<void>;
 }
@@ -307,11 +310,12 @@ export function runningServer(
 }
 
 /**
- * A cluster on this machine: a Redis and two Parley nodes under `runtime` sharing it, all three on
- * the server's core. Members take the nodes in turn.
+ * A cluster on this machine: a Redis and `count` Parley nodes under `runtime` sharing it, all on
+ * the server's core, as one node alone is. Members take the nodes in turn.
  */
 export async function startCluster(
   runtime: RuntimeName,
+  count: number,
   redisBinary: string,
   cpu: number | null,
   settings: ServerSettings,
@@ -323,7 +327,7 @@ export async function startCluster(
   };
   const nodes: Server[] = [];
   try {
-    for (let i = 0; i < 2; i++) nodes.push(await startParley(runtime, cpu, nodeSettings));
+    for (let i = 0; i < count; i++) nodes.push(await startParley(runtime, cpu, nodeSettings));
   } catch (error) {
     for (const node of nodes) await node.stop();
     await redis.stop();
@@ -335,7 +339,10 @@ export async function startCluster(
     port: nodes[0].port,
     ports: nodes.map((node) => node.port),
     pid: nodes[0].pid,
-    otherPids: [nodes[1].pid!, redis.pid!],
+    processes: [
+      ...nodes.map((node, i) => ({ name: `node${i + 1}`, pid: node.pid! })),
+      { name: "redis", pid: redis.pid! },
+    ],
     stop: async () => {
       for (const node of nodes) await node.stop();
       await redis.stop();

@@ -67,6 +67,28 @@ test("bench [cluster-bun] members split across two nodes and a Redis: every mess
     [0, 0, 0, 0, false],
   );
   assert.deepEqual(run.failures, []);
+  // The server's CPU is that of all three processes, and each one's share is shown.
+  const parts = run.serverCpuPercentByProcess as Record<string, number>;
+  assert.deepEqual(Object.keys(parts), ["node1", "node2", "redis"]);
+  assert.ok(Object.values(parts).every((percent) => typeof percent === "number"));
+  const sum = Object.values(parts).reduce((a, b) => a + b, 0);
+  assert.ok(
+    Math.abs((run.serverCpuPercent as number) - sum) <= 2,
+    `${run.serverCpuPercent} != ${sum}`,
+  );
+});
+
+test("bench [cluster1-deno] --cluster-nodes 1: one node serves every member through Redis", async () => {
+  const report = await bench([
+    ...["--target", "cluster", "--cluster-nodes", "1", "--runtime", "deno", "--members", "4"],
+    ...["--messages", "50", "--window", "3", "--warmup", "5", "--pin", "off"],
+  ]);
+  const [result] = report.results;
+  assert.equal(result.target, "cluster1-deno");
+  const run = result.median;
+  assert.equal(run.deliveries, 4 * 50 * 4);
+  assert.deepEqual([run.lost, run.duplicated, run.outOfOrder, run.unexpected], [0, 0, 0, 0]);
+  assert.deepEqual(Object.keys(run.serverCpuPercentByProcess as object), ["node1", "redis"]);
 });
 
 for (const runtime of RUNTIMES) {
