@@ -4,39 +4,9 @@
 // behind, and kept across a restart of Redis with AOF, which registering needs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  type Json,
-  LineMember,
-  LOOPBACK_ARGS,
-  type RuntimeName,
-  ServerProcess,
-  TestMember,
-} from "./_helpers.ts";
+import { type Json, LineMember, TestMember } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
-
-const LEASE_S = 1;
-
-function startNode(runtime: RuntimeName, redis: RedisServer) {
-  return ServerProcess.start(runtime, [
-    ...LOOPBACK_ARGS,
-    "--quiet",
-    "--rate",
-    "0",
-    "--redis",
-    redis.url,
-    "--redis-lease",
-    String(LEASE_S),
-  ]);
-}
-
-// Skips what `member` receives until a message with every field of `fields`, and returns it.
-async function until(member: TestMember, fields: Json): Promise<Json> {
-  for (;;) {
-    const got = await member.next(JSON.stringify(fields));
-    if (got === null) throw new Error(`closed waiting for ${JSON.stringify(fields)}`);
-    if (Object.entries(fields).every(([key, value]) => got[key] === value)) return got;
-  }
-}
+import { startNode, until } from "./_cluster.ts";
 
 // A member on `port` that sends a hello and reads the answer: a welcome, or an error's code.
 async function hello(port: number, fields: Json): Promise<{ member: TestMember; answer: Json }> {
