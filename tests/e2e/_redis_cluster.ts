@@ -1,6 +1,8 @@
 // A real Redis Cluster for the tests: three redis-server masters on free ports of 127.0.0.1, each
 // in a directory of its own, joined with `redis-cli --cluster create` (the hash slots split three
-// ways, no replicas), saving nothing; stopped, and their directories removed, on dispose.
+// ways, no replicas), each with an append-only file written on every change, as an operator keeping
+// history would run it; stopped, and their directories removed, on dispose. A master can be killed
+// and started again, to see what a shard's crash does.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -47,30 +49,20 @@ export class RedisCluster {
     return execFileSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" });
   }
 
+  /** Kills the master on `port` at once, as a crash would. */
+  async kill(port: number): Promise<void> {
+    const index = this.ports.indexOf(port);
+    await this.#processes[index][Symbol.asyncDispose]();
+  }
+
+  /** Starts the master on `port` again, from its directory: it knows its slots from nodes.conf. */
+  async restart(port: number): Promise<void> {
+    this.#processes[this.ports.indexOf(port)] = await this.#master(port);
+    await this.#allOk();
+  }
+
   async #start(): Promise<void> {
-    for (const port of this.ports) {
-      const dir = path.join(this.dir, String(port));
-      execFileSync("mkdir", ["-p", dir]);
-      const process = new Subprocess([
-        "redis-server",
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--cluster-enabled",
-        "yes",
-        "--cluster-config-file",
-        "nodes.conf",
-        "--dir",
-        dir,
-      ]);
-      this.#processes.push(process);
-      await process.stdout.waitFor(/Ready to accept connections/, "redis-server to start");
-    }
+    for (const port of this.ports) this.#processes.push(await this.#master(port));
     execFileSync("redis-cli", [
       "--cluster",
       "create",
@@ -79,6 +71,36 @@ export class RedisCluster {
       "0",
       "--cluster-yes",
     ], { stdio: "ignore" });
+    await this.#allOk();
+  }
+
+  async #master(port: number): Promise<Subprocess> {
+    const dir = path.join(this.dir, String(port));
+    execFileSync("mkdir", ["-p", dir]);
+    const process = new Subprocess([
+      "redis-server",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+      "--dir",
+      dir,
+    ]);
+    await process.stdout.waitFor(/Ready to accept connections/, "redis-server to start");
+    return process;
+  }
+
+  async #allOk(): Promise<void> {
     // Each node says so once it has heard that every slot is served: asked until then.
     await within(
       (async () => {
