@@ -25,6 +25,7 @@ import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
 import { historyPage } from "./history_page.ts";
 import { ClusterAccounts } from "./accounts.ts";
+import { ClusterSocial } from "./social.ts";
 
 export interface ClusterOptions {
   /** redis://host:port */
@@ -56,6 +57,8 @@ export class ClusterNode implements ChatService {
   readonly events: RoomEvents;
   /** Registered nicks, kept in Redis: asked before every lease of a nick. */
   readonly accounts: ClusterAccounts;
+  /** /away and /whois across nodes. */
+  readonly social = new ClusterSocial(this);
   /** This node's members by holder id. */
   readonly byHolder = new Map<string, Asker>();
   readonly holdings = new WeakMap<Member, Holding>();
@@ -119,6 +122,7 @@ export class ClusterNode implements ChatService {
       case "unregister":
         return this.accounts.handle(asker, input);
       case "msg":
+        asker.social.spoke = Date.now(); // for /whois's idle time
         if (input.to !== undefined) return this.#whisper(asker, input.to, input.text, input.action);
         nickOf(asker);
         return this.events.say(
@@ -151,6 +155,10 @@ export class ClusterNode implements ChatService {
         return historyPage(this, asker, input.room, input.after, input.limit);
       case "nick":
         return this.#rename(asker, input.nick);
+      case "away":
+        return this.social.away(asker, input.text);
+      case "whois":
+        return this.social.whois(asker, input.nick);
       default:
         return handle(this.#idle, asker, input);
     }
@@ -299,16 +307,17 @@ export class ClusterNode implements ChatService {
     const message: ChatMessage = { type: "msg", id, from, to, text: said, ts: Date.now() };
     if (action) message.action = true;
     const holder = this.holdings.get(asker)!.holder;
-    const target = await this.#upkeep.sendPrivate(to, message).catch(() => {
+    const target = await this.#upkeep.sendPrivate(to, message, holder).catch(() => {
       throw clusterDown();
     });
     if (target === null) throw new ProtocolError("no_such_nick", `Nobody here is called ${to}`);
     if (asker.echo && target.holder !== holder) asker.sendMessage({ ...message, to: target.nick });
   }
 
-  /** Delivers a private message that came for this node's member `holder`. */
-  deliverPrivate(holder: string, message: ChatMessage): void {
+  /** Delivers a private message that came for this node's member `holder` from `sender`. */
+  deliverPrivate(holder: string, message: ChatMessage, sender?: string): void {
     deliver(message, this.byHolder.has(holder) ? [this.byHolder.get(holder)!] : []); // or ignored
+    this.social.answerAway(holder, message, sender);
   }
 
   async #rename(asker: Asker, newNick: string): Promise<void> {

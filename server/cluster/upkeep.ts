@@ -15,6 +15,10 @@ import {
 } from "./redis_link.ts";
 import { leaseKeys, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
+import type { SocialNote } from "./social.ts";
+
+/** What a node's channel carries: a private message for one of its members, or a note. */
+type NodeNote = { kind?: undefined; h: string; m: ChatMessage; s?: string } | SocialNote;
 
 /** How a lease compares with the longest a dead node's members stay listed: see above. */
 export const LEASE_SWEEP_BOUND = 4 / 3;
@@ -29,10 +33,7 @@ export class Upkeep {
 
   async start(): Promise<void> {
     const { link, id } = this.node;
-    await link.subscribe(nodeChannel(id), (raw) => {
-      const { h, m } = JSON.parse(raw) as { h: string; m: ChatMessage };
-      this.node.deliverPrivate(h, m);
-    });
+    await link.subscribe(nodeChannel(id), (raw) => this.#heard(JSON.parse(raw) as NodeNote));
     await this.#present();
     this.#timer = setInterval(() => this.#tick(), this.node.options.leaseMs / 3);
   }
@@ -45,6 +46,19 @@ export class Upkeep {
     this.#sweepAfter = Date.now() + this.node.options.leaseMs;
     // At once: while the node's presence is gone, its members' nicks are free for the taking.
     this.#tick();
+  }
+
+  // What came over this node's channel, by `kind`: each kind is answered by the file that sends
+  // it. A private message (`h` the member it is for, `s` its sender's holder id) has no kind.
+  #heard(note: NodeNote): void {
+    switch (note.kind) {
+      case undefined:
+        return this.node.deliverPrivate(note.h, note.m, note.s);
+      case "whois":
+      case "whois_answer":
+      case "away":
+        return this.node.social.heard(note);
+    }
   }
 
   async stop(): Promise<void> {
@@ -117,6 +131,7 @@ export class Upkeep {
   async sendPrivate(
     to: string,
     message: ChatMessage,
+    sender: string,
   ): Promise<{ holder: string; nick: string } | null> {
     const { link } = this.node;
     const value = await link.commands.get(nameLeaseKey(to));
@@ -124,7 +139,7 @@ export class Upkeep {
     const { holder, nick } = parseLease(value);
     const heard = await link.publish(
       nodeChannel(nodeOf(holder)),
-      JSON.stringify({ h: holder, m: { ...message, to: nick } }),
+      JSON.stringify({ h: holder, m: { ...message, to: nick }, s: sender }),
     );
     return heard > 0 ? { holder, nick } : null;
   }
