@@ -76,7 +76,7 @@ test("cluster: /whois answers for members of either node, never with an address"
   await until(bob, { type: "joined", room: "den" });
   bob.send({ type: "msg", room: "lobby", text: "hi" });
   await using ann = await join(deno.port, { nick: "ann" });
-  await using cid = await join(deno.port, { nick: "cid" });
+  await using _cid = await join(deno.port, { nick: "cid" });
 
   // bob is on Bun, asked from Deno; cid is on Deno, asked from Deno.
   const before = Date.now();
