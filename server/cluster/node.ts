@@ -26,10 +26,13 @@ import { listRooms, who } from "./directory.ts";
 import { historyPage } from "./history_page.ts";
 import { ClusterAccounts } from "./accounts.ts";
 import { ClusterSocial } from "./social.ts";
+import { ClusterGrace } from "./identify_grace.ts";
 
 export interface ClusterOptions {
   /** redis://host:port */
   url: string;
+  /** --identify-grace, in ms: see identify_grace.ts. */
+  graceMs?: number;
   /** Messages replayed to a member who joins. */
   historyLimit: number;
   /** How long a nick, and the node's own presence, outlive their last renewal. */
@@ -59,6 +62,8 @@ export class ClusterNode implements ChatService {
   readonly accounts: ClusterAccounts;
   /** /away and /whois across nodes. */
   readonly social = new ClusterSocial(this);
+  /** --identify-grace for greetings with a registered nick. */
+  readonly grace = new ClusterGrace(this);
   /** This node's members by holder id. */
   readonly byHolder = new Map<string, Asker>();
   readonly holdings = new WeakMap<Member, Holding>();
@@ -177,7 +182,7 @@ export class ClusterNode implements ChatService {
       const roomIssue = roomProblem(room);
       if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
       // The classic client cannot choose again: a taken nick gets a number.
-      if (legacy) await this.#claimVariant(asker, nick);
+      if (legacy) await this.grace.greeting(asker, () => this.#claimVariant(asker, nick));
       else await this.claim(asker, nick);
     } catch (error) {
       if (!legacy || !(error instanceof ProtocolError)) throw error;
@@ -185,6 +190,7 @@ export class ClusterNode implements ChatService {
     }
     if (!legacy) asker.echo = echo;
     await this.#enterFirst(asker, room, since);
+    this.grace.start(asker);
   }
 
   // The first room of a member that holds its nick: without it, it holds nothing.
@@ -203,7 +209,7 @@ export class ClusterNode implements ChatService {
     if (greeted !== undefined) {
       try {
         if (nickProblem(greeted)) throw new ProtocolError("bad_nick", nickProblem(greeted)!);
-        await this.claim(asker, greeted);
+        await this.grace.greeting(asker, () => this.claim(asker, greeted));
         count = await this.#enterFirst(asker, DEFAULT_ROOM);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
@@ -215,6 +221,7 @@ export class ClusterNode implements ChatService {
       count = await this.#enterFirst(asker, DEFAULT_ROOM);
     }
     if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
+    this.grace.start(asker);
     asker.sendMessage({
       type: "notice",
       text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,

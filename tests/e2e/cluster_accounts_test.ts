@@ -16,10 +16,14 @@ import { RedisServer } from "./_redis.ts";
 
 const LEASE_S = 1;
 
+// With no grace, a greeting with a registered nick is refused at once, as these tests expect
+// (cluster_identify_test.ts has the grace).
 function startNode(runtime: RuntimeName, redis: RedisServer) {
   return ServerProcess.start(runtime, [
     ...LOOPBACK_ARGS,
     "--quiet",
+    "--identify-grace",
+    "0",
     "--rate",
     "0",
     "--redis",
