@@ -143,6 +143,11 @@ test("cluster: /away answers a private message from the other node, once per awa
   ann.send({ type: "whois", nick: "bob" });
   assert.equal((await whoisAnswer(ann)).away, "at lunch");
 
+  // From bob's own node too, where the answer needs no channel.
+  await using dee = await join(bun.port, { nick: "dee" });
+  dee.send({ type: "msg", to: "bob", text: "next door" });
+  assert.equal((await until(dee, { type: "away" })).text, "at lunch");
+
   // Back, and away again: a new period, answered again; at nc, a line.
   bob.send({ type: "away" });
   await until(bob, { type: "notice", text: "you are back" });
