@@ -21,6 +21,7 @@ import { RedisServer } from "./_redis.ts";
 import { TestCertificates } from "./_certs.ts";
 import { joinEcho, startNode, until } from "./_cluster.ts";
 import { frame } from "../_frames.ts";
+import { WebMember, webPortOf } from "./_websocket.ts";
 
 const REFUSAL =
   "This server takes passwords over TLS only: connect with TLS (client --tls), or over HTTPS";
@@ -123,7 +124,7 @@ async function tlsMember(port: number, ca: string) {
   };
 }
 
-test("cluster --identify-needs-tls: passwords over TLS on either node, refused in clear", async () => {
+test("cluster --identify-needs-tls: passwords over TLS on any node, refused in clear", async () => {
   await using redis = await RedisServer.start(true);
   using certs = await TestCertificates.make();
   const ca = readFileSync(certs.caFile, "utf8");
@@ -174,6 +175,14 @@ test("cluster --identify-needs-tls: passwords over TLS on either node, refused i
   await using _line = line;
   line.say("/login alice alices-pw");
   await line.lines.waitFor(`*** ${REFUSAL}`, "the refusal at nc");
+
+  // A third node, with a plain web port: its WebSocket members send no password either.
+  await using web = await startNode("bun", redis, ["--identify-needs-tls", "--http-port", "0"]);
+  const webPort = webPortOf(await web.stdout.waitFor(/^web client at /, "the web line"));
+  await using webMember = await WebMember.join(webPort, "dora");
+  webMember.send({ type: "register", password: "doras-pw" });
+  const overWeb = await webMember.expect({ type: "error", code: "tls_required" });
+  assert.equal(overWeb.message, REFUSAL);
 
   // Over TLS on Deno, it is taken.
   await using again = await tlsMember(denoTls, ca);
