@@ -17,8 +17,11 @@ import { leaseKeys, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 import type { SocialNote } from "./social.ts";
 
-/** What a node's channel carries: a private message for one of its members, or a note. */
-type NodeNote = { kind?: undefined; h: string; m: ChatMessage; s?: string } | SocialNote;
+/**
+ * What a node's channel carries, told apart by `kind`: a private message `m` for its member `h`
+ * from the member `s` (older nodes send it with no kind, and no `s`), or another file's note.
+ */
+type NodeNote = { kind?: "msg"; h: string; m: ChatMessage; s?: string } | SocialNote;
 
 /** How a lease compares with the longest a dead node's members stay listed: see above. */
 export const LEASE_SWEEP_BOUND = 4 / 3;
@@ -48,11 +51,11 @@ export class Upkeep {
     this.#tick();
   }
 
-  // What came over this node's channel, by `kind`: each kind is answered by the file that sends
-  // it. A private message (`h` the member it is for, `s` its sender's holder id) has no kind.
+  // What came over this node's channel, by `kind`: each kind is answered by the file that sends it.
   #heard(note: NodeNote): void {
     switch (note.kind) {
       case undefined:
+      case "msg":
         return this.node.deliverPrivate(note.h, note.m, note.s);
       case "whois":
       case "whois_answer":
@@ -139,7 +142,7 @@ export class Upkeep {
     const { holder, nick } = parseLease(value);
     const heard = await link.publish(
       nodeChannel(nodeOf(holder)),
-      JSON.stringify({ h: holder, m: { ...message, to: nick }, s: sender }),
+      JSON.stringify({ kind: "msg", h: holder, m: { ...message, to: nick }, s: sender }),
     );
     return heard > 0 ? { holder, nick } : null;
   }
