@@ -38,6 +38,7 @@ import { Metrics, type Snapshot, timedReads } from "./server/metrics.ts";
 import { DEFAULT_HTTP_PORT, openWeb } from "./server/web.ts";
 import { assets } from "./web/assets.ts";
 import { EXIT_REDIS_UNREACHABLE, startNode } from "./server/cluster/start.ts";
+import { overPlainText } from "./server/cluster/plain_text.ts";
 
 // A reader may fall 4 MiB behind for a moment, and 1 MiB behind for 10 s: enough for a burst in a
 // busy room, too little for a member who cannot keep up to hold the server's memory for long.
@@ -361,6 +362,7 @@ export async function main(args: string[], name = programName()): Promise<number
     historyLimit: options.historyLimit,
     leaseMs: redisLeaseMs,
     sharded: values["redis-cluster"],
+    graceMs,
   });
   const tcpAndTls = [...listeners];
   if (web) listeners.push(web);
@@ -372,6 +374,7 @@ export async function main(args: string[], name = programName()): Promise<number
     moderation: { moderation, motd, audit: stderr },
     accounts: accountStore ? Object.assign(new Accounts(accountStore), { graceMs }) : undefined,
     passwordsNeedTls: values["identify-needs-tls"],
+    plainTextService: node && overPlainText(node),
   });
   snapshot = () => server.snapshot();
   // Listen for signals before announcing the port: a supervisor may signal as soon as it reads it.

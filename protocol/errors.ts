@@ -37,7 +37,6 @@ export type ErrorCode =
   | "not_in_room"
   | "too_many_rooms"
   | "too_many_ignored"
-  | "not_in_cluster"
   | "last_room"
   | "unknown_command"
   | "line_too_long"

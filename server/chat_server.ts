@@ -36,6 +36,11 @@ export interface ServerOptions extends SessionOptions {
   moderation?: ModerationOptions;
   /** Refuse passwords on connections without encryption (--identify-needs-tls). */
   passwordsNeedTls?: boolean;
+  /**
+   * With `service` (a node of a cluster) and passwordsNeedTls: the service for connections
+   * without encryption, which refuses every password (cluster/plain_text.ts).
+   */
+  plainTextService?: ChatService;
 }
 
 export class ChatServer {
@@ -67,8 +72,9 @@ export class ChatServer {
     // of a cluster, the answer that moderation is not there yet).
     // With --identify-needs-tls, connections without encryption are served with accounts that
     // refuse every password (accounts.ts, overPlainText).
-    const serviceFor = (accounts: Accounts | undefined): ChatService => {
-      const inner = options.service ?? localService(this.chat, accounts ?? null);
+    const serviceFor = (accounts: Accounts | undefined, plain = false): ChatService => {
+      const given = plain ? options.plainTextService ?? options.service : options.service;
+      const inner = given ?? localService(this.chat, accounts ?? null);
       return options.moderation ? moderatedService(inner, this.chat, options.moderation) : inner;
     };
     this.#options = { ...options, service: serviceFor(options.accounts) };
@@ -76,7 +82,10 @@ export class ChatServer {
     const plainAccounts = options.passwordsNeedTls
       ? options.accounts?.overPlainText()
       : options.accounts;
-    const plain = { accounts: plainAccounts, service: serviceFor(plainAccounts) };
+    const plain = {
+      accounts: plainAccounts,
+      service: serviceFor(plainAccounts, options.passwordsNeedTls),
+    };
     this.#plainOptions = { ...this.#options, ...plain };
     this.#plainWebOptions = { ...this.#webOptions, ...plain };
     this.#listeners = listeners;

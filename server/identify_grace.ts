@@ -30,6 +30,27 @@ export async function graceFor(
  */
 export function startGrace(chat: Chat, asker: Asker, accounts: Accounts): void {
   const nick = asker.nick!;
+  graceTimer(asker, accounts, async () => {
+    const guest = await freeGuestNick(chat, accounts);
+    // The member may have renamed itself or left while the accounts answered.
+    if (asker.nick !== nick) return null;
+    chat.rename(asker, guest);
+    return guest;
+  });
+}
+
+/**
+ * The grace itself, wherever the member is served (here, or on a node of a cluster:
+ * cluster/identify_grace.ts): `asker` is told it holds a registered nick for `accounts.graceMs`,
+ * and once that is over, if it still has the nick and has not proved it, `toGuest` renames it and
+ * resolves to the guest nick it took (null if the member moved on meanwhile), and it is told why.
+ */
+export function graceTimer(
+  asker: Asker,
+  accounts: Accounts,
+  toGuest: () => Promise<string | null>,
+): void {
+  const nick = asker.nick!;
   const seconds = accounts.graceMs / 1000;
   asker.sendMessage({
     type: "notice",
@@ -37,10 +58,8 @@ export function startGrace(chat: Chat, asker: Asker, accounts: Accounts): void {
   });
   const over = async () => {
     if (asker.nick !== nick || await owns(accounts, asker, nick)) return;
-    const guest = await freeGuestNick(chat, accounts);
-    // The member may have renamed itself or left while the accounts answered.
-    if (asker.nick !== nick) return;
-    chat.rename(asker, guest);
+    const guest = await toGuest();
+    if (guest === null) return;
     asker.sendMessage({
       type: "notice",
       text: `you did not identify as ${nick} within ${seconds} s: you are ${guest} now`,

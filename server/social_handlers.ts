@@ -3,7 +3,7 @@
 import type { Chat } from "./chat.ts";
 import type { Asker } from "./handlers.ts";
 import type { Input } from "./wire.ts";
-import { MAX_IGNORED, ProtocolError, type ServerMessage } from "../protocol.ts";
+import { MAX_IGNORED, ProtocolError, type ServerMessage, type Whois } from "../protocol.ts";
 
 export type SocialInput = Extract<Input, { type: "away" | "whois" | "ignore" | "unignore" }>;
 
@@ -12,11 +12,11 @@ export function handleSocial(chat: Chat, asker: Asker, input: SocialInput): void
   const { social } = asker;
   switch (input.type) {
     case "away":
-      servedHere(chat, asker, "/away");
+      joined(asker, "/away");
       asker.sendMessage({ type: "notice", text: social.setAway(input.text) });
       break;
     case "whois":
-      servedHere(chat, asker, "/whois");
+      joined(asker, "/whois");
       asker.sendMessage(whois(chat, input.nick));
       break;
     case "ignore":
@@ -30,32 +30,34 @@ export function handleSocial(chat: Chat, asker: Asker, input: SocialInput): void
   }
 }
 
-// A node of a cluster hands these inputs to a Chat of its own that holds none of its members (the
-// others are on other nodes, known only through Redis): there /whois would find nobody, and an
-// away message would reach nobody. Every Chat that serves a member holds it under its nick.
-function servedHere(chat: Chat, asker: Asker, command: string): void {
+/** Away and whois are for members: a connection that has not joined has no one to be away as. */
+export function joined(asker: Asker, command: string): void {
   if (asker.nick === null) {
     throw new ProtocolError("not_joined", `Send "hello" with your nick before ${command}`);
   }
-  if (chat.member(asker.nick) !== asker) {
-    throw new ProtocolError(
-      "not_in_cluster",
-      `${command} is not available on a server that is a node of a cluster, yet`,
-    );
-  }
 }
 
-// What /whois tells of `nick`: never its address.
+// What /whois tells of `nick` on a server that holds every member: never its address.
 function whois(chat: Chat, nick: string): ServerMessage {
   // Every member a server's Chat holds is one of its sessions, and so an Asker.
   const target = chat.member(nick) as Asker | undefined;
-  if (!target || target.nick === null) {
-    throw new ProtocolError("no_such_nick", `Nobody here is called ${nick}`);
-  }
+  if (!target || target.nick === null) throw noSuchNick(nick);
+  return whoisOf(target);
+}
+
+/** The refusal of a /whois (or private message) to a nick nobody has. */
+export const noSuchNick = (nick: string) =>
+  new ProtocolError("no_such_nick", `Nobody here is called ${nick}`);
+
+/**
+ * The `whois` answer about `target`, a joined member, read from its own session: one server's
+ * whois, and, on a node of a cluster, the answer of the node that serves it (cluster/social.ts).
+ */
+export function whoisOf(target: Asker): Whois {
   const { social } = target;
   return {
     type: "whois",
-    nick: target.nick,
+    nick: target.nick!,
     ...(target.account === null ? {} : { account: target.account }),
     rooms: [...target.rooms].map((room) => room.name),
     since: social.since,

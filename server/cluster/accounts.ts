@@ -48,6 +48,10 @@ return {'', previous or ''}
 
 export class ClusterAccounts {
   readonly accounts: Accounts;
+  // With --identify-needs-tls, the same accounts as members without encryption use them: every
+  // password refused (Accounts.overPlainText). Which members those are: plain_text.ts marks them.
+  #overPlainText: Accounts;
+  #plainMembers = new WeakSet<Member>();
   // Members that have just given the password of the nick they ask for: their next claim of it
   // takes it from another connection (the name key it may take).
   #regaining = new WeakMap<Member, string>();
@@ -55,6 +59,18 @@ export class ClusterAccounts {
   constructor(readonly node: ClusterNode) {
     const { link } = node;
     this.accounts = new Accounts(new RedisAccountStore(link), new RedisAttemptCounter(link));
+    this.accounts.graceMs = node.options.graceMs ?? 0;
+    this.#overPlainText = this.accounts.overPlainText();
+  }
+
+  /** `member` came over a connection without encryption, and passwords need TLS. */
+  servePlainText(member: Member): void {
+    this.#plainMembers.add(member);
+  }
+
+  // The accounts as `member` may use them.
+  #for(member: Member): Accounts {
+    return this.#plainMembers.has(member) ? this.#overPlainText : this.accounts;
   }
 
   /** Listens for this node's members' nicks taken back elsewhere. */
@@ -65,9 +81,18 @@ export class ClusterAccounts {
     });
   }
 
-  /** Rejects with nick_registered when `member` may not have `nick`: before every lease of it. */
-  guard(member: Member, nick: string): Promise<void> {
-    return guardNick(this.accounts, member as Asker, nick);
+  /**
+   * Rejects with nick_registered when `member` may not have `nick`: before every lease of it. A
+   * member greeting with it may have it for a grace (identify_grace.ts).
+   */
+  async guard(member: Member, nick: string): Promise<void> {
+    try {
+      await guardNick(this.accounts, member as Asker, nick);
+    } catch (error) {
+      if (!(error instanceof ProtocolError) || !this.node.grace.waives(member, nick, error)) {
+        throw error;
+      }
+    }
   }
 
   /**
@@ -99,9 +124,15 @@ export class ClusterAccounts {
     join: () => Promise<void>,
   ): Promise<void> {
     // The nick itself is guarded where it is leased (claim): only the password is checked here.
-    if (input.password !== undefined && asker.nick === null) {
+    const accounts = this.#for(asker);
+    // Over plain text a password for a nick nobody registered is ignored too, not refused: as on
+    // one server, whose hello identifies only for a registered nick.
+    const plain = accounts !== this.accounts;
+    const checked = input.password !== undefined && asker.nick === null &&
+      (!plain || await this.accounts.find(input.nick) !== null);
+    if (checked) {
       const host = hostOf(asker.address);
-      const account = await this.accounts.identify(input.nick, input.password, host).catch(
+      const account = await accounts.identify(input.nick, input.password!, host).catch(
         (error) => {
           // A password for a nick nobody registered is ignored, as on a single server.
           if (error instanceof ProtocolError && error.code === "not_registered") return null;
@@ -132,7 +163,7 @@ export class ClusterAccounts {
           this.#regaining.delete(member);
         }
       },
-      this.accounts,
+      this.#for(asker),
       asker,
       input,
     );

@@ -25,10 +25,14 @@ import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
 import { historyPage } from "./history_page.ts";
 import { ClusterAccounts } from "./accounts.ts";
+import { ClusterSocial } from "./social.ts";
+import { ClusterGrace } from "./identify_grace.ts";
 
 export interface ClusterOptions {
   /** redis://host:port */
   url: string;
+  /** --identify-grace, in ms: see identify_grace.ts. */
+  graceMs?: number;
   /** Messages replayed to a member who joins. */
   historyLimit: number;
   /** How long a nick, and the node's own presence, outlive their last renewal. */
@@ -56,6 +60,10 @@ export class ClusterNode implements ChatService {
   readonly events: RoomEvents;
   /** Registered nicks, kept in Redis: asked before every lease of a nick. */
   readonly accounts: ClusterAccounts;
+  /** /away and /whois across nodes. */
+  readonly social = new ClusterSocial(this);
+  /** --identify-grace for greetings with a registered nick. */
+  readonly grace = new ClusterGrace(this);
   /** This node's members by holder id. */
   readonly byHolder = new Map<string, Asker>();
   readonly holdings = new WeakMap<Member, Holding>();
@@ -119,6 +127,7 @@ export class ClusterNode implements ChatService {
       case "unregister":
         return this.accounts.handle(asker, input);
       case "msg":
+        asker.social.spoke = Date.now(); // for /whois's idle time
         if (input.to !== undefined) return this.#whisper(asker, input.to, input.text, input.action);
         nickOf(asker);
         return this.events.say(
@@ -151,6 +160,10 @@ export class ClusterNode implements ChatService {
         return historyPage(this, asker, input.room, input.after, input.limit);
       case "nick":
         return this.#rename(asker, input.nick);
+      case "away":
+        return this.social.away(asker, input.text);
+      case "whois":
+        return this.social.whois(asker, input.nick);
       default:
         return handle(this.#idle, asker, input);
     }
@@ -169,7 +182,7 @@ export class ClusterNode implements ChatService {
       const roomIssue = roomProblem(room);
       if (roomIssue) throw new ProtocolError("bad_room", roomIssue);
       // The classic client cannot choose again: a taken nick gets a number.
-      if (legacy) await this.#claimVariant(asker, nick);
+      if (legacy) await this.grace.greeting(asker, () => this.#claimVariant(asker, nick));
       else await this.claim(asker, nick);
     } catch (error) {
       if (!legacy || !(error instanceof ProtocolError)) throw error;
@@ -177,6 +190,7 @@ export class ClusterNode implements ChatService {
     }
     if (!legacy) asker.echo = echo;
     await this.#enterFirst(asker, room, since);
+    this.grace.start(asker);
   }
 
   // The first room of a member that holds its nick: without it, it holds nothing.
@@ -195,7 +209,7 @@ export class ClusterNode implements ChatService {
     if (greeted !== undefined) {
       try {
         if (nickProblem(greeted)) throw new ProtocolError("bad_nick", nickProblem(greeted)!);
-        await this.claim(asker, greeted);
+        await this.grace.greeting(asker, () => this.claim(asker, greeted));
         count = await this.#enterFirst(asker, DEFAULT_ROOM);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
@@ -207,6 +221,7 @@ export class ClusterNode implements ChatService {
       count = await this.#enterFirst(asker, DEFAULT_ROOM);
     }
     if (refused !== null) asker.sendMessage({ type: "notice", text: `not ${greeted}: ${refused}` });
+    this.grace.start(asker);
     asker.sendMessage({
       type: "notice",
       text: `${count} here. Type to chat; /nick NAME changes your nick, /help lists commands`,
@@ -299,16 +314,17 @@ export class ClusterNode implements ChatService {
     const message: ChatMessage = { type: "msg", id, from, to, text: said, ts: Date.now() };
     if (action) message.action = true;
     const holder = this.holdings.get(asker)!.holder;
-    const target = await this.#upkeep.sendPrivate(to, message).catch(() => {
+    const target = await this.#upkeep.sendPrivate(to, message, holder).catch(() => {
       throw clusterDown();
     });
     if (target === null) throw new ProtocolError("no_such_nick", `Nobody here is called ${to}`);
     if (asker.echo && target.holder !== holder) asker.sendMessage({ ...message, to: target.nick });
   }
 
-  /** Delivers a private message that came for this node's member `holder`. */
-  deliverPrivate(holder: string, message: ChatMessage): void {
+  /** Delivers a private message that came for this node's member `holder` from `sender`. */
+  deliverPrivate(holder: string, message: ChatMessage, sender?: string): void {
     deliver(message, this.byHolder.has(holder) ? [this.byHolder.get(holder)!] : []); // or ignored
+    this.social.answerAway(holder, message, sender);
   }
 
   async #rename(asker: Asker, newNick: string): Promise<void> {

@@ -12,7 +12,7 @@ const CONNECT_TIMEOUT_MS = 5000;
 /** A node connected to Redis at `url`, or a StartupError saying why not. */
 export async function startNode(
   url: string,
-  options: { historyLimit: number; leaseMs: number; sharded: boolean },
+  options: { historyLimit: number; leaseMs: number; sharded: boolean; graceMs: number },
 ): Promise<ClusterNode> {
   if (!/^rediss?:\/\//.test(url)) {
     throw new UsageError(`--redis must be a URL such as redis://127.0.0.1:6379, not "${url}"`);

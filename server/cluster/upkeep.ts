@@ -15,6 +15,13 @@ import {
 } from "./redis_link.ts";
 import { leaseKeys, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
+import type { SocialNote } from "./social.ts";
+
+/**
+ * What a node's channel carries, told apart by `kind`: a private message `m` for its member `h`
+ * from the member `s` (older nodes send it with no kind, and no `s`), or another file's note.
+ */
+type NodeNote = { kind?: "msg"; h: string; m: ChatMessage; s?: string } | SocialNote;
 
 /** How a lease compares with the longest a dead node's members stay listed: see above. */
 export const LEASE_SWEEP_BOUND = 4 / 3;
@@ -29,10 +36,7 @@ export class Upkeep {
 
   async start(): Promise<void> {
     const { link, id } = this.node;
-    await link.subscribe(nodeChannel(id), (raw) => {
-      const { h, m } = JSON.parse(raw) as { h: string; m: ChatMessage };
-      this.node.deliverPrivate(h, m);
-    });
+    await link.subscribe(nodeChannel(id), (raw) => this.#heard(JSON.parse(raw) as NodeNote));
     await this.#present();
     this.#timer = setInterval(() => this.#tick(), this.node.options.leaseMs / 3);
   }
@@ -45,6 +49,19 @@ export class Upkeep {
     this.#sweepAfter = Date.now() + this.node.options.leaseMs;
     // At once: while the node's presence is gone, its members' nicks are free for the taking.
     this.#tick();
+  }
+
+  // What came over this node's channel, by `kind`: each kind is answered by the file that sends it.
+  #heard(note: NodeNote): void {
+    switch (note.kind) {
+      case undefined:
+      case "msg":
+        return this.node.deliverPrivate(note.h, note.m, note.s);
+      case "whois":
+      case "whois_answer":
+      case "away":
+        return this.node.social.heard(note);
+    }
   }
 
   async stop(): Promise<void> {
@@ -117,6 +134,7 @@ export class Upkeep {
   async sendPrivate(
     to: string,
     message: ChatMessage,
+    sender: string,
   ): Promise<{ holder: string; nick: string } | null> {
     const { link } = this.node;
     const value = await link.commands.get(nameLeaseKey(to));
@@ -124,7 +142,7 @@ export class Upkeep {
     const { holder, nick } = parseLease(value);
     const heard = await link.publish(
       nodeChannel(nodeOf(holder)),
-      JSON.stringify({ h: holder, m: { ...message, to: nick } }),
+      JSON.stringify({ kind: "msg", h: holder, m: { ...message, to: nick }, s: sender }),
     );
     return heard > 0 ? { holder, nick } : null;
   }
