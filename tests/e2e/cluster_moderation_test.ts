@@ -227,3 +227,38 @@ test("cluster moderation: bans and owners outlive a restart of both nodes and of
   alice.send({ type: "op", nick: "carol" });
   await until(carol, { type: "notice", text: "alice made carol an operator of den" });
 });
+
+test("cluster moderation: a ban made while a node's link was down holds there once it is back", async () => {
+  await using redis = await RedisServer.start(true);
+  // A lease long enough that B, held up below, is not taken for dead meanwhile.
+  const args = [...OPERATOR, "--redis-lease", "10"];
+  await using a = await startNode("deno", redis, args);
+  await using b = await startNode("bun", redis, args);
+  await using root = await identified(a.port, "root");
+  await using bob = await TestMember.join(b.port, "bob");
+  await until(root, { type: "join", nick: "bob" });
+
+  // While B is held up, Redis drops every subscriber: B misses what is published until it is back.
+  let banned: Promise<unknown> = Promise.resolve();
+  await b.holdUp(2000, () => {
+    banned = (async () => {
+      await using kill = new Subprocess(
+        ["redis-cli", "-p", String(redis.port), "CLIENT", "KILL", "TYPE", "pubsub"],
+      );
+      await kill.exitCode();
+      await until(root, { type: "notice", text: "the link to the rest of the chat is back" });
+      root.send({ type: "ban", mask: "bob", reason: "missed" });
+      await until(root, { type: "notice", text: "root banned nick:bob (missed)" });
+    })();
+  });
+  await banned;
+  await until(bob, {
+    type: "error",
+    code: "banned",
+    message: "You are banned from lobby permanently (missed)",
+  });
+  await bob.untilClosed();
+  await using again = await TestMember.connect(b.port);
+  again.send({ type: "hello", nick: "bob" });
+  await again.expect({ type: "error", code: "banned" });
+});
