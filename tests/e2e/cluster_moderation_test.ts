@@ -6,10 +6,12 @@
 // refused, and bans and owners outlive a restart of both nodes and of Redis.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { remainingLines, scriptCommand, Subprocess, TestMember } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
 import { startNode, until } from "./_cluster.ts";
-import { identified } from "./_moderation.ts";
+import { identified, temporaryDirectory } from "./_moderation.ts";
 import { LineMember } from "./_helpers.ts";
 
 const OPERATOR = ["--operator", "root"];
@@ -55,8 +57,14 @@ test("cluster moderation: bans by nick, account and address made on A hold on B"
     await again.untilClosed();
   }
 
-  // By account: dave, registered on B, is put out of den and stays in lobby.
+  // By account: dave, registered on B, is put out of den and stays in lobby. Nor can he become bob.
   await using dave = await identified(b.port, "dave");
+  dave.send({ type: "nick", nick: "bob" });
+  await until(dave, {
+    type: "error",
+    code: "banned",
+    message: "You cannot be bob: it is banned from lobby permanently (spam)",
+  });
   dave.send({ type: "join", room: "den" });
   await until(dave, { type: "joined", room: "den" });
   root.send({ type: "join", room: "den" });
@@ -161,8 +169,11 @@ test("cluster moderation: a kick and a mute from A reach members on B", async ()
 
 test("cluster moderation: a room claimed on A is run from B; its topic greets joiners on B", async () => {
   await using redis = await RedisServer.start(true);
+  using dir = temporaryDirectory();
+  const motd = path.join(dir.path, "motd.txt");
+  writeFileSync(motd, "Welcome to B.\n");
   await using a = await startNode("deno", redis, OPERATOR);
-  await using b = await startNode("bun", redis, OPERATOR);
+  await using b = await startNode("bun", redis, [...OPERATOR, "--motd", motd]);
   {
     await using alice = await identified(a.port, "alice", "den");
     alice.send({ type: "claim" });
@@ -186,10 +197,11 @@ test("cluster moderation: a room claimed on A is run from B; its topic greets jo
   eve.send({ type: "claim" });
   await until(eve, { type: "error", code: "already_claimed" });
 
-  // Joining den on B: the welcome, the topic, then the history.
+  // Joining den on B: the welcome, B's message of the day, the topic, then the history.
   await using dan = await TestMember.connect(b.port);
   dan.send({ type: "hello", nick: "dan", room: "den" });
   await dan.expect({ type: "welcome", nick: "dan", room: "den" });
+  await dan.expect({ type: "notice", text: "Welcome to B." });
   await dan.expect({ type: "notice", text: "topic of den: tea at four (set by carol)" });
   await dan.expect({ type: "msg", from: "carol", text: "hello all" });
 });
