@@ -8,7 +8,8 @@
 import type { Member, Room } from "../chat.ts";
 import type { Asker } from "../handlers.ts";
 import { ConnectionMutes } from "../connection_mutes.ts";
-import { type Ban, type ModerationChange, SERVER_WIDE } from "../moderation.ts";
+import { type Ban, type Moderation, type ModerationChange, SERVER_WIDE } from "../moderation.ts";
+import type { RedisModerationStore } from "./moderation_store.ts";
 import type {
   AuditFields,
   MemberRequest,
@@ -42,7 +43,11 @@ export class ClusterModerationSite implements ModerationSite {
   #asked = new Map<number, Asked>();
   #ids = 0;
 
-  constructor(readonly node: ClusterNode) {}
+  constructor(
+    readonly node: ClusterNode,
+    readonly moderation: Moderation,
+    readonly store: RedisModerationStore,
+  ) {}
 
   /** Listens for what other nodes ask of this one. */
   async start(): Promise<void> {
@@ -55,14 +60,28 @@ export class ClusterModerationSite implements ModerationSite {
     this.#hooks = hooks;
     this.node.gate = hooks.gate;
     this.node.greeting = hooks.greeting;
-    this.node.rooms.enforce = hooks.enforce;
+    this.node.rooms.enforce = (ban) => this.#announced(ban);
+  }
+
+  // A room's ban, announced in the room's events: enforced on this node's members there. Its
+  // change is published before its notice, but on a Redis Cluster on another shard's connection,
+  // so it may not have come yet: then Redis says whether the ban still holds (the room's events
+  // wait for the answer, to keep their order).
+  async #announced(ban: Ban): Promise<void> {
+    if (this.moderation.get(ban.scope, ban.kind, ban.mask)?.at !== ban.at) {
+      const stored = await this.store.ban(ban.scope, ban.kind, ban.mask).catch(() => null);
+      if (stored?.at !== ban.at) return; // lifted (or made again) since: that change says so
+      this.moderation.heard({ kind: "ban", ban: stored });
+    }
+    this.#hooks?.enforce(ban);
   }
 
   /**
    * What moderation_store.ts heard. A ban of a room is enforced when its announcement comes in the
-   * room's events (Rooms.enforce), after the ban itself: it is published first, on the same
-   * connection. A server-wide ban is announced to its maker only, so it is enforced on hearing it;
-   * so is every ban when everything is read again (one may have been missed while the link was down).
+   * room's events (Rooms.enforce, #announced), so that the room hears of the ban before it hears
+   * its members leave. A server-wide ban is announced to its maker only, so it is enforced on
+   * hearing it; so is every ban when everything is read again (one may have been missed while the
+   * link was down).
    */
   changed(change: ModerationChange): void {
     if (!this.#hooks) return;
@@ -154,7 +173,7 @@ export class ClusterModerationSite implements ModerationSite {
       const fields = await this.#hooks!.act(message.request, target);
       answer = { kind: "done", id: message.id, fields };
     } catch (error) {
-      // The operator hears why, or at least that it was not done (and this node's log, what failed).
+      // The operator hears why, or that it was not done (this node logs what failed).
       if (!(error instanceof ProtocolError)) this.node.options.log(`moderation failed: ${error}`);
       const { code, message: text } = error instanceof ProtocolError
         ? error

@@ -70,6 +70,12 @@ export class RedisModerationStore implements ModerationStore {
     };
   }
 
+  /** The ban or mute of `mask` in `scope` as Redis has it now, if any. */
+  async ban(scope: string, kind: Ban["kind"], mask: string): Promise<Ban | null> {
+    const json = await reach(this.link.commands.hGet(BANS_KEY, banField(scope, kind, mask)));
+    return json ? JSON.parse(json) as Ban : null;
+  }
+
   async putBan(ban: Ban): Promise<void> {
     const field = banField(ban.scope, ban.kind, ban.mask);
     await this.#change(field, { kind: "ban", ban }, JSON.stringify(ban));

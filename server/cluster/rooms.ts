@@ -52,7 +52,7 @@ export class Rooms {
    * Moderation's removal of the members a ban holds for, when its announcement comes in the
    * room's order: the room hears of the ban before it hears them leave (moderation_site.ts).
    */
-  enforce: ((ban: Ban) => void) | null = null;
+  enforce: ((ban: Ban) => void | Promise<void>) | null = null;
 
   constructor(readonly node: ClusterNode) {}
 
@@ -266,7 +266,7 @@ export class Rooms {
         break;
       case "notice":
         room.broadcast({ type: "notice", text: event.x! }, this.node.byHolder.get(event.m) ?? null);
-        if (event.b) this.enforce?.(event.b);
+        if (event.b && this.enforce) return this.enforce(event.b);
         break;
       case "nick": {
         const change = { type: "nick" as const, from: event.n, nick: event.x!, room: room.name };

@@ -60,9 +60,9 @@ export async function moderateNode(
   const { RedisModerationStore } = await import("./moderation_store.ts");
   const { ClusterModerationSite } = await import("./moderation_site.ts");
   const store = new RedisModerationStore(node.link, node.options.log);
-  const site = new ClusterModerationSite(node);
   try {
     const moderation = await Moderation.open(store, operators);
+    const site = new ClusterModerationSite(node, moderation, store);
     await site.start();
     await store.follow(moderation, (change) => site.changed(change));
     return { moderation, site };

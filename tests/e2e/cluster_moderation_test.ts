@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { remainingLines, scriptCommand, Subprocess, TestMember } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
+import { RedisCluster } from "./_redis_cluster.ts";
 import { startNode, until } from "./_cluster.ts";
 import { identified, temporaryDirectory } from "./_moderation.ts";
 import { LineMember } from "./_helpers.ts";
@@ -273,4 +274,31 @@ test("cluster moderation: a ban made while a node's link was down holds there on
   await using again = await TestMember.connect(b.port);
   again.send({ type: "hello", nick: "bob" });
   await again.expect({ type: "error", code: "banned" });
+});
+
+test("cluster moderation: on a Redis Cluster, a ban and a kick from A reach members on B", async () => {
+  await using redis = await RedisCluster.start();
+  // Registering needs an append-only file: these shards start without one.
+  for (const port of redis.ports) redis.cli(port, "CONFIG", "SET", "appendonly", "yes");
+  const args = ["--redis-cluster", ...OPERATOR];
+  await using a = await startNode("deno", redis, args);
+  await using b = await startNode("bun", redis, args);
+  await using root = await identified(a.port, "root");
+  await using bob = await TestMember.join(b.port, "bob");
+  await using carol = await TestMember.join(b.port, "carol");
+  await until(root, { type: "join", nick: "carol" });
+  root.send({ type: "ban", mask: "bob" });
+  // The ban's change and its notice come over two shards: bob is put out all the same.
+  await until(carol, { type: "notice", text: "root banned nick:bob" });
+  await carol.expect({ type: "leave", nick: "bob" });
+  await until(bob, { type: "error", code: "banned" });
+  await bob.untilClosed();
+  root.send({ type: "kick", nick: "carol", reason: "bye" });
+  await until(carol, {
+    type: "error",
+    code: "kicked",
+    message: "You were kicked from lobby by root (bye)",
+  });
+  await carol.untilClosed();
+  await until(root, { type: "notice", text: "carol was kicked by root (bye)" });
 });
