@@ -59,7 +59,7 @@ export class ClusterNode implements ChatService {
   /** This node's members by holder id. */
   readonly byHolder = new Map<string, Asker>();
   readonly holdings = new WeakMap<Member, Holding>();
-  /** Moderation's bans (Chat.gate's rule), asked before a nick or a room is taken; see below. */
+  /** Moderation's bans (Chat.gate's rule): asked before a member enters a room or renames. */
   gate: ((member: Member, nick: string, room: string, arriving?: boolean) => void) | null = null;
   /** Moderation's message of the day and topic (Chat.greeting), called by Rooms before history. */
   greeting: ((member: Member, arrived: boolean) => void) | null = null;
