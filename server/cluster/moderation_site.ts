@@ -52,7 +52,11 @@ export class ClusterModerationSite implements ModerationSite {
   /** Listens for what other nodes ask of this one. */
   async start(): Promise<void> {
     await this.node.link.subscribe(moderationChannel(this.node.id), (raw) => {
-      this.#heard(JSON.parse(raw) as NodeMessage);
+      try {
+        this.#heard(JSON.parse(raw) as NodeMessage);
+      } catch (error) {
+        this.node.options.log(`redis: a moderation request could not be read: ${error}`);
+      }
     });
   }
 
@@ -122,6 +126,8 @@ export class ClusterModerationSite implements ModerationSite {
     const answered = new Promise<AuditFields>((resolve, reject) => {
       this.#asked.set(id, { resolve, reject });
     });
+    // The answer may come (or the wait end) before it is awaited below: not an unhandled rejection.
+    answered.catch(() => {});
     const timer = setTimeout(() => {
       this.#asked.get(id)?.reject(clusterDown(`the server of ${nick} did not answer`));
     }, ANSWER_MS);

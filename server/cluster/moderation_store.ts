@@ -111,9 +111,13 @@ export class RedisModerationStore implements ModerationStore {
     this.#moderation = moderation;
     this.#heard = heard;
     await this.link.subscribe(CHANGES_CHANNEL, (raw) => {
-      const change = JSON.parse(raw) as ModerationChange;
-      if (this.#held) this.#held.push(change);
-      else this.#apply(change);
+      try {
+        const change = JSON.parse(raw) as ModerationChange;
+        if (this.#held) this.#held.push(change);
+        else this.#apply(change);
+      } catch (error) {
+        this.log(`redis: a moderation change could not be applied: ${error}`);
+      }
     });
     await this.#reload();
     this.link.onChange((up) => {
