@@ -147,8 +147,22 @@ test("cluster moderation: a kick and a mute from A reach members on B", async ()
     message: "Nobody in lobby is called bob",
   });
 
+  // Kicked from den, one of her two rooms, carol (on B) leaves den only.
+  root.send({ type: "join", room: "den" });
+  await until(root, { type: "joined", room: "den" });
+  carol.send({ type: "join", room: "den" });
+  await until(root, { type: "join", nick: "carol", room: "den" });
+  root.send({ type: "kick", nick: "carol", room: "den" });
+  await until(carol, {
+    type: "error",
+    code: "kicked",
+    message: "You were kicked from den by root",
+  });
+  await carol.expect({ type: "leave", nick: "carol", room: "den" });
+  await until(root, { type: "leave", nick: "carol", room: "den" });
+
   // A mute of carol, on B: her messages are refused there, and nobody hears them.
-  root.send({ type: "mute", nick: "carol" });
+  root.send({ type: "mute", nick: "carol", room: "lobby" });
   await until(carol, { type: "notice", text: "root muted nick:carol" });
   await until(root, { type: "notice", text: "root muted nick:carol" });
   carol.send({ type: "msg", text: "can you hear me" });
@@ -162,7 +176,7 @@ test("cluster moderation: a kick and a mute from A reach members on B", async ()
   await until(carol, { type: "nick", from: "carol", nick: "cora" });
   carol.send({ type: "msg", text: "and now" });
   await carol.expect({ type: "error", code: "muted" });
-  root.send({ type: "unmute", nick: "cora" });
+  root.send({ type: "unmute", nick: "cora", room: "lobby" });
   await until(carol, { type: "notice", text: "root lifted the mute of nick:carol" });
   carol.send({ type: "msg", text: "back" });
   await until(root, { type: "msg", from: "cora", text: "back" });
