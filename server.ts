@@ -37,7 +37,7 @@ import { runtime } from "./runtime/current.ts";
 import { Metrics, type Snapshot, timedReads } from "./server/metrics.ts";
 import { DEFAULT_HTTP_PORT, openWeb } from "./server/web.ts";
 import { assets } from "./web/assets.ts";
-import { EXIT_REDIS_UNREACHABLE, startNode } from "./server/cluster/start.ts";
+import { EXIT_REDIS_UNREACHABLE, moderateNode, startNode } from "./server/cluster/start.ts";
 import { overPlainText } from "./server/cluster/plain_text.ts";
 
 // A reader may fall 4 MiB behind for a moment, and 1 MiB behind for 10 s: enough for a burst in a
@@ -131,11 +131,12 @@ Options:
   --retain-messages N  with --data, keep each room's newest N messages only, 0 for all
                        (default ${DEFAULT_RETAIN_PER_ROOM})
   --operators FILE     server operators: account names, one a line (# comments); an operator
-                       acts once identified, in every room; needs --data
+                       acts once identified, in every room; needs --data or --redis
   --operator ACCOUNT   one more server operator; repeatable
   --motd FILE          the message of the day, shown to everyone who joins
-  --redis URL          be one node of a cluster: rooms, nicks, accounts and history are
-                       shared through the Redis at URL (redis://HOST:PORT); not with --data
+  --redis URL          be one node of a cluster: rooms, nicks, accounts, moderation and
+                       history are shared through the Redis at URL (redis://HOST:PORT);
+                       not with --data
   --redis-lease S      with --redis, seconds a nick and the node's presence outlive the
                        node: a dead node's members leave within 4/3 of it (default 10)
   --redis-cluster      with --redis, URL is a node of a Redis Cluster (Redis 7 or later):
@@ -271,9 +272,9 @@ export async function main(args: string[], name = programName()): Promise<number
     throw new UsageError("--redis and --data cannot be used together: Redis keeps the history");
   }
   const operatorsGiven = values.operators !== undefined || values.operator.length > 0;
-  if (operatorsGiven && values.data === undefined) {
+  if (operatorsGiven && values.data === undefined && values.redis === undefined) {
     throw new UsageError(
-      "--operator and --operators need --data: an operator acts once identified",
+      "--operator and --operators need --data or --redis: an operator acts once identified",
     );
   }
   if (values["redis-cluster"] && values.redis === undefined) {
@@ -334,7 +335,7 @@ export async function main(args: string[], name = programName()): Promise<number
   const store = opened && timedReads(opened, metrics.storeReadSeconds);
   const accountStore = opened && openAccounts(opened.file);
   const moderationStore = opened ? openModeration(opened.file) : new MemoryModerationStore(stderr);
-  // On a node of a cluster, moderation is not available yet: its commands say so.
+  // On a node of a cluster, moderation is kept in Redis: see moderateNode below.
   const moderation = values.redis === undefined
     ? await Moderation.open(moderationStore, operators)
     : null;
@@ -364,6 +365,7 @@ export async function main(args: string[], name = programName()): Promise<number
     sharded: values["redis-cluster"],
     graceMs,
   });
+  const clustered = node && await moderateNode(node, operators);
   const tcpAndTls = [...listeners];
   if (web) listeners.push(web);
   const server = new ChatServer(listeners, {
@@ -371,7 +373,12 @@ export async function main(args: string[], name = programName()): Promise<number
     history,
     maxConnections,
     service: node,
-    moderation: { moderation, motd, audit: stderr },
+    moderation: {
+      moderation: clustered?.moderation ?? moderation,
+      motd,
+      audit: stderr,
+      site: clustered?.site,
+    },
     accounts: accountStore ? Object.assign(new Accounts(accountStore), { graceMs }) : undefined,
     passwordsNeedTls: values["identify-needs-tls"],
     plainTextService: node && overPlainText(node),

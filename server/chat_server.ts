@@ -14,6 +14,7 @@ import {
   type ModerationOptions,
 } from "./moderation_handlers.ts";
 import { SERVER_WIDE } from "./moderation.ts";
+import { localSite } from "./moderation_site.ts";
 
 const ACCEPT_RETRY_MS = 100;
 // A sweep this much later than its time means the server itself was held up (a loaded machine, a
@@ -68,14 +69,15 @@ export class ChatServer {
   constructor(listeners: readonly Listener[], options: ServerOptions) {
     this.#history = new History(options.history);
     this.chat = new Chat(this.#history);
-    // Every member's input passes moderation first: who may send it, bans, mutes (and, on a node
-    // of a cluster, the answer that moderation is not there yet).
+    // Every member's input passes moderation first: who may send it, bans, mutes; on a node of a
+    // cluster, through the node's site (cluster/moderation_site.ts), else through this Chat.
     // With --identify-needs-tls, connections without encryption are served with accounts that
     // refuse every password (accounts.ts, overPlainText).
+    const site = options.moderation?.site ?? localSite(this.chat);
     const serviceFor = (accounts: Accounts | undefined, plain = false): ChatService => {
       const given = plain ? options.plainTextService ?? options.service : options.service;
       const inner = given ?? localService(this.chat, accounts ?? null);
-      return options.moderation ? moderatedService(inner, this.chat, options.moderation) : inner;
+      return options.moderation ? moderatedService(inner, site, options.moderation) : inner;
     };
     this.#options = { ...options, service: serviceFor(options.accounts) };
     this.#webOptions = { ...this.#options, mode: "native" };

@@ -43,6 +43,13 @@ export interface ModerationState {
   rooms: RoomRecord[];
 }
 
+/** One change to what is kept, as a cluster's nodes tell each other (see Moderation.heard). */
+export type ModerationChange =
+  | { kind: "ban"; ban: Ban }
+  | { kind: "unban"; scope: string; ban: Ban["kind"]; mask: string }
+  | { kind: "room"; room: RoomRecord }
+  | { kind: "reset"; state: ModerationState };
+
 /**
  * Where moderation is kept. Every method may answer later (a Redis store would), and throws or
  * rejects with ProtocolError when it cannot; the server waits for it before it acts.
@@ -329,6 +336,28 @@ export class Moderation {
   async #put(room: RoomRecord): Promise<void> {
     await this.#store.putRoom(room);
     this.#rooms.set(room.key, room);
+  }
+
+  /**
+   * What another node of a cluster changed, or all of it again (`reset`): taken as it is, not
+   * kept again, since the store it came from has it already (cluster/moderation_store.ts).
+   */
+  heard(change: ModerationChange): void {
+    switch (change.kind) {
+      case "ban":
+        return this.#keep(change.ban);
+      case "unban":
+        this.#bans.delete(banId(change.scope, change.ban, change.mask));
+        return;
+      case "room":
+        this.#rooms.set(change.room.key, change.room);
+        return;
+      case "reset":
+        this.#bans.clear();
+        this.#rooms.clear();
+        for (const ban of change.state.bans) this.#keep(ban);
+        for (const room of change.state.rooms) this.#rooms.set(room.key, room);
+    }
   }
 
   #keep(ban: Ban): void {

@@ -1,16 +1,16 @@
 // What the operators' commands do, and the one place every input is checked against who may send
 // it (permissionOf, from the command table) before anything acts on it. The service of a server is
-// wrapped here: bans keep members out of rooms (Chat's gate) and the server, mutes refuse messages,
-// and a member who joins hears the message of the day and the room's topic. The rules themselves
-// are moderation.ts; each action is announced to the room and written as one audit line.
-import type { Chat, Member, Room } from "./chat.ts";
+// wrapped here: bans keep members out of rooms (the site's gate) and the server, mutes refuse
+// messages, and a member who joins hears the message of the day and the room's topic. The rules
+// themselves are moderation.ts; what is done to one member is moderation_members.ts, run where that
+// member is (moderation_site.ts: this process, or its node of a cluster); each action is announced
+// to the room and written as one audit line, by the server the operator is on.
+import type { Member, Room } from "./chat.ts";
 import type { Asker, ChatService } from "./handlers.ts";
-import { hostOf } from "./account_handlers.ts";
-import { ConnectionMutes } from "./connection_mutes.ts";
 import { permissionOf } from "../protocol/slash_commands.ts";
 import { formatDuration, type ModerationMessage, ROOM_SCOPED } from "../protocol/moderation.ts";
 import type { Who } from "../protocol/moderation.ts";
-import { cleanText, nameKey, ProtocolError, type ServerMessage, textProblem } from "../protocol.ts";
+import { cleanText, nameKey, ProtocolError, textProblem } from "../protocol.ts";
 import {
   auditLine,
   type Ban,
@@ -18,40 +18,48 @@ import {
   type Moderation,
   parseMask,
   SERVER_WIDE,
-  type Subject,
   untilText,
 } from "./moderation.ts";
+import { actOnMember, banned, bannedHere, enforce, subjectOf } from "./moderation_members.ts";
+import type { ModerationSite } from "./moderation_site.ts";
 
 export interface ModerationOptions {
-  /** The server's moderation; null on a node of a cluster, where it is not available yet. */
+  /** The server's moderation; null for a server without (a test's, say). */
   moderation: Moderation | null;
   /** The message of the day, a notice a line, after the welcome. */
   motd: readonly string[];
   /** Where audit lines go: stderr, even with --quiet. */
   audit: (line: string) => void;
+  /** Where it acts: a node of a cluster's site; without it, the server's own Chat. */
+  site?: ModerationSite;
 }
 
 const MODERATION_TYPES = new Set<string>([...ROOM_SCOPED, "kline", "unkline", "klines"]);
 
-/** `inner` with moderation in front of it; sets `chat`'s gate. */
+/** `inner` with moderation in front of it, acting through `site`; installs the site's gate. */
 export function moderatedService(
   inner: ChatService,
-  chat: Chat,
+  site: ModerationSite,
   options: ModerationOptions,
 ): ChatService {
   const { moderation } = options;
-  if (moderation) chat.gate = (member, nick, room) => gate(moderation, member, nick, room);
-  // This server's handlers greet between the answer to a join and the room's history, as IRC
-  // sends the topic right after JOIN; a node of a cluster (no moderation yet) greets after it.
-  if (moderation) chat.greeting = (member, arrived) => greet(options, member as Asker, arrived);
-  const mutes = new ConnectionMutes();
+  // The site greets between the answer to a join and the room's history, as IRC sends the topic
+  // right after JOIN; a server without moderation greets after it.
+  if (moderation) {
+    site.install({
+      gate: (member, nick, room, arriving) => gate(moderation, member, nick, room, arriving),
+      greeting: (member, arrived) => greet(options, member as Asker, arrived),
+      act: (request, target) => actOnMember(site, moderation, request, target),
+      enforce: (ban) => enforce(site, moderation, ban),
+    });
+  }
   return {
     handle(asker, input) {
       if (MODERATION_TYPES.has(input.type)) {
-        return moderate(chat, options, mutes, asker, input as ModerationMessage);
+        return moderate(site, options, asker, input as ModerationMessage);
       }
       if (moderation && input.type === "msg" && input.to === undefined) {
-        refuseMuted(moderation, mutes, asker, input.room);
+        refuseMuted(moderation, site, asker, input.room);
       }
       const arrived = input.type === "hello" && asker.nick === null;
       const acting = inner.handle(asker, input);
@@ -72,25 +80,25 @@ function then(acting: void | Promise<void>, next: () => void): void | Promise<vo
   return acting instanceof Promise ? acting.then(next) : next();
 }
 
-/** Who `member` is, to bans. Every member of a server's Chat is a session, and so an Asker. */
-function subjectOf(member: Member, nick = member.nick): Subject {
-  const asker = member as Asker;
-  return { nick, account: asker.account ?? null, host: hostOf(asker.address ?? "") };
-}
-
 // Keeps a banned member out: of the server (a close) for a server-wide ban, or of the room, with a
-// close too when it is joining the server, since it has no room to be in yet. A member renaming
-// (to a nick other than its own) into a banned nick is refused the nick and stays as it was, as
-// IRC refuses a nick change into a channel's ban; a server-wide ban refuses it the same way.
-// Operators are not kept out of where they act (so that no ban locks its maker out).
-function gate(moderation: Moderation, member: Member, nick: string, roomName: string): void {
+// close too when it is joining the server (`arriving`), since it has no room to be in yet. A
+// member renaming (to a nick other than its own) into a banned nick is refused the nick and stays
+// as it was, as IRC refuses a nick change into a channel's ban; a server-wide ban refuses it the
+// same way. Operators are not kept out of where they act (so that no ban locks its maker out).
+function gate(
+  moderation: Moderation,
+  member: Member,
+  nick: string,
+  roomName: string,
+  arriving = member.nick === null,
+): void {
   const subject = subjectOf(member, nick);
   const renaming = member.nick !== null && nick !== member.nick;
   const server = bannedHere(moderation, SERVER_WIDE, subject);
   if (server) throw renaming ? nickBanned(server, nick, "this server") : bannedFromServer(server);
   const room = bannedHere(moderation, nameKey(roomName), subject);
   if (room && renaming) throw nickBanned(room, nick, roomName);
-  if (room) throw banned(room, roomName, member.nick === null);
+  if (room) throw banned(room, roomName, arriving);
 }
 
 function nickBanned(ban: Ban, nick: string, where: string): ProtocolError {
@@ -101,35 +109,21 @@ function nickBanned(ban: Ban, nick: string, where: string): ProtocolError {
   );
 }
 
-function bannedHere(moderation: Moderation, scope: string, subject: Subject): Ban | null {
-  if (moderation.roleOf(subject.account, scope === SERVER_WIDE ? null : scope)) return null;
-  return moderation.find(scope, "ban", subject);
-}
-
 /** What a connection from a server-wide banned address hears before it is closed. */
 export function bannedFromServer(ban: Ban): ProtocolError {
   return banned(ban, "this server", true);
 }
 
-function banned(ban: Ban, where: string, fatal = false): ProtocolError {
-  const why = ban.reason ? ` (${ban.reason})` : "";
-  return new ProtocolError(
-    "banned",
-    `You are banned from ${where} ${untilText(ban.until)}${why}`,
-    fatal,
-  );
-}
-
 function refuseMuted(
   moderation: Moderation,
-  mutes: ConnectionMutes,
+  site: ModerationSite,
   asker: Asker,
   roomName?: string,
 ): void {
   const room = roomName === undefined ? asker.room : roomIn(asker, roomName);
   if (!room || asker.nick === null) return; // the chat answers that
   const mute = moderation.find(room.key, "mute", subjectOf(asker)) ??
-    mutes.find(moderation, asker, room.key) ??
+    site.mutes.find(moderation, asker, room.key) ??
     moderation.find(SERVER_WIDE, "mute", subjectOf(asker));
   if (mute) {
     throw new ProtocolError(
@@ -184,15 +178,14 @@ function permit(
 }
 
 async function moderate(
-  chat: Chat,
+  site: ModerationSite,
   options: ModerationOptions,
-  mutes: ConnectionMutes,
   asker: Asker,
   input: ModerationMessage,
 ): Promise<void> {
   const { moderation } = options;
   if (!moderation) {
-    throw new ProtocolError("not_available", `/${input.type} is not available in a cluster yet`);
+    throw new ProtocolError("not_available", `/${input.type} is not available on this server`);
   }
   if (asker.nick === null) {
     throw new ProtocolError("not_joined", 'Send "hello" with your nick first');
@@ -209,7 +202,9 @@ async function moderate(
     options.audit(
       auditLine({ action: fields.action, room: room?.name, by, account: asker.account, ...fields }),
     );
-  const announce = (text: string) => room?.broadcast({ type: "notice", text });
+  const announce = async (text: string) => {
+    if (room) await site.announce(room, text);
+  };
   const tell = (text: string) => asker.sendMessage({ type: "notice", text });
   const here = room!;
   switch (input.type) {
@@ -222,21 +217,16 @@ async function moderate(
       }
       await moderation.claim(here.key, here.name, asker.account);
       audit({ action: "claim", owner: asker.account });
-      return announce(`${by} claimed ${here.name}: ${asker.account} owns it`);
+      return await announce(`${by} claimed ${here.name}: ${asker.account} owns it`);
     }
     case "op":
-    case "deop": {
-      const target = memberIn(chat, input.nick, null);
-      if (target.account === null) {
-        throw new ProtocolError(
-          "not_identified",
-          `${target.nick} has not identified: operators are kept by account`,
-        );
-      }
-      await moderation.setOp(here.key, target.account, input.type === "op");
-      audit({ action: input.type, target: target.account });
-      const what = input.type === "op" ? "an operator" : "no longer an operator";
-      return announce(`${by} made ${target.nick} ${what} of ${here.name}`);
+    case "deop":
+    case "kick":
+    case "mute":
+    case "unmute": {
+      // Done where the member is: this process, or (in a cluster) the node that holds its nick.
+      const request = { input, room: here, by };
+      return audit(await site.onMember(input.nick, request));
     }
     case "topic": {
       if (input.text === undefined) {
@@ -255,57 +245,35 @@ async function moderate(
       if (problem) throw problem;
       await moderation.setTopic(here.key, here.name, { text, by, at: moderation.now() });
       audit({ action: "topic", topic: text });
-      return announce(`${by} set the topic of ${here.name}: ${text}`);
-    }
-    case "kick": {
-      const target = memberIn(chat, input.nick, here);
-      const why = input.reason ? ` (${input.reason})` : "";
-      audit({ action: "kick", target: target.nick, reason: input.reason });
-      here.broadcast({ type: "notice", text: `${target.nick} was kicked by ${by}${why}` }, target);
-      const message = `You were kicked from ${here.name} by ${by}${why}`;
-      return removeFrom(chat, target, here, { type: "error", code: "kicked", message });
+      return await announce(`${by} set the topic of ${here.name}: ${text}`);
     }
     case "ban":
-    case "mute":
     case "kline": {
       const scope = input.type === "kline" ? SERVER_WIDE : here.key;
-      const kind = input.type === "mute" ? "mute" : "ban";
-      const mask = input.type === "mute" ? muteMask(chat, input.nick) : parseMask(input.mask);
-      const reason = "reason" in input ? input.reason ?? "" : "";
-      const ban = await moderation.ban(scope, kind, mask, by, reason, input.duration);
+      const mask = parseMask(input.mask);
+      const reason = input.reason ?? "";
+      const ban = await moderation.ban(scope, "ban", mask, by, reason, input.duration);
       const until = ban.until === null ? "" : new Date(ban.until).toISOString();
       audit({ action: input.type, target: ban.mask, until, reason });
       const lasting = input.duration === undefined ? "" : ` for ${formatDuration(input.duration)}`;
       const why = reason ? ` (${reason})` : "";
-      if (input.type === "kline") {
-        tell(`${ban.mask} is banned from this server${lasting}${why}`);
-        return banFromServer(chat, moderation, ban);
-      }
-      announce(`${by} ${input.type === "mute" ? "muted" : "banned"} ${mask.text}${lasting}${why}`);
-      if (kind === "ban") banFromRoom(chat, moderation, here, ban);
-      const muted = input.type === "mute" ? chat.memberNamed(input.nick) : undefined;
-      if (muted) mutes.remember(muted, ban);
+      if (input.type === "kline") tell(`${ban.mask} is banned from this server${lasting}${why}`);
+      else await site.announce(here, `${by} banned ${mask.text}${lasting}${why}`, undefined, ban);
+      // In a cluster every node, this one too, enforces the ban as it hears of it.
+      if (!site.bansSpread) enforce(site, moderation, ban);
       return;
     }
     case "unban":
-    case "unmute":
     case "unkline": {
       const scope = input.type === "unkline" ? SERVER_WIDE : here.key;
-      const kind = input.type === "unmute" ? "mute" : "ban";
-      const mask = input.type === "unmute" ? muteMask(chat, input.nick) : parseMask(input.mask);
-      // Unmuting a member lifts the mutes its connection was given too, under an earlier nick.
-      const target = input.type === "unmute" ? chat.memberNamed(input.nick) : undefined;
-      const masks = new Set([canonicalMask(mask), ...target ? mutes.masks(target, scope) : []]);
-      const lifted: string[] = [];
-      for (const each of [...masks].map(parseMask)) {
-        if (await moderation.unban(scope, kind, each)) lifted.push(each.text);
+      const mask = parseMask(input.mask);
+      if (!await moderation.unban(scope, "ban", mask)) {
+        throw new ProtocolError("no_such_ban", `There is no ban of ${mask.text} to lift`);
       }
-      if (lifted.length === 0) {
-        throw new ProtocolError("no_such_ban", `There is no ${kind} of ${mask.text} to lift`);
-      }
-      audit({ action: input.type, target: lifted.join(",") });
+      const lifted = parseMask(canonicalMask(mask)).text;
+      audit({ action: input.type, target: lifted });
       if (input.type === "unkline") return tell(`${mask.text} may come back to this server`);
-      return announce(`${by} lifted the ${kind} of ${lifted.join(", ")}`);
+      return await announce(`${by} lifted the ban of ${lifted}`);
     }
     case "bans":
     case "klines": {
@@ -319,53 +287,4 @@ async function moderate(
       return;
     }
   }
-}
-
-// The member called `nick`, in `room` if one is given.
-function memberIn(chat: Chat, nick: string, room: Room | null): Asker {
-  const target = chat.memberNamed(nick) as Asker | undefined;
-  if (!target || (room && !target.rooms.has(room))) {
-    throw new ProtocolError(
-      "no_such_nick",
-      `Nobody ${room ? `in ${room.name} ` : ""}is called ${nick}`,
-    );
-  }
-  return target;
-}
-
-// A mute follows the account of a member who has one, else the nick.
-function muteMask(chat: Chat, nick: string) {
-  const account = (chat.memberNamed(nick) as Asker | undefined)?.account;
-  return parseMask(account ? `account:${account}` : `nick:${nick}`);
-}
-
-// Takes `target` out of `room`, telling it why; a member with no other room is closed.
-function removeFrom(chat: Chat, target: Asker, room: Room, error: ServerMessage): void {
-  if (target.rooms.size > 1) {
-    target.sendMessage(error);
-    chat.part(target, room.name);
-  } else {
-    chat.leave(target);
-    target.closeWith(error, error.type === "error" ? error.message : "removed");
-  }
-}
-
-function banFromRoom(chat: Chat, moderation: Moderation, room: Room, ban: Ban): void {
-  for (const member of [...room.members]) {
-    if (bannedHere(moderation, room.key, subjectOf(member)) === null) continue;
-    removeFrom(chat, member as Asker, room, errorOf(banned(ban, room.name)));
-  }
-}
-
-function banFromServer(chat: Chat, moderation: Moderation, ban: Ban): void {
-  for (const member of [...chat.members()]) {
-    if (bannedHere(moderation, SERVER_WIDE, subjectOf(member)) === null) continue;
-    chat.leave(member);
-    const error = banned(ban, "this server", true);
-    (member as Asker).closeWith(errorOf(error), error.message);
-  }
-}
-
-function errorOf(error: ProtocolError): ServerMessage {
-  return { type: "error", code: error.code, message: error.message };
 }

@@ -67,6 +67,10 @@ export class ClusterNode implements ChatService {
   /** This node's members by holder id. */
   readonly byHolder = new Map<string, Asker>();
   readonly holdings = new WeakMap<Member, Holding>();
+  /** Moderation's bans (Chat.gate's rule): asked before a member enters a room or renames. */
+  gate: ((member: Member, nick: string, room: string, arriving?: boolean) => void) | null = null;
+  /** Moderation's message of the day and topic (Chat.greeting), called by Rooms before history. */
+  greeting: ((member: Member, arrived: boolean) => void) | null = null;
   #upkeep: Upkeep;
   #sessions = 0;
   #changes = 0;
@@ -143,7 +147,7 @@ export class ClusterNode implements ChatService {
         if (asker.mode === "legacy") {
           throw new ProtocolError("bad_room", "The classic protocol has one room only");
         }
-        nickOf(asker);
+        this.gate?.(asker, nickOf(asker), input.room);
         return this.rooms.enter(asker, input.room, input.since, false).then(() => {});
       case "part":
         return this.rooms.part(asker, input.room ?? asker.room?.name ?? "");
@@ -196,6 +200,7 @@ export class ClusterNode implements ChatService {
   // The first room of a member that holds its nick: without it, it holds nothing.
   async #enterFirst(asker: Asker, room: string, since?: number): Promise<number> {
     try {
+      this.gate?.(asker, asker.nick!, room, true); // a ban closes a member arriving
       return await this.rooms.enter(asker, room, since, true);
     } catch (error) {
       this.#forget(asker, asker.nick!);
@@ -332,6 +337,7 @@ export class ClusterNode implements ChatService {
     const problem = nickProblem(newNick);
     if (problem) throw new ProtocolError("bad_nick", problem);
     if (newNick === nick) return;
+    for (const room of asker.rooms) this.gate?.(asker, newNick, room.name);
     await this.claim(asker, newNick);
     await this.announceRename(asker, nick, newNick);
   }

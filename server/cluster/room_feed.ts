@@ -5,24 +5,27 @@
 // last id applied". Events are applied one at a time, in id order, each once.
 import { type RedisLink, roomKeys } from "./redis_link.ts";
 import { splitBatch } from "./room_publisher.ts";
+import type { Ban } from "../moderation.ts";
 
 /** A room event as the stream and the channel carry it (its id and epoch beside it). */
 export interface RoomEvent {
   id: number;
-  /** msg, join, leave or nick. */
-  t: "msg" | "join" | "leave" | "nick";
-  /** The holder id (node:session) of the member it is about. */
+  /** msg, join, leave, nick, or notice (moderation's announcements: cluster/moderation_site.ts). */
+  t: "msg" | "join" | "leave" | "nick" | "notice";
+  /** The holder id (node:session) of the member it is about (a notice's: who does not hear it). */
   m: string;
   /** The nick (join, leave), the sender (msg), or the old nick (nick). */
   n: string;
   /** The room's name as first given. */
   r: string;
-  /** msg: the text; nick: the new nick. */
+  /** msg, notice: the text; nick: the new nick. */
   x?: string;
   ts?: number;
   a?: true;
   /** nick: which change it is, the same in each of the member's rooms. */
   c?: string;
+  /** notice: the ban it announces, for each node to enforce on its members in the room. */
+  b?: Ban;
 }
 
 /** Applies one event; the feed waits for it before the next. */

@@ -23,7 +23,7 @@ export interface Published {
 
 /** One event to publish, as its room's stream and channel will carry it. */
 export interface Outgoing {
-  kind: "msg" | "join" | "leave" | "nick";
+  kind: "msg" | "join" | "leave" | "nick" | "notice";
   holder: string;
   /** The nick the member has once the event is in (a nick event's new one). */
   nick: string;

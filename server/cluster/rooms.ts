@@ -12,6 +12,7 @@ import { type RoomEvent, RoomFeed } from "./room_feed.ts";
 import type { Published } from "./room_publisher.ts";
 import { clusterDown, memberList, streamLength } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
+import type { Ban } from "../moderation.ts";
 
 interface Served {
   room: Room;
@@ -47,6 +48,11 @@ export class Rooms {
   #served = new Map<string, Served>();
   #byRoom = new WeakMap<Room, Served>();
   #joining = new Map<string, Joining>(); // by holder and room key
+  /**
+   * Moderation's removal of the members a ban holds for, when its announcement comes in the
+   * room's order: the room hears of the ban before it hears them leave (moderation_site.ts).
+   */
+  enforce: ((ban: Ban) => void | Promise<void>) | null = null;
 
   constructor(readonly node: ClusterNode) {}
 
@@ -258,6 +264,10 @@ export class Rooms {
           room.broadcast({ type: "leave", nick: event.n, room: room.name }, self);
         }
         break;
+      case "notice":
+        room.broadcast({ type: "notice", text: event.x! }, this.node.byHolder.get(event.m) ?? null);
+        if (event.b && this.enforce) return this.enforce(event.b);
+        break;
       case "nick": {
         const change = { type: "nick" as const, from: event.n, nick: event.x!, room: room.name };
         for (const member of room.members) {
@@ -291,6 +301,7 @@ export class Rooms {
         ? { type: "welcome", nick: asker.nick, room: room.name, ...list }
         : { type: "joined", room: room.name, ...list },
     );
+    this.node.greeting?.(asker, welcome); // the message of the day, the topic, then history
     const history = since === undefined
       ? await this.#recent(room, event.id).catch(() => [])
       : await this.messages(room, since, MAX_HISTORY_REPLY).then(

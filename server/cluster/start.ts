@@ -2,6 +2,8 @@
 import { StartupError, UsageError } from "../../cli.ts";
 import { systemProblem } from "../../runtime.ts";
 import type { ClusterNode } from "./node.ts";
+import { Moderation } from "../moderation.ts";
+import type { ModerationSite } from "../moderation_site.ts";
 
 /** Exit status when Redis cannot be reached at start (documented in server.ts's usage). */
 export const EXIT_REDIS_UNREACHABLE = 5;
@@ -45,4 +47,30 @@ export async function startNode(
 // node-redis wraps the socket's error (which has the system's code) when it gives up.
 function socketError(error: unknown): unknown {
   return (error as { socketError?: unknown } | null)?.socketError ?? error;
+}
+
+/**
+ * The moderation of a node: kept in Redis and followed from there (moderation_store.ts), acting
+ * through the node (moderation_site.ts); `operators` are this node's --operator accounts.
+ */
+export async function moderateNode(
+  node: ClusterNode,
+  operators: readonly string[],
+): Promise<{ moderation: Moderation; site: ModerationSite }> {
+  const { RedisModerationStore } = await import("./moderation_store.ts");
+  const { ClusterModerationSite } = await import("./moderation_site.ts");
+  const store = new RedisModerationStore(node.link, node.options.log);
+  try {
+    const moderation = await Moderation.open(store, operators);
+    const site = new ClusterModerationSite(node, moderation, store);
+    await site.start();
+    await store.follow(moderation, (change) => site.changed(change));
+    return { moderation, site };
+  } catch (error) {
+    await node.close().catch(() => {});
+    throw new StartupError(
+      `cannot read moderation from Redis at ${node.options.url}: ${error}`,
+      EXIT_REDIS_UNREACHABLE,
+    );
+  }
 }

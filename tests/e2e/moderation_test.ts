@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { RedisServer } from "./_redis.ts";
 import { identified, skipTo, startModerated, temporaryDirectory } from "./_moderation.ts";
 import {
   LegacyMember,
@@ -316,18 +315,3 @@ for (const runtime of RUNTIMES) {
     await client.stdout.waitFor("You were kicked from lobby by root (test)");
   });
 }
-
-test("moderation on a node of a cluster answers that it is not available yet", async () => {
-  await using redis = await RedisServer.start();
-  await using node = await startQuietServer("deno", ["--redis", redis.url]);
-  await using alice = await TestMember.join(node.port, "alice");
-  alice.send({ type: "kick", nick: "bob" });
-  await alice.expect({
-    type: "error",
-    code: "not_available",
-    message: "/kick is not available in a cluster yet",
-  });
-  alice.send({ type: "msg", text: "still chatting" });
-  alice.send({ type: "topic" });
-  await alice.expect({ type: "error", code: "not_available" });
-});

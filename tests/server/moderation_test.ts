@@ -122,3 +122,35 @@ test("an audit line is logfmt: bare words bare, the rest quoted, the empty left 
   );
   assert.equal(auditLine({ action: "kick", reason: "", until: null }), "audit action=kick");
 });
+
+test("what another node changed is taken as it is, without keeping it again", async () => {
+  const kept: string[] = [];
+  const store = {
+    load: () => ({ bans: [], rooms: [] }),
+    putBan: () => void kept.push("ban"),
+    dropBan: () => void kept.push("unban"),
+    putRoom: () => void kept.push("room"),
+  };
+  const moderation = await Moderation.open(store, []);
+  const ban = {
+    scope: "lobby",
+    kind: "ban" as const,
+    mask: "nick:mallory",
+    by: "root",
+    reason: "",
+    until: null,
+    at: 0,
+  };
+  moderation.heard({ kind: "ban", ban });
+  assert.equal(moderation.find("lobby", "ban", at("10.0.0.1", "Mallory"))?.by, "root");
+  moderation.heard({ kind: "unban", scope: "lobby", ban: "ban", mask: "nick:mallory" });
+  assert.equal(moderation.find("lobby", "ban", at("10.0.0.1", "mallory")), null);
+  const room = { key: "den", name: "den", owner: "alice", ops: [], topic: null };
+  moderation.heard({ kind: "room", room });
+  assert.equal(moderation.roleOf("alice", "den"), "owner");
+  // Everything again (a node whose link came back): what is no longer there is gone.
+  moderation.heard({ kind: "reset", state: { bans: [ban], rooms: [] } });
+  assert.equal(moderation.roleOf("alice", "den"), null);
+  assert.ok(moderation.find("lobby", "ban", at("10.0.0.1", "mallory")));
+  assert.deepEqual(kept, []);
+});

@@ -1,0 +1,155 @@
+// The moderation of a cluster, kept in its Redis: the same records as the single server's SQLite
+// tables (server/sqlite/moderation.ts), behind the same ModerationStore. Every node keeps them all
+// in memory too (Moderation), so that a join or a message is checked without asking Redis: each
+// change is written and published on one channel in the same script, every node applies what it
+// hears, and a node whose link comes back reads everything again, since pub/sub is at most once
+// and a change made while its link was down reached it nowhere else. The keys and the channel share
+// one hash tag, so that a change is one script on one shard of a Redis Cluster (where the channel
+// is a sharded one); moderation changes rarely, so one shard is plenty.
+import type {
+  Ban,
+  Moderation,
+  ModerationChange,
+  ModerationState,
+  ModerationStore,
+  RoomRecord,
+} from "../moderation.ts";
+import { ProtocolError } from "../../protocol.ts";
+import { clusterDown } from "./members.ts";
+import type { RedisLink } from "./redis_link.ts";
+
+const TAG = "parley:{moderation}";
+/** Bans and mutes: field "scope kind mask" (a line each) -> the ban as JSON. */
+export const BANS_KEY = `${TAG}:bans`;
+/** Claimed rooms and topics: field room key -> the room record as JSON. */
+export const ROOMS_KEY = `${TAG}:rooms`;
+/** Where each change is published, as JSON (ModerationChange). */
+export const CHANGES_CHANNEL = `${TAG}:changes`;
+
+const banField = (scope: string, kind: string, mask: string) => `${scope}\n${kind}\n${mask}`;
+
+// Sets (ARGV[3] given) or deletes a field of KEYS[1], and publishes the change.
+// ARGV: PUBLISH or SPUBLISH, the channel, the field, the change as JSON, the value (to set).
+const CHANGE = `
+if ARGV[5] then redis.call('HSET', KEYS[1], ARGV[3], ARGV[5])
+else redis.call('HDEL', KEYS[1], ARGV[3]) end
+redis.call(ARGV[1], ARGV[2], ARGV[4])
+return ''
+`;
+
+// A room's record, unless it has an owner already and the new one names another: of two nodes
+// claiming one room at once, one wins. Returns '' or the owner that refused it. KEYS: rooms.
+// ARGV: PUBLISH or SPUBLISH, the channel, the room's key, the change as JSON, the record as JSON,
+// the new record's owner ('' for none).
+const PUT_ROOM = `
+local old = redis.call('HGET', KEYS[1], ARGV[3])
+if old then
+  local owner = cjson.decode(old).owner
+  if type(owner) == 'string' and owner ~= ARGV[6] then return owner end
+end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[5])
+redis.call(ARGV[1], ARGV[2], ARGV[4])
+return ''
+`;
+
+export class RedisModerationStore implements ModerationStore {
+  #moderation: Moderation | null = null;
+  #heard: (change: ModerationChange) => void = () => {};
+  // Changes heard while everything is read again: applied after it, not under it.
+  #held: ModerationChange[] | null = null;
+
+  constructor(readonly link: RedisLink, readonly log: (line: string) => void) {}
+
+  async load(): Promise<ModerationState> {
+    const [bans, rooms] = await reach(
+      Promise.all([this.link.commands.hGetAll(BANS_KEY), this.link.commands.hGetAll(ROOMS_KEY)]),
+    );
+    return {
+      bans: Object.values(bans).map((json) => JSON.parse(json) as Ban),
+      rooms: Object.values(rooms).map((json) => JSON.parse(json) as RoomRecord),
+    };
+  }
+
+  /** The ban or mute of `mask` in `scope` as Redis has it now, if any. */
+  async ban(scope: string, kind: Ban["kind"], mask: string): Promise<Ban | null> {
+    const json = await reach(this.link.commands.hGet(BANS_KEY, banField(scope, kind, mask)));
+    return json ? JSON.parse(json) as Ban : null;
+  }
+
+  async putBan(ban: Ban): Promise<void> {
+    const field = banField(ban.scope, ban.kind, ban.mask);
+    await this.#change(field, { kind: "ban", ban }, JSON.stringify(ban));
+  }
+
+  async dropBan(scope: string, kind: Ban["kind"], mask: string): Promise<void> {
+    await this.#change(banField(scope, kind, mask), { kind: "unban", scope, ban: kind, mask });
+  }
+
+  async putRoom(room: RoomRecord): Promise<void> {
+    const change = JSON.stringify({ kind: "room", room });
+    const args = [room.key, change, JSON.stringify(room), room.owner ?? ""];
+    const owner = await reach(
+      this.link.run(PUT_ROOM, [ROOMS_KEY], [this.link.publishCommand, CHANGES_CHANNEL, ...args]),
+    );
+    if (String(owner) !== "") {
+      throw new ProtocolError("already_claimed", `${room.name} belongs to ${owner} already`);
+    }
+  }
+
+  async #change(field: string, change: ModerationChange, value?: string): Promise<void> {
+    const key = change.kind === "room" ? ROOMS_KEY : BANS_KEY;
+    const args = [this.link.publishCommand, CHANGES_CHANNEL, field, JSON.stringify(change)];
+    await reach(this.link.run(CHANGE, [key], value === undefined ? args : [...args, value]));
+  }
+
+  /**
+   * Applies to `moderation` every change any node makes from now on, then calls `heard` with it
+   * (a ban is enforced on this node's members); reads everything again each time the link comes
+   * back, and tells `heard` so (a "reset").
+   */
+  async follow(moderation: Moderation, heard: (change: ModerationChange) => void): Promise<void> {
+    this.#moderation = moderation;
+    this.#heard = heard;
+    await this.link.subscribe(CHANGES_CHANNEL, (raw) => {
+      try {
+        const change = JSON.parse(raw) as ModerationChange;
+        if (this.#held) this.#held.push(change);
+        else this.#apply(change);
+      } catch (error) {
+        this.log(`redis: a moderation change could not be applied: ${error}`);
+      }
+    });
+    await this.#reload();
+    this.link.onChange((up) => {
+      if (!up) return;
+      this.#reload().catch((error) => this.log(`redis: moderation could not be read: ${error}`));
+    });
+  }
+
+  async #reload(): Promise<void> {
+    this.#held = [];
+    try {
+      this.#apply({ kind: "reset", state: await this.load() });
+    } finally {
+      const held = this.#held;
+      this.#held = null;
+      for (const change of held) this.#apply(change);
+    }
+  }
+
+  #apply(change: ModerationChange): void {
+    this.#moderation!.heard(change);
+    this.#heard(change);
+  }
+
+  close(): void {}
+}
+
+// What Redis answers, or cluster_down.
+async function reach<T>(asking: Promise<T>): Promise<T> {
+  try {
+    return await asking;
+  } catch {
+    throw clusterDown("moderation could not be reached");
+  }
+}
