@@ -290,6 +290,15 @@ export class Chat {
     deliver({ type: "nick", from: nick, nick: newNick, room: member.room!.name }, everyone);
   }
 
+  /**
+   * Asks the gate again whether `member` may be in each of its rooms as it is now: after it has
+   * proved an account, which a ban may name. Throws ProtocolError if not, and changes nothing.
+   */
+  admit(member: Member): void {
+    const nick = nickOf(member);
+    for (const room of member.rooms) this.gate?.(member, nick, room.name);
+  }
+
   /** Who is in `roomName`, by default the member's current room, and which of them are away. */
   who(member: Member, roomName?: string): ServerMessage {
     nickOf(member);
