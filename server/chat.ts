@@ -16,6 +16,7 @@ import {
   textProblem,
 } from "../protocol.ts";
 import { deliver, type Encoder, type Member, Room } from "./room.ts";
+import { followRename } from "./social.ts";
 
 export { deliver, type Encoder, type Member, Room };
 
@@ -288,6 +289,7 @@ export class Chat {
     const everyone = new Set<Member>([member]);
     for (const room of member.rooms) for (const other of room.members) everyone.add(other);
     deliver({ type: "nick", from: nick, nick: newNick, room: member.room!.name }, everyone);
+    followRename(this.#byNick.values(), member, nick, newNick);
   }
 
   /**
