@@ -20,12 +20,15 @@ export function hostOf(address: string): string {
 }
 
 /** Rejects with nick_registered if `nick` is registered to anyone but the account `asker` proved. */
-export async function guardNick(accounts: Accounts, asker: Asker, nick: string): Promise<void> {
+export function guardNick(accounts: Accounts, asker: Asker, nick: string): Promise<void> {
+  return guardNickFor(accounts, asker.account, nick);
+}
+
+// Rejects with nick_registered if `nick` is registered to anyone but `proved`.
+async function guardNickFor(accounts: Accounts, proved: string | null, nick: string) {
   const account = await accounts.find(nick);
   if (!account) return;
-  if (asker.account === null || nameKey(asker.account) !== account.key) {
-    throw nickRegistered(nick);
-  }
+  if (proved === null || nameKey(proved) !== account.key) throw nickRegistered(nick);
 }
 
 /** A guest nick nobody has registered. */
@@ -54,10 +57,8 @@ export async function checkHello(
     if (password !== undefined && await accounts.find(nick)) {
       account = (await accounts.identify(nick, password, hostOf(asker.address))).nick;
     }
-    await asAccount(asker, account, async () => {
-      await guardNick(accounts, asker, nick);
-      join();
-    });
+    await guardNickFor(accounts, account, nick);
+    asAccount(asker, account, join);
   } catch (error) {
     if (asker.mode !== "legacy" || !(error instanceof ProtocolError)) throw error;
     throw new ProtocolError(error.code, error.message, true);
@@ -95,7 +96,7 @@ export async function handleAccount(
     }
     case "identify": {
       const account = await accounts.identify(joinedNick(asker), input.password, host);
-      await asAccount(asker, account.nick, () => admit(asker));
+      asAccount(asker, account.nick, () => admit(asker));
       tell(`you are identified as ${account.nick}`);
       break;
     }
@@ -103,10 +104,15 @@ export async function handleAccount(
       // Proving the password and taking the nick are one step: a rename refused (taken, a
       // look-alike, banned) leaves the member as it was, not identified for the account.
       const account = await accounts.identify(input.nick, input.password, host);
-      await asAccount(asker, account.nick, () => {
-        if (asker.nick === null) return;
-        return asker.nick === input.nick ? admit(asker) : rename(asker, input.nick);
-      });
+      const before = asker.account;
+      asker.account = account.nick; // as the rename's checks (bans, registered nicks) must see it
+      try {
+        if (asker.nick === input.nick) admit(asker);
+        else if (asker.nick !== null) await rename(asker, input.nick);
+      } catch (error) {
+        asker.account = before;
+        throw error;
+      }
       tell(`you are identified as ${account.nick}`);
       break;
     }
@@ -126,15 +132,11 @@ export async function handleAccount(
 
 // Runs `act` with `asker` identified as `account`, as the checks it makes (bans, registered
 // nicks) must see it; if `act` throws, `asker` is as it was before, and the error goes on.
-async function asAccount(
-  asker: Asker,
-  account: string | null,
-  act: () => void | Promise<void>,
-): Promise<void> {
+function asAccount(asker: Asker, account: string | null, act: () => void): void {
   const before = asker.account;
   asker.account = account;
   try {
-    await act();
+    act();
   } catch (error) {
     asker.account = before;
     throw error;
