@@ -1,7 +1,8 @@
 // The nicks the user ignores, in a small file, so that /ignore outlasts the client as it outlasts
 // a reconnect: one nick a line, in $XDG_CONFIG_HOME/parley/ignored (by default
-// ~/.config/parley/ignored) or --ignore-file. It is written whenever the server answers /ignore or
-// /unignore, whole, through a file beside it renamed over it, so that it is never half written.
+// ~/.config/parley/ignored) or --ignore-file. It is written whenever the server sends the list (it
+// answers /ignore and /unignore, and moves an ignore to the nick an ignored member changes to),
+// whole, through a file beside it renamed over it, so that it is never half written.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { systemProblem } from "../runtime.ts";

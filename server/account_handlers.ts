@@ -20,12 +20,15 @@ export function hostOf(address: string): string {
 }
 
 /** Rejects with nick_registered if `nick` is registered to anyone but the account `asker` proved. */
-export async function guardNick(accounts: Accounts, asker: Asker, nick: string): Promise<void> {
+export function guardNick(accounts: Accounts, asker: Asker, nick: string): Promise<void> {
+  return guardNickFor(accounts, asker.account, nick);
+}
+
+// Rejects with nick_registered if `nick` is registered to anyone but `proved`.
+async function guardNickFor(accounts: Accounts, proved: string | null, nick: string) {
   const account = await accounts.find(nick);
   if (!account) return;
-  if (asker.account === null || nameKey(asker.account) !== account.key) {
-    throw nickRegistered(nick);
-  }
+  if (proved === null || nameKey(proved) !== account.key) throw nickRegistered(nick);
 }
 
 /** A guest nick nobody has registered. */
@@ -36,23 +39,26 @@ export async function freeGuestNick(chat: Chat, accounts: Accounts): Promise<str
 }
 
 /**
- * What a hello asks of the accounts, before the member joins: a password given for a registered
- * nick is checked (the member is then identified), and a registered nick is refused to a member
- * that has not proved it. The classic client cannot choose again, so its refusal closes it.
+ * What a hello asks of the accounts, around `join`, which lets the member in: a password given for
+ * a registered nick is checked, and a registered nick is refused to a member that has not proved
+ * it. The member is identified only if `join` lets it in: a hello refused for its nick or room
+ * leaves no account behind for the next hello to keep. The classic client cannot choose again, so
+ * its refusal closes it.
  */
 export async function checkHello(
   accounts: Accounts,
   asker: Asker,
   nick: string,
-  password?: string,
+  password: string | undefined,
+  join: () => void,
 ): Promise<void> {
-  if (asker.nick !== null) return;
   try {
+    let account = asker.account;
     if (password !== undefined && await accounts.find(nick)) {
-      const account = await accounts.identify(nick, password, hostOf(asker.address));
-      asker.account = account.nick;
+      account = (await accounts.identify(nick, password, hostOf(asker.address))).nick;
     }
-    await guardNick(accounts, asker, nick);
+    await guardNickFor(accounts, account, nick);
+    asAccount(asker, account, join);
   } catch (error) {
     if (asker.mode !== "legacy" || !(error instanceof ProtocolError)) throw error;
     throw new ProtocolError(error.code, error.message, true);
@@ -61,13 +67,16 @@ export async function checkHello(
 
 /**
  * Acts on an account input; rejects with ProtocolError for what it cannot do. `rename` gives the
- * member the nick it logged in to (the single server's Chat, or a node's lease in a cluster).
+ * member the nick it logged in to (the single server's Chat, or a node's lease in a cluster);
+ * `admit`, where the server has bans, throws if the member may not stay where it is as the
+ * account it has just proved (a ban may name the account).
  */
 export async function handleAccount(
   rename: (asker: Asker, nick: string) => void | Promise<void>,
   accounts: Accounts | null,
   asker: Asker,
   input: AccountInput,
+  admit: (asker: Asker) => void = () => {},
 ): Promise<void> {
   if (!accounts) {
     throw new ProtocolError(
@@ -87,14 +96,23 @@ export async function handleAccount(
     }
     case "identify": {
       const account = await accounts.identify(joinedNick(asker), input.password, host);
-      asker.account = account.nick;
+      asAccount(asker, account.nick, () => admit(asker));
       tell(`you are identified as ${account.nick}`);
       break;
     }
     case "login": {
+      // Proving the password and taking the nick are one step: a rename refused (taken, a
+      // look-alike, banned) leaves the member as it was, not identified for the account.
       const account = await accounts.identify(input.nick, input.password, host);
-      asker.account = account.nick;
-      if (asker.nick !== null && asker.nick !== input.nick) await rename(asker, input.nick);
+      const before = asker.account;
+      asker.account = account.nick; // as the rename's checks (bans, registered nicks) must see it
+      try {
+        if (asker.nick === input.nick) admit(asker);
+        else if (asker.nick !== null) await rename(asker, input.nick);
+      } catch (error) {
+        asker.account = before;
+        throw error;
+      }
       tell(`you are identified as ${account.nick}`);
       break;
     }
@@ -109,6 +127,19 @@ export async function handleAccount(
       tell(`${nick} is no longer registered`);
       break;
     }
+  }
+}
+
+// Runs `act` with `asker` identified as `account`, as the checks it makes (bans, registered
+// nicks) must see it; if `act` throws, `asker` is as it was before, and the error goes on.
+function asAccount(asker: Asker, account: string | null, act: () => void): void {
+  const before = asker.account;
+  asker.account = account;
+  try {
+    act();
+  } catch (error) {
+    asker.account = before;
+    throw error;
   }
 }
 

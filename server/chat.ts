@@ -16,6 +16,7 @@ import {
   textProblem,
 } from "../protocol.ts";
 import { deliver, type Encoder, type Member, Room } from "./room.ts";
+import { followRename } from "./social.ts";
 
 export { deliver, type Encoder, type Member, Room };
 
@@ -288,6 +289,16 @@ export class Chat {
     const everyone = new Set<Member>([member]);
     for (const room of member.rooms) for (const other of room.members) everyone.add(other);
     deliver({ type: "nick", from: nick, nick: newNick, room: member.room!.name }, everyone);
+    followRename(this.#byNick.values(), member, nick, newNick);
+  }
+
+  /**
+   * Asks the gate again whether `member` may be in each of its rooms as it is now: after it has
+   * proved an account, which a ban may name. Throws ProtocolError if not, and changes nothing.
+   */
+  admit(member: Member): void {
+    const nick = nickOf(member);
+    for (const room of member.rooms) this.gate?.(member, nick, room.name);
   }
 
   /** Who is in `roomName`, by default the member's current room, and which of them are away. */

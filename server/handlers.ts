@@ -90,7 +90,13 @@ export function handle(
     case "login":
     case "passwd":
     case "unregister":
-      return handleAccount((a, nick) => chat.rename(a, nick), accounts, asker, input);
+      return handleAccount(
+        (a, nick) => chat.rename(a, nick),
+        accounts,
+        asker,
+        input,
+        (a) => chat.admit(a),
+      );
     case "away":
     case "whois":
     case "ignore":
@@ -252,8 +258,7 @@ async function helloChecked(
   input: Extract<Input, { type: "hello" }>,
 ): Promise<void> {
   if (asker.mode !== "legacy") {
-    await checkHello(accounts, asker, input.nick, input.password);
-    return hello(chat, asker, input);
+    return checkHello(accounts, asker, input.nick, input.password, () => hello(chat, asker, input));
   }
   let variant: string;
   let grace: boolean;
@@ -264,8 +269,8 @@ async function helloChecked(
     if (!(error instanceof ProtocolError)) throw error;
     throw new ProtocolError(error.code, error.message, true);
   }
-  if (!grace) await checkHello(accounts, asker, variant);
-  hello(chat, asker, input, variant, grace ? accounts : null);
+  if (grace) return hello(chat, asker, input, variant, accounts);
+  await checkHello(accounts, asker, variant, undefined, () => hello(chat, asker, input, variant));
 }
 
 // A hello the accounts (if any) have let through: helloChecked. The classic client joins as

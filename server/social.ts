@@ -1,6 +1,7 @@
 // What one member shows and hides of the others, with no I/O: its away message, which senders have
 // been told it, and the nicks it ignores. Each Session holds one (Member.social); Chat's broadcast
-// (room.ts) skips a member that ignores the sender, and handlers (social_handlers.ts) change it.
+// (room.ts) skips a member that ignores the sender, handlers (social_handlers.ts) change it, and
+// Chat's rename moves an ignore to the new nick (followRename).
 import {
   cleanText,
   MAX_AWAY_CHARS,
@@ -8,7 +9,9 @@ import {
   nameKey,
   nickProblem,
   ProtocolError,
+  type ServerMessage,
 } from "../protocol.ts";
+import { deliver, type Member } from "./room.ts";
 
 export class Social {
   /** What the member said when it went away, or null while it is here. */
@@ -82,8 +85,44 @@ export class Social {
     if (this.ignored?.size === 0) this.ignored = null;
   }
 
+  /**
+   * `from` is `to` now: if the member ignores `from`, it ignores `to` instead, in the same place in
+   * its list, and no longer `from`, which someone else may take. Returns whether it did.
+   */
+  renamed(from: string, to: string): boolean {
+    const [key, toKey] = [nameKey(from), nameKey(to)];
+    if (this.ignored === null || !this.ignored.has(key)) return false;
+    // Where it ignored `to` as well (a nick nobody had), that entry goes: `to` is in `from`'s place.
+    const entries = [...this.ignored].flatMap(([each, nick]): [string, string][] =>
+      each === key ? [[toKey, to]] : each === toKey ? [] : [[each, nick]]
+    );
+    this.ignored = new Map(entries);
+    return true;
+  }
+
   /** The nicks it ignores, as given, in the order given. */
   get ignoredNicks(): string[] {
     return this.ignored === null ? [] : [...this.ignored.values()];
+  }
+}
+
+/**
+ * The member once called `from` is `to` now: each of `members` but it that ignored `from` ignores
+ * `to` instead, and is sent its new list (after the rename itself, where it sees that). As ssh-chat
+ * ignores a user rather than a name, the ignore stays with the person, and whoever takes the nick
+ * afterwards is heard. Every member is asked, in the renamed member's rooms or not: left on the old
+ * nick, an ignore would fall on its next holder.
+ */
+export function followRename(
+  members: Iterable<Member>,
+  renamed: Member,
+  from: string,
+  to: string,
+): void {
+  for (const member of members) {
+    const social = member.social;
+    if (member === renamed || !social?.renamed(from, to)) continue;
+    const list: ServerMessage = { type: "ignoring", nicks: social.ignoredNicks };
+    deliver(list, [member]);
   }
 }

@@ -1,6 +1,7 @@
 // The browser page's /ignore and /whois, end to end: a real chromium tab on the server's web port,
 // members on its TCP port, under each runtime. The ignore list is the server's answer, kept in the
-// page's localStorage and sent in every hello, so it outlasts a reload as it does a reconnect.
+// page's localStorage and sent in every hello, so it outlasts a reload as it does a reconnect; when
+// the ignored member changes nick, the list the page keeps names the new one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, startWebServer, WebPage } from "./_browser.ts";
@@ -49,6 +50,28 @@ for (const runtime of RUNTIMES) {
     await notice("ignoring: nobody");
     bob.send({ type: "msg", text: "bob: seen" });
     assert.deepEqual((await ann.waitForSaid(2))[1], { from: "bob", text: "bob: seen" });
+    assert.deepEqual(ann.errors, []);
+  });
+
+  test(`web page [${runtime}] an ignore follows a rename, across a reload`, async () => {
+    const { server, url } = await startWebServer(runtime);
+    await using _server = server;
+    await using browser = await launchBrowser();
+    await using bob = await TestMember.join(server.port, "bob");
+    const ann = await WebPage.join(browser, url, "ann");
+    const notice = (text: string) =>
+      ann.page.locator("#log li.notice", { hasText: text }).last().waitFor();
+    await ann.say("/ignore bob");
+    await notice("ignoring: bob");
+    bob.send({ type: "nick", nick: "bob2" });
+    await notice("bob is now known as bob2");
+    await notice("ignoring: bob2");
+    // The page sends what it kept in its next hello: the server's list, asked for, says bob2.
+    await ann.page.reload();
+    await ann.page.press("#login-nick", "Enter");
+    await notice("you are ann in ");
+    await ann.say("/ignore");
+    await notice("ignoring: bob2");
     assert.deepEqual(ann.errors, []);
   });
 }

@@ -53,6 +53,21 @@ test("Social: ignores are by nick key, bounded, never yourself, and listed as gi
   social.ignore("n5", "alice"); // already there: no new entry, no refusal
 });
 
+test("Social: an ignore moves to the nick its holder takes, in its place, never doubled", () => {
+  const social = new Social(0);
+  assert.equal(social.renamed("bob", "bob2"), false, "nobody ignored: nothing to move");
+  for (const nick of ["carol", "Bob", "robert", "dave"]) social.ignore(nick, "alice");
+  assert.equal(social.renamed("erin", "erin2"), false);
+  assert.equal(social.renamed("BOB", "bob2"), true);
+  assert.deepEqual(social.ignoredNicks, ["carol", "bob2", "robert", "dave"]);
+  assert.equal(social.ignores("bob"), false, "the nick left behind is free of it");
+  assert.equal(social.renamed("bob2", "Bob2"), true, "a change of case is kept as given");
+  assert.deepEqual(social.ignoredNicks, ["carol", "Bob2", "robert", "dave"]);
+  // Into a nick it ignored already: one entry, where the person's was.
+  assert.equal(social.renamed("dave", "Robert"), true);
+  assert.deepEqual(social.ignoredNicks, ["carol", "Bob2", "Robert"]);
+});
+
 const utf8 = new TextEncoder();
 const decoder = new TextDecoder();
 const json: Encoder = { encode: (message: ServerMessage) => utf8.encode(JSON.stringify(message)) };
