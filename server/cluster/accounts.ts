@@ -128,6 +128,7 @@ export class ClusterAccounts {
     // Over plain text a password for a nick nobody registered is ignored too, not refused: as on
     // one server, whose hello identifies only for a registered nick.
     const plain = accounts !== this.accounts;
+    const before = asker.account;
     const checked = input.password !== undefined && asker.nick === null &&
       (!plain || await this.accounts.find(input.nick) !== null);
     if (checked) {
@@ -146,6 +147,10 @@ export class ClusterAccounts {
     }
     try {
       await join();
+    } catch (error) {
+      // Refused (its nick, its room): the password proved nothing the connection keeps.
+      if (asker.nick === null) asker.account = before;
+      throw error;
     } finally {
       this.#regaining.delete(asker);
     }
@@ -166,6 +171,10 @@ export class ClusterAccounts {
       this.#for(asker),
       asker,
       input,
+      // A ban may name the account just proved: asked again for each room, as Chat.admit does.
+      (member) => {
+        for (const room of member.rooms) this.node.gate?.(member, member.nick!, room.name);
+      },
     );
   }
 

@@ -1,0 +1,64 @@
+// Proving an account is all or nothing on the nodes of a cluster too (identify_refused_test.ts has
+// one server): a hello with the right password that a node refuses for its room leaves the
+// connection unidentified, so its next hello, under another nick, is nobody's account. A Deno node
+// and a Bun node on a real redis-server with AOF, which registering needs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { LineMember, TestMember } from "./_helpers.ts";
+import { identified } from "./_moderation.ts";
+import { RedisServer } from "./_redis.ts";
+import { joinEcho, startNode, until } from "./_cluster.ts";
+
+// What /whois, asked by `asker`, says of `nick`'s account: undefined for none.
+async function accountOf(asker: TestMember, nick: string): Promise<unknown> {
+  asker.send({ type: "whois", nick });
+  return (await until(asker, { type: "whois", nick })).account;
+}
+
+test("cluster identify refused: a hello refused for its room does not identify the next one", async () => {
+  await using redis = await RedisServer.start(true);
+  await using deno = await startNode("deno", redis, ["--identify-grace", "0"]);
+  await using bun = await startNode("bun", redis, ["--identify-grace", "0"]);
+  {
+    await using owner = await joinEcho(deno.port, "mallory");
+    owner.send({ type: "register", password: "mallory-password" });
+    await until(owner, {
+      type: "notice",
+      text: "mallory is registered to you; next time, /login mallory PASSWORD",
+    });
+  }
+  await using root = await joinEcho(deno.port, "root");
+  for (const port of [bun.port, deno.port]) {
+    await using other = await TestMember.connect(port);
+    other.send({ type: "hello", nick: "mallory", password: "mallory-password", room: "a b" });
+    await other.expect({ type: "error", code: "bad_room" });
+    other.send({ type: "hello", nick: "zed" });
+    await other.expect({ type: "welcome", nick: "zed" });
+    assert.equal(await accountOf(root, "zed"), undefined, "identified by a refused hello");
+    other.send({ type: "unregister", password: "mallory-password" });
+    await other.expect({ type: "error", code: "not_identified" });
+  }
+});
+
+test("cluster identify refused: /identify on one node for an account banned from the other is refused", async () => {
+  await using redis = await RedisServer.start(true);
+  const operator = ["--operator", "root"];
+  await using deno = await startNode("deno", redis, operator);
+  await using bun = await startNode("bun", redis, operator);
+  {
+    await using _carol = await identified(bun.port, "carol");
+  }
+  await using root = await identified(deno.port, "root");
+  root.send({ type: "ban", mask: "account:carol", reason: "spam" });
+  await until(root, { type: "notice", text: "root banned account:carol (spam)" });
+
+  // A greeting client on Bun holds carol for the grace, as nobody's account: the ban does not
+  // name it; proving the account brings the ban down on it, and it stays nobody's.
+  const greeted = await LineMember.connect(bun.port);
+  await using _greeted = greeted;
+  greeted.socket.write("carol connection...");
+  await greeted.lines.waitFor(/^\*\*\* you are carol in lobby/, "the registered nick, for now");
+  greeted.say("/identify carol-password");
+  await greeted.lines.waitFor("*** You are banned from lobby permanently (spam)");
+  assert.equal(await accountOf(root, "carol"), undefined, "identified into a ban");
+});
