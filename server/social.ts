@@ -115,7 +115,7 @@ export class Social {
  */
 export function followRename(
   members: Iterable<Member>,
-  renamed: Member,
+  renamed: Member | undefined,
   from: string,
   to: string,
 ): void {

@@ -25,6 +25,7 @@ import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
 import { historyPage } from "./history_page.ts";
 import { ClusterAccounts } from "./accounts.ts";
+import { listenForRenames, tellRename } from "./renames.ts";
 import { ClusterSocial } from "./social.ts";
 import { ClusterGrace } from "./identify_grace.ts";
 
@@ -95,6 +96,7 @@ export class ClusterNode implements ChatService {
     this.link.onChange((up) => this.#linkChanged(up));
     await this.#upkeep.start();
     await this.accounts.start();
+    await listenForRenames(this);
   }
 
   // Members hear that the cluster is out of reach, and back; the feeds then read what the
@@ -386,6 +388,7 @@ export class ClusterNode implements ChatService {
       const event = { t: "nick" as const, m: holding.holder, n: nick, x: newNick, c: change };
       this.#retrying(() => this.events.publish(room, event, newNick));
     }
+    tellRename(this, member, nick, newNick);
     await Promise.all(this.#sending);
   }
 

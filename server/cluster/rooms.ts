@@ -12,6 +12,7 @@ import { type RoomEvent, RoomFeed } from "./room_feed.ts";
 import type { Published } from "./room_publisher.ts";
 import { clusterDown, memberList, streamLength } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
+import { followAcross } from "./renames.ts";
 import type { Ban } from "../moderation.ts";
 
 interface Served {
@@ -276,6 +277,7 @@ export class Rooms {
           holding.lastChange = event.c!;
           deliver(change, [member]);
         }
+        followAcross(this.node, event.m, event.n, event.x!);
         break;
       }
     }

@@ -1,0 +1,65 @@
+// Ignores follow a rename across the cluster (social.ts followRename: ssh-chat ignores the person,
+// not the name). A node hears a rename in two ways, and follows it both times (the second finds
+// nothing left to change): in the room events of the renamed member's rooms, in room order, so
+// that none of its messages under the new nick slips past an ignore on a node that serves those
+// rooms, right after the rename itself; and on one channel every node listens to, for the members
+// in none of its rooms (on a node that may serve none of them), whose ignores would otherwise fall
+// on whoever takes the old nick next. The channel may come first: its note leaves the members of
+// the renamed member's rooms to the room events, so that each sees the rename before its new list. Renames are rare
+// (a /nick, a /login, a grace running out), so every node hearing each one costs little.
+import type { Member } from "../chat.ts";
+import { followRename } from "../social.ts";
+import type { ClusterNode } from "./node.ts";
+
+/** Where each rename is told to every node: holder, old nick, new nick. */
+export const RENAMES_CHANNEL = "parley:renames";
+
+interface Renamed {
+  h: string;
+  f: string;
+  t: string;
+  /** The keys of the renamed member's rooms. */
+  r: string[];
+}
+
+/**
+ * This node's members that ignored `from`, the name of the member `holder`, ignore `to` instead:
+ * those of `members`, by default all.
+ */
+export function followAcross(
+  node: ClusterNode,
+  holder: string,
+  from: string,
+  to: string,
+  members: Iterable<Member> = node.byHolder.values(),
+): void {
+  followRename(members, node.byHolder.get(holder), from, to);
+}
+
+/** Listens for the renames of every node. */
+export async function listenForRenames(node: ClusterNode): Promise<void> {
+  await node.link.subscribe(RENAMES_CHANNEL, (raw) => {
+    try {
+      const { h, f, t, r } = JSON.parse(raw) as Renamed;
+      const elsewhere = [...node.byHolder.values()].filter((member) =>
+        ![...member.rooms].some((room) => r.includes(room.key))
+      );
+      followAcross(node, h, f, t, elsewhere);
+    } catch (error) {
+      node.options.log(`redis: a rename could not be read: ${error}`);
+    }
+  });
+}
+
+/** Tells every node that `member` (this node's) was `from` and is `to`; at most once, as pub/sub. */
+export function tellRename(node: ClusterNode, member: Member, from: string, to: string): void {
+  const holder = node.holdings.get(member)?.holder;
+  if (holder === undefined) return;
+  const renamed: Renamed = {
+    h: holder,
+    f: from,
+    t: to,
+    r: [...member.rooms].map((room) => room.key),
+  };
+  node.link.publish(RENAMES_CHANNEL, JSON.stringify(renamed)).catch(() => {});
+}
