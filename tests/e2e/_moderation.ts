@@ -1,6 +1,13 @@
 // What the moderation tests share: a server with an operator and a place for its data, members
 // who register as they join, and waiting past messages that do not matter to a test.
-import { type Json, type RuntimeName, startQuietServer, TestMember } from "./_helpers.ts";
+import assert from "node:assert/strict";
+import {
+  type Json,
+  LineMember,
+  type RuntimeName,
+  startQuietServer,
+  TestMember,
+} from "./_helpers.ts";
 
 export { temporaryDirectory } from "./_helpers.ts";
 
@@ -31,4 +38,33 @@ export async function skipTo(member: TestMember, fields: Json): Promise<Json> {
     if (message === null) throw new Error(`closed while waiting for ${JSON.stringify(fields)}`);
     if (Object.entries(fields).every(([key, value]) => message[key] === value)) return message;
   }
+}
+
+/** What /whois, asked by `asker`, says of `nick`'s account: undefined for none. */
+export async function accountOf(asker: TestMember, nick: string): Promise<unknown> {
+  asker.send({ type: "whois", nick });
+  return (await skipTo(asker, { type: "whois", nick })).account;
+}
+
+/**
+ * carol registers on `ports.carol` and leaves; root, an operator on `ports.root`, bans her
+ * account; a greeting client on `ports.greeted` holds carol for the grace, as nobody's account (the
+ * ban does not name it), and its /identify is refused with the ban: it stays nobody's.
+ */
+export async function identifyIntoBan(
+  ports: { carol: number; root: number; greeted: number },
+): Promise<{ root: TestMember; greeted: LineMember }> {
+  {
+    await using _carol = await identified(ports.carol, "carol", "den");
+  }
+  const root = await identified(ports.root, "root");
+  root.send({ type: "ban", mask: "account:carol", reason: "spam" });
+  await skipTo(root, { type: "notice", text: "root banned account:carol (spam)" });
+  const greeted = await LineMember.connect(ports.greeted);
+  greeted.socket.write("carol connection...");
+  await greeted.lines.waitFor(/^\*\*\* you are carol in lobby/, "the registered nick, for now");
+  greeted.say("/identify carol-password");
+  await greeted.lines.waitFor("*** You are banned from lobby permanently (spam)");
+  assert.equal(await accountOf(root, "carol"), undefined, "identified into a ban");
+  return { root, greeted };
 }

@@ -4,16 +4,10 @@
 // and a Bun node on a real redis-server with AOF, which registering needs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LineMember, TestMember } from "./_helpers.ts";
-import { identified } from "./_moderation.ts";
+import { TestMember } from "./_helpers.ts";
+import { accountOf, identifyIntoBan } from "./_moderation.ts";
 import { RedisServer } from "./_redis.ts";
 import { joinEcho, startNode, until } from "./_cluster.ts";
-
-// What /whois, asked by `asker`, says of `nick`'s account: undefined for none.
-async function accountOf(asker: TestMember, nick: string): Promise<unknown> {
-  asker.send({ type: "whois", nick });
-  return (await until(asker, { type: "whois", nick })).account;
-}
 
 test("cluster identify refused: a hello refused for its room does not identify the next one", async () => {
   await using redis = await RedisServer.start(true);
@@ -45,20 +39,12 @@ test("cluster identify refused: /identify on one node for an account banned from
   const operator = ["--operator", "root"];
   await using deno = await startNode("deno", redis, operator);
   await using bun = await startNode("bun", redis, operator);
-  {
-    await using _carol = await identified(bun.port, "carol");
-  }
-  await using root = await identified(deno.port, "root");
-  root.send({ type: "ban", mask: "account:carol", reason: "spam" });
-  await until(root, { type: "notice", text: "root banned account:carol (spam)" });
-
-  // A greeting client on Bun holds carol for the grace, as nobody's account: the ban does not
-  // name it; proving the account brings the ban down on it, and it stays nobody's.
-  const greeted = await LineMember.connect(bun.port);
+  // Registered and banned on Deno, proved on Bun.
+  const { root, greeted } = await identifyIntoBan({
+    carol: deno.port,
+    root: deno.port,
+    greeted: bun.port,
+  });
+  await using _root = root;
   await using _greeted = greeted;
-  greeted.socket.write("carol connection...");
-  await greeted.lines.waitFor(/^\*\*\* you are carol in lobby/, "the registered nick, for now");
-  greeted.say("/identify carol-password");
-  await greeted.lines.waitFor("*** You are banned from lobby permanently (spam)");
-  assert.equal(await accountOf(root, "carol"), undefined, "identified into a ban");
 });

@@ -5,14 +5,15 @@
 // for the account afterwards. /whois, asked by another member, tells whether it is.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { identified, skipTo, startModerated, temporaryDirectory } from "./_moderation.ts";
+import {
+  accountOf,
+  identified,
+  identifyIntoBan,
+  skipTo,
+  startModerated,
+  temporaryDirectory,
+} from "./_moderation.ts";
 import { LineMember, RUNTIMES, TestMember } from "./_helpers.ts";
-
-// What /whois, asked by `asker`, says of `nick`'s account: undefined for none.
-async function accountOf(asker: TestMember, nick: string): Promise<unknown> {
-  asker.send({ type: "whois", nick });
-  return (await skipTo(asker, { type: "whois", nick })).account;
-}
 
 for (const runtime of RUNTIMES) {
   const name = (behaviour: string) => `identify refused [${runtime}] ${behaviour}`;
@@ -82,21 +83,10 @@ for (const runtime of RUNTIMES) {
   test(name("/identify for an account banned where the member is is refused"), async () => {
     using dir = temporaryDirectory();
     await using server = await startModerated(runtime, dir.path);
-    {
-      await using _carol = await identified(server.port, "carol", "den");
-    }
-    await using root = await identified(server.port, "root");
-    root.send({ type: "ban", mask: "account:carol", reason: "spam" });
-    await skipTo(root, { type: "notice", text: "root banned account:carol (spam)" });
-
-    // A greeting client holds carol for the grace, as nobody's account: the ban does not name it.
-    const greeted = await LineMember.connect(server.port);
+    const { port } = server;
+    const { root, greeted } = await identifyIntoBan({ carol: port, root: port, greeted: port });
+    await using _root = root;
     await using _greeted = greeted;
-    greeted.socket.write("carol connection...");
-    await greeted.lines.waitFor(/^\*\*\* you are carol in lobby/, "the registered nick, for now");
-    greeted.say("/identify carol-password");
-    await greeted.lines.waitFor("*** You are banned from lobby permanently (spam)");
-    assert.equal(await accountOf(root, "carol"), undefined, "identified into a ban");
     greeted.say("/login carol carol-password");
     await greeted.lines.waitFor("*** You are banned from lobby permanently (spam)");
     assert.equal(await accountOf(root, "carol"), undefined, "identified into a ban by /login");

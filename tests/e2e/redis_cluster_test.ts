@@ -24,18 +24,23 @@ async function byRoom(member: TestMember, count: number): Promise<Map<string, st
   return rooms;
 }
 
+// Each of `members` joins every one of ROOMS, in turn.
+async function joinAll(members: TestMember[]): Promise<void> {
+  for (const room of ROOMS) {
+    for (const member of members) {
+      member.send({ type: "join", room });
+      await until(member, { type: "joined", room });
+    }
+  }
+}
+
 test("redis cluster: rooms spread over three shards, one order on a Deno and a Bun node", async () => {
   await using redis = await RedisCluster.start();
   await using deno = await startNode("deno", redis, ["--redis-cluster"]);
   await using bun = await startNode("bun", redis, ["--redis-cluster"]);
   await using ann = await joinEcho(deno.port, "ann");
   await using bea = await joinEcho(bun.port, "bea");
-  for (const room of ROOMS) {
-    for (const member of [ann, bea]) {
-      member.send({ type: "join", room });
-      await until(member, { type: "joined", room });
-    }
-  }
+  await joinAll([ann, bea]);
   // Everyone is in everywhere before anyone speaks: bea's last join, as ann sees it.
   for (let got = await ann.next(); got?.room !== ROOMS.at(-1) || got?.type !== "join";) {
     got = await ann.next();
@@ -91,12 +96,7 @@ test("redis cluster: a shard that crashes refuses its rooms' messages, the other
   await using bun = await startNode("bun", redis, ["--redis-cluster"]);
   await using ann = await joinEcho(deno.port, "ann");
   await using bea = await joinEcho(bun.port, "bea");
-  for (const room of ROOMS) {
-    for (const member of [ann, bea]) {
-      member.send({ type: "join", room });
-      await until(member, { type: "joined", room });
-    }
-  }
+  await joinAll([ann, bea]);
   const lobby = shardOf(redis, "lobby");
   const dead = ROOMS.find((room) => shardOf(redis, room) !== lobby)!;
   const victim = shardOf(redis, dead);
