@@ -127,6 +127,43 @@ export class DeliveryTracker {
     this.onComplete(sender);
   }
 
+  /**
+   * For a closed loop that stalled: of the messages sent (`sent[sender]` each) and not yet at
+   * every receiver, how many reached no receiver and how many some, and where the first of them
+   * lies. Tells a message held before the fan-out (the server never delivered it to anyone) from
+   * one that reached only some members (a member's own path).
+   */
+  missing(sent: Int32Array): string {
+    if (this.#window === 0) return "";
+    let none = 0, some = 0, senders = 0;
+    let first = "";
+    for (let sender = 0; sender < this.members; sender++) {
+      const from = this.completed[sender];
+      if (sent[sender] > from) senders++;
+      for (let seq = from; seq < sent[sender]; seq++) {
+        const got = this.#receivedBy[sender * this.#window + seq % this.#window];
+        if (got === 0) none++;
+        else some++;
+        if (first === "") first = `member ${sender} seq ${seq} at ${got} of ${this.fanout}`;
+      }
+    }
+    if (none + some === 0) return "";
+    // Which receivers lack them (skipped, or not yet come): a few is a connection held up.
+    let behind = 0, worst = -1, worstLacks = 0;
+    for (let receiver = 0; receiver < this.members; receiver++) {
+      let lacks = 0;
+      for (let sender = 0; sender < this.members; sender++) {
+        if (sender === receiver && !this.echoes) continue;
+        const pair = receiver * this.members + sender;
+        lacks += sent[sender] - this.#next[pair] + (this.#gaps.get(pair)?.size ?? 0);
+      }
+      if (lacks > 0) behind++;
+      if (lacks > worstLacks) [worst, worstLacks] = [receiver, lacks];
+    }
+    return `${none} messages at no receiver, ${some} at some, from ${senders} senders ` +
+      `(the first: ${first}); ${behind} receivers lack some, member ${worst} ${worstLacks}`;
+  }
+
   /** Deliveries that never came: the gaps left, and every message after a receiver's last. */
   lost(): number {
     let lost = 0;

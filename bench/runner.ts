@@ -102,6 +102,8 @@ function runPhase(members: Members, workload: MessageWorkload, messagesPerMember
     const finish = (stalled: boolean) => {
       if (finished) return;
       finished = true;
+      const missing = stalled && closedLoop ? tracker.missing(sent) : "";
+      if (missing) members.failures.push(`stalled: ${missing}`);
       clearInterval(watchdog);
       clearTimeout(timer);
       members.sink = null;

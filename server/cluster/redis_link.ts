@@ -152,6 +152,26 @@ export class RedisLink {
       : this.commands.publish(channel, message);
   }
 
+  /**
+   * Resolves to true once every channel message Redis sent this node before now has been heard
+   * (handed to its listener): Redis answers a PING on the subscriber connection after the messages
+   * it pushed there before it, in order. False if no answer came within `ms` (the connection is
+   * slow, or down); null on a Redis Cluster, where each shard's channels come on a connection of
+   * their own, so that one PING says nothing.
+   */
+  async heardAll(ms: number): Promise<boolean | null> {
+    if (this.sharded) return null;
+    if (!this.subscriber.isReady) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+    const answered = this.subscriber.ping().then(() => true, () => false);
+    try {
+      return await Promise.race([answered, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Connects both clients; throws if Redis cannot be reached at start. */
   async connect(): Promise<void> {
     await Promise.all([this.commands.connect(), this.subscriber.connect()]);

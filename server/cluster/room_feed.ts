@@ -41,6 +41,11 @@ function parseEntry(id: string, json: string): RoomEvent {
 export class RoomFeed {
   /** The id of the last event applied (or skipped as known). */
   lastId = 0;
+  /**
+   * The id of the last event heard on the channel, applied or still waiting its turn: what
+   * Rooms.check compares with Redis's count, since a busy node is behind in applying, not lost.
+   */
+  heardId = 0;
   epoch = "";
   #keys: ReturnType<typeof roomKeys>;
   #work: Promise<void> = Promise.resolve();
@@ -67,7 +72,7 @@ export class RoomFeed {
       this.link.commands.get(this.#keys.seq),
       this.link.commands.get(this.#keys.epoch),
     ]);
-    this.lastId = Number(seq ?? 0);
+    this.lastId = this.heardId = Number(seq ?? 0);
     this.epoch = epoch ?? "";
   }
 
@@ -95,6 +100,8 @@ export class RoomFeed {
   #heard(raw: string): void {
     if (this.#closed) return;
     const { epoch, lines } = splitBatch(raw);
+    const last = lines.at(-1)!;
+    this.heardId = Number(last.slice(0, last.indexOf(" ")));
     this.exclusive(async () => {
       for (const line of lines) {
         if (this.#closed) return;
@@ -138,7 +145,7 @@ export class RoomFeed {
   }
 
   // Applies the stream's events after lastId up to `throughId`. Those trimmed from the stream
-  // meanwhile are gone: the feed goes on after them.
+  // meanwhile are gone: the feed goes on after them, and says so (its members here miss them).
   async #fill(throughId: number): Promise<void> {
     while (!this.#closed && this.lastId < throughId) {
       const end = throughId === Infinity ? "+" : `${throughId}-0`;
@@ -148,16 +155,28 @@ export class RoomFeed {
       for (const entry of entries) {
         const event = parseEntry(entry.id, String(entry.message.e));
         if (event.id <= this.lastId) continue;
+        if (event.id > this.lastId + 1) this.#gone(event.id - 1);
         this.lastId = event.id;
         await this.apply(event);
         if (this.#waiters.length > 0) this.#wake();
       }
       if (entries.length < PAGE) {
-        if (throughId !== Infinity) this.lastId = Math.max(this.lastId, throughId);
+        if (throughId !== Infinity && throughId > this.lastId) this.#gone(throughId);
         if (this.#waiters.length > 0) this.#wake();
         return;
       }
     }
+  }
+
+  // Events after lastId through `throughId` are neither on the channel nor in the stream any
+  // more: skipped, loudly, for an operator to size the streams (or the node) better.
+  #gone(throughId: number): void {
+    const count = throughId - this.lastId;
+    this.log(
+      `redis: ${count} event(s) of ${this.roomKey} (ids ${this.lastId + 1}-${throughId}) were ` +
+        `lost on the channel and gone from the stream; this node's members miss them`,
+    );
+    this.lastId = throughId;
   }
 
   /** Up to `limit` events after `afterId` and through `throughId`, oldest first. */

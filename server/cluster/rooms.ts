@@ -54,6 +54,7 @@ export class Rooms {
    * room's order: the room hears of the ban before it hears them leave (moderation_site.ts).
    */
   enforce: ((ban: Ban) => void | Promise<void>) | null = null;
+  #checked = new WeakMap<Served, number>(); // each room's last id in Redis at the last check
 
   constructor(readonly node: ClusterNode) {}
 
@@ -318,14 +319,28 @@ export class Rooms {
     for (const served of this.#served.values()) served.feed.catchUp();
   }
 
-  /** Each room whose last id in Redis is past what it applied reads the rest (a lost event). */
+  /**
+   * Each room whose last id in Redis is past what its channel brought reads the rest from the
+   * stream: events lost on the channel. Not those merely late: a busy node is behind all the time,
+   * and reading its late events from the stream skipped those the stream had trimmed already, then
+   * dropped them as read when the channel brought them (the benchmark's "stall"). So the ids are
+   * compared with what was heard once the subscriber connection has brought everything Redis sent
+   * before it was asked (heardAll), and not at all if it did not within a quarter of a lease (a
+   * connection that slow is late, and one that is down catches up once it is back). On a Redis
+   * Cluster, where that cannot be known, with the last ids of the check before, which had a whole
+   * period to arrive.
+   */
   async check(): Promise<void> {
     const served = [...this.#served.values()];
     const seqs = await Promise.all(
       served.map((s) => this.node.link.commands.get(roomKeys(s.room.key).seq)),
     );
+    const heard = await this.node.link.heardAll(this.node.options.leaseMs / 4);
     served.forEach((s, i) => {
-      if (Number(seqs[i] ?? 0) > s.feed.lastId) s.feed.catchUp();
+      const seq = Number(seqs[i] ?? 0);
+      const due = heard === null ? this.#checked.get(s) ?? 0 : heard ? seq : 0;
+      this.#checked.set(s, seq);
+      if (due > s.feed.heardId && due > s.feed.lastId) s.feed.catchUp();
     });
   }
 

@@ -40,8 +40,9 @@ test("cluster: a node renews the nicks of all its members with one command a tic
     const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
     assert.equal(counts.get("evalsha") ?? 0, 0, `no script while nobody talks: ${[...counts]}`);
     // Per tick a node renews its presence, lists the nodes, asks whether the other is present,
-    // and reads each of its rooms' last ids (the check for a lost event): nothing per member.
-    const perTick = 2 + 2 + ROOMS;
+    // and reads each of its rooms' last ids, then pings its subscriber connection (the check for a
+    // lost event): nothing per member.
+    const perTick = 2 + 2 + ROOMS + 1;
     assert.ok(total <= 2 * (TICKS + 1) * perTick, `${total} commands: ${[...counts]}`);
   } finally {
     for (const member of members) await member[Symbol.asyncDispose]();

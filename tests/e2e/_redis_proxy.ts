@@ -1,0 +1,90 @@
+// A TCP proxy between a Parley node and its redis-server that can hold back what Redis sends to
+// the node's subscriber connection: a node whose channel messages are late (a node short of CPU,
+// a slow network) while its commands are answered at once. It also counts the times the node asks
+// for a key, so that a test can wait for a node's periodic check instead of sleeping.
+import net from "node:net";
+import { within } from "./_helpers.ts";
+
+interface Pair {
+  client: net.Socket;
+  server: net.Socket;
+  subscriber: boolean;
+  held: Buffer[];
+}
+
+export class RedisProxy {
+  #pairs = new Set<Pair>();
+  #holding = false;
+  #asked = new Map<string, { count: number; waiters: Array<() => void> }>();
+
+  private constructor(readonly listener: net.Server, readonly port: number) {}
+
+  static async start(redisPort: number): Promise<RedisProxy> {
+    let proxy: RedisProxy | null = null;
+    const listener = net.createServer((client) => proxy!.#connect(client, redisPort));
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+    proxy = new RedisProxy(listener, (listener.address() as net.AddressInfo).port);
+    return proxy;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  #connect(client: net.Socket, redisPort: number): void {
+    const server = net.connect(redisPort, "127.0.0.1");
+    const pair: Pair = { client, server, subscriber: false, held: [] };
+    this.#pairs.add(pair);
+    client.on("data", (bytes: Buffer) => {
+      const text = bytes.toString("latin1");
+      if (/SUBSCRIBE/i.test(text)) pair.subscriber = true;
+      for (const [key, asked] of this.#asked) {
+        asked.count += text.split(key).length - 1;
+        if (asked.count > 0) { for (const wake of asked.waiters.splice(0)) wake(); }
+      }
+      server.write(bytes);
+    });
+    server.on("data", (bytes: Buffer) => {
+      if (pair.subscriber && this.#holding) pair.held.push(bytes);
+      else client.write(bytes);
+    });
+    const end = () => {
+      this.#pairs.delete(pair);
+      client.destroy();
+      server.destroy();
+    };
+    client.on("close", end).on("error", end);
+    server.on("close", end).on("error", end);
+  }
+
+  /** From now on, what Redis sends to subscriber connections waits here. */
+  holdSubscribers(): void {
+    this.#holding = true;
+  }
+
+  /** Sends on what was held, in order, and holds nothing more. */
+  release(): void {
+    this.#holding = false;
+    for (const pair of this.#pairs) {
+      for (const bytes of pair.held.splice(0)) pair.client.write(bytes);
+    }
+  }
+
+  /** Resolves once a node has named `key` in `times` more commands from now. */
+  async asked(key: string, times: number, what: string): Promise<void> {
+    for (let i = 0; i < times; i++) {
+      const asked = { count: 0, waiters: [] as Array<() => void> };
+      this.#asked.set(key, asked);
+      await within(new Promise<void>((resolve) => asked.waiters.push(resolve)), what);
+    }
+    this.#asked.delete(key);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const pair of this.#pairs) {
+      pair.client.destroy();
+      pair.server.destroy();
+    }
+    await new Promise((resolve) => this.listener.close(resolve));
+  }
+}
