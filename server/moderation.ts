@@ -58,8 +58,22 @@ export interface ModerationStore {
   load(): ModerationState | Promise<ModerationState>;
   putBan(ban: Ban): void | Promise<void>;
   dropBan(scope: string, kind: Ban["kind"], mask: string): void | Promise<void>;
-  putRoom(room: RoomRecord): void | Promise<void>;
+  /**
+   * Keeps `room`, made from `previous` (null: none was kept). A store that others change at the
+   * same time (a cluster's Redis) refuses it with StaleRoom if its record is not `previous` now.
+   */
+  putRoom(room: RoomRecord, previous: RoomRecord | null): void | Promise<void>;
 }
+
+/** The room's record changed since the one a change was made from: `current` is what is kept. */
+export class StaleRoom extends Error {
+  constructor(readonly current: RoomRecord | null) {
+    super("the room's record changed meanwhile");
+  }
+}
+
+// How often a change to a room is made again from a record another node changed meanwhile.
+const STALE_TRIES = 5;
 
 /**
  * Keeps moderation for as long as the process lives: a server without --data. The first time it
@@ -312,30 +326,48 @@ export class Moderation {
   }
 
   /** Makes `account` the owner of the room; throws already_claimed if it has one. */
-  async claim(key: string, name: string, account: string): Promise<void> {
-    const room = this.#rooms.get(key);
-    if (room?.owner) {
-      throw new ProtocolError("already_claimed", `${room.name} belongs to ${room.owner} already`);
-    }
-    await this.#put({ key, name, owner: account, ops: [], topic: room?.topic ?? null });
+  claim(key: string, name: string, account: string): Promise<void> {
+    return this.#change(key, (room) => {
+      if (room?.owner) {
+        throw new ProtocolError("already_claimed", `${room.name} belongs to ${room.owner} already`);
+      }
+      return { key, name, owner: account, ops: [], topic: room?.topic ?? null };
+    });
   }
 
   /** Makes `account` an operator of a claimed room, or not. */
-  async setOp(key: string, account: string, op: boolean): Promise<void> {
-    const room = this.#rooms.get(key);
-    if (!room?.owner) throw notClaimed(key);
-    const ops = room.ops.filter((name) => nameKey(name) !== nameKey(account));
-    await this.#put({ ...room, ops: op ? [...ops, account] : ops });
+  setOp(key: string, account: string, op: boolean): Promise<void> {
+    return this.#change(key, (room) => {
+      if (!room?.owner) throw notClaimed(key);
+      const ops = room.ops.filter((name) => nameKey(name) !== nameKey(account));
+      return { ...room, ops: op ? [...ops, account] : ops };
+    });
   }
 
-  async setTopic(key: string, name: string, topic: Topic): Promise<void> {
-    const room = this.#rooms.get(key) ?? { key, name, owner: null, ops: [], topic: null };
-    await this.#put({ ...room, topic });
+  setTopic(key: string, name: string, topic: Topic): Promise<void> {
+    return this.#change(key, (room) => ({
+      ...(room ?? { key, name, owner: null, ops: [], topic: null }),
+      topic,
+    }));
   }
 
-  async #put(room: RoomRecord): Promise<void> {
-    await this.#store.putRoom(room);
-    this.#rooms.set(room.key, room);
+  // A room's record, made by `make` from the one kept. In a cluster another node may change the
+  // same room at the same moment (an /op there, a /topic here): the store then refuses this change
+  // (StaleRoom), and it is made again from what the store has, so that neither is lost.
+  async #change(key: string, make: (room: RoomRecord | null) => RoomRecord): Promise<void> {
+    for (let tries = 1;; tries++) {
+      const previous = this.#rooms.get(key) ?? null;
+      const room = make(previous);
+      try {
+        await this.#store.putRoom(room, previous);
+        this.#rooms.set(room.key, room);
+        return;
+      } catch (error) {
+        if (!(error instanceof StaleRoom) || tries >= STALE_TRIES) throw error;
+        if (error.current) this.#rooms.set(key, error.current);
+        else this.#rooms.delete(key);
+      }
+    }
   }
 
   /**

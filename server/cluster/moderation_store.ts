@@ -6,15 +6,15 @@
 // and a change made while its link was down reached it nowhere else. The keys and the channel share
 // one hash tag, so that a change is one script on one shard of a Redis Cluster (where the channel
 // is a sharded one); moderation changes rarely, so one shard is plenty.
-import type {
-  Ban,
-  Moderation,
-  ModerationChange,
-  ModerationState,
-  ModerationStore,
-  RoomRecord,
+import {
+  type Ban,
+  type Moderation,
+  type ModerationChange,
+  type ModerationState,
+  type ModerationStore,
+  type RoomRecord,
+  StaleRoom,
 } from "../moderation.ts";
-import { ProtocolError } from "../../protocol.ts";
 import { clusterDown } from "./members.ts";
 import type { RedisLink } from "./redis_link.ts";
 
@@ -37,19 +37,17 @@ redis.call(ARGV[1], ARGV[2], ARGV[4])
 return ''
 `;
 
-// A room's record, unless it has an owner already and the new one names another: of two nodes
-// claiming one room at once, one wins. Returns '' or the owner that refused it. KEYS: rooms.
-// ARGV: PUBLISH or SPUBLISH, the channel, the room's key, the change as JSON, the record as JSON,
-// the new record's owner ('' for none).
+// A room's record, if the one kept is still the one it was made from (its JSON, '' for none):
+// of two nodes changing one room at once, the second is refused and makes its change again from
+// the record it is given (Moderation's StaleRoom). Returns {'ok'} or {'stale', the record kept}.
+// KEYS: rooms. ARGV: PUBLISH or SPUBLISH, the channel, the room's key, the change as JSON, the
+// record as JSON, the record it was made from as JSON ('' for none).
 const PUT_ROOM = `
 local old = redis.call('HGET', KEYS[1], ARGV[3])
-if old then
-  local owner = cjson.decode(old).owner
-  if type(owner) == 'string' and owner ~= ARGV[6] then return owner end
-end
+if (old or '') ~= ARGV[6] then return {'stale', old or ''} end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[5])
 redis.call(ARGV[1], ARGV[2], ARGV[4])
-return ''
+return {'ok'}
 `;
 
 export class RedisModerationStore implements ModerationStore {
@@ -85,14 +83,16 @@ export class RedisModerationStore implements ModerationStore {
     await this.#change(banField(scope, kind, mask), { kind: "unban", scope, ban: kind, mask });
   }
 
-  async putRoom(room: RoomRecord): Promise<void> {
+  // Every record is kept as JSON.stringify made it, and read with JSON.parse, which keeps the
+  // order of its fields: the JSON of `previous` is what Redis has if nobody changed it since.
+  async putRoom(room: RoomRecord, previous: RoomRecord | null): Promise<void> {
     const change = JSON.stringify({ kind: "room", room });
-    const args = [room.key, change, JSON.stringify(room), room.owner ?? ""];
-    const owner = await reach(
+    const args = [room.key, change, JSON.stringify(room), previous ? JSON.stringify(previous) : ""];
+    const [answer, kept] = await reach(
       this.link.run(PUT_ROOM, [ROOMS_KEY], [this.link.publishCommand, CHANGES_CHANNEL, ...args]),
-    );
-    if (String(owner) !== "") {
-      throw new ProtocolError("already_claimed", `${room.name} belongs to ${owner} already`);
+    ) as [string, string?];
+    if (String(answer) === "stale") {
+      throw new StaleRoom(kept ? JSON.parse(String(kept)) as RoomRecord : null);
     }
   }
 
