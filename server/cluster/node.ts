@@ -99,13 +99,14 @@ export class ClusterNode implements ChatService {
     for (const send of unsent) this.#retrying(send);
   }
 
-  /** Runs `send` now, and again once the link is back if it fails. */
-  #retrying(send: () => Promise<unknown>): void {
-    const sending = send().catch(() => {
+  /** Runs `send` now, and again once the link is back if it fails; settles when it is done. */
+  #retrying(send: () => Promise<unknown>): Promise<void> {
+    const sending = send().then(() => {}, () => {
       this.#unsent.push(send);
     });
     this.#sending.add(sending);
     sending.finally(() => this.#sending.delete(sending));
+    return sending;
   }
 
   handle(asker: Asker, input: Input): void | Promise<void> {
@@ -184,7 +185,7 @@ export class ClusterNode implements ChatService {
     try {
       return await this.rooms.enter(asker, room, since, true);
     } catch (error) {
-      this.#forget(asker, asker.nick!);
+      this.#forget(asker);
       throw error;
     }
   }
@@ -273,21 +274,20 @@ export class ClusterNode implements ChatService {
     }
   }
 
-  // Lets go of a member's nick and record, now or once Redis is back.
-  #forget(member: Member, nick: string): void {
+  // Lets go of a member's nick and record, now or once Redis is back; the nick once `after` (its
+  // leaves) settled, so that nobody can join under it before the rooms heard that it left.
+  #forget(member: Member, after: Promise<unknown> = Promise.resolve()): void {
     const holding = this.holdings.get(member);
     member.nick = null;
     if (!holding) return;
-    this.byHolder.delete(holding.holder);
     const { keys, value, holder } = holding;
     this.byHolder.delete(holder);
-    this.#retrying(() => this.link.release(keys, value));
-    void nick;
+    this.#retrying(() => after.then(() => this.link.release(keys, value)));
   }
 
-  /** Publishes a leave, now or once Redis is back. */
-  publishLeave(room: Room, holder: string, nick: string): void {
-    this.#retrying(() => this.events.publish(room, { t: "leave", m: holder, n: nick }));
+  /** Publishes a leave, now or once Redis is back; settles when it is published or waiting. */
+  publishLeave(room: Room, holder: string, nick: string): Promise<void> {
+    return this.#retrying(() => this.events.publish(room, { t: "leave", m: holder, n: nick }));
   }
 
   async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {
@@ -372,12 +372,13 @@ export class ClusterNode implements ChatService {
     const nick = member.nick;
     if (nick === null) return;
     const holder = this.holdings.get(member)?.holder;
+    const leaves: Promise<void>[] = [];
     for (const room of [...member.rooms]) {
       this.rooms.remove(member, room);
-      if (holder) this.publishLeave(room, holder, nick);
+      if (holder) leaves.push(this.publishLeave(room, holder, nick));
     }
     member.room = null;
-    this.#forget(member, nick);
+    this.#forget(member, Promise.all(leaves));
   }
 
   /** Lets go of Redis once every member has left (the server's shutdown). */
