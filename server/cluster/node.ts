@@ -45,6 +45,8 @@ const nickOf = (member: Member) => {
   return member.nick;
 };
 
+const leaveEvent = (holder: string, nick: string) => ({ t: "leave" as const, m: holder, n: nick });
+
 // A nick someone else holds or has registered.
 const unavailable = (error: ProtocolError) => /^nick_(taken|registered)$/.test(error.code);
 
@@ -99,14 +101,13 @@ export class ClusterNode implements ChatService {
     for (const send of unsent) this.#retrying(send);
   }
 
-  /** Runs `send` now, and again once the link is back if it fails; settles when it is done. */
-  #retrying(send: () => Promise<unknown>): Promise<void> {
-    const sending = send().then(() => {}, () => {
+  /** Runs `send` now, and again once the link is back if it fails. */
+  #retrying(send: () => Promise<unknown>): void {
+    const sending = send().catch(() => {
       this.#unsent.push(send);
     });
     this.#sending.add(sending);
     sending.finally(() => this.#sending.delete(sending));
-    return sending;
   }
 
   handle(asker: Asker, input: Input): void | Promise<void> {
@@ -274,20 +275,26 @@ export class ClusterNode implements ChatService {
     }
   }
 
-  // Lets go of a member's nick and record, now or once Redis is back; the nick once `after` (its
-  // leaves) settled, so that nobody can join under it before the rooms heard that it left.
-  #forget(member: Member, after: Promise<unknown> = Promise.resolve()): void {
+  // Lets go of a member's nick and record, now or once Redis is back; first its leaves of `rooms`,
+  // so that nobody can join a room under the nick before the room heard that it left (else its
+  // members would see "ann joined, ann left"). Retried whole after an outage, to keep that order:
+  // a leave that was in already is dropped by the publish script.
+  #forget(member: Member, rooms: Room[] = []): void {
     const holding = this.holdings.get(member);
+    const nick = member.nick;
     member.nick = null;
-    if (!holding) return;
+    if (!holding || nick === null) return;
     const { keys, value, holder } = holding;
     this.byHolder.delete(holder);
-    this.#retrying(() => after.then(() => this.link.release(keys, value)));
+    this.#retrying(async () => {
+      await Promise.all(rooms.map((room) => this.events.publish(room, leaveEvent(holder, nick))));
+      await this.link.release(keys, value);
+    });
   }
 
-  /** Publishes a leave, now or once Redis is back; settles when it is published or waiting. */
-  publishLeave(room: Room, holder: string, nick: string): Promise<void> {
-    return this.#retrying(() => this.events.publish(room, { t: "leave", m: holder, n: nick }));
+  /** Publishes a leave, now or once Redis is back. */
+  publishLeave(room: Room, holder: string, nick: string): void {
+    this.#retrying(() => this.events.publish(room, leaveEvent(holder, nick)));
   }
 
   async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {
@@ -369,16 +376,11 @@ export class ClusterNode implements ChatService {
 
   /** Takes a closing member out of every room; the others hear it once Redis has it. */
   leave(member: Member): void {
-    const nick = member.nick;
-    if (nick === null) return;
-    const holder = this.holdings.get(member)?.holder;
-    const leaves: Promise<void>[] = [];
-    for (const room of [...member.rooms]) {
-      this.rooms.remove(member, room);
-      if (holder) leaves.push(this.publishLeave(room, holder, nick));
-    }
+    if (member.nick === null) return;
+    const rooms = [...member.rooms];
+    for (const room of rooms) this.rooms.remove(member, room);
     member.room = null;
-    this.#forget(member, Promise.all(leaves));
+    this.#forget(member, rooms);
   }
 
   /** Lets go of Redis once every member has left (the server's shutdown). */
