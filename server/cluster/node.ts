@@ -101,13 +101,15 @@ export class ClusterNode implements ChatService {
     for (const send of unsent) this.#retrying(send);
   }
 
-  /** Runs `send` now, and again once the link is back if it fails. */
-  #retrying(send: () => Promise<unknown>): void {
-    const sending = send().catch(() => {
+  /** Runs `send` now, and again once the link is back if it fails; returns the first attempt. */
+  #retrying<T>(send: () => Promise<T>): Promise<T> {
+    const attempt = send();
+    const sending = attempt.catch(() => {
       this.#unsent.push(send);
     });
     this.#sending.add(sending);
     sending.finally(() => this.#sending.delete(sending));
+    return attempt;
   }
 
   handle(asker: Asker, input: Input): void | Promise<void> {
@@ -361,17 +363,21 @@ export class ClusterNode implements ChatService {
 
   /**
    * Tells every room of `member` that `nick` is now `newNick`; each member sees it once (`member`
-   * not at all if it was told already).
+   * not at all if it was told already). Resolves once this node delivered it in each room, so that
+   * what `member` is told next (a login's notice) comes after, as on a single server: the answer to
+   * a publish comes on another connection than the event, often first. Where it could not be
+   * published, at once (it goes once Redis is back).
    */
   async announceRename(member: Member, nick: string, newNick: string, told = false): Promise<void> {
     const holding = this.holdings.get(member)!;
     const change = `${holding.holder}#${++this.#changes}`;
     if (told) holding.lastChange = change;
-    for (const room of [...member.rooms]) {
+    await Promise.all([...member.rooms].map(async (room) => {
       const event = { t: "nick" as const, m: holding.holder, n: nick, x: newNick, c: change };
-      this.#retrying(() => this.events.publish(room, event, newNick));
-    }
-    await Promise.all(this.#sending);
+      const published = this.#retrying(() => this.events.publish(room, event, newNick));
+      const { id } = await published.catch(() => ({ id: 0 }));
+      if (id > 0 && member.rooms.has(room)) await this.rooms.feedOf(room).reached(id);
+    }));
   }
 
   /** Takes a closing member out of every room; the others hear it once Redis has it. */
