@@ -277,10 +277,12 @@ export class ClusterNode implements ChatService {
     }
   }
 
-  // Lets go of a member's nick and record, now or once Redis is back; first its leaves of `rooms`,
-  // so that nobody can join a room under the nick before the room heard that it left (else its
-  // members would see "ann joined, ann left"). Retried whole after an outage, to keep that order:
-  // a leave that was in already is dropped by the publish script.
+  // Lets go of a member's nick and record, now or once Redis is back: its leaves of `rooms` first,
+  // so that nobody can join a room under the nick before the room heard that it left (its members
+  // would see "ann joined, ann left"), then the nick, even if a leave failed (a Redis Cluster shard
+  // down must not keep the nick). What failed goes again whole, in that order, once Redis is back:
+  // a leave that was in already is dropped by the publish script, and the nick is let go only if
+  // this member still holds it.
   #forget(member: Member, rooms: Room[] = []): void {
     const holding = this.holdings.get(member);
     const nick = member.nick;
@@ -289,8 +291,12 @@ export class ClusterNode implements ChatService {
     const { keys, value, holder } = holding;
     this.byHolder.delete(holder);
     this.#retrying(async () => {
-      await Promise.all(rooms.map((room) => this.events.publish(room, leaveEvent(holder, nick))));
+      const leaves = await Promise.allSettled(
+        rooms.map((room) => this.events.publish(room, leaveEvent(holder, nick))),
+      );
       await this.link.release(keys, value);
+      const failed = leaves.find((leave) => leave.status === "rejected");
+      if (failed) throw failed.reason;
     });
   }
 
