@@ -50,6 +50,8 @@ const nickOf = (member: Member) => {
   return member.nick;
 };
 
+const leaveEvent = (holder: string, nick: string) => ({ t: "leave" as const, m: holder, n: nick });
+
 // A nick someone else holds or has registered.
 const unavailable = (error: ProtocolError) => /^nick_(taken|registered)$/.test(error.code);
 
@@ -113,13 +115,15 @@ export class ClusterNode implements ChatService {
     for (const send of unsent) this.#retrying(send);
   }
 
-  /** Runs `send` now, and again once the link is back if it fails. */
-  #retrying(send: () => Promise<unknown>): void {
-    const sending = send().catch(() => {
+  /** Runs `send` now, and again once the link is back if it fails; returns the first attempt. */
+  #retrying<T>(send: () => Promise<T>): Promise<T> {
+    const attempt = send();
+    const sending = attempt.catch(() => {
       this.#unsent.push(send);
     });
     this.#sending.add(sending);
     sending.finally(() => this.#sending.delete(sending));
+    return attempt;
   }
 
   handle(asker: Asker, input: Input): void | Promise<void> {
@@ -205,7 +209,7 @@ export class ClusterNode implements ChatService {
       this.gate?.(asker, asker.nick!, room, true); // a ban closes a member arriving
       return await this.rooms.enter(asker, room, since, true);
     } catch (error) {
-      this.#forget(asker, asker.nick!);
+      this.#forget(asker);
       throw error;
     }
   }
@@ -254,8 +258,9 @@ export class ClusterNode implements ChatService {
       this.holdings.set(asker, holding);
     } else {
       // Keys the old nick had and the new one has not are let go.
-      const old = holding.keys.filter((key) => !keys.includes(key));
-      if (old.length > 0) this.#retrying(() => this.link.release(old, holding!.value));
+      // The value they hold now: a release retried after an outage must not read the new one.
+      const [old, held] = [holding.keys.filter((key) => !keys.includes(key)), holding.value];
+      if (old.length > 0) this.#retrying(() => this.link.release(old, held));
       holding.value = value;
       holding.keys = keys;
     }
@@ -295,21 +300,32 @@ export class ClusterNode implements ChatService {
     }
   }
 
-  // Lets go of a member's nick and record, now or once Redis is back.
-  #forget(member: Member, nick: string): void {
+  // Lets go of a member's nick and record, now or once Redis is back: its leaves of `rooms` first,
+  // so that nobody can join a room under the nick before the room heard that it left (its members
+  // would see "ann joined, ann left"), then the nick, even if a leave failed (a Redis Cluster shard
+  // down must not keep the nick). What failed goes again whole, in that order, once Redis is back:
+  // a leave that was in already is dropped by the publish script, and the nick is let go only if
+  // this member still holds it.
+  #forget(member: Member, rooms: Room[] = []): void {
     const holding = this.holdings.get(member);
+    const nick = member.nick;
     member.nick = null;
-    if (!holding) return;
-    this.byHolder.delete(holding.holder);
+    if (!holding || nick === null) return;
     const { keys, value, holder } = holding;
     this.byHolder.delete(holder);
-    this.#retrying(() => this.link.release(keys, value));
-    void nick;
+    this.#retrying(async () => {
+      const leaves = await Promise.allSettled(
+        rooms.map((room) => this.events.publish(room, leaveEvent(holder, nick))),
+      );
+      await this.link.release(keys, value);
+      const failed = leaves.find((leave) => leave.status === "rejected");
+      if (failed) throw failed.reason;
+    });
   }
 
   /** Publishes a leave, now or once Redis is back. */
   publishLeave(room: Room, holder: string, nick: string): void {
-    this.#retrying(() => this.events.publish(room, { t: "leave", m: holder, n: nick }));
+    this.#retrying(() => this.events.publish(room, leaveEvent(holder, nick)));
   }
 
   async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {
@@ -378,31 +394,31 @@ export class ClusterNode implements ChatService {
 
   /**
    * Tells every room of `member` that `nick` is now `newNick`; each member sees it once (`member`
-   * not at all if it was told already).
+   * not at all if it was told already). Resolves once this node delivered it in each room, so that
+   * what `member` is told next (a login's notice) comes after, as on a single server: the answer to
+   * a publish comes on another connection than the event, often first. Where it could not be
+   * published, at once (it goes once Redis is back).
    */
   async announceRename(member: Member, nick: string, newNick: string, told = false): Promise<void> {
     const holding = this.holdings.get(member)!;
     const change = `${holding.holder}#${++this.#changes}`;
     if (told) holding.lastChange = change;
-    for (const room of [...member.rooms]) {
-      const event = { t: "nick" as const, m: holding.holder, n: nick, x: newNick, c: change };
-      this.#retrying(() => this.events.publish(room, event, newNick));
-    }
     tellRename(this, member, nick, newNick);
-    await Promise.all(this.#sending);
+    await Promise.all([...member.rooms].map(async (room) => {
+      const event = { t: "nick" as const, m: holding.holder, n: nick, x: newNick, c: change };
+      const published = this.#retrying(() => this.events.publish(room, event, newNick));
+      const { id } = await published.catch(() => ({ id: 0 }));
+      if (id > 0 && member.rooms.has(room)) await this.rooms.feedOf(room).reached(id);
+    }));
   }
 
   /** Takes a closing member out of every room; the others hear it once Redis has it. */
   leave(member: Member): void {
-    const nick = member.nick;
-    if (nick === null) return;
-    const holder = this.holdings.get(member)?.holder;
-    for (const room of [...member.rooms]) {
-      this.rooms.remove(member, room);
-      if (holder) this.publishLeave(room, holder, nick);
-    }
+    if (member.nick === null) return;
+    const rooms = [...member.rooms];
+    for (const room of rooms) this.rooms.remove(member, room);
     member.room = null;
-    this.#forget(member, nick);
+    this.#forget(member, rooms);
   }
 
   /** Lets go of Redis once every member has left (the server's shutdown). */

@@ -175,6 +175,9 @@ export class RedisLink {
   /** Connects both clients; throws if Redis cannot be reached at start. */
   async connect(): Promise<void> {
     await Promise.all([this.commands.connect(), this.subscriber.connect()]);
+    // Loaded before anyone comes, so that a nick is free one round trip after its holder's leaves
+    // are published, not two (the first release of a node would load its script first).
+    for (const source of [CLAIM, RELEASE]) await this.#load(nickLeaseKey(""), source);
     this.#up = true;
     this.#started = true;
   }
@@ -208,9 +211,15 @@ export class RedisLink {
         if (!String(error).includes("NOSCRIPT")) throw error; // Redis restarted: load it again
       }
     }
-    const loaded = String(await this.#send(keys[0], ["SCRIPT", "LOAD", source]));
-    this.#scripts.set(source, loaded);
+    const loaded = await this.#load(keys[0], source);
     return this.#send(keys[0], ["EVALSHA", loaded, String(keys.length), ...keys, ...args]);
+  }
+
+  // Loads `source` on the shard of `key` (all of Redis, without shards); resolves to its SHA.
+  async #load(key: string, source: string): Promise<string> {
+    const loaded = String(await this.#send(key, ["SCRIPT", "LOAD", source]));
+    this.#scripts.set(source, loaded);
+    return loaded;
   }
 
   // A raw command; on a cluster, to the shard of `key` (a script's keys share one).

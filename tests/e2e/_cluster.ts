@@ -6,6 +6,7 @@ import {
   type RuntimeName,
   ServerProcess,
   TestMember,
+  within,
 } from "./_helpers.ts";
 
 /** A short lease, so that a dead node's members are gone within seconds. */
@@ -41,4 +42,29 @@ export async function until(member: TestMember, fields: Json): Promise<Json> {
     if (got === null) throw new Error(`closed waiting for ${JSON.stringify(fields)}`);
     if (Object.entries(fields).every(([key, value]) => got[key] === value)) return got;
   }
+}
+
+/**
+ * Sends `input` (a hello or a nick asking for a nick someone just left with) until `member` gets a
+ * message with every field of `fields`, and returns it; after each `nick_taken` it sends it again.
+ * A node lets go of a leaving member's nick once its leaves are in, a round trip after the others
+ * may have seen them (cluster_leave_test.ts): till then the nick is taken.
+ */
+export function onceFree(member: TestMember, input: Json, fields: Json): Promise<Json> {
+  const what = `${JSON.stringify(fields)} once the nick is free`;
+  return within(
+    (async () => {
+      for (;;) {
+        member.send(input);
+        for (;;) {
+          const got = await member.next(what);
+          if (got === null) throw new Error(`closed waiting for ${what}`);
+          if (got.type === "error" && got.code === "nick_taken") break;
+          if (got.type === "error") throw new Error(`${JSON.stringify(got)} waiting for ${what}`);
+          if (Object.entries(fields).every(([key, value]) => got[key] === value)) return got;
+        }
+      }
+    })(),
+    what,
+  );
 }

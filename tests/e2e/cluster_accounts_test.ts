@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type Json, LineMember, type RuntimeName, TestMember } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
-import { startNode as startClusterNode, until } from "./_cluster.ts";
+import { onceFree, startNode as startClusterNode, until } from "./_cluster.ts";
 
 // With no grace, a greeting with a registered nick is refused at once, as these tests expect
 // (cluster_identify_test.ts has the grace).
@@ -75,11 +75,12 @@ test("cluster accounts: registered on Deno, refused, proved, changed and dropped
     member.send({ type: "unregister", password: "second-pw" });
     await member.expect({ type: "notice", text: "alice is no longer registered" });
   }
-  // Dropped on Deno: free on Bun, to anyone, once the connection that held it has left (its
-  // lease is let go after its leave is published: a loaded node may take a moment).
-  for (let left = 0; left < 2; left++) await until(guest, { type: "leave", nick: "alice" });
-  guest.send({ type: "nick", nick: "alice" });
-  await until(guest, { type: "nick", from: "bob", nick: "alice" });
+  // Dropped on Deno, and let go of there as its connection closed: free on Bun, to anyone.
+  await onceFree(guest, { type: "nick", nick: "alice" }, {
+    type: "nick",
+    from: "bob",
+    nick: "alice",
+  });
 });
 
 test("cluster accounts: 3 wrong passwords on Deno, the 4th attempt on Bun is throttled", async () => {

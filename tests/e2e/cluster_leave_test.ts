@@ -1,0 +1,52 @@
+// A member who leaves a cluster node lets go of its nick only once its rooms have its leave: else
+// someone could take the nick and join before the leave is in, and the room would show "ann
+// joined, ann left" with ann in it. The order is what Redis ran, as its MONITOR tells it (each
+// command a script runs is listed as it runs), on a Deno node and on a Bun node.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { LineReader, RUNTIMES, within } from "./_helpers.ts";
+import { RedisServer } from "./_redis.ts";
+import { joinEcho, startNode, until } from "./_cluster.ts";
+
+/** A connection to `redis` in MONITOR mode: a line for every command Redis runs from then on. */
+async function monitor(redis: RedisServer): Promise<AsyncDisposable & { lines: LineReader }> {
+  const socket = net.connect(redis.port, "127.0.0.1");
+  const lines = new LineReader(socket);
+  socket.write("MONITOR\r\n");
+  await lines.waitFor("+OK", "MONITOR to start");
+  return {
+    lines,
+    [Symbol.asyncDispose]: async () => {
+      socket.destroy();
+      await within(new Promise((resolve) => socket.once("close", resolve)), "MONITOR to close");
+    },
+  };
+}
+
+for (const runtime of RUNTIMES) {
+  test(`cluster: a member leaving a ${runtime} node lets go of its nick after its leave is in`, async () => {
+    await using redis = await RedisServer.start();
+    await using node = await startNode(runtime, redis);
+    await using bea = await joinEcho(node.port, "bea");
+    // amy becomes ann: her node has let go of a nick once, so it can do so at once from now on.
+    await using ann = await joinEcho(node.port, "amy");
+    await until(bea, { type: "join", nick: "amy" });
+    ann.send({ type: "nick", nick: "ann" });
+    await until(bea, { type: "nick", from: "amy", nick: "ann" });
+    await using watch = await monitor(redis);
+    await ann[Symbol.asyncDispose]();
+    await until(bea, { type: "leave", nick: "ann" });
+    // The publish script takes her out of the room's members; the release deletes her lease.
+    const ran: string[] = [];
+    const leave = /\[\d+ lua\] "HDEL" "parley:\{room:[^}]*\}:members"/;
+    const release = /\[\d+ lua\] "DEL" "parley:\{nicks\}:nick:n:ann"/;
+    for (;;) {
+      const line = await watch.lines.waitFor(/lua\] "H?DEL"/, "ann's leave and release");
+      if (leave.test(line)) ran.push("leave");
+      if (release.test(line)) ran.push("release");
+      if (ran.includes("release")) break;
+    }
+    assert.deepEqual(ran, ["leave", "release"], "the leave, then the release");
+  });
+}
