@@ -1,7 +1,8 @@
 // A TCP proxy between a Parley node and its redis-server that can hold back what Redis sends to
 // the node's subscriber connection: a node whose channel messages are late (a node short of CPU,
-// a slow network) while its commands are answered at once. It also counts the times the node asks
-// for a key, so that a test can wait for a node's periodic check instead of sleeping.
+// a slow network) while its commands are answered at once, or pass it on always a while later. It
+// also counts the times the node asks for a key, so that a test can wait for a node's periodic
+// check instead of sleeping.
 import net from "node:net";
 import { within } from "./_helpers.ts";
 
@@ -17,13 +18,19 @@ export class RedisProxy {
   #holding = false;
   #asked = new Map<string, { count: number; waiters: Array<() => void> }>();
 
-  private constructor(readonly listener: net.Server, readonly port: number) {}
+  private constructor(
+    readonly listener: net.Server,
+    readonly port: number,
+    readonly subscriberDelayMs: number,
+  ) {}
 
-  static async start(redisPort: number): Promise<RedisProxy> {
+  /** A proxy to the redis-server on `redisPort`; what it sends subscribers `subscriberDelayMs` late. */
+  static async start(redisPort: number, subscriberDelayMs = 0): Promise<RedisProxy> {
     let proxy: RedisProxy | null = null;
     const listener = net.createServer((client) => proxy!.#connect(client, redisPort));
     await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-    proxy = new RedisProxy(listener, (listener.address() as net.AddressInfo).port);
+    const { port } = listener.address() as net.AddressInfo;
+    proxy = new RedisProxy(listener, port, subscriberDelayMs);
     return proxy;
   }
 
@@ -46,7 +53,9 @@ export class RedisProxy {
     });
     server.on("data", (bytes: Buffer) => {
       if (pair.subscriber && this.#holding) pair.held.push(bytes);
-      else client.write(bytes);
+      else if (pair.subscriber && this.subscriberDelayMs > 0) {
+        setTimeout(() => client.destroyed || client.write(bytes), this.subscriberDelayMs);
+      } else client.write(bytes);
     });
     const end = () => {
       this.#pairs.delete(pair);

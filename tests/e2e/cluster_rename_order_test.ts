@@ -5,54 +5,18 @@
 // comes first. Before, `/login`'s `you are identified as` came before `X is now known as`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
-import { once } from "node:events";
 import { LineMember, RUNTIMES, TestMember } from "./_helpers.ts";
 import { RedisServer } from "./_redis.ts";
+import { RedisProxy } from "./_redis_proxy.ts";
 import { startNode } from "./_cluster.ts";
 
 /** How much later the proxy passes on what Redis sends to a subscriber. */
 const SUBSCRIBER_DELAY_MS = 300;
 
-/** A proxy to `redis` that delays what Redis sends on connections that subscribed, in order. */
-async function slowSubscribers(redis: RedisServer): Promise<AsyncDisposable & { url: string }> {
-  const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-    return socket;
-  };
-  const listener = net.createServer((client) => {
-    const server = track(net.connect(redis.port, "127.0.0.1"));
-    track(client);
-    let subscriber = false;
-    client.on("data", (bytes: Buffer) => {
-      if (/SUBSCRIBE/i.test(bytes.toString("latin1"))) subscriber = true;
-      server.write(bytes);
-    });
-    server.on("data", (bytes: Buffer) => {
-      if (!subscriber) client.write(bytes);
-      else setTimeout(() => client.destroyed || client.write(bytes), SUBSCRIBER_DELAY_MS);
-    });
-    client.on("close", () => server.destroy());
-    server.on("close", () => client.destroy());
-  }).listen(0, "127.0.0.1");
-  await once(listener, "listening");
-  const { port } = listener.address() as net.AddressInfo;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    [Symbol.asyncDispose]: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => listener.close(resolve));
-    },
-  };
-}
-
 for (const runtime of RUNTIMES) {
   test(`cluster: on a ${runtime} node, /login renames before it says who you are`, async () => {
     await using redis = await RedisServer.start(true);
-    await using proxy = await slowSubscribers(redis);
+    await using proxy = await RedisProxy.start(redis.port, SUBSCRIBER_DELAY_MS);
     await using node = await startNode(runtime, proxy);
     {
       await using owner = await TestMember.connect(node.port);
