@@ -111,8 +111,15 @@ export class ClusterNode implements ChatService {
     if (!up) return;
     this.#upkeep.linkBack();
     this.rooms.catchUp();
-    const unsent = this.#unsent.splice(0);
-    for (const send of unsent) this.#retrying(send);
+    this.retryUnsent();
+  }
+
+  /**
+   * Sends again what could not be sent: once the link is back, and at each tick of the upkeep, since
+   * on a Redis Cluster one shard may fail while the link as a whole stays up.
+   */
+  retryUnsent(): void {
+    for (const send of this.#unsent.splice(0)) this.#retrying(send);
   }
 
   /** Runs `send` now, and again once the link is back if it fails; returns the first attempt. */

@@ -94,6 +94,7 @@ export class Upkeep {
   #tick(): void {
     if (this.#ticking || !this.node.link.commands.isReady) return;
     this.#ticking = true;
+    this.node.retryUnsent();
     (async () => {
       await this.#present();
       await this.#sweep();

@@ -105,6 +105,10 @@ test("redis cluster: a shard that crashes refuses its rooms' messages, the other
   const before = await until(ann, { type: "msg", room: dead, text: "before" });
   await until(bea, { type: "msg", room: dead, text: "before" });
 
+  // cid is in that room only, and leaves while its shard is down.
+  const cid = await joinEcho(deno.port, "cid", { room: dead });
+  await until(bea, { type: "join", nick: "cid", room: dead });
+
   await redis.kill(victim);
   ann.send({ type: "msg", room: dead, text: "lost?" });
   const refused = await until(ann, { type: "error" });
@@ -114,13 +118,17 @@ test("redis cluster: a shard that crashes refuses its rooms' messages, the other
     await until(member, { type: "msg", room: live, text: "still here" });
   }
 
+  await cid[Symbol.asyncDispose]();
   await redis.restart(victim);
-  // Its append-only file kept the room's numbering: the next message follows "before", once, and
-  // reaches the other node through the sharded subscription made again.
+  // Its leave, which could not be published, goes once the shard is back (the link as a whole
+  // stayed up meanwhile).
+  await until(bea, { type: "leave", nick: "cid", room: dead });
+  // Its append-only file kept the room's numbering: the next message follows "before" and cid's
+  // join and leave, once, and reaches the other node through the sharded subscription made again.
   ann.send({ type: "msg", room: dead, text: "after" });
   for (const member of [ann, bea]) {
     const after = await until(member, { type: "msg", room: dead });
     assert.equal(after.text, "after", `${dead} saw nothing between "before" and "after"`);
-    assert.equal(after.id, Number(before.id) + 1);
+    assert.equal(after.id, Number(before.id) + 3, "numbered after cid's join and leave");
   }
 });
