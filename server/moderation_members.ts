@@ -119,15 +119,20 @@ function noSuchNick(nick: string, room: RoomRef | null): ProtocolError {
   );
 }
 
-// Takes `target` out of `room`, telling it why; a member with no other room is closed.
+// Takes `target` out of `room`, telling it why; a member with no other room is closed, and so is
+// one that cannot be parted (a node whose link to Redis is down refuses a part), so that the ban or
+// kick holds all the same. Never throws: it runs inside a room's events on a node.
 function removeFrom(site: ModerationSite, target: Asker, room: Room, error: ServerMessage): void {
   if (target.rooms.size > 1) {
     target.sendMessage(error);
-    site.part(target, room);
-  } else {
-    site.leave(target);
-    target.closeWith(error, error.type === "error" ? error.message : "removed");
+    try {
+      return site.part(target, room);
+    } catch {
+      // closed below
+    }
   }
+  site.leave(target);
+  target.closeWith(error, error.type === "error" ? error.message : "removed");
 }
 
 /** Takes the members of this process that `ban` (a ban, not a mute) holds for out of its scope. */

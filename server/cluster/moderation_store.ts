@@ -55,6 +55,7 @@ export class RedisModerationStore implements ModerationStore {
   #heard: (change: ModerationChange) => void = () => {};
   // Changes heard while everything is read again: applied after it, not under it.
   #held: ModerationChange[] | null = null;
+  #reading: Promise<void> = Promise.resolve();
 
   constructor(readonly link: RedisLink, readonly log: (line: string) => void) {}
 
@@ -126,7 +127,15 @@ export class RedisModerationStore implements ModerationStore {
     });
   }
 
-  async #reload(): Promise<void> {
+  // One reading at a time: a link that flaps while one is under way reads again after it, so that
+  // an older reading never lands on changes heard after a newer one.
+  #reload(): Promise<void> {
+    const reading = this.#reading.then(() => this.#readAll());
+    this.#reading = reading.catch(() => {});
+    return reading;
+  }
+
+  async #readAll(): Promise<void> {
     this.#held = [];
     try {
       this.#apply({ kind: "reset", state: await this.load() });

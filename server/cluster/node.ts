@@ -114,10 +114,8 @@ export class ClusterNode implements ChatService {
     this.retryUnsent();
   }
 
-  /**
-   * Sends again what could not be sent: once the link is back, and at each tick of the upkeep, since
-   * on a Redis Cluster one shard may fail while the link as a whole stays up.
-   */
+  // What could not be sent, again: once the link is back, and at each tick of the upkeep, since on a
+  // Redis Cluster one shard may fail while the link as a whole stays up.
   retryUnsent(): void {
     for (const send of this.#unsent.splice(0)) this.#retrying(send);
   }
