@@ -77,6 +77,7 @@ export class ClusterNode implements ChatService {
   #upkeep: Upkeep;
   #sessions = 0;
   #changes = 0;
+  #gone = new WeakSet<Member>(); // closed: a claim that ends after (a regain, a grace) lets go
   #privateIds = 0;
   #idle = new Chat(new History({ limit: 0, store: null })); // for the inputs no room is part of
   // Leaves that could not be published while Redis was away: published once it is back.
@@ -250,20 +251,20 @@ export class ClusterNode implements ChatService {
     const holder = holding?.holder ?? `${this.id}:${++this.#sessions}`;
     const keys = leaseKeys(nick);
     const value = `${holder} ${nick}`;
-    let other: string;
     await this.accounts.guard(asker, nick);
-    try {
-      other = await this.accounts.claim(asker, keys, holder, value);
-    } catch {
+    const other = await this.accounts.claim(asker, keys, holder, value).catch(() => {
       throw clusterDown("your nick could not be checked");
-    }
+    });
     if (other !== "") throw nickTaken(nick, parseLease(other).nick);
+    if (this.#gone.has(asker)) {
+      this.#retrying(() => this.link.release(keys, value));
+      throw new ProtocolError("not_joined", "The connection closed while its nick was asked for");
+    }
     if (!holding) {
       holding = { holder, value, keys, lastChange: "" };
       this.holdings.set(asker, holding);
     } else {
-      // Keys the old nick had and the new one has not are let go.
-      // The value they hold now: a release retried after an outage must not read the new one.
+      // Keys the old nick had and the new one has not are let go, with the value they hold now.
       const [old, held] = [holding.keys.filter((key) => !keys.includes(key)), holding.value];
       if (old.length > 0) this.#retrying(() => this.link.release(old, held));
       holding.value = value;
@@ -365,11 +366,9 @@ export class ClusterNode implements ChatService {
     await this.announceRename(asker, nick, newNick);
   }
 
-  /**
-   * After this node was taken for dead, its members claim their nicks again (or, if taken
-   * meanwhile, become guests, and are told) and join their rooms again; a member still listed in a
-   * room is not announced twice (the publish script skips its join).
-   */
+  // After this node was taken for dead, its members claim their nicks again (or, if taken
+  // meanwhile, become guests, and are told) and join their rooms again; a member still listed in a
+  // room is not announced twice (the publish script skips its join).
   async rejoin(): Promise<void> {
     for (const member of [...this.byHolder.values()]) {
       const old = member.nick;
@@ -397,13 +396,11 @@ export class ClusterNode implements ChatService {
     }
   }
 
-  /**
-   * Tells every room of `member` that `nick` is now `newNick`; each member sees it once (`member`
-   * not at all if it was told already). Resolves once this node delivered it in each room, so that
-   * what `member` is told next (a login's notice) comes after, as on a single server: the answer to
-   * a publish comes on another connection than the event, often first. Where it could not be
-   * published, at once (it goes once Redis is back).
-   */
+  // Tells every room of `member` that `nick` is now `newNick`; each member sees it once (`member`
+  // not at all if it was told already). Resolves once this node delivered it in each room, so that
+  // what `member` is told next (a login's notice) comes after, as on a single server: the answer to
+  // a publish comes on another connection than the event, often first. Where it could not be
+  // published, at once (it goes once Redis is back).
   async announceRename(member: Member, nick: string, newNick: string, told = false): Promise<void> {
     const holding = this.holdings.get(member)!;
     const change = `${holding.holder}#${++this.#changes}`;
@@ -419,6 +416,7 @@ export class ClusterNode implements ChatService {
 
   /** Takes a closing member out of every room; the others hear it once Redis has it. */
   leave(member: Member): void {
+    this.#gone.add(member);
     if (member.nick === null) return;
     const rooms = [...member.rooms];
     for (const room of rooms) this.rooms.remove(member, room);
