@@ -20,6 +20,7 @@ import type {
 import { type ErrorCode, ProtocolError } from "../../protocol.ts";
 import { clusterDown, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
+import { NodeQuestions } from "./node_questions.ts";
 
 /** Where a node is asked to act on one of its members, and answers the node that asked. */
 export const moderationChannel = (node: string) => `parley:node:${node}:moderation`;
@@ -31,17 +32,13 @@ type NodeMessage =
   | { kind: "act"; id: number; from: string; holder: string; request: MemberRequest }
   | { kind: "done"; id: number; fields?: AuditFields; error?: { code: string; message: string } };
 
-interface Asked {
-  resolve: (fields: AuditFields) => void;
-  reject: (error: unknown) => void;
-}
+type Done = Omit<Extract<NodeMessage, { kind: "done" }>, "kind" | "id">;
 
 export class ClusterModerationSite implements ModerationSite {
   readonly mutes = new ConnectionMutes();
   readonly bansSpread = true;
   #hooks: SiteHooks | null = null;
-  #asked = new Map<number, Asked>();
-  #ids = 0;
+  #questions = new NodeQuestions<Done>();
 
   constructor(
     readonly node: ClusterNode,
@@ -122,35 +119,26 @@ export class ClusterModerationSite implements ModerationSite {
     const { holder } = parseLease(value);
     const node = nodeOf(holder);
     if (node === this.node.id) return hooks.act(request, this.node.byHolder.get(holder) ?? null);
-    const id = ++this.#ids;
-    const answered = new Promise<AuditFields>((resolve, reject) => {
-      this.#asked.set(id, { resolve, reject });
-    });
-    // The answer may come (or the wait end) before it is awaited below: not an unhandled rejection.
-    answered.catch(() => {});
-    const timer = setTimeout(() => {
-      this.#asked.get(id)?.reject(clusterDown(`the server of ${nick} did not answer`));
-    }, ANSWER_MS);
-    try {
-      const room = { key: request.room.key, name: request.room.name }; // not this node's Room
-      const asking: NodeMessage = {
+    const room = { key: request.room.key, name: request.room.name }; // not this node's Room
+    const done = await this.#questions.ask(
+      this.node.link,
+      moderationChannel(node),
+      (id): NodeMessage => ({
         kind: "act",
         id,
         from: this.node.id,
         holder,
         request: { ...request, room },
-      };
-      const heard = await this.node.link.publish(moderationChannel(node), JSON.stringify(asking))
-        .catch(() => {
-          throw clusterDown(`/${request.input.type} could not reach the server of ${nick}`);
-        });
-      // Its node is gone: its members with it, within a lease.
-      if (heard === 0) return await hooks.act(request, null);
-      return await answered;
-    } finally {
-      clearTimeout(timer);
-      this.#asked.delete(id);
-    }
+      }),
+      ANSWER_MS,
+    ).catch(() => {
+      throw clusterDown(`/${request.input.type} could not reach the server of ${nick}`);
+    });
+    // Its node is gone: its members with it, within a lease.
+    if (done === "gone") return await hooks.act(request, null);
+    if (done === "late") throw clusterDown(`the server of ${nick} did not answer`);
+    if (done.error) throw new ProtocolError(done.error.code as ErrorCode, done.error.message);
+    return done.fields ?? {};
   }
 
   #heard(message: NodeMessage): void {
@@ -160,14 +148,8 @@ export class ClusterModerationSite implements ModerationSite {
           this.node.options.log(`redis: a moderation request failed: ${error}`);
         });
         return;
-      case "done": {
-        const asked = this.#asked.get(message.id);
-        if (!asked) return; // answered too late
-        if (message.error) {
-          asked.reject(new ProtocolError(message.error.code as ErrorCode, message.error.message));
-        } else asked.resolve(message.fields ?? {});
-        return;
-      }
+      case "done":
+        return this.#questions.answered(message.id, message);
     }
   }
 

@@ -14,6 +14,7 @@ import { joined, noSuchNick, whoisOf } from "../social_handlers.ts";
 import { nodeChannel } from "./redis_link.ts";
 import { clusterDown, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
+import { NodeQuestions } from "./node_questions.ts";
 
 /** How long /whois waits for the node of the member asked about (a frozen node never answers). */
 export const WHOIS_TIMEOUT_MS = 2000;
@@ -29,9 +30,7 @@ export type SocialNote =
   | { kind: "away"; h: string; nick: string; text: string };
 
 export class ClusterSocial {
-  #asked = 0;
-  // Questions this node sent, by id: what resolves each with its answer.
-  #waiting = new Map<number, (answer: Whois | null) => void>();
+  #questions = new NodeQuestions<Whois | null>();
 
   constructor(readonly node: ClusterNode) {}
 
@@ -52,32 +51,24 @@ export class ClusterSocial {
     const { holder } = parseLease(lease);
     const node = nodeOf(holder);
     if (node === id) return answerWith(asker, nick, this.#answer(holder));
-    const asked = ++this.#asked;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const answered = new Promise<Whois | null | "late">((resolve) => {
-      this.#waiting.set(asked, resolve);
-      timer = setTimeout(() => resolve("late"), WHOIS_TIMEOUT_MS);
+    const answer = await this.#questions.ask(
+      link,
+      nodeChannel(node),
+      (asked): SocialNote => ({ kind: "whois", h: holder, r: id, id: asked }),
+      WHOIS_TIMEOUT_MS,
+    ).catch(() => {
+      throw clusterDown(`/whois ${nick} could not be asked`);
     });
-    try {
-      const note: SocialNote = { kind: "whois", h: holder, r: id, id: asked };
-      const heard = await link.publish(nodeChannel(node), JSON.stringify(note)).catch(() => {
-        throw clusterDown(`/whois ${nick} could not be asked`);
-      });
-      // Nobody listens on a node's channel once it is gone: its lease is stale.
-      if (heard === 0) throw noSuchNick(nick);
-      const answer = await answered;
-      if (answer === "late") {
-        throw new ProtocolError(
-          "cluster_down",
-          `The server that serves ${nick} did not answer within ${WHOIS_TIMEOUT_MS / 1000} s; ` +
-            "try again",
-        );
-      }
-      answerWith(asker, nick, answer);
-    } finally {
-      clearTimeout(timer);
-      this.#waiting.delete(asked);
+    // Nobody listens on a node's channel once it is gone: its lease is stale.
+    if (answer === "gone") throw noSuchNick(nick);
+    if (answer === "late") {
+      throw new ProtocolError(
+        "cluster_down",
+        `The server that serves ${nick} did not answer within ${WHOIS_TIMEOUT_MS / 1000} s; ` +
+          "try again",
+      );
     }
+    answerWith(asker, nick, answer);
   }
 
   /**
@@ -108,7 +99,7 @@ export class ClusterSocial {
         break;
       }
       case "whois_answer":
-        this.#waiting.get(note.id)?.(note.w);
+        this.#questions.answered(note.id, note.w);
         break;
       case "away":
         this.node.byHolder.get(note.h)?.sendMessage({
