@@ -1,6 +1,7 @@
 // The benchmark tool end to end: bench/main.ts run with tiny workloads against real Parley servers
 // and relays on each runtime, whose JSON report must show every message delivered once and in
-// order; the relay spoken to directly; bench/plot.ts drawing a report. Its pieces have pure tests
+// order; the relay spoken to directly; bench/plot.ts drawing a report; bench/redis_client_cost.ts
+// pricing a message. Its pieces have pure tests
 // in tests/bench/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -275,6 +276,38 @@ test("bench runs on Bun too: a fixed-rate run with every delivery counted", asyn
   assert.equal(run.deliveries, 3 * 10 * 3);
   assert.deepEqual([run.lost, run.duplicated, run.outOfOrder, run.unexpected], [0, 0, 0, 0]);
   assert.equal(run.parsedInFull, 0, "the load generator decoded messages in full");
+});
+
+for (const runtime of RUNTIMES) {
+  test(`bench/redis_client_cost.ts [${runtime}] prices a message through the npm client and a bare socket`, async () => {
+    const args = ["--messages", "40", "--rate", "400", "--runs", "1"];
+    await using run = new Subprocess(scriptCommand(runtime, "bench/redis_client_cost.ts", args));
+    const closed = once(run.child, "close");
+    assert.equal(
+      await run.exitCode("redis_client_cost.ts to finish"),
+      0,
+      run.stderr.seen.join("\n"),
+    );
+    await within(closed, "its output to end");
+    const lines = run.stdout.seen.join("\n").trim().split("\n");
+    assert.match(lines[0], new RegExp(`^${runtime}: CPU µs per message published and heard back`));
+    assert.equal(lines.length, 3, lines.join("\n"));
+    for (const [line, client] of [[lines[1], "npm redis"], [lines[2], "bare socket"]]) {
+      const found = line.match(/^(.+?) +at 400\/s: +([\d.]+) +all at once: +([\d.]+)$/);
+      assert.ok(found, line);
+      assert.equal(found[1], client);
+      assert.ok(Number(found[2]) > 0 && Number(found[3]) > 0, line);
+    }
+  });
+}
+
+test("bench/redis_client_cost.ts refuses a bad count in one line, with status 2", async () => {
+  const args = ["--messages", "0"];
+  await using run = new Subprocess(scriptCommand("deno", "bench/redis_client_cost.ts", args));
+  assert.equal(await run.exitCode(), 2);
+  assert.deepEqual(run.stderr.seen.filter((line) => line !== ""), [
+    '--messages must be a whole number from 1 to 1000000, not "0"',
+  ]);
 });
 
 test("bench/plot.ts draws deliveries per second against members, one line per server", async () => {
