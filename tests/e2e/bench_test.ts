@@ -1,8 +1,7 @@
 // The benchmark tool end to end: bench/main.ts run with tiny workloads against real Parley servers
 // and relays on each runtime, whose JSON report must show every message delivered once and in
 // order; the relay spoken to directly; bench/plot.ts drawing a report; bench/redis_client_cost.ts
-// pricing a message. Its pieces have pure tests
-// in tests/bench/.
+// pricing a message. Its pieces have pure tests in tests/bench/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
