@@ -14,6 +14,8 @@ export interface Holding {
   keys: string[];
   /** The last nick change delivered to it, so that a change seen in two rooms is shown once. */
   lastChange: string;
+  /** Leases of nicks it had, let go once its rooms have its rename (renames.ts announceRename). */
+  former: Array<{ keys: string[]; value: string }>;
 }
 
 /** The lease keys of `nick`. */

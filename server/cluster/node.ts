@@ -25,7 +25,7 @@ import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
 import { historyPage } from "./history_page.ts";
 import { ClusterAccounts } from "./accounts.ts";
-import { listenForRenames, tellRename } from "./renames.ts";
+import { announceRename, listenForRenames } from "./renames.ts";
 import { ClusterSocial } from "./social.ts";
 import { ClusterGrace } from "./identify_grace.ts";
 
@@ -76,13 +76,12 @@ export class ClusterNode implements ChatService {
   greeting: ((member: Member, arrived: boolean) => void) | null = null;
   #upkeep: Upkeep;
   #sessions = 0;
-  #changes = 0;
   #gone = new WeakSet<Member>(); // closed: a claim that ends after (a regain, a grace) lets go
   #privateIds = 0;
   #idle = new Chat(new History({ limit: 0, store: null })); // for the inputs no room is part of
   // Leaves that could not be published while Redis was away: published once it is back.
   #unsent: Array<() => Promise<unknown>> = [];
-  #sending = new Set<Promise<unknown>>(); // what #retrying has under way, for a clean stop
+  #sending = new Set<Promise<unknown>>(); // what retrying has under way, for a clean stop
 
   constructor(options: ClusterOptions) {
     this.options = options;
@@ -118,11 +117,11 @@ export class ClusterNode implements ChatService {
   // What could not be sent, again: once the link is back, and at each tick of the upkeep, since on a
   // Redis Cluster one shard may fail while the link as a whole stays up.
   retryUnsent(): void {
-    for (const send of this.#unsent.splice(0)) this.#retrying(send);
+    for (const send of this.#unsent.splice(0)) this.retrying(send);
   }
 
   /** Runs `send` now, and again once the link is back if it fails; returns the first attempt. */
-  #retrying<T>(send: () => Promise<T>): Promise<T> {
+  retrying<T>(send: () => Promise<T>): Promise<T> {
     const attempt = send();
     const sending = attempt.catch(() => {
       this.#unsent.push(send);
@@ -257,16 +256,16 @@ export class ClusterNode implements ChatService {
     });
     if (other !== "") throw nickTaken(nick, parseLease(other).nick);
     if (this.#gone.has(asker)) {
-      this.#retrying(() => this.link.release(keys, value));
+      this.retrying(() => this.link.release(keys, value));
       throw new ProtocolError("not_joined", "The connection closed while its nick was asked for");
     }
     if (!holding) {
-      holding = { holder, value, keys, lastChange: "" };
+      holding = { holder, value, keys, lastChange: "", former: [] };
       this.holdings.set(asker, holding);
     } else {
-      // Keys the old nick had and the new one has not are let go, with the value they hold now.
-      const [old, held] = [holding.keys.filter((key) => !keys.includes(key)), holding.value];
-      if (old.length > 0) this.#retrying(() => this.link.release(old, held));
+      // Keys the old nick had and the new one has not: let go once its rooms have the rename.
+      const old = holding.keys.filter((key) => !keys.includes(key));
+      if (old.length > 0) holding.former.push({ keys: old, value: holding.value });
       holding.value = value;
       holding.keys = keys;
     }
@@ -318,12 +317,15 @@ export class ClusterNode implements ChatService {
     member.nick = null;
     if (!holding || nick === null) return;
     const { keys, value, holder } = holding;
+    const former = holding.former.splice(0); // a rename's, if it closed before announcing it
     this.byHolder.delete(holder);
-    this.#retrying(async () => {
+    this.retrying(async () => {
       const leaves = await Promise.allSettled(
         rooms.map((room) => this.events.publish(room, leaveEvent(holder, nick))),
       );
-      await this.link.release(keys, value);
+      for (const lease of [{ keys, value }, ...former]) {
+        await this.link.release(lease.keys, lease.value);
+      }
       const failed = leaves.find((leave) => leave.status === "rejected");
       if (failed) throw failed.reason;
     });
@@ -331,7 +333,7 @@ export class ClusterNode implements ChatService {
 
   /** Publishes a leave, now or once Redis is back. */
   publishLeave(room: Room, holder: string, nick: string): void {
-    this.#retrying(() => this.events.publish(room, leaveEvent(holder, nick)));
+    this.retrying(() => this.events.publish(room, leaveEvent(holder, nick)));
   }
 
   async #whisper(asker: Asker, to: string, text: string, action?: boolean): Promise<void> {
@@ -391,27 +393,14 @@ export class ClusterNode implements ChatService {
       }
       const holder = this.holdings.get(member)!.holder;
       for (const room of member.rooms) {
-        this.#retrying(() => this.events.publish(room, { t: "join", m: holder, n: member.nick! }));
+        this.retrying(() => this.events.publish(room, { t: "join", m: holder, n: member.nick! }));
       }
     }
   }
 
-  // Tells every room of `member` that `nick` is now `newNick`; each member sees it once (`member`
-  // not at all if it was told already). Resolves once this node delivered it in each room, so that
-  // what `member` is told next (a login's notice) comes after, as on a single server: the answer to
-  // a publish comes on another connection than the event, often first. Where it could not be
-  // published, at once (it goes once Redis is back).
-  async announceRename(member: Member, nick: string, newNick: string, told = false): Promise<void> {
-    const holding = this.holdings.get(member)!;
-    const change = `${holding.holder}#${++this.#changes}`;
-    if (told) holding.lastChange = change;
-    tellRename(this, member, nick, newNick);
-    await Promise.all([...member.rooms].map(async (room) => {
-      const event = { t: "nick" as const, m: holding.holder, n: nick, x: newNick, c: change };
-      const published = this.#retrying(() => this.events.publish(room, event, newNick));
-      const { id } = await published.catch(() => ({ id: 0 }));
-      if (id > 0 && member.rooms.has(room)) await this.rooms.feedOf(room).reached(id);
-    }));
+  /** Tells every room of `member` that `nick` is now `newNick`: see renames.ts. */
+  announceRename(member: Member, nick: string, newNick: string, told = false): Promise<void> {
+    return announceRename(this, member, nick, newNick, told);
   }
 
   /** Takes a closing member out of every room; the others hear it once Redis has it. */

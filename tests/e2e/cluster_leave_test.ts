@@ -50,3 +50,27 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(ran, ["leave", "release"], "the leave, then the release");
   });
 }
+
+for (const runtime of RUNTIMES) {
+  test(`cluster: a member renamed on a ${runtime} node lets go of its old nick after its rooms have the rename`, async () => {
+    await using redis = await RedisServer.start();
+    await using node = await startNode(runtime, redis);
+    await using bea = await joinEcho(node.port, "bea");
+    await using ann = await joinEcho(node.port, "ann");
+    await until(bea, { type: "join", nick: "ann" });
+    await using watch = await monitor(redis);
+    ann.send({ type: "nick", nick: "cleo" });
+    await until(bea, { type: "nick", from: "ann", nick: "cleo" });
+    // The publish script renames her in the room's members; the release deletes ann's lease.
+    const ran: string[] = [];
+    const rename = /\[\d+ lua\] "HSET" "parley:\{room:[^}]*\}:members" "[^"]+" "cleo"/;
+    const release = /\[\d+ lua\] "DEL" "parley:\{nicks\}:nick:n:ann"/;
+    for (;;) {
+      const line = await watch.lines.waitFor(/lua\] "(HSET|DEL)"/, "the rename and the release");
+      if (rename.test(line)) ran.push("rename");
+      if (release.test(line)) ran.push("release");
+      if (ran.includes("release")) break;
+    }
+    assert.deepEqual(ran, ["rename", "release"], "the rename, then the old nick let go");
+  });
+}
