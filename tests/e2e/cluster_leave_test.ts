@@ -1,8 +1,8 @@
 // A member who leaves a cluster node lets go of its nick only once its rooms have its leave: else
 // someone could take the nick and join before the leave is in, and the room would show "ann
 // joined, ann left" with ann in it. A rename lets go of the old nick the same way, once its rooms
-// have the rename. The order is what Redis ran, as its MONITOR tells it (each
-// command a script runs is listed as it runs), on a Deno node and on a Bun node.
+// have the rename. The order is what Redis ran, as its MONITOR tells it (each command a script
+// runs is listed as it runs), on a Deno node and on a Bun node.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
