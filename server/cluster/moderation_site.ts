@@ -27,9 +27,19 @@ export const moderationChannel = (node: string) => `parley:node:${node}:moderati
 
 /** How long a node waits for another to answer before telling the operator it could not. */
 export const ANSWER_MS = 5000;
+/** How long a node asked to act waits to have applied what the asking node had (see #act). */
+const CATCH_UP_MS = 2000;
 
 type NodeMessage =
-  | { kind: "act"; id: number; from: string; holder: string; request: MemberRequest }
+  | {
+    kind: "act";
+    id: number;
+    from: string;
+    holder: string;
+    request: MemberRequest;
+    /** The id of the room's last event the asking node had applied. */
+    seen: number;
+  }
   | { kind: "done"; id: number; fields?: AuditFields; error?: { code: string; message: string } };
 
 type Done = Omit<Extract<NodeMessage, { kind: "done" }>, "kind" | "id">;
@@ -129,6 +139,7 @@ export class ClusterModerationSite implements ModerationSite {
         from: this.node.id,
         holder,
         request: { ...request, room },
+        seen: this.node.rooms.lastIdOf(room.key),
       }),
       ANSWER_MS,
     ).catch(() => {
@@ -153,8 +164,16 @@ export class ClusterModerationSite implements ModerationSite {
     }
   }
 
-  // Runs another node's request on this node's member, and answers it.
+  // Runs another node's request on this node's member, and answers it. The operator acted on the
+  // room as its node had it: this node first applies as much (its member's join, which the
+  // operator saw, may still be on its way here, or in its last steps), bounded.
   async #act(message: Extract<NodeMessage, { kind: "act" }>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.node.rooms.reachedIn(message.request.room.key, message.seen ?? 0),
+      new Promise((resolve) => timer = setTimeout(resolve, CATCH_UP_MS)),
+    ]);
+    clearTimeout(timer);
     const target = this.node.byHolder.get(message.holder) ?? null;
     let answer: NodeMessage;
     try {

@@ -52,6 +52,9 @@ export class RoomFeed {
   #closed = false;
   #listener = (raw: string) => this.#heard(raw);
   #waiters: Array<{ id: number; resolve: () => void }> = []; // see reached
+  // The id of the last event whose apply has finished. lastId is set before an event is applied,
+  // and the join of this node's own member is applied over several turns (rooms.ts #admit).
+  #doneId = 0;
 
   constructor(
     readonly roomKey: string,
@@ -72,7 +75,7 @@ export class RoomFeed {
       this.link.commands.get(this.#keys.seq),
       this.link.commands.get(this.#keys.epoch),
     ]);
-    this.lastId = this.heardId = Number(seq ?? 0);
+    this.lastId = this.heardId = this.#doneId = Number(seq ?? 0);
     this.epoch = epoch ?? "";
   }
 
@@ -109,7 +112,7 @@ export class RoomFeed {
         const id = Number(line.slice(0, space));
         if (epoch !== this.epoch) {
           // The room's ids started again (Redis lost its data, or the room is new): go on from here.
-          if (this.epoch !== "" && this.lastId >= id) this.lastId = id - 1;
+          if (this.epoch !== "" && this.lastId >= id) this.lastId = this.#doneId = id - 1;
           this.epoch = epoch;
           this.#wakeAll();
         }
@@ -121,22 +124,28 @@ export class RoomFeed {
         this.lastId = id;
         const applying = this.apply(event);
         if (applying) await applying;
-        if (this.#waiters.length > 0) this.#wake();
+        this.#done();
       }
     }).catch((error) => this.log(`redis: events in ${this.roomKey} failed: ${error}`));
   }
 
-  /** Resolves once the event `id` has been applied (or the feed closed, or its ids started again). */
+  /**
+   * Resolves once the event `id` has been applied, its apply finished (or the feed closed, or its
+   * ids started again).
+   */
   reached(id: number): Promise<void> {
-    if (this.#closed || id <= this.lastId) return Promise.resolve();
+    if (this.#closed || id <= this.#doneId) return Promise.resolve();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#waiters.push({ id, resolve });
     return promise;
   }
 
-  #wake(): void {
-    const still = this.#waiters.filter((waiter) => waiter.id > this.lastId);
-    for (const waiter of this.#waiters) if (waiter.id <= this.lastId) waiter.resolve();
+  // Every event up to lastId is applied, its apply finished: those waiting for them go on.
+  #done(): void {
+    this.#doneId = this.lastId;
+    if (this.#waiters.length === 0) return;
+    const still = this.#waiters.filter((waiter) => waiter.id > this.#doneId);
+    for (const waiter of this.#waiters) if (waiter.id <= this.#doneId) waiter.resolve();
     this.#waiters = still;
   }
 
@@ -158,11 +167,11 @@ export class RoomFeed {
         if (event.id > this.lastId + 1) this.#gone(event.id - 1);
         this.lastId = event.id;
         await this.apply(event);
-        if (this.#waiters.length > 0) this.#wake();
+        this.#done();
       }
       if (entries.length < PAGE) {
         if (throughId !== Infinity && throughId > this.lastId) this.#gone(throughId);
-        if (this.#waiters.length > 0) this.#wake();
+        this.#done();
         return;
       }
     }

@@ -71,6 +71,16 @@ export class Rooms {
     return this.#byRoom.get(room)!.feed;
   }
 
+  /** The id of the last event of the room `key` applied here; 0 where this node serves none. */
+  lastIdOf(key: string): number {
+    return this.#served.get(key)?.feed.lastId ?? 0;
+  }
+
+  /** Resolves once this node has applied the room's event `id`, or at once if it serves none. */
+  reachedIn(key: string, id: number): Promise<void> {
+    return this.#served.get(key)?.feed.reached(id) ?? Promise.resolve();
+  }
+
   /**
    * Puts `asker` in `roomName` once Redis has numbered its join, with its welcome (or `joined`)
    * and history; returns how many are in the room then. A member in the room already just makes

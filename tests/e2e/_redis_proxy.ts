@@ -2,7 +2,9 @@
 // the node's subscriber connection: a node whose channel messages are late (a node short of CPU,
 // a slow network) while its commands are answered at once, or pass it on always a while later. It
 // also counts the times the node asks for a key, so that a test can wait for a node's periodic
-// check instead of sleeping.
+// check instead of sleeping. And it can hold back Redis's answers to a node's command connection
+// from a given command on, until something reaches the node's subscriber: a node that hears a
+// room's event, or another node's question, before the answer to its own publish.
 import net from "node:net";
 import { within } from "./_helpers.ts";
 
@@ -17,6 +19,13 @@ export class RedisProxy {
   #pairs = new Set<Pair>();
   #holding = false;
   #asked = new Map<string, { count: number; waiters: Array<() => void> }>();
+  #answers: {
+    from: RegExp;
+    until: RegExp;
+    graceMs: number;
+    pair: Pair | null;
+    heard: boolean;
+  } | null = null;
 
   private constructor(
     readonly listener: net.Server,
@@ -45,6 +54,10 @@ export class RedisProxy {
     client.on("data", (bytes: Buffer) => {
       const text = bytes.toString("latin1");
       if (/SUBSCRIBE/i.test(text)) pair.subscriber = true;
+      const answers = this.#answers;
+      if (answers && !answers.pair && !pair.subscriber && answers.from.test(text)) {
+        answers.pair = pair;
+      }
       for (const [key, asked] of this.#asked) {
         asked.count += text.split(key).length - 1;
         if (asked.count > 0) { for (const wake of asked.waiters.splice(0)) wake(); }
@@ -52,6 +65,20 @@ export class RedisProxy {
       server.write(bytes);
     });
     server.on("data", (bytes: Buffer) => {
+      const answers = this.#answers;
+      if (answers?.pair === pair) return void pair.held.push(bytes);
+      if (answers?.pair && !answers.heard && pair.subscriber) {
+        answers.heard = answers.until.test(bytes.toString("latin1"));
+        // The node has what it was to hear first; its answers follow once it has had the time to
+        // act on it (it may wait for them, which is what the test tells apart), in order.
+        if (answers.heard) {
+          setTimeout(() => {
+            const { client, held } = answers.pair!;
+            for (const bytes of held.splice(0)) if (!client.destroyed) client.write(bytes);
+            this.#answers = null;
+          }, answers.graceMs);
+        }
+      }
       if (pair.subscriber && this.#holding) pair.held.push(bytes);
       else if (pair.subscriber && this.subscriberDelayMs > 0) {
         setTimeout(() => client.destroyed || client.write(bytes), this.subscriberDelayMs);
@@ -69,6 +96,14 @@ export class RedisProxy {
   /** From now on, what Redis sends to subscriber connections waits here. */
   holdSubscribers(): void {
     this.#holding = true;
+  }
+
+  /**
+   * Once a command connection sends a command that `from` matches, Redis's answers on it wait
+   * until a subscriber connection is sent something that `until` matches, and `graceMs` after.
+   */
+  holdAnswers(from: RegExp, until: RegExp, graceMs: number): void {
+    this.#answers = { from, until, graceMs, pair: null, heard: false };
   }
 
   /** Sends on what was held, in order, and holds nothing more. */
