@@ -8,6 +8,16 @@
 import net from "node:net";
 import { within } from "./_helpers.ts";
 
+/** What holdAnswers holds, and till when. */
+interface AnswerHold {
+  from: RegExp;
+  until: RegExp;
+  graceMs: number;
+  maxMs: number;
+  pair: Pair | null;
+  releasing: boolean;
+}
+
 interface Pair {
   client: net.Socket;
   server: net.Socket;
@@ -19,13 +29,7 @@ export class RedisProxy {
   #pairs = new Set<Pair>();
   #holding = false;
   #asked = new Map<string, { count: number; waiters: Array<() => void> }>();
-  #answers: {
-    from: RegExp;
-    until: RegExp;
-    graceMs: number;
-    pair: Pair | null;
-    heard: boolean;
-  } | null = null;
+  #answers: AnswerHold | null = null;
 
   private constructor(
     readonly listener: net.Server,
@@ -57,6 +61,7 @@ export class RedisProxy {
       const answers = this.#answers;
       if (answers && !answers.pair && !pair.subscriber && answers.from.test(text)) {
         answers.pair = pair;
+        setTimeout(() => this.#releaseAnswers(answers), answers.maxMs);
       }
       for (const [key, asked] of this.#asked) {
         asked.count += text.split(key).length - 1;
@@ -67,16 +72,12 @@ export class RedisProxy {
     server.on("data", (bytes: Buffer) => {
       const answers = this.#answers;
       if (answers?.pair === pair) return void pair.held.push(bytes);
-      if (answers?.pair && !answers.heard && pair.subscriber) {
-        answers.heard = answers.until.test(bytes.toString("latin1"));
+      if (answers?.pair && pair.subscriber && !answers.releasing) {
         // The node has what it was to hear first; its answers follow once it has had the time to
-        // act on it (it may wait for them, which is what the test tells apart), in order.
-        if (answers.heard) {
-          setTimeout(() => {
-            const { client, held } = answers.pair!;
-            for (const bytes of held.splice(0)) if (!client.destroyed) client.write(bytes);
-            this.#answers = null;
-          }, answers.graceMs);
+        // act on it (it may wait for them, which is what a test tells apart), in order.
+        if (answers.until.test(bytes.toString("latin1"))) {
+          answers.releasing = true;
+          setTimeout(() => this.#releaseAnswers(answers), answers.graceMs);
         }
       }
       if (pair.subscriber && this.#holding) pair.held.push(bytes);
@@ -100,10 +101,29 @@ export class RedisProxy {
 
   /**
    * Once a command connection sends a command that `from` matches, Redis's answers on it wait
-   * until a subscriber connection is sent something that `until` matches, and `graceMs` after.
+   * until a subscriber connection is sent something that `until` matches, and `graceMs` after; or
+   * `maxMs` from the command, whichever comes first.
    */
-  holdAnswers(from: RegExp, until: RegExp, graceMs: number): void {
-    this.#answers = { from, until, graceMs, pair: null, heard: false };
+  holdAnswers(
+    from: RegExp,
+    until: RegExp,
+    { graceMs = 0, maxMs = 5000 }: { graceMs?: number; maxMs?: number },
+  ): void {
+    this.#answers = {
+      from,
+      until,
+      graceMs,
+      maxMs,
+      pair: null,
+      releasing: false,
+    };
+  }
+
+  #releaseAnswers(answers: AnswerHold): void {
+    if (this.#answers !== answers) return;
+    this.#answers = null;
+    const { client, held } = answers.pair!;
+    for (const bytes of held.splice(0)) if (!client.destroyed) client.write(bytes);
   }
 
   /** Sends on what was held, in order, and holds nothing more. */

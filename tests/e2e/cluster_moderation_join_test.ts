@@ -16,7 +16,7 @@ import { identified } from "./_moderation.ts";
 const OPERATOR = ["--operator", "root"];
 // How long the proxy holds the answers once the request is there: a node that answers the
 // request at once (the fault) has answered well within it.
-const HELD_MS = 500;
+const HELD_MS = 200;
 
 for (const runtime of RUNTIMES) {
   const other = runtime === "deno" ? "bun" : "deno";
@@ -29,7 +29,7 @@ for (const runtime of RUNTIMES) {
     await using carol = await TestMember.join(b.port, "carol");
     await until(root, { type: "join", nick: "carol" });
 
-    proxy.holdAnswers(/join \S+ bob \{/, /"kind":"act"/, HELD_MS);
+    proxy.holdAnswers(/join \S+ bob \{/, /"kind":"act"/, { graceMs: HELD_MS });
     await using bob = await TestMember.connect(b.port);
     bob.send({ type: "hello", nick: "bob" });
     await until(root, { type: "join", nick: "bob" });
