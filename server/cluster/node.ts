@@ -25,7 +25,7 @@ import { Rooms } from "./rooms.ts";
 import { listRooms, who } from "./directory.ts";
 import { historyPage } from "./history_page.ts";
 import { ClusterAccounts } from "./accounts.ts";
-import { announceRename, listenForRenames } from "./renames.ts";
+import { announceRename, letGo, listenForRenames } from "./renames.ts";
 import { ClusterSocial } from "./social.ts";
 import { ClusterGrace } from "./identify_grace.ts";
 
@@ -318,14 +318,14 @@ export class ClusterNode implements ChatService {
     if (!holding || nick === null) return;
     const { keys, value, holder } = holding;
     const former = holding.former.splice(0); // a rename's, if it closed before announcing it
+    holding.keys = []; // let go of here: a claim after (a hello tried again) is no rename of it
     this.byHolder.delete(holder);
     this.retrying(async () => {
       const leaves = await Promise.allSettled(
         rooms.map((room) => this.events.publish(room, leaveEvent(holder, nick))),
       );
-      for (const lease of [{ keys, value }, ...former]) {
-        await this.link.release(lease.keys, lease.value);
-      }
+      await this.link.release(keys, value);
+      await letGo(this, holding, former);
       const failed = leaves.find((leave) => leave.status === "rejected");
       if (failed) throw failed.reason;
     });

@@ -12,6 +12,7 @@
 import type { Member, Room } from "../chat.ts";
 import { followRename } from "../social.ts";
 import type { ClusterNode } from "./node.ts";
+import type { Holding } from "./members.ts";
 
 /** Where each rename is told to every node: holder, old nick, new nick. */
 export const RENAMES_CHANNEL = "parley:renames";
@@ -94,15 +95,34 @@ export async function announceRename(
   const former = holding.former.splice(0);
   const ids = new Map<Room, number>();
   await node.retrying(async () => {
+    // Tried again after an outage: rooms that missed it hear it only if it is still the news.
+    if (member.nick !== newNick) untold.clear();
     const sent = await Promise.allSettled([...untold].map(async (room) => {
       ids.set(room, (await node.events.publish(room, event, newNick)).id);
       untold.delete(room);
     }));
-    for (const { keys, value } of former) await node.link.release(keys, value);
+    await letGo(node, holding, former);
     const failed = sent.find((publish) => publish.status === "rejected");
     if (failed) throw failed.reason;
   }).catch(() => {});
   await Promise.all([...ids].map(([room, id]) => {
     if (id > 0 && member.rooms.has(room)) return node.rooms.feedOf(room).reached(id);
   }));
+}
+
+/**
+ * Lets go of each of `leases`, the nicks a member had, once: a step tried again does not let go of
+ * one twice, nor of one the member holds again by now (it took that nick back, so the lease's
+ * value is its own once more).
+ */
+export async function letGo(
+  node: ClusterNode,
+  holding: Holding,
+  leases: Holding["former"],
+): Promise<void> {
+  while (leases.length > 0) {
+    const { keys, value } = leases[0];
+    if (value !== holding.value) await node.link.release(keys, value);
+    leases.shift();
+  }
 }

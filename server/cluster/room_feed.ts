@@ -75,8 +75,9 @@ export class RoomFeed {
       this.link.commands.get(this.#keys.seq),
       this.link.commands.get(this.#keys.epoch),
     ]);
-    this.lastId = this.heardId = this.#doneId = Number(seq ?? 0);
+    this.lastId = this.heardId = Number(seq ?? 0);
     this.epoch = epoch ?? "";
+    this.#done(); // what waited for the room while it opened
   }
 
   async close(): Promise<void> {
@@ -122,9 +123,12 @@ export class RoomFeed {
         const event = JSON.parse(line.slice(space + 1)) as RoomEvent;
         event.id = id;
         this.lastId = id;
-        const applying = this.apply(event);
-        if (applying) await applying;
-        this.#done();
+        try {
+          const applying = this.apply(event);
+          if (applying) await applying;
+        } finally {
+          this.#done(); // one that failed is done with too: what waits for it must not wait on
+        }
       }
     }).catch((error) => this.log(`redis: events in ${this.roomKey} failed: ${error}`));
   }
@@ -166,8 +170,11 @@ export class RoomFeed {
         if (event.id <= this.lastId) continue;
         if (event.id > this.lastId + 1) this.#gone(event.id - 1);
         this.lastId = event.id;
-        await this.apply(event);
-        this.#done();
+        try {
+          await this.apply(event);
+        } finally {
+          this.#done();
+        }
       }
       if (entries.length < PAGE) {
         if (throughId !== Infinity && throughId > this.lastId) this.#gone(throughId);

@@ -16,6 +16,7 @@ interface AnswerHold {
   maxMs: number;
   pair: Pair | null;
   releasing: boolean;
+  bound?: ReturnType<typeof setTimeout>;
 }
 
 interface Pair {
@@ -61,7 +62,7 @@ export class RedisProxy {
       const answers = this.#answers;
       if (answers && !answers.pair && !pair.subscriber && answers.from.test(text)) {
         answers.pair = pair;
-        setTimeout(() => this.#releaseAnswers(answers), answers.maxMs);
+        answers.bound = setTimeout(() => this.#releaseAnswers(answers), answers.maxMs);
       }
       for (const [key, asked] of this.#asked) {
         asked.count += text.split(key).length - 1;
@@ -122,6 +123,7 @@ export class RedisProxy {
   #releaseAnswers(answers: AnswerHold): void {
     if (this.#answers !== answers) return;
     this.#answers = null;
+    clearTimeout(answers.bound);
     const { client, held } = answers.pair!;
     for (const bytes of held.splice(0)) if (!client.destroyed) client.write(bytes);
   }
@@ -145,6 +147,7 @@ export class RedisProxy {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    clearTimeout(this.#answers?.bound);
     for (const pair of this.#pairs) {
       pair.client.destroy();
       pair.server.destroy();
