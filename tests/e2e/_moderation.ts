@@ -47,6 +47,20 @@ export async function accountOf(asker: TestMember, nick: string): Promise<unknow
 }
 
 /**
+ * `other`, whose hello for mallory (with her password) was refused for its room, joins as zed: it
+ * is nobody's account, and cannot unregister hers. root asks /whois.
+ */
+export async function refusedForItsRoom(other: TestMember, root: TestMember): Promise<void> {
+  other.send({ type: "hello", nick: "mallory", password: "mallory-password", room: "a b" });
+  await other.expect({ type: "error", code: "bad_room" });
+  other.send({ type: "hello", nick: "zed" });
+  await other.expect({ type: "welcome", nick: "zed" });
+  assert.equal(await accountOf(root, "zed"), undefined, "identified by a refused hello");
+  other.send({ type: "unregister", password: "mallory-password" });
+  await other.expect({ type: "error", code: "not_identified" });
+}
+
+/**
  * carol registers on `ports.carol` and leaves; root, an operator on `ports.root`, bans her
  * account; a greeting client on `ports.greeted` holds carol for the grace, as nobody's account (the
  * ban does not name it), and its /identify is refused with the ban: it stays nobody's.

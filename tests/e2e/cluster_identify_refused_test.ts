@@ -3,9 +3,8 @@
 // connection unidentified, so its next hello, under another nick, is nobody's account. A Deno node
 // and a Bun node on a real redis-server with AOF, which registering needs.
 import { test } from "node:test";
-import assert from "node:assert/strict";
 import { TestMember } from "./_helpers.ts";
-import { accountOf, identifyIntoBan } from "./_moderation.ts";
+import { identifyIntoBan, refusedForItsRoom } from "./_moderation.ts";
 import { RedisServer } from "./_redis.ts";
 import { joinEcho, startNode, until } from "./_cluster.ts";
 
@@ -24,13 +23,7 @@ test("cluster identify refused: a hello refused for its room does not identify t
   await using root = await joinEcho(deno.port, "root");
   for (const port of [bun.port, deno.port]) {
     await using other = await TestMember.connect(port);
-    other.send({ type: "hello", nick: "mallory", password: "mallory-password", room: "a b" });
-    await other.expect({ type: "error", code: "bad_room" });
-    other.send({ type: "hello", nick: "zed" });
-    await other.expect({ type: "welcome", nick: "zed" });
-    assert.equal(await accountOf(root, "zed"), undefined, "identified by a refused hello");
-    other.send({ type: "unregister", password: "mallory-password" });
-    await other.expect({ type: "error", code: "not_identified" });
+    await refusedForItsRoom(other, root);
   }
 });
 
