@@ -5,7 +5,7 @@
 // once the member's earlier messages are back from Redis and delivered here.
 import type { Member, Room } from "../chat.ts";
 import type { Asker } from "../handlers.ts";
-import { cleanText, textProblem } from "../../protocol.ts";
+import { cleanText, type ProtocolError, textProblem } from "../../protocol.ts";
 import { roomKeys, ROOMS_KEY } from "./redis_link.ts";
 import type { RoomEvent } from "./room_feed.ts";
 import { type Published, RoomPublisher } from "./room_publisher.ts";
@@ -61,29 +61,21 @@ export class RoomEvents {
     await commands.hSetNX(ROOMS_KEY, room.key, name ?? room.name);
   }
 
-  /**
-   * A member's message to `room`: on its way at once, not awaited. The commonest event goes to
-   * the publisher directly, not through publish() (which lists rooms for joins and leaves): an
-   * async call and a promise less per message.
-   */
+  /** A member's message to `room`: on its way at once, not awaited. */
   say(asker: Asker, room: Room, text: string, action: boolean | undefined): void {
     const said = cleanText(text);
     const problem = textProblem(said);
     if (problem) throw problem;
-    const holder = this.node.holdings.get(asker)!.holder;
-    const event: Omit<RoomEvent, "id"> = {
+    const event: Omit<RoomEvent, "id" | "r"> = {
       t: "msg",
-      m: holder,
+      m: this.node.holdings.get(asker)!.holder,
       n: asker.nick!,
       x: said,
       ts: Date.now(),
-      r: room.name,
     };
     if (action) event.a = true;
-    const out = { kind: "msg" as const, holder, nick: event.n, json: JSON.stringify(event) };
-    const published = this.publisher.publish(room.key, room.name, out);
-    published.then(undefined, () => {
-      const error = clusterDown();
+    const published = this.publish(room, event);
+    published.catch((error: ProtocolError) => {
       asker.sendMessage({ type: "error", code: error.code, message: error.message });
     });
     let last = this.#said.get(asker);
