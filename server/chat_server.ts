@@ -8,11 +8,8 @@ import { ProtocolError } from "../protocol.ts";
 import type { Snapshot } from "./metrics.ts";
 import { type ChatService, localService } from "./handlers.ts";
 import type { Accounts } from "./accounts.ts";
-import {
-  bannedFromServer,
-  moderatedService,
-  type ModerationOptions,
-} from "./moderation_handlers.ts";
+import { moderatedService, type ModerationOptions } from "./moderation_handlers.ts";
+import { bannedFromServer } from "./moderation_members.ts";
 import { SERVER_WIDE } from "./moderation.ts";
 import { localSite } from "./moderation_site.ts";
 

@@ -20,7 +20,15 @@ import {
   SERVER_WIDE,
   untilText,
 } from "./moderation.ts";
-import { actOnMember, banned, bannedHere, enforce, subjectOf } from "./moderation_members.ts";
+import {
+  actOnMember,
+  banned,
+  bannedFromServer,
+  bannedHere,
+  enforce,
+  roomOf,
+  subjectOf,
+} from "./moderation_members.ts";
 import type { ModerationSite } from "./moderation_site.ts";
 
 export interface ModerationOptions {
@@ -109,18 +117,13 @@ function nickBanned(ban: Ban, nick: string, where: string): ProtocolError {
   );
 }
 
-/** What a connection from a server-wide banned address hears before it is closed. */
-export function bannedFromServer(ban: Ban): ProtocolError {
-  return banned(ban, "this server", true);
-}
-
 function refuseMuted(
   moderation: Moderation,
   site: ModerationSite,
   asker: Asker,
   roomName?: string,
 ): void {
-  const room = roomName === undefined ? asker.room : roomIn(asker, roomName);
+  const room = roomName === undefined ? asker.room : roomOf(asker, nameKey(roomName));
   if (!room || asker.nick === null) return; // the chat answers that
   const mute = moderation.find(room.key, "mute", subjectOf(asker)) ??
     site.mutes.find(moderation, asker, room.key) ??
@@ -141,10 +144,6 @@ function greet(options: ModerationOptions, asker: Asker, arrived: boolean): void
   if (arrived) { for (const line of options.motd) tell(line); }
   const topic = options.moderation?.room(asker.room.key)?.topic;
   if (topic) tell(`topic of ${asker.room.name}: ${topic.text} (set by ${topic.by})`);
-}
-
-function roomIn(asker: Asker, roomName: string): Room | null {
-  return [...asker.rooms].find((room) => room.key === nameKey(roomName)) ?? null;
 }
 
 const ROLE_NAMES: Record<Exclude<Who, "anyone">, string> = {
@@ -193,7 +192,7 @@ async function moderate(
   let room: Room | null = null;
   if ("room" in input || ROOM_SCOPED.has(input.type)) {
     const name = (input as { room?: string }).room ?? asker.room!.name;
-    room = roomIn(asker, name);
+    room = roomOf(asker, nameKey(name));
     if (!room) throw new ProtocolError("not_in_room", `You are not in ${name}; /join it first`);
   }
   permit(moderation, asker, input.type, room);

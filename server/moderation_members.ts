@@ -39,6 +39,11 @@ export function banned(ban: Ban, where: string, fatal = false): ProtocolError {
   );
 }
 
+/** What a connection from a server-wide banned address hears before it is closed. */
+export function bannedFromServer(ban: Ban): ProtocolError {
+  return banned(ban, "this server", true);
+}
+
 export function errorOf(error: ProtocolError): ServerMessage {
   return { type: "error", code: error.code, message: error.message };
 }
@@ -82,8 +87,7 @@ export async function actOnMember(
       return { action: "kick", target: nick, reason: input.reason };
     }
     case "mute": {
-      // A mute follows the account of a member who has one, else the nick.
-      const mask = parseMask(target?.account ? `account:${target.account}` : `nick:${input.nick}`);
+      const mask = muteMask(target, input.nick);
       const ban = await moderation.ban(here.key, "mute", mask, by, "", input.duration);
       if (target) site.mutes.remember(target, ban);
       const lasting = input.duration === undefined ? "" : ` for ${formatDuration(input.duration)}`;
@@ -92,7 +96,7 @@ export async function actOnMember(
       return { action: "mute", target: ban.mask, until };
     }
     case "unmute": {
-      const mask = parseMask(target?.account ? `account:${target.account}` : `nick:${input.nick}`);
+      const mask = muteMask(target, input.nick);
       // Unmuting a member lifts the mutes its connection was given too, under an earlier nick.
       const given = target ? site.mutes.masks(target, here.key) : [];
       const lifted: string[] = [];
@@ -108,7 +112,13 @@ export async function actOnMember(
   }
 }
 
-function roomOf(member: Member, key: string): Room | null {
+// A mute follows the account of a member who has one, else the nick.
+function muteMask(target: Asker | null, nick: string) {
+  return parseMask(target?.account ? `account:${target.account}` : `nick:${nick}`);
+}
+
+/** The room of `member` whose key is `key`, if it is in it. */
+export function roomOf(member: Member, key: string): Room | null {
   return [...member.rooms].find((room) => room.key === key) ?? null;
 }
 
@@ -139,16 +149,16 @@ function removeFrom(site: ModerationSite, target: Asker, room: Room, error: Serv
 export function enforce(site: ModerationSite, moderation: Moderation, ban: Ban): void {
   if (ban.kind !== "ban") return;
   for (const member of [...site.members()]) {
-    if (member.nick === null || bannedHere(moderation, ban.scope, subjectOf(member)) === null) {
+    // A room's ban concerns its members only: the cheap test first.
+    const room = ban.scope === SERVER_WIDE ? null : roomOf(member, ban.scope);
+    if (member.nick === null || (ban.scope !== SERVER_WIDE && !room)) continue;
+    if (bannedHere(moderation, ban.scope, subjectOf(member)) === null) continue;
+    if (room) {
+      removeFrom(site, member as Asker, room, errorOf(banned(ban, room.name)));
       continue;
     }
-    if (ban.scope === SERVER_WIDE) {
-      site.leave(member as Asker);
-      const error = banned(ban, "this server", true);
-      (member as Asker).closeWith(errorOf(error), error.message);
-      continue;
-    }
-    const room = roomOf(member, ban.scope);
-    if (room) removeFrom(site, member as Asker, room, errorOf(banned(ban, room.name)));
+    site.leave(member as Asker);
+    const error = bannedFromServer(ban);
+    (member as Asker).closeWith(errorOf(error), error.message);
   }
 }
