@@ -76,7 +76,7 @@ export async function handleAccount(
   accounts: Accounts | null,
   asker: Asker,
   input: AccountInput,
-  admit: (asker: Asker) => void = () => {},
+  admit: (asker: Asker) => void,
 ): Promise<void> {
   if (!accounts) {
     throw new ProtocolError(

@@ -223,9 +223,7 @@ export class Moderation {
     clock = Date.now,
   ): Promise<Moderation> {
     const moderation = new Moderation(store, operators, clock);
-    const state = await store.load();
-    for (const ban of state.bans) moderation.#keep(ban);
-    for (const room of state.rooms) moderation.#rooms.set(room.key, room);
+    moderation.#load(await store.load());
     return moderation;
   }
 
@@ -387,9 +385,13 @@ export class Moderation {
       case "reset":
         this.#bans.clear();
         this.#rooms.clear();
-        for (const ban of change.state.bans) this.#keep(ban);
-        for (const room of change.state.rooms) this.#rooms.set(room.key, room);
+        this.#load(change.state);
     }
+  }
+
+  #load(state: ModerationState): void {
+    for (const ban of state.bans) this.#keep(ban);
+    for (const room of state.rooms) this.#rooms.set(room.key, room);
   }
 
   #keep(ban: Ban): void {

@@ -65,7 +65,7 @@ export function localSite(chat: Chat): ModerationSite {
     bansSpread: false,
     install(given) {
       hooks = given;
-      chat.gate = (member, nick, room) => given.gate(member, nick, room);
+      chat.gate = given.gate;
       chat.greeting = given.greeting;
     },
     members: () => chat.members(),

@@ -1,11 +1,12 @@
 // What the social inputs do: away, whois, ignore and unignore, the away answer to a private
 // message, and a hello's list of nicks to ignore. The state is social.ts; these answer the member.
-import type { Chat } from "./chat.ts";
+import type { Chat, Member } from "./chat.ts";
 import type { Asker } from "./handlers.ts";
 import type { Input } from "./wire.ts";
 import { MAX_IGNORED, ProtocolError, type ServerMessage, type Whois } from "../protocol.ts";
 
 export type SocialInput = Extract<Input, { type: "away" | "whois" | "ignore" | "unignore" }>;
+type AwayNote = Extract<ServerMessage, { type: "away" }>;
 
 /** Acts on a social input from `asker`; throws ProtocolError for what it cannot do. */
 export function handleSocial(chat: Chat, asker: Asker, input: SocialInput): void {
@@ -74,10 +75,19 @@ export function whoisOf(target: Asker): Whois {
  */
 export function answerAway(chat: Chat, asker: Asker, to: string): void {
   const target = chat.member(to);
-  const social = target?.social;
-  if (!target || target === asker || !social || social.ignores(asker.nick!)) return;
-  if (!social.tellAway(asker.nick!)) return;
-  asker.sendMessage({ type: "away", nick: target.nick!, text: social.away! });
+  if (!target || target === asker) return;
+  const note = awayNote(target, asker.nick!);
+  if (note) asker.sendMessage(note);
+}
+
+/**
+ * What `target` being away tells `from`, who sent it a private message: once per away period, and
+ * nothing to a sender it ignores. Null when there is nothing to tell.
+ */
+export function awayNote(target: Member, from: string): AwayNote | null {
+  const { social } = target;
+  if (!social || social.ignores(from) || !social.tellAway(from)) return null;
+  return { type: "away", nick: target.nick!, text: social.away! };
 }
 
 /** A hello's `ignore` list, applied before the member joins, so the replay is filtered too. */

@@ -97,10 +97,10 @@ export class RedisModerationStore implements ModerationStore {
     }
   }
 
+  // A ban put or dropped (a room's record goes by PUT_ROOM).
   async #change(field: string, change: ModerationChange, value?: string): Promise<void> {
-    const key = change.kind === "room" ? ROOMS_KEY : BANS_KEY;
     const args = [this.link.publishCommand, CHANGES_CHANNEL, field, JSON.stringify(change)];
-    await reach(this.link.run(CHANGE, [key], value === undefined ? args : [...args, value]));
+    await reach(this.link.run(CHANGE, [BANS_KEY], value === undefined ? args : [...args, value]));
   }
 
   /**

@@ -175,8 +175,6 @@ export class ClusterNode implements ChatService {
         return historyPage(this, asker, input.room, input.after, input.limit);
       case "nick":
         return this.#rename(asker, input.nick);
-      case "away":
-        return this.social.away(asker, input.text);
       case "whois":
         return this.social.whois(asker, input.nick);
       default:
@@ -354,8 +352,10 @@ export class ClusterNode implements ChatService {
 
   /** Delivers a private message that came for this node's member `holder` from `sender`. */
   deliverPrivate(holder: string, message: ChatMessage, sender?: string): void {
-    deliver(message, this.byHolder.has(holder) ? [this.byHolder.get(holder)!] : []); // or ignored
-    this.social.answerAway(holder, message, sender);
+    const target = this.byHolder.get(holder);
+    if (!target) return; // gone meanwhile
+    deliver(message, [target]); // or ignored
+    this.social.answerAway(target, holder, message, sender);
   }
 
   async #rename(asker: Asker, newNick: string): Promise<void> {

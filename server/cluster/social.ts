@@ -1,5 +1,5 @@
-// /away and /whois on a node of a cluster, and the away answer to a private message that crosses
-// nodes. A member's away message, idle time, rooms and account live in its own session, on its own
+// /whois on a node of a cluster, and the away answer to a private message that crosses nodes
+// (/away itself is the one server's: it sets the member's own session). A member's away message, idle time, rooms and account live in its own session, on its own
 // node, as on one server; nothing of them is copied to Redis. /whois asks the node that serves the
 // nick (found from its lease) over that node's channel, and waits at most WHOIS_TIMEOUT_MS for the
 // answer. Why asking rather than a presence hash per member kept in Redis: the hash would have to
@@ -10,7 +10,7 @@
 // it delivers, and sends the sender's node an `away` note, once per sender and away period.
 import { type ChatMessage, ProtocolError, type Whois } from "../../protocol.ts";
 import type { Asker } from "../handlers.ts";
-import { joined, noSuchNick, whoisOf } from "../social_handlers.ts";
+import { awayNote, joined, noSuchNick, whoisOf } from "../social_handlers.ts";
 import { nodeChannel } from "./redis_link.ts";
 import { clusterDown, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
@@ -33,12 +33,6 @@ export class ClusterSocial {
   #questions = new NodeQuestions<Whois | null>();
 
   constructor(readonly node: ClusterNode) {}
-
-  /** /away [text]: kept in the member's session; its node answers for it. */
-  away(asker: Asker, text: string | undefined): void {
-    joined(asker, "/away");
-    asker.sendMessage({ type: "notice", text: asker.social.setAway(text) });
-  }
 
   /** /whois NICK, for a member on any node. */
   async whois(asker: Asker, nick: string): Promise<void> {
@@ -72,16 +66,14 @@ export class ClusterSocial {
   }
 
   /**
-   * After this node delivered `message` to its member `holder`, from the member `sender` (a
-   * holder id, on any node): the sender hears that `holder` is away, once per away period, unless
-   * it is ignored (an ignored sender learns nothing of the one it writes to), as on one server.
+   * After this node delivered `message` to `target`, its member `holder`, from the member `sender`
+   * (a holder id, on any node): the sender hears that `target` is away, as on one server (awayNote).
    */
-  answerAway(holder: string, message: ChatMessage, sender: string | undefined): void {
-    const target = this.node.byHolder.get(holder);
-    if (!target || sender === undefined || sender === holder) return;
-    const { social } = target;
-    if (social.ignores(message.from) || !social.tellAway(message.from)) return;
-    const note: SocialNote = { kind: "away", h: sender, nick: target.nick!, text: social.away! };
+  answerAway(target: Asker, holder: string, message: ChatMessage, sender: string | undefined) {
+    if (sender === undefined || sender === holder) return;
+    const away = awayNote(target, message.from);
+    if (away === null) return;
+    const note: SocialNote = { kind: "away", h: sender, nick: away.nick, text: away.text };
     if (nodeOf(sender) === this.node.id) return this.heard(note);
     this.node.link.publish(nodeChannel(nodeOf(sender)), JSON.stringify(note)).catch(() => {
       // The link is down: the sender was told so, and the away answer is only a courtesy.
