@@ -76,14 +76,11 @@ export class ClusterAccounts {
   /** Listens for this node's members' nicks taken back elsewhere. */
   async start(): Promise<void> {
     const log = (error: unknown) => this.node.options.log(`redis: regain failed: ${error}`);
-    await this.node.link.subscribe(regainChannel(this.node.id), (raw) => {
-      try {
-        const { h, v } = JSON.parse(raw) as { h: string; v: string };
-        this.#lost(h, v).catch(log);
-      } catch (error) {
-        log(error); // not what a node sends: nothing to act on
-      }
-    });
+    await this.node.link.subscribeJson<{ h: string; v: string }>(
+      regainChannel(this.node.id),
+      "a regain",
+      ({ h, v }) => void this.#lost(h, v).catch(log),
+    );
   }
 
   /**

@@ -3,7 +3,7 @@
 // key, for private messages, and its look-alike keys, for uniqueness), all or none at once.
 import { lookalikeKeys, nameKey, ProtocolError } from "../../protocol.ts";
 import { LARGE_ROOM_MEMBERS } from "../chat.ts";
-import { nickLeaseKey } from "./redis_link.ts";
+import { nickLeaseKey, type RedisLink } from "./redis_link.ts";
 
 /** A member's standing in the cluster. */
 export interface Holding {
@@ -36,6 +36,17 @@ export function parseLease(value: string): { holder: string; nick: string } {
 
 /** The node a holder id belongs to. */
 export const nodeOf = (holder: string) => holder.slice(0, holder.lastIndexOf(":"));
+
+/** Who holds `nick` in the cluster, as held, and on which node; null if nobody does. */
+export async function leaseOf(
+  link: RedisLink,
+  nick: string,
+): Promise<{ holder: string; nick: string; node: string } | null> {
+  const value = await link.commands.get(nameLeaseKey(nick));
+  if (value === null) return null;
+  const lease = parseLease(value);
+  return { ...lease, node: nodeOf(lease.holder) };
+}
 
 export function nickTaken(nick: string, heldBy: string): ProtocolError {
   const message = nameKey(nick) === nameKey(heldBy)

@@ -18,7 +18,7 @@ import type {
   SiteHooks,
 } from "../moderation_site.ts";
 import { type ErrorCode, ProtocolError } from "../../protocol.ts";
-import { clusterDown, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
+import { clusterDown, leaseOf } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 import { NodeQuestions } from "./node_questions.ts";
 
@@ -58,13 +58,11 @@ export class ClusterModerationSite implements ModerationSite {
 
   /** Listens for what other nodes ask of this one. */
   async start(): Promise<void> {
-    await this.node.link.subscribe(moderationChannel(this.node.id), (raw) => {
-      try {
-        this.#heard(JSON.parse(raw) as NodeMessage);
-      } catch (error) {
-        this.node.options.log(`redis: a moderation request could not be read: ${error}`);
-      }
-    });
+    await this.node.link.subscribeJson<NodeMessage>(
+      moderationChannel(this.node.id),
+      "a moderation request",
+      (message) => this.#heard(message),
+    );
   }
 
   install(hooks: SiteHooks): void {
@@ -122,12 +120,11 @@ export class ClusterModerationSite implements ModerationSite {
 
   async onMember(nick: string, request: MemberRequest): Promise<AuditFields> {
     const hooks = this.#hooks!;
-    const value = await this.node.link.commands.get(nameLeaseKey(nick)).catch(() => {
+    const lease = await leaseOf(this.node.link, nick).catch(() => {
       throw clusterDown(`/${request.input.type} could not find ${nick}`);
     });
-    if (value === null) return hooks.act(request, null);
-    const { holder } = parseLease(value);
-    const node = nodeOf(holder);
+    if (lease === null) return hooks.act(request, null);
+    const { holder, node } = lease;
     if (node === this.node.id) return hooks.act(request, this.node.byHolder.get(holder) ?? null);
     const room = { key: request.room.key, name: request.room.name }; // not this node's Room
     const done = await this.#questions.ask(

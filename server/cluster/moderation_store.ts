@@ -111,15 +111,14 @@ export class RedisModerationStore implements ModerationStore {
   async follow(moderation: Moderation, heard: (change: ModerationChange) => void): Promise<void> {
     this.#moderation = moderation;
     this.#heard = heard;
-    await this.link.subscribe(CHANGES_CHANNEL, (raw) => {
-      try {
-        const change = JSON.parse(raw) as ModerationChange;
+    await this.link.subscribeJson<ModerationChange>(
+      CHANGES_CHANNEL,
+      "a moderation change",
+      (change) => {
         if (this.#held) this.#held.push(change);
         else this.#apply(change);
-      } catch (error) {
-        this.log(`redis: a moderation change could not be applied: ${error}`);
-      }
-    });
+      },
+    );
     await this.#reload();
     this.link.onChange((up) => {
       if (!up) return;

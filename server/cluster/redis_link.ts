@@ -139,6 +139,25 @@ export class RedisLink {
       : this.subscriber.subscribe(channel, listener);
   }
 
+  /**
+   * Subscribes `listener` to the JSON messages of `channel`. One that is not JSON, or that the
+   * listener throws on, is not what a node sends: it is logged as `what`, never thrown into the
+   * subscriber.
+   */
+  subscribeJson<T>(
+    channel: string,
+    what: string,
+    listener: (message: T) => void,
+  ): Promise<unknown> {
+    return this.subscribe(channel, (raw) => {
+      try {
+        listener(JSON.parse(raw) as T);
+      } catch (error) {
+        this.log(`redis: ${what} could not be read: ${error}`);
+      }
+    });
+  }
+
   unsubscribe(channel: string, listener: Listener): Promise<unknown> {
     return this.sharded
       ? this.subscriber.sUnsubscribe(channel, listener)

@@ -41,16 +41,11 @@ export function followAcross(
 
 /** Listens for the renames of every node. */
 export async function listenForRenames(node: ClusterNode): Promise<void> {
-  await node.link.subscribe(RENAMES_CHANNEL, (raw) => {
-    try {
-      const { h, f, t, r } = JSON.parse(raw) as Renamed;
-      const elsewhere = [...node.byHolder.values()].filter((member) =>
-        ![...member.rooms].some((room) => r.includes(room.key))
-      );
-      followAcross(node, h, f, t, elsewhere);
-    } catch (error) {
-      node.options.log(`redis: a rename could not be read: ${error}`);
-    }
+  await node.link.subscribeJson<Renamed>(RENAMES_CHANNEL, "a rename", ({ h, f, t, r }) => {
+    const elsewhere = [...node.byHolder.values()].filter((member) =>
+      ![...member.rooms].some((room) => r.includes(room.key))
+    );
+    followAcross(node, h, f, t, elsewhere);
   });
 }
 

@@ -12,7 +12,7 @@ import { type ChatMessage, ProtocolError, type Whois } from "../../protocol.ts";
 import type { Asker } from "../handlers.ts";
 import { awayNote, joined, noSuchNick, whoisOf } from "../social_handlers.ts";
 import { nodeChannel } from "./redis_link.ts";
-import { clusterDown, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
+import { clusterDown, leaseOf, nodeOf } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 import { NodeQuestions } from "./node_questions.ts";
 
@@ -38,12 +38,11 @@ export class ClusterSocial {
   async whois(asker: Asker, nick: string): Promise<void> {
     joined(asker, "/whois");
     const { link, id } = this.node;
-    const lease = await link.commands.get(nameLeaseKey(nick)).catch(() => {
+    const lease = await leaseOf(link, nick).catch(() => {
       throw clusterDown(`/whois ${nick} could not be asked`);
     });
     if (lease === null) throw noSuchNick(nick);
-    const { holder } = parseLease(lease);
-    const node = nodeOf(holder);
+    const { holder, node } = lease;
     if (node === id) return answerWith(asker, nick, this.#answer(holder));
     const answer = await this.#questions.ask(
       link,

@@ -13,7 +13,7 @@ import {
   ROOMS_KEY,
   sweepKey,
 } from "./redis_link.ts";
-import { leaseKeys, nameLeaseKey, nodeOf, parseLease } from "./members.ts";
+import { leaseKeys, leaseOf, nodeOf } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
 import type { SocialNote } from "./social.ts";
 
@@ -36,7 +36,7 @@ export class Upkeep {
 
   async start(): Promise<void> {
     const { link, id } = this.node;
-    await link.subscribe(nodeChannel(id), (raw) => this.#heard(JSON.parse(raw) as NodeNote));
+    await link.subscribeJson<NodeNote>(nodeChannel(id), "a note", (note) => this.#heard(note));
     await this.#present();
     this.#timer = setInterval(() => this.#tick(), this.node.options.leaseMs / 3);
   }
@@ -138,11 +138,11 @@ export class Upkeep {
     sender: string,
   ): Promise<{ holder: string; nick: string } | null> {
     const { link } = this.node;
-    const value = await link.commands.get(nameLeaseKey(to));
-    if (value === null) return null;
-    const { holder, nick } = parseLease(value);
+    const lease = await leaseOf(link, to);
+    if (lease === null) return null;
+    const { holder, nick } = lease;
     const heard = await link.publish(
-      nodeChannel(nodeOf(holder)),
+      nodeChannel(lease.node),
       JSON.stringify({ kind: "msg", h: holder, m: { ...message, to: nick }, s: sender }),
     );
     return heard > 0 ? { holder, nick } : null;
