@@ -20,7 +20,7 @@ import type {
 import { type ErrorCode, ProtocolError } from "../../protocol.ts";
 import { clusterDown, leaseOf } from "./members.ts";
 import type { ClusterNode } from "./node.ts";
-import { NodeQuestions } from "./node_questions.ts";
+import { NodeQuestions, orLate } from "./node_questions.ts";
 
 /** Where a node is asked to act on one of its members, and answers the node that asked. */
 export const moderationChannel = (node: string) => `parley:node:${node}:moderation`;
@@ -165,12 +165,10 @@ export class ClusterModerationSite implements ModerationSite {
   // room as its node had it: this node first applies as much (its member's join, which the
   // operator saw, may still be on its way here, or in its last steps), bounded.
   async #act(message: Extract<NodeMessage, { kind: "act" }>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
+    await orLate(
       this.node.rooms.reachedIn(message.request.room.key, message.seen ?? 0),
-      new Promise((resolve) => timer = setTimeout(resolve, CATCH_UP_MS)),
-    ]);
-    clearTimeout(timer);
+      CATCH_UP_MS,
+    );
     const target = this.node.byHolder.get(message.holder) ?? null;
     let answer: NodeMessage;
     try {

@@ -28,6 +28,7 @@ import { ClusterAccounts } from "./accounts.ts";
 import { announceRename, letGo, listenForRenames } from "./renames.ts";
 import { ClusterSocial } from "./social.ts";
 import { ClusterGrace } from "./identify_grace.ts";
+import { orLate } from "./node_questions.ts";
 
 export interface ClusterOptions {
   /** redis://host:port */
@@ -417,7 +418,7 @@ export class ClusterNode implements ChatService {
   async close(): Promise<void> {
     // The members' leaves go out before the link is let go (at most a second's wait).
     const sent = Promise.allSettled([...this.#sending]);
-    await Promise.race([sent, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await orLate(sent, 1000);
     await this.#upkeep.stop();
     await this.rooms.closeAll();
     await this.link.close();

@@ -2,7 +2,19 @@
 // moderation of another node's member do: the question goes on the other node's channel with a
 // number, the answer comes back on this node's with the same number, and the wait is bounded,
 // since a frozen node never answers. Nobody listening on the channel means the node is gone.
+// The bounded wait of the node's other waits is orLate.
 import type { RedisLink } from "./redis_link.ts";
+
+/** What `promise` settles to, or "late" once `ms` have passed first; its timer never outlives it. */
+export async function orLate<T>(promise: Promise<T>, ms: number): Promise<T | "late"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), ms));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The questions one kind of caller asks, numbered, with what resolves each. */
 export class NodeQuestions<Answer> {

@@ -2,6 +2,7 @@
 // keys the cluster shares, and the Lua scripts that make each change to them atomic. Redis is the
 // one authority for every room's order and ids and for nicks: nodes only ask it.
 import { createClient, createCluster } from "redis";
+import { orLate } from "./node_questions.ts";
 
 type Client = ReturnType<typeof createClient>;
 type Cluster = ReturnType<typeof createCluster>;
@@ -181,14 +182,7 @@ export class RedisLink {
   async heardAll(ms: number): Promise<boolean | null> {
     if (this.sharded) return null;
     if (!this.subscriber.isReady) return false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
-    const answered = this.subscriber.ping().then(() => true, () => false);
-    try {
-      return await Promise.race([answered, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return await orLate(this.subscriber.ping().then(() => true, () => false), ms) === true;
   }
 
   /** Connects both clients; throws if Redis cannot be reached at start. */

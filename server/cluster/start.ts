@@ -2,6 +2,7 @@
 import { StartupError, UsageError } from "../../cli.ts";
 import { systemProblem } from "../../runtime.ts";
 import type { ClusterNode } from "./node.ts";
+import { orLate } from "./node_questions.ts";
 import { Moderation } from "../moderation.ts";
 import type { ModerationSite } from "../moderation_site.ts";
 
@@ -26,20 +27,14 @@ export async function startNode(
     throw new StartupError("--redis needs the npm package redis: run npm install first");
   });
   const node = new ClusterNode({ url, ...options, log });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("no answer")), CONNECT_TIMEOUT_MS);
-  });
   try {
-    await Promise.race([node.start(), timeout]);
+    if (await orLate(node.start(), CONNECT_TIMEOUT_MS) === "late") throw new Error("no answer");
   } catch (error) {
     await node.close().catch(() => {});
     throw new StartupError(
       `cannot reach Redis at ${url}: ${systemProblem(socketError(error))}`,
       EXIT_REDIS_UNREACHABLE,
     );
-  } finally {
-    clearTimeout(timer);
   }
   return node;
 }
