@@ -4,7 +4,7 @@
 // needs Redis is answered once Redis has answered; what cannot reach Redis gets `cluster_down`,
 // never a delivery to this node's members alone.
 import { Chat, deliver, type Member, type Room } from "../chat.ts";
-import { ignoreFromHello } from "../social_handlers.ts";
+import { ignoreFromHello, noSuchNick } from "../social_handlers.ts";
 import { History } from "../history.ts";
 import { type Asker, type ChatService, handle } from "../handlers.ts";
 import type { Input } from "../wire.ts";
@@ -347,7 +347,7 @@ export class ClusterNode implements ChatService {
     const target = await this.#upkeep.sendPrivate(to, message, holder).catch(() => {
       throw clusterDown();
     });
-    if (target === null) throw new ProtocolError("no_such_nick", `Nobody here is called ${to}`);
+    if (target === null) throw noSuchNick(to);
     if (asker.echo && target.holder !== holder) asker.sendMessage({ ...message, to: target.nick });
   }
 
