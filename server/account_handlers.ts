@@ -58,7 +58,7 @@ export async function checkHello(
       account = (await accounts.identify(nick, password, hostOf(asker.address))).nick;
     }
     await guardNickFor(accounts, account, nick);
-    asAccount(asker, account, join);
+    await asAccount(asker, account, join);
   } catch (error) {
     if (asker.mode !== "legacy" || !(error instanceof ProtocolError)) throw error;
     throw new ProtocolError(error.code, error.message, true);
@@ -96,7 +96,7 @@ export async function handleAccount(
     }
     case "identify": {
       const account = await accounts.identify(joinedNick(asker), input.password, host);
-      asAccount(asker, account.nick, () => admit(asker));
+      await asAccount(asker, account.nick, () => admit(asker));
       tell(`you are identified as ${account.nick}`);
       break;
     }
@@ -104,15 +104,10 @@ export async function handleAccount(
       // Proving the password and taking the nick are one step: a rename refused (taken, a
       // look-alike, banned) leaves the member as it was, not identified for the account.
       const account = await accounts.identify(input.nick, input.password, host);
-      const before = asker.account;
-      asker.account = account.nick; // as the rename's checks (bans, registered nicks) must see it
-      try {
+      await asAccount(asker, account.nick, async () => {
         if (asker.nick === input.nick) admit(asker);
         else if (asker.nick !== null) await rename(asker, input.nick);
-      } catch (error) {
-        asker.account = before;
-        throw error;
-      }
+      });
       tell(`you are identified as ${account.nick}`);
       break;
     }
@@ -132,11 +127,15 @@ export async function handleAccount(
 
 // Runs `act` with `asker` identified as `account`, as the checks it makes (bans, registered
 // nicks) must see it; if `act` throws, `asker` is as it was before, and the error goes on.
-function asAccount(asker: Asker, account: string | null, act: () => void): void {
+async function asAccount(
+  asker: Asker,
+  account: string | null,
+  act: () => void | Promise<void>,
+): Promise<void> {
   const before = asker.account;
   asker.account = account;
   try {
-    act();
+    await act();
   } catch (error) {
     asker.account = before;
     throw error;
